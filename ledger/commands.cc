@@ -1,0 +1,324 @@
+// Command fingerprints, outcomes, and the pure decision function (ledger/commands.h).
+#include "ledger/commands.h"
+
+#include <rapidjson/document.h>
+
+#include <cassert>
+#include <stdexcept>
+
+#include "crypto/digest.h"
+#include "ledger/json_fields.h"
+
+namespace ledger {
+namespace {
+
+constexpr std::size_t kTextFieldMax = 500;  // reasons, references, features
+constexpr std::size_t kIdMax = 128;
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+bool valid_amount(int64_t amount) { return amount > 0 && amount <= kAmountMax; }
+bool valid_text(const std::string& text) { return text.size() <= kTextFieldMax; }
+bool valid_id(const std::string& id) { return !id.empty() && id.size() <= kIdMax; }
+
+// What one command decides, before the opening events and balances are added.
+struct BodyDecision {
+  std::vector<EventBody> events;
+  Outcome outcome;
+};
+
+BodyDecision reject(Rejection rejection) {
+  BodyDecision decision;
+  decision.outcome.rejection = rejection;
+  return decision;
+}
+
+const Reservation* find_reservation(const AccountState& state, const std::string& id) {
+  const auto it = state.reservations.find(id);
+  return it == state.reservations.end() ? nullptr : &it->second;
+}
+
+// Common checks of commands that settle a reservation: it exists and is still open.
+std::optional<BodyDecision> check_settleable(const AccountState& state, const Reservation* r) {
+  if (r == nullptr) return reject(Rejection::kReservationNotFound);
+  if (r->status != ReservationStatus::kOpen) {
+    BodyDecision decision = reject(Rejection::kReservationSettled);
+    decision.outcome.reservation_id = r->id;
+    decision.outcome.reservation_status = std::string(reservation_status_name(r->status));
+    return decision;
+  }
+  (void)state;
+  return std::nullopt;
+}
+
+BodyDecision decide_body(const AccountState&, const OpenAccount&, int64_t) { return {}; }
+
+BodyDecision decide_body(const AccountState& s, const GrantCredits& c, int64_t) {
+  if (!valid_amount(c.amount)) return reject(Rejection::kInvalidAmount);
+  if (!valid_text(c.reason) || !valid_id(c.source)) return reject(Rejection::kInvalidCommand);
+  int64_t sum = 0;
+  if (__builtin_add_overflow(s.credits_granted, c.amount, &sum)) {
+    return reject(Rejection::kBalanceOverflow);
+  }
+  BodyDecision decision;
+  decision.events.push_back(CreditsGranted{c.amount, c.reason, c.source, ""});
+  decision.outcome.amount = c.amount;
+  return decision;
+}
+
+BodyDecision decide_body(const AccountState& s, const ReserveCredits& c, int64_t now_us) {
+  if (!valid_amount(c.amount)) return reject(Rejection::kInvalidAmount);
+  if (!valid_id(c.reservation_id) || c.feature.empty() || c.feature.size() > 64 ||
+      c.ttl_s < 1 || c.ttl_s > kReservationTtlMaxS ||
+      s.reservations.count(c.reservation_id) != 0) {
+    return reject(Rejection::kInvalidCommand);
+  }
+  if (s.credits_available < c.amount) {
+    BodyDecision decision = reject(Rejection::kInsufficientCredits);
+    decision.outcome.credits_needed = c.amount;
+    return decision;
+  }
+  const int64_t expires_at_us = now_us + c.ttl_s * 1'000'000;
+  BodyDecision decision;
+  decision.events.push_back(CreditsReserved{c.reservation_id, c.amount, c.feature, expires_at_us});
+  decision.outcome.reservation_id = c.reservation_id;
+  decision.outcome.amount = c.amount;
+  decision.outcome.expires_at_us = expires_at_us;
+  return decision;
+}
+
+BodyDecision decide_body(const AccountState& s, const CaptureReservation& c, int64_t now_us) {
+  const Reservation* r = find_reservation(s, c.reservation_id);
+  if (auto rejected = check_settleable(s, r)) return *rejected;
+  if (!valid_amount(c.amount)) return reject(Rejection::kInvalidAmount);
+  if (now_us >= r->expires_at_us) return reject(Rejection::kReservationExpired);
+  if (c.amount > r->amount) {
+    BodyDecision decision = reject(Rejection::kCaptureExceedsReservation);
+    decision.outcome.amount = r->amount;
+    return decision;
+  }
+  BodyDecision decision;
+  decision.events.push_back(ReservationCaptured{r->id, c.amount, r->amount - c.amount});
+  decision.outcome.reservation_id = r->id;
+  decision.outcome.credits_used = c.amount;
+  decision.outcome.credits_released = r->amount - c.amount;
+  return decision;
+}
+
+BodyDecision decide_body(const AccountState& s, const ReleaseReservation& c, int64_t) {
+  const Reservation* r = find_reservation(s, c.reservation_id);
+  if (auto rejected = check_settleable(s, r)) return *rejected;
+  BodyDecision decision;
+  decision.events.push_back(ReservationReleased{r->id, r->amount});
+  decision.outcome.reservation_id = r->id;
+  decision.outcome.credits_released = r->amount;
+  return decision;
+}
+
+BodyDecision decide_body(const AccountState& s, const ExpireReservation& c, int64_t now_us) {
+  const Reservation* r = find_reservation(s, c.reservation_id);
+  if (auto rejected = check_settleable(s, r)) return *rejected;
+  if (now_us < r->expires_at_us) return reject(Rejection::kInvalidCommand);
+  BodyDecision decision;
+  decision.events.push_back(ReservationExpired{r->id, r->amount});
+  decision.outcome.reservation_id = r->id;
+  decision.outcome.credits_released = r->amount;
+  return decision;
+}
+
+BodyDecision decide_body(const AccountState& s, const RefundCredits& c, int64_t) {
+  if (!valid_amount(c.amount)) return reject(Rejection::kInvalidAmount);
+  if (!valid_text(c.reason) || !valid_text(c.reference)) return reject(Rejection::kInvalidCommand);
+  if (c.amount > s.credits_spent) return reject(Rejection::kRefundExceedsSpent);
+  BodyDecision decision;
+  decision.events.push_back(CreditsRefunded{c.amount, c.reason, c.reference});
+  decision.outcome.amount = c.amount;
+  return decision;
+}
+
+// The events that open an account: the free plan and its allowance.
+std::vector<EventBody> opening_events(const PlanCatalog& plans) {
+  const Plan& free_plan = plans.free_plan();
+  std::vector<EventBody> events{AccountOpened{free_plan.id}};
+  if (free_plan.monthly_credits > 0) {
+    events.push_back(
+        CreditsGranted{free_plan.monthly_credits, "free plan allowance", "plan_allowance", "free"});
+  }
+  return events;
+}
+
+void fill_balances(Outcome& outcome, const AccountState& state) {
+  outcome.account_id = state.account_id;
+  outcome.plan_id = state.plan_id;
+  outcome.credits_available = state.credits_available;
+  outcome.credits_reserved = state.credits_reserved;
+  outcome.version = state.version;
+}
+
+}  // namespace
+
+std::string command_fingerprint(const Command& command) {
+  std::string canonical = command.account_id;
+  canonical.push_back('\0');
+  const auto field = [&canonical](const std::string& value) {
+    canonical += std::to_string(value.size());
+    canonical.push_back(':');
+    canonical += value;
+  };
+  std::visit(Overloaded{
+                 [&](const OpenAccount&) { field("open"); },
+                 [&](const GrantCredits& c) {
+                   field("grant"), field(std::to_string(c.amount)), field(c.reason), field(c.source);
+                 },
+                 [&](const ReserveCredits& c) {
+                   field("reserve"), field(std::to_string(c.amount)), field(c.feature),
+                       field(std::to_string(c.ttl_s));
+                 },
+                 [&](const CaptureReservation& c) {
+                   field("capture"), field(c.reservation_id), field(std::to_string(c.amount));
+                 },
+                 [&](const ReleaseReservation& c) { field("release"), field(c.reservation_id); },
+                 [&](const ExpireReservation& c) { field("expire"), field(c.reservation_id); },
+                 [&](const RefundCredits& c) {
+                   field("refund"), field(std::to_string(c.amount)), field(c.reason),
+                       field(c.reference);
+                 },
+             },
+             command.body);
+  return crypto::hex_encode(crypto::sha256(canonical));
+}
+
+std::string_view rejection_code(Rejection rejection) {
+  switch (rejection) {
+    case Rejection::kNone:
+      return "ok";
+    case Rejection::kInvalidCommand:
+      return "invalid_request";
+    case Rejection::kInvalidAmount:
+      return "invalid_amount";
+    case Rejection::kInsufficientCredits:
+      return "insufficient_credits";
+    case Rejection::kReservationNotFound:
+      return "reservation_not_found";
+    case Rejection::kReservationSettled:
+      return "reservation_settled";
+    case Rejection::kReservationExpired:
+      return "reservation_expired";
+    case Rejection::kCaptureExceedsReservation:
+      return "capture_exceeds_reservation";
+    case Rejection::kRefundExceedsSpent:
+      return "refund_exceeds_spent";
+    case Rejection::kBalanceOverflow:
+      return "balance_overflow";
+    case Rejection::kIdempotencyConflict:
+      return "idempotency_conflict";
+  }
+  return "invalid_request";
+}
+
+namespace {
+Rejection rejection_from_code(std::string_view code) {
+  for (int i = 0; i <= static_cast<int>(Rejection::kIdempotencyConflict); ++i) {
+    const auto rejection = static_cast<Rejection>(i);
+    if (rejection_code(rejection) == code) return rejection;
+  }
+  throw std::runtime_error("stored outcome has an unknown rejection code");
+}
+}  // namespace
+
+std::string Outcome::to_json() const {
+  rapidjson::StringBuffer buffer;
+  json::Writer w(buffer);
+  w.StartObject();
+  json::put(w, "result", rejection_code(rejection));
+  json::put(w, "account_id", account_id);
+  json::put(w, "plan_id", plan_id);
+  json::put(w, "reservation_id", reservation_id);
+  json::put(w, "reservation_status", reservation_status);
+  json::put(w, "amount", amount);
+  json::put(w, "expires_at_us", expires_at_us);
+  json::put(w, "credits_used", credits_used);
+  json::put(w, "credits_released", credits_released);
+  json::put(w, "credits_needed", credits_needed);
+  json::put(w, "credits_available", credits_available);
+  json::put(w, "credits_reserved", credits_reserved);
+  json::put(w, "version", version);
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+Outcome Outcome::from_json(std::string_view text) {
+  rapidjson::Document d;
+  d.Parse(text.data(), text.size());
+  if (d.HasParseError() || !d.IsObject()) throw std::runtime_error("stored outcome is not JSON");
+  const auto str = [&d](const char* key) {
+    auto value = json::get_string(d, key);
+    if (!value) throw std::runtime_error("stored outcome lacks a field");
+    return *value;
+  };
+  const auto num = [&d](const char* key) {
+    auto value = json::get_int64(d, key);
+    if (!value) throw std::runtime_error("stored outcome lacks a field");
+    return *value;
+  };
+  Outcome o;
+  o.rejection = rejection_from_code(str("result"));
+  o.account_id = str("account_id");
+  o.plan_id = str("plan_id");
+  o.reservation_id = str("reservation_id");
+  o.reservation_status = str("reservation_status");
+  o.amount = num("amount");
+  o.expires_at_us = num("expires_at_us");
+  o.credits_used = num("credits_used");
+  o.credits_released = num("credits_released");
+  o.credits_needed = num("credits_needed");
+  o.credits_available = num("credits_available");
+  o.credits_reserved = num("credits_reserved");
+  o.version = num("version");
+  return o;
+}
+
+Decision decide_and_apply(AccountState& state, const Command& command, int64_t now_us,
+                          const PlanCatalog& plans) {
+  assert(!command.account_id.empty());
+  assert(state.account_id == command.account_id);
+  Decision decision;
+  // An account opens on first use; the opening only lands if the command is accepted.
+  AccountState opened;
+  AccountState* target = &state;
+  if (!state.opened) {
+    opened = state;
+    decision.events = opening_events(plans);
+    for (const EventBody& event : decision.events) {
+      [[maybe_unused]] const bool applied = apply_event(opened, event);
+      assert(applied);
+    }
+    target = &opened;
+  }
+  BodyDecision body = std::visit(
+      [&](const auto& c) { return decide_body(*target, c, now_us); }, command.body);
+  decision.outcome = std::move(body.outcome);
+  if (!decision.outcome.ok()) {
+    decision.events.clear();
+    fill_balances(decision.outcome, *target);
+    decision.outcome.version = state.version;
+    return decision;
+  }
+  for (EventBody& event : body.events) {
+    [[maybe_unused]] const bool applied = apply_event(*target, event);
+    assert(applied && "a decided event must apply");
+    decision.events.push_back(std::move(event));
+  }
+  if (target != &state) state = std::move(opened);
+  state.version += static_cast<int64_t>(decision.events.size());
+  fill_balances(decision.outcome, state);
+  assert(balance_invariants_hold(state));
+  return decision;
+}
+
+}  // namespace ledger

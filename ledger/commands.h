@@ -1,0 +1,114 @@
+// Commands against an account, their outcomes, and the pure decision function
+// `decide(state, command) -> events or rejection`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ledger/account.h"
+#include "ledger/events.h"
+#include "ledger/plans.h"
+
+namespace ledger {
+
+// The largest amount one command may move; keeps every sum far from int64 overflow.
+inline constexpr int64_t kAmountMax = 1'000'000'000'000;  // 10^12 credits
+inline constexpr int64_t kReservationTtlDefaultS = 600;
+inline constexpr int64_t kReservationTtlMaxS = 86'400;
+
+// Opens the account (free plan allowance) if it is not open yet; otherwise a no-op.
+struct OpenAccount {};
+struct GrantCredits {
+  int64_t amount = 0;
+  std::string reason;
+  std::string source = "admin";
+};
+struct ReserveCredits {
+  int64_t amount = 0;
+  std::string feature;
+  int64_t ttl_s = kReservationTtlDefaultS;
+  std::string reservation_id;  // assigned by the submitter; not part of the fingerprint
+};
+struct CaptureReservation {
+  std::string reservation_id;
+  int64_t amount = 0;
+};
+struct ReleaseReservation {
+  std::string reservation_id;
+};
+// Sweeper: releases an open reservation whose expiry has passed.
+struct ExpireReservation {
+  std::string reservation_id;
+};
+struct RefundCredits {
+  int64_t amount = 0;
+  std::string reason;
+  std::string reference;
+};
+
+using CommandBody = std::variant<OpenAccount, GrantCredits, ReserveCredits, CaptureReservation,
+                                 ReleaseReservation, ExpireReservation, RefundCredits>;
+
+struct Command {
+  std::string account_id;
+  std::string idempotency_key;  // required; scoped to the account
+  CommandBody body;
+  EventMetadata metadata;
+};
+
+// SHA-256 (hex) over the command's type and request fields: the same key with another
+// fingerprint is an idempotency conflict.
+std::string command_fingerprint(const Command& command);
+
+enum class Rejection {
+  kNone,
+  kInvalidCommand,             // malformed ids, empty fields, bad ttl
+  kInvalidAmount,              // zero, negative, or above kAmountMax
+  kInsufficientCredits,        // credits_needed, credits_available
+  kReservationNotFound,
+  kReservationSettled,         // already captured/released/expired: reservation_status
+  kReservationExpired,         // capture after the expiry instant
+  kCaptureExceedsReservation,  // amount > reserved amount
+  kRefundExceedsSpent,
+  kBalanceOverflow,
+  kIdempotencyConflict,
+};
+std::string_view rejection_code(Rejection rejection);
+
+// The result of one command, as stored with its idempotency key and replayed verbatim.
+struct Outcome {
+  Rejection rejection = Rejection::kNone;
+  std::string account_id;
+  std::string plan_id;
+  std::string reservation_id;
+  std::string reservation_status;
+  int64_t amount = 0;
+  int64_t expires_at_us = 0;
+  int64_t credits_used = 0;
+  int64_t credits_released = 0;
+  int64_t credits_needed = 0;
+  int64_t credits_available = 0;
+  int64_t credits_reserved = 0;
+  int64_t version = 0;    // stream version after the command
+  bool replayed = false;  // set when returned from the idempotency store; not stored
+
+  bool ok() const { return rejection == Rejection::kNone; }
+  std::string to_json() const;
+  // Parses what to_json wrote; throws std::runtime_error on a corrupt stored outcome.
+  static Outcome from_json(std::string_view json);
+};
+
+struct Decision {
+  std::vector<EventBody> events;  // empty on rejection (and for no-op commands)
+  Outcome outcome;                // balances filled after applying `events`
+};
+
+// Decides `command` against `state` at `now_us`, applies the events to `state`, and fills
+// the outcome from the resulting state. Pure: no I/O. On rejection `state` is unchanged.
+// Precondition: `state` holds every reservation the command names, if it exists.
+Decision decide_and_apply(AccountState& state, const Command& command, int64_t now_us,
+                          const PlanCatalog& plans);
+
+}  // namespace ledger

@@ -1,0 +1,12 @@
+# Writes OUTPUT: a C++ table of (version, name, sql) for each FILES entry "NNN_name.sql".
+set(body "// Generated from schema/*.sql by embed_migrations.cmake. Do not edit.\n#include \"ledger/migrations.h\"\nnamespace ledger {\nconst std::vector<Migration>& embedded_migrations() {\n  static const std::vector<Migration> kMigrations = {\n")
+string(REPLACE "|" ";" files "${FILES}")
+foreach(file ${files})
+  get_filename_component(name ${file} NAME_WE)
+  string(REGEX MATCH "^[0-9]+" version ${name})
+  math(EXPR version "${version}")
+  file(READ ${file} sql)
+  set(body "${body}    {${version}, \"${name}\", R\"migration_sql(${sql})migration_sql\"},\n")
+endforeach()
+set(body "${body}  };\n  return kMigrations;\n}\n}  // namespace ledger\n")
+file(WRITE ${OUTPUT} "${body}")

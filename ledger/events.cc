@@ -1,0 +1,176 @@
+// Canonical JSON encoding and decoding of ledger events (ledger/events.h).
+#include "ledger/events.h"
+
+#include <rapidjson/document.h>
+
+#include "ledger/json_fields.h"
+
+namespace ledger {
+namespace {
+
+using json::get_int64;
+using json::get_string;
+using json::put;
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+void write_fields(json::Writer& w, const AccountOpened& e) { put(w, "plan_id", e.plan_id); }
+void write_fields(json::Writer& w, const CreditsGranted& e) {
+  put(w, "amount", e.amount);
+  put(w, "reason", e.reason);
+  put(w, "source", e.source);
+  put(w, "period_key", e.period_key);
+}
+void write_fields(json::Writer& w, const CreditsReserved& e) {
+  put(w, "reservation_id", e.reservation_id);
+  put(w, "amount", e.amount);
+  put(w, "feature", e.feature);
+  put(w, "expires_at_us", e.expires_at_us);
+}
+void write_fields(json::Writer& w, const ReservationCaptured& e) {
+  put(w, "reservation_id", e.reservation_id);
+  put(w, "amount_captured", e.amount_captured);
+  put(w, "amount_released", e.amount_released);
+}
+void write_fields(json::Writer& w, const ReservationReleased& e) {
+  put(w, "reservation_id", e.reservation_id);
+  put(w, "amount", e.amount);
+}
+void write_fields(json::Writer& w, const ReservationExpired& e) {
+  put(w, "reservation_id", e.reservation_id);
+  put(w, "amount", e.amount);
+}
+void write_fields(json::Writer& w, const CreditsRefunded& e) {
+  put(w, "amount", e.amount);
+  put(w, "reason", e.reason);
+  put(w, "reference", e.reference);
+}
+void write_fields(json::Writer& w, const CreditsExpired& e) {
+  put(w, "amount", e.amount);
+  put(w, "reason", e.reason);
+}
+void write_fields(json::Writer& w, const PlanChanged& e) {
+  put(w, "plan_id", e.plan_id);
+  put(w, "reason", e.reason);
+}
+
+// Decoders: each returns nullopt when a field is missing or of the wrong type.
+std::optional<EventBody> read_account_opened(const rapidjson::Value& v) {
+  auto plan_id = get_string(v, "plan_id");
+  if (!plan_id) return std::nullopt;
+  return AccountOpened{*plan_id};
+}
+std::optional<EventBody> read_credits_granted(const rapidjson::Value& v) {
+  auto amount = get_int64(v, "amount");
+  auto reason = get_string(v, "reason");
+  auto source = get_string(v, "source");
+  auto period_key = get_string(v, "period_key");
+  if (!amount || !reason || !source || !period_key) return std::nullopt;
+  return CreditsGranted{*amount, *reason, *source, *period_key};
+}
+std::optional<EventBody> read_credits_reserved(const rapidjson::Value& v) {
+  auto id = get_string(v, "reservation_id");
+  auto amount = get_int64(v, "amount");
+  auto feature = get_string(v, "feature");
+  auto expires = get_int64(v, "expires_at_us");
+  if (!id || !amount || !feature || !expires) return std::nullopt;
+  return CreditsReserved{*id, *amount, *feature, *expires};
+}
+std::optional<EventBody> read_reservation_captured(const rapidjson::Value& v) {
+  auto id = get_string(v, "reservation_id");
+  auto captured = get_int64(v, "amount_captured");
+  auto released = get_int64(v, "amount_released");
+  if (!id || !captured || !released) return std::nullopt;
+  return ReservationCaptured{*id, *captured, *released};
+}
+template <class Settled>
+std::optional<EventBody> read_reservation_settled(const rapidjson::Value& v) {
+  auto id = get_string(v, "reservation_id");
+  auto amount = get_int64(v, "amount");
+  if (!id || !amount) return std::nullopt;
+  return Settled{*id, *amount};
+}
+std::optional<EventBody> read_credits_refunded(const rapidjson::Value& v) {
+  auto amount = get_int64(v, "amount");
+  auto reason = get_string(v, "reason");
+  auto reference = get_string(v, "reference");
+  if (!amount || !reason || !reference) return std::nullopt;
+  return CreditsRefunded{*amount, *reason, *reference};
+}
+std::optional<EventBody> read_credits_expired(const rapidjson::Value& v) {
+  auto amount = get_int64(v, "amount");
+  auto reason = get_string(v, "reason");
+  if (!amount || !reason) return std::nullopt;
+  return CreditsExpired{*amount, *reason};
+}
+std::optional<EventBody> read_plan_changed(const rapidjson::Value& v) {
+  auto plan_id = get_string(v, "plan_id");
+  auto reason = get_string(v, "reason");
+  if (!plan_id || !reason) return std::nullopt;
+  return PlanChanged{*plan_id, *reason};
+}
+
+}  // namespace
+
+std::string_view event_type_name(const EventBody& event) {
+  return std::visit(
+      Overloaded{
+          [](const AccountOpened&) { return std::string_view("AccountOpened"); },
+          [](const CreditsGranted&) { return std::string_view("CreditsGranted"); },
+          [](const CreditsReserved&) { return std::string_view("CreditsReserved"); },
+          [](const ReservationCaptured&) { return std::string_view("ReservationCaptured"); },
+          [](const ReservationReleased&) { return std::string_view("ReservationReleased"); },
+          [](const ReservationExpired&) { return std::string_view("ReservationExpired"); },
+          [](const CreditsRefunded&) { return std::string_view("CreditsRefunded"); },
+          [](const CreditsExpired&) { return std::string_view("CreditsExpired"); },
+          [](const PlanChanged&) { return std::string_view("PlanChanged"); },
+      },
+      event);
+}
+
+std::string encode_event_payload(const EventBody& event) {
+  rapidjson::StringBuffer buffer;
+  json::Writer writer(buffer);
+  writer.StartObject();
+  std::visit([&writer](const auto& e) { write_fields(writer, e); }, event);
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::optional<EventBody> decode_event(std::string_view type_name, std::string_view payload_json) {
+  rapidjson::Document document;
+  document.Parse(payload_json.data(), payload_json.size());
+  if (document.HasParseError() || !document.IsObject()) return std::nullopt;
+  if (type_name == "AccountOpened") return read_account_opened(document);
+  if (type_name == "CreditsGranted") return read_credits_granted(document);
+  if (type_name == "CreditsReserved") return read_credits_reserved(document);
+  if (type_name == "ReservationCaptured") return read_reservation_captured(document);
+  if (type_name == "ReservationReleased") {
+    return read_reservation_settled<ReservationReleased>(document);
+  }
+  if (type_name == "ReservationExpired") return read_reservation_settled<ReservationExpired>(document);
+  if (type_name == "CreditsRefunded") return read_credits_refunded(document);
+  if (type_name == "CreditsExpired") return read_credits_expired(document);
+  if (type_name == "PlanChanged") return read_plan_changed(document);
+  return std::nullopt;
+}
+
+std::string encode_event_metadata(const EventMetadata& metadata) {
+  rapidjson::StringBuffer buffer;
+  json::Writer writer(buffer);
+  writer.StartObject();
+  put(writer, "actor", metadata.actor);
+  put(writer, "source", metadata.source);
+  put(writer, "correlation_id", metadata.correlation_id);
+  put(writer, "causation_id", metadata.causation_id);
+  put(writer, "idempotency_key", metadata.idempotency_key);
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace ledger

@@ -1,0 +1,83 @@
+// Domain events of an account stream and their canonical JSON encoding. The encoding is
+// what the event store stores and hashes, so it must stay stable: fields in fixed order.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace ledger {
+
+struct AccountOpened {
+  std::string plan_id;
+};
+// Credits added to `available`. `source` is plan_allowance | admin | stripe | churnkey;
+// `period_key` names the subscription period an allowance belongs to (empty otherwise).
+struct CreditsGranted {
+  int64_t amount = 0;
+  std::string reason;
+  std::string source;
+  std::string period_key;
+};
+struct CreditsReserved {
+  std::string reservation_id;
+  int64_t amount = 0;
+  std::string feature;
+  int64_t expires_at_us = 0;  // microseconds since the Unix epoch
+};
+struct ReservationCaptured {
+  std::string reservation_id;
+  int64_t amount_captured = 0;
+  int64_t amount_released = 0;
+};
+struct ReservationReleased {
+  std::string reservation_id;
+  int64_t amount = 0;
+};
+struct ReservationExpired {
+  std::string reservation_id;
+  int64_t amount = 0;
+};
+// Credits given back for spent credits (reduces `spent`, never below zero).
+struct CreditsRefunded {
+  int64_t amount = 0;
+  std::string reason;
+  std::string reference;
+};
+// Available credits forfeited (a period's leftover at renewal, a downgrade reset).
+struct CreditsExpired {
+  int64_t amount = 0;
+  std::string reason;
+};
+struct PlanChanged {
+  std::string plan_id;
+  std::string reason;
+};
+
+using EventBody = std::variant<AccountOpened, CreditsGranted, CreditsReserved, ReservationCaptured,
+                               ReservationReleased, ReservationExpired, CreditsRefunded,
+                               CreditsExpired, PlanChanged>;
+
+// The stored type name of an event ("CreditsReserved", ...).
+std::string_view event_type_name(const EventBody& event);
+
+// Canonical JSON of the event's fields (no type name; that is stored beside it).
+std::string encode_event_payload(const EventBody& event);
+
+// Decodes a stored event. Returns nullopt for an unknown type or a payload that does not
+// match the type's fields (verify reports such an event as corrupt).
+std::optional<EventBody> decode_event(std::string_view type_name, std::string_view payload_json);
+
+// Who caused an event and why: stored as the event's metadata JSON.
+struct EventMetadata {
+  std::string actor;           // "user:alice", "service:checkout", "admin:ops", "system"
+  std::string source;          // "http", "sweeper", "stripe", "ledgerctl", ...
+  std::string correlation_id;  // request id
+  std::string causation_id;    // e.g. the webhook event id
+  std::string idempotency_key;
+};
+std::string encode_event_metadata(const EventMetadata& metadata);
+
+}  // namespace ledger

@@ -1,0 +1,53 @@
+// Small RapidJSON conveniences shared by the ledger's encoders and decoders.
+#pragma once
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ledger::json {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+inline void put(Writer& writer, const char* key, std::string_view value) {
+  writer.Key(key);
+  writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+inline void put(Writer& writer, const char* key, int64_t value) {
+  writer.Key(key);
+  writer.Int64(value);
+}
+inline void put(Writer& writer, const char* key, bool value) {
+  writer.Key(key);
+  writer.Bool(value);
+}
+
+// Returns the member as a string, or nullopt when missing or not a string.
+inline std::optional<std::string> get_string(const rapidjson::Value& object, const char* key) {
+  if (!object.IsObject()) return std::nullopt;
+  const auto member = object.FindMember(key);
+  if (member == object.MemberEnd() || !member->value.IsString()) return std::nullopt;
+  return std::string(member->value.GetString(), member->value.GetStringLength());
+}
+
+// Returns the member as int64, or nullopt when missing or not an integer.
+inline std::optional<int64_t> get_int64(const rapidjson::Value& object, const char* key) {
+  if (!object.IsObject()) return std::nullopt;
+  const auto member = object.FindMember(key);
+  if (member == object.MemberEnd() || !member->value.IsInt64()) return std::nullopt;
+  return member->value.GetInt64();
+}
+
+inline std::optional<bool> get_bool(const rapidjson::Value& object, const char* key) {
+  if (!object.IsObject()) return std::nullopt;
+  const auto member = object.FindMember(key);
+  if (member == object.MemberEnd() || !member->value.IsBool()) return std::nullopt;
+  return member->value.GetBool();
+}
+
+}  // namespace ledger::json

@@ -1,0 +1,130 @@
+// Parsing and validation of the plans file (ledger/plans.h).
+#include "ledger/plans.h"
+
+#include <rapidjson/document.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "ledger/json_fields.h"
+
+namespace ledger {
+namespace {
+
+constexpr int64_t kMonthlyCreditsMax = 1'000'000'000;
+
+std::optional<std::string> parse_rule(const rapidjson::Value& pricing, const char* feature,
+                                      PricingRule& rule) {
+  const auto member = pricing.FindMember(feature);
+  if (member == pricing.MemberEnd() || !member->value.IsObject()) {
+    return std::string("pricing.") + feature + " must be an object";
+  }
+  const auto words = json::get_int64(member->value, "base_words");
+  const auto credits = json::get_int64(member->value, "base_credits");
+  if (!words || *words < 1 || *words > 10'000) {
+    return std::string("pricing.") + feature + ".base_words must be an integer in 1..10000";
+  }
+  if (!credits || *credits < 1 || *credits > 1'000'000) {
+    return std::string("pricing.") + feature + ".base_credits must be an integer in 1..1000000";
+  }
+  rule = PricingRule{*words, *credits};
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_plan(const rapidjson::Value& value, Plan& plan) {
+  if (!value.IsObject()) return "each plan must be an object";
+  const auto id = json::get_string(value, "id");
+  if (!id || id->empty() || id->size() > 64) return "each plan needs a string id (1..64 chars)";
+  plan.id = *id;
+  const auto credits = json::get_int64(value, "monthly_credits");
+  if (!credits || *credits < 0 || *credits > kMonthlyCreditsMax) {
+    return "plan " + plan.id + ": monthly_credits must be an integer in 0..1000000000";
+  }
+  plan.monthly_credits = *credits;
+  const auto pricing = value.FindMember("pricing");
+  if (pricing == value.MemberEnd() || !pricing->value.IsObject()) {
+    return "plan " + plan.id + ": pricing must be an object";
+  }
+  if (auto error = parse_rule(pricing->value, "humanize", plan.humanize)) {
+    return "plan " + plan.id + ": " + *error;
+  }
+  if (auto error = parse_rule(pricing->value, "detect", plan.detect)) {
+    return "plan " + plan.id + ": " + *error;
+  }
+  const auto prices = value.FindMember("stripe_prices");
+  if (prices != value.MemberEnd()) {
+    if (!prices->value.IsObject()) return "plan " + plan.id + ": stripe_prices must be an object";
+    plan.stripe_price_monthly = json::get_string(prices->value, "monthly").value_or("");
+    plan.stripe_price_yearly = json::get_string(prices->value, "yearly").value_or("");
+  }
+  const auto currencies = value.FindMember("currencies");
+  if (currencies != value.MemberEnd()) {
+    if (!currencies->value.IsArray()) return "plan " + plan.id + ": currencies must be an array";
+    for (const auto& currency : currencies->value.GetArray()) {
+      if (!currency.IsString()) return "plan " + plan.id + ": currencies must be strings";
+      plan.currencies.emplace_back(currency.GetString());
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<PlanCatalog, std::string> PlanCatalog::parse(std::string_view json_text) {
+  rapidjson::Document document;
+  document.Parse(json_text.data(), json_text.size());
+  if (document.HasParseError()) return std::string("plans file is not valid JSON");
+  if (!document.IsObject() || !document.HasMember("plans") || !document["plans"].IsArray()) {
+    return std::string("plans file must be an object with a \"plans\" array");
+  }
+  PlanCatalog catalog;
+  std::set<std::string> ids;
+  std::set<std::string> prices;
+  for (const auto& value : document["plans"].GetArray()) {
+    Plan plan;
+    if (auto error = parse_plan(value, plan)) return *error;
+    if (!ids.insert(plan.id).second) return "duplicate plan id " + plan.id;
+    for (const std::string* price : {&plan.stripe_price_monthly, &plan.stripe_price_yearly}) {
+      if (!price->empty() && !prices.insert(*price).second) {
+        return "plan " + plan.id + ": stripe price " + *price + " is used twice";
+      }
+    }
+    catalog.plans_.push_back(std::move(plan));
+  }
+  if (catalog.find(kFreePlanId) == nullptr) return std::string("plans file must define a free plan");
+  return catalog;
+}
+
+std::variant<PlanCatalog, std::string> PlanCatalog::load(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return "cannot read plans file " + path;
+  std::stringstream text;
+  text << file.rdbuf();
+  auto parsed = parse(text.str());
+  if (auto* error = std::get_if<std::string>(&parsed)) return path + ": " + *error;
+  return parsed;
+}
+
+const Plan* PlanCatalog::find(std::string_view plan_id) const {
+  for (const Plan& plan : plans_) {
+    if (plan.id == plan_id) return &plan;
+  }
+  return nullptr;
+}
+
+const Plan* PlanCatalog::find_by_stripe_price(std::string_view price_id) const {
+  if (price_id.empty()) return nullptr;
+  for (const Plan& plan : plans_) {
+    if (plan.stripe_price_monthly == price_id || plan.stripe_price_yearly == price_id) return &plan;
+  }
+  return nullptr;
+}
+
+const Plan& PlanCatalog::free_plan() const {
+  const Plan* plan = find(kFreePlanId);
+  if (plan == nullptr) throw std::logic_error("plan catalog without a free plan");
+  return *plan;
+}
+
+}  // namespace ledger

@@ -1,0 +1,20 @@
+// Text encodings the ledger sends to PostgreSQL: array literals and exact timestamps.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ledger::sql {
+
+// A PostgreSQL array literal `{"a","b"}` with every element quoted and escaped, for a
+// `$1::text[]` parameter.
+std::string text_array(const std::vector<std::string>& values);
+
+// "YYYY-MM-DD HH:MM:SS.ffffff+00" for microseconds since the Unix epoch (exact, no floats).
+std::string timestamp_literal(int64_t unix_us);
+
+// The SQL expression that reads a timestamptz column as exact microseconds since the epoch.
+std::string epoch_us(const std::string& column);
+
+}  // namespace ledger::sql

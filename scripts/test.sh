@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, starts a throwaway PostgreSQL 15
+# under the build tree (stopped at exit) and runs every test with CTest.
+#   scripts/test.sh             RelWithDebInfo build in build/
+#   scripts/test.sh --sanitize  AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
+# Extra arguments after the flags go to ctest (e.g. -R Committer).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/lib/common.sh"
+
+build_dir="$ROOT/build"
+cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEDGER_SANITIZE=OFF)
+if [ "${1:-}" = "--sanitize" ]; then
+  shift
+  build_dir="$ROOT/build-asan"
+  cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DLEDGER_SANITIZE=ON)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+
+ensure_packages
+log "building in $build_dir"
+build_project "$build_dir" "${cmake_args[@]}"
+
+pg_dir="$build_dir/pg-test-$$"
+port=$(free_port)
+trap 'pg_stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+log "starting throwaway PostgreSQL on 127.0.0.1:$port"
+pg_start "$pg_dir" "$port"
+export LEDGER_TEST_PG_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+export LEDGER_BUILD_DIR="$build_dir"
+
+ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 900 "$@"

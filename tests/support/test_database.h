@@ -1,0 +1,37 @@
+// A throwaway PostgreSQL database per test fixture: created fresh on the server that
+// scripts/test.sh started (LEDGER_TEST_PG_URL), migrated, and dropped afterwards.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <pqxx/pqxx>
+
+namespace testing_support {
+
+class TestDatabase {
+ public:
+  // Creates and migrates a new database. Fails the calling test (GTEST_SKIP is not used:
+  // a missing server is an error) when LEDGER_TEST_PG_URL is unset or unreachable.
+  TestDatabase();
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  // libpq URL of the new database.
+  const std::string& url() const { return url_; }
+  // A new connection to it (pqxx 6 connections are not movable).
+  std::unique_ptr<pqxx::connection> connect() const;
+  // A connection as a superuser to the same database (tests tampering with the log).
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string admin_url_;
+  std::string name_;
+  std::string url_;
+};
+
+// LEDGER_BUILD_DIR/relative, e.g. binary_path("http/ledgerd").
+std::string build_path(const std::string& relative);
+
+}  // namespace testing_support
