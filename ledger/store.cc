@@ -19,12 +19,12 @@ class MigrationLock {
  public:
   explicit MigrationLock(pqxx::connection& connection) : connection_(connection) {
     pqxx::nontransaction work(connection_);
-    work.exec0("SELECT pg_advisory_lock(" + std::to_string(kMigrationLockKey) + ")");
+    work.exec("SELECT pg_advisory_lock(" + std::to_string(kMigrationLockKey) + ")");
   }
   ~MigrationLock() {
     try {
       pqxx::nontransaction work(connection_);
-      work.exec0("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockKey) + ")");
+      work.exec("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockKey) + ")");
     } catch (...) {
       // The lock ends with the session anyway.
     }

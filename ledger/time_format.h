@@ -1,0 +1,19 @@
+// RFC 3339 timestamps <-> microseconds since the Unix epoch (UTC), without floating point.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ledger {
+
+// "2026-11-22T02:11:39.123456Z" (microseconds always printed).
+std::string format_rfc3339(int64_t unix_us);
+
+// Parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" ('t'/' ' accepted for 'T',
+// 'z' for 'Z'); fractions beyond microseconds are truncated. nullopt when malformed or
+// out of range (years 1970..9999).
+std::optional<int64_t> parse_rfc3339(std::string_view text);
+
+}  // namespace ledger

@@ -1,0 +1,369 @@
+// The batching committer against a real PostgreSQL: concurrency, idempotency, two
+// committers on one database, crash mid-batch, immutability and verification.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "crypto/digest.h"
+#include "ledger/committer.h"
+#include "ledger/store.h"
+#include "projections/verify.h"
+#include "tests/support/test_database.h"
+
+namespace {
+
+using namespace ledger;
+using testing_support::TestDatabase;
+
+PlanCatalog plans() {
+  auto parsed = PlanCatalog::load(std::string(LEDGER_SOURCE_DIR) + "/config/plans.json");
+  return std::get<PlanCatalog>(parsed);
+}
+
+Command make(const std::string& account, const std::string& key, CommandBody body) {
+  Command command{account, key, std::move(body), {}};
+  command.metadata.actor = "test";
+  command.metadata.source = "committer_test";
+  return command;
+}
+
+class CommitterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CommitterOptions options;
+    options.database_url = db_.url();
+    options.sweep_interval_ms = 0;
+    committer_ = Committer::start(options, plans_);
+    connection_ = db_.connect();
+  }
+  Outcome submit(const std::string& account, const std::string& key, CommandBody body) {
+    return committer_->submit(make(account, key, std::move(body))).get();
+  }
+  void expect_verify_clean() {
+    const auto report = projections::verify_ledger(*connection_);
+    EXPECT_TRUE(report.clean) << report.problem << " at " << report.stream_id << "@"
+                              << report.stream_version;
+  }
+  int64_t count(const std::string& sql) {
+    pqxx::read_transaction work(*connection_);
+    return work.exec1(sql)[0].as<int64_t>();
+  }
+
+  TestDatabase db_;
+  PlanCatalog plans_ = plans();
+  std::unique_ptr<Committer> committer_;
+  std::unique_ptr<pqxx::connection> connection_;
+};
+
+TEST_F(CommitterTest, ReserveCaptureReleaseRoundTrip) {
+  Outcome reserved = submit("alice", "k1", ReserveCredits{100, "humanize", 60, "res_1"});
+  ASSERT_TRUE(reserved.ok());
+  EXPECT_EQ(reserved.credits_available, 200);
+  EXPECT_EQ(reserved.version, 3);  // opened, allowance, reserved
+  Outcome captured = submit("alice", "k2", CaptureReservation{"res_1", 40});
+  ASSERT_TRUE(captured.ok());
+  EXPECT_EQ(captured.credits_used, 40);
+  EXPECT_EQ(captured.credits_released, 60);
+  EXPECT_EQ(captured.credits_available, 260);
+  EXPECT_EQ(submit("alice", "k3", CaptureReservation{"res_1", 1}).rejection,
+            Rejection::kReservationSettled);
+  const auto balance = read_balance(*connection_, "alice");
+  ASSERT_TRUE(balance.has_value());
+  EXPECT_EQ(balance->credits_available, 260);
+  EXPECT_EQ(balance->credits_spent, 40);
+  EXPECT_EQ(balance->version, 4);
+  expect_verify_clean();
+}
+
+TEST_F(CommitterTest, ReplayedKeyReturnsTheFirstOutcomeAndAppendsNothing) {
+  Outcome first = submit("alice", "same", ReserveCredits{10, "detect", 60, "res_a"});
+  Outcome again = submit("alice", "same", ReserveCredits{10, "detect", 60, "res_b"});
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(again.reservation_id, "res_a");
+  EXPECT_EQ(again.to_json(), first.to_json());
+  EXPECT_EQ(count("SELECT count(*) FROM ledger_events"), 3);
+  EXPECT_EQ(submit("alice", "same", ReserveCredits{11, "detect", 60, "res_c"}).rejection,
+            Rejection::kIdempotencyConflict);
+  EXPECT_EQ(count("SELECT count(*) FROM ledger_events"), 3);
+  // Keys are scoped per account.
+  EXPECT_FALSE(submit("bob", "same", ReserveCredits{10, "detect", 60, "res_d"}).replayed);
+}
+
+TEST_F(CommitterTest, SameKeyFromEightThreadsHasExactlyOneEffect) {
+  std::vector<Outcome> outcomes(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      outcomes[i] = submit("carol", "shared-key",
+                           ReserveCredits{50, "humanize", 60, "res_t" + std::to_string(i)});
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const Outcome& o : outcomes) {
+    ASSERT_TRUE(o.ok());
+    EXPECT_EQ(o.reservation_id, outcomes[0].reservation_id);
+    EXPECT_EQ(o.credits_available, 250);
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM ledger_events WHERE event_type = 'CreditsReserved'"), 1);
+  EXPECT_EQ(read_balance(*connection_, "carol")->credits_reserved, 50);
+  expect_verify_clean();
+}
+
+// 32 threads x 500 mixed reserve/capture/release with random amounts on ONE account.
+TEST_F(CommitterTest, ThirtyTwoThreadsOnOneAccountKeepEveryInvariant) {
+  ASSERT_TRUE(submit("hot", "grant", GrantCredits{300'000, "load test", "admin"}).ok());
+  constexpr int kThreads = 32;
+  constexpr int kOpsPerThread = 500;
+  std::atomic<int64_t> negative_seen{0};
+  std::atomic<int64_t> accepted{0};
+  std::atomic<int64_t> insufficient{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 random(static_cast<uint64_t>(t) * 7919 + 1);
+      std::vector<std::pair<std::string, int64_t>> open;
+      for (int i = 0; i < kOpsPerThread; ++i) {
+        const std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
+        Outcome o;
+        if (open.empty() || random() % 2 == 0) {
+          const std::string id = "res_" + key;
+          const int64_t amount = 1 + static_cast<int64_t>(random() % 400);
+          o = submit("hot", key, ReserveCredits{amount, "humanize", 600, id});
+          if (o.ok()) open.emplace_back(id, amount);
+        } else {
+          const auto [id, amount] = open.back();
+          open.pop_back();
+          if (random() % 3 == 0) {
+            o = submit("hot", key, ReleaseReservation{id});
+          } else {
+            o = submit("hot", key,
+                       CaptureReservation{id, 1 + static_cast<int64_t>(random() % amount)});
+          }
+          EXPECT_TRUE(o.ok()) << rejection_code(o.rejection);
+        }
+        if (o.ok()) accepted.fetch_add(1);
+        if (o.rejection == Rejection::kInsufficientCredits) insufficient.fetch_add(1);
+        if (o.credits_available < 0 || o.credits_reserved < 0) negative_seen.fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(negative_seen.load(), 0);
+  EXPECT_GT(accepted.load(), kThreads * kOpsPerThread / 2);
+  // The credits run out part-way, so the overdraft guard is exercised under contention.
+  EXPECT_GT(insufficient.load(), 0);
+  std::printf("32x500: %lld accepted, %lld insufficient\n", static_cast<long long>(accepted.load()),
+              static_cast<long long>(insufficient.load()));
+  const auto folded = fold_stream(*connection_, "hot", std::numeric_limits<int64_t>::max());
+  const auto balance = read_balance(*connection_, "hot");
+  ASSERT_TRUE(folded && balance);
+  EXPECT_TRUE(full_invariants_hold(*folded));
+  EXPECT_EQ(folded->credits_available, balance->credits_available);
+  EXPECT_EQ(folded->credits_reserved, balance->credits_reserved);
+  EXPECT_EQ(folded->credits_spent, balance->credits_spent);
+  EXPECT_EQ(folded->version, balance->version);
+  expect_verify_clean();
+}
+
+TEST_F(CommitterTest, TwoCommittersOnOneDatabaseKeepEveryInvariant) {
+  CommitterOptions options;
+  options.database_url = db_.url();
+  options.sweep_interval_ms = 0;
+  auto second = Committer::start(options, plans_);
+  std::vector<std::thread> threads;
+  std::atomic<int64_t> reserved_ok{0};
+  for (int t = 0; t < 16; ++t) {
+    Committer* committer = t % 2 == 0 ? committer_.get() : second.get();
+    threads.emplace_back([&, t, committer] {
+      for (int i = 0; i < 60; ++i) {
+        const std::string key = "two-" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string account = i % 3 == 0 ? "shared" : "acct-" + std::to_string(i % 5);
+        Outcome o = committer->submit(make(account, key, ReserveCredits{7, "detect", 600, "res_" + key})).get();
+        if (o.ok()) {
+          reserved_ok.fetch_add(1);
+          EXPECT_TRUE(committer->submit(make(account, key + "-c", CaptureReservation{"res_" + key, 5})).get().ok());
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  // Both committers race on the same idempotency key: one effect.
+  auto a = committer_->submit(make("shared", "race", GrantCredits{5, "r", "admin"}));
+  auto b = second->submit(make("shared", "race", GrantCredits{5, "r", "admin"}));
+  EXPECT_EQ(a.get().version, b.get().version);
+  EXPECT_EQ(count("SELECT count(*) FROM ledger_events WHERE event_type = 'CreditsReserved'"),
+            reserved_ok.load());
+  EXPECT_EQ(count("SELECT count(*) FROM ledger_events WHERE metadata->>'idempotency_key' = 'race'"), 1);
+  expect_verify_clean();
+}
+
+TEST_F(CommitterTest, EventsCannotBeUpdatedDeletedOrTruncated) {
+  ASSERT_TRUE(submit("dave", "k", OpenAccount{}).ok());
+  for (const char* sql : {"UPDATE ledger_events SET payload = '{}'",
+                          "DELETE FROM ledger_events", "TRUNCATE ledger_events"}) {
+    pqxx::work work(*connection_);
+    EXPECT_THROW(work.exec0(sql), pqxx::sql_error) << sql;
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM ledger_events"), 2);
+}
+
+TEST_F(CommitterTest, VerifyNamesAnEventEditedBehindTheTriggers) {
+  ASSERT_TRUE(submit("erin", "k1", ReserveCredits{10, "humanize", 60, "res_1"}).ok());
+  ASSERT_TRUE(submit("frank", "k1", OpenAccount{}).ok());
+  expect_verify_clean();
+  {
+    // As a superuser could: bypass the triggers and rewrite history.
+    pqxx::work work(*connection_);
+    work.exec0("SET session_replication_role = replica");
+    work.exec0(
+        "UPDATE ledger_events SET payload = '{\"amount\":3000,\"reason\":\"free plan allowance\","
+        "\"source\":\"plan_allowance\",\"period_key\":\"free\"}'"
+        " WHERE stream_id = 'erin' AND stream_version = 2");
+    work.commit();
+  }
+  const auto report = projections::verify_ledger(*connection_);
+  EXPECT_FALSE(report.clean);
+  EXPECT_EQ(report.stream_id, "erin");
+  EXPECT_EQ(report.stream_version, 2);
+  EXPECT_NE(report.problem.find("hash"), std::string::npos) << report.problem;
+}
+
+TEST_F(CommitterTest, VerifyReportsAProjectionThatDriftedFromItsEvents) {
+  ASSERT_TRUE(submit("gina", "k1", OpenAccount{}).ok());
+  {
+    pqxx::work work(*connection_);
+    work.exec0(
+        "UPDATE ledger_accounts SET credits_available = credits_available + 1,"
+        " credits_granted = credits_granted + 1 WHERE account_id = 'gina'");
+    work.commit();
+  }
+  const auto report = projections::verify_ledger(*connection_);
+  EXPECT_FALSE(report.clean);
+  EXPECT_EQ(report.stream_id, "gina");
+  // Replay rebuilds the projection from the log.
+  EXPECT_EQ(projections::replay_projections(*connection_), 1);
+  expect_verify_clean();
+}
+
+// The committer's connection is killed inside the batch transaction: nothing of that
+// attempt lands; the retry (safe by idempotency) commits each command exactly once.
+TEST(CommitterCrash, ConnectionKilledMidBatchLeavesNothingHalfWritten) {
+  TestDatabase db;
+  auto killer = db.connect();
+  std::atomic<int> kills{0};
+  CommitterOptions options;
+  options.database_url = db.url();
+  options.sweep_interval_ms = 0;
+  options.before_commit_for_tests = [&](int attempt, int pid) {
+    if (attempt != 1) return;
+    kills.fetch_add(1);
+    pqxx::nontransaction work(*killer);
+    work.exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+  };
+  const PlanCatalog catalog = plans();
+  auto committer = Committer::start(options, catalog);
+  std::vector<std::future<Outcome>> futures;
+  for (int i = 0; i < 20; ++i) {
+    futures.push_back(committer->submit(
+        make("acct-" + std::to_string(i % 4), "k" + std::to_string(i), GrantCredits{10, "x", "admin"})));
+  }
+  for (auto& future : futures) EXPECT_TRUE(future.get().ok());
+  EXPECT_GE(kills.load(), 1);
+  auto connection = db.connect();
+  pqxx::read_transaction work(*connection);
+  EXPECT_EQ(work.exec1("SELECT count(*) FROM ledger_events WHERE event_type = 'CreditsGranted'"
+                       " AND payload->>'source' = 'admin'")[0].as<int64_t>(), 20);
+  work.commit();
+  EXPECT_TRUE(projections::verify_ledger(*connection).clean);
+}
+
+TEST(CommitterCrash, EveryAttemptKilledFailsTheFuturesAndWritesNothing) {
+  TestDatabase db;
+  auto killer = db.connect();
+  CommitterOptions options;
+  options.database_url = db.url();
+  options.sweep_interval_ms = 0;
+  options.before_commit_for_tests = [&](int, int pid) {
+    pqxx::nontransaction work(*killer);
+    work.exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+  };
+  const PlanCatalog catalog = plans();
+  auto committer = Committer::start(options, catalog);
+  auto future = committer->submit(make("zed", "k", ReserveCredits{5, "f", 60, "res_z"}));
+  EXPECT_THROW(future.get(), LedgerUnavailable);
+  auto connection = db.connect();
+  pqxx::read_transaction work(*connection);
+  EXPECT_EQ(work.exec1("SELECT count(*) FROM ledger_events")[0].as<int64_t>(), 0);
+  EXPECT_EQ(work.exec1("SELECT count(*) FROM ledger_idempotency")[0].as<int64_t>(), 0);
+}
+
+TEST(CommitterSweeper, ExpiresOverdueReservationsAsEvents) {
+  TestDatabase db;
+  CommitterOptions options;
+  options.database_url = db.url();
+  options.sweep_interval_ms = 100;
+  const PlanCatalog catalog = plans();
+  auto committer = Committer::start(options, catalog);
+  ASSERT_TRUE(committer->submit(make("ivy", "k", ReserveCredits{25, "f", 1, "res_i"})).get().ok());
+  auto connection = db.connect();
+  std::optional<BalanceView> balance;
+  for (int i = 0; i < 60; ++i) {  // bounded wait: at most 6 s
+    balance = read_balance(*connection, "ivy");
+    if (balance && balance->credits_reserved == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(balance.has_value());
+  EXPECT_EQ(balance->credits_reserved, 0);
+  EXPECT_EQ(balance->credits_available, 300);
+  const Outcome late = committer->submit(make("ivy", "k2", CaptureReservation{"res_i", 5})).get();
+  EXPECT_EQ(late.rejection, Rejection::kReservationSettled);
+  EXPECT_EQ(late.reservation_status, "expired");
+  EXPECT_TRUE(projections::verify_ledger(*connection).clean);
+}
+
+TEST(CommitterQueue, SubmitAfterShutdownIsOverloaded) {
+  TestDatabase db;
+  CommitterOptions options;
+  options.database_url = db.url();
+  options.sweep_interval_ms = 0;
+  const PlanCatalog catalog = plans();
+  auto committer = Committer::start(options, catalog);
+  auto accepted = committer->submit(make("kim", "k", OpenAccount{}));
+  committer->shutdown();
+  EXPECT_TRUE(accepted.get().ok()) << "queued work is flushed at shutdown";
+  EXPECT_THROW(committer->submit(make("kim", "k2", OpenAccount{})).get(), LedgerOverloaded);
+}
+
+TEST(Migrate, IsIdempotentAndSafeConcurrently) {
+  TestDatabase db;  // already migrated once
+  std::vector<std::thread> threads;
+  std::atomic<int> applied{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      auto connection = db.connect();
+      applied.fetch_add(migrate(*connection));
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(applied.load(), 0);
+}
+
+TEST(HashChain, CoversEveryStoredField) {
+  StoredEvent event{"s", 1, 1, "id", "T", "{}", "{}", 5, ""};
+  const std::string genesis(32, '\0');
+  const std::string base = event_hash(genesis, event);
+  StoredEvent changed = event;
+  changed.payload = "{ }";
+  EXPECT_NE(event_hash(genesis, changed), base);
+  changed = event;
+  changed.recorded_at_us = 6;
+  EXPECT_NE(event_hash(genesis, changed), base);
+  changed = event;
+  changed.metadata = "{\"a\":1}";
+  EXPECT_NE(event_hash(genesis, changed), base);
+  EXPECT_NE(event_hash(std::string(32, '\1'), event), base);
+}
+
+}  // namespace
