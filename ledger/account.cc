@@ -1,6 +1,7 @@
 // The fold of account events into AccountState (ledger/account.h).
 #include "ledger/account.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "crypto/digest.h"
@@ -44,6 +45,9 @@ bool apply_body(AccountState& s, const AccountOpened& e) {
   return true;
 }
 bool apply_body(AccountState& s, const CreditsGranted& e) {
+  if (!e.period_key.empty() && !s.subscription.granted_periods.insert(e.period_key).second) {
+    return false;  // one allowance per period
+  }
   return e.amount > 0 && add(s.credits_available, e.amount) && add(s.credits_granted, e.amount);
 }
 bool apply_body(AccountState& s, const CreditsReserved& e) {
@@ -71,6 +75,20 @@ bool apply_body(AccountState& s, const CreditsExpired& e) {
 bool apply_body(AccountState& s, const PlanChanged& e) {
   s.plan_id = e.plan_id;
   return !e.plan_id.empty();
+}
+
+bool apply_body(AccountState& s, const SubscriptionChanged& e) {
+  SubscriptionState& sub = s.subscription;
+  sub.subscription_id = e.subscription_id;
+  sub.customer_id = e.customer_id;
+  sub.status = e.status;
+  sub.plan_id = e.plan_id;
+  sub.scheduled_plan_id = e.scheduled_plan_id;
+  sub.period_start_s = e.period_start_s;
+  sub.period_end_s = e.period_end_s;
+  sub.cancel_at_period_end = e.cancel_at_period_end;
+  sub.watermark_created_s = std::max(sub.watermark_created_s, e.stripe_event_created_s);
+  return !e.subscription_id.empty();
 }
 
 }  // namespace

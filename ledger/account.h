@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include "ledger/events.h"
@@ -21,6 +22,20 @@ struct Reservation {
   int64_t amount_captured = 0;
 };
 
+// The account's Stripe subscription as the billing events left it.
+struct SubscriptionState {
+  std::string subscription_id;  // "" when the account never subscribed
+  std::string customer_id;
+  std::string status;
+  std::string plan_id;
+  std::string scheduled_plan_id;
+  int64_t period_start_s = 0;
+  int64_t period_end_s = 0;
+  bool cancel_at_period_end = false;
+  int64_t watermark_created_s = 0;  // `created` of the newest Stripe event applied
+  std::set<std::string> granted_periods;  // period keys that received their allowance
+};
+
 struct AccountState {
   std::string account_id;
   bool opened = false;
@@ -35,6 +50,7 @@ struct AccountState {
   // Reservations known to this state. A full fold holds all of them; the committer loads
   // only those its commands name.
   std::map<std::string, Reservation> reservations;
+  SubscriptionState subscription;
 };
 
 // A state with no events: version 0 and the genesis hash.

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "crypto/digest.h"
+#include "ledger/billing_rules.h"
 #include "ledger/json_fields.h"
 
 namespace ledger {
@@ -29,6 +30,7 @@ bool valid_id(const std::string& id) { return !id.empty() && id.size() <= kIdMax
 // What one command decides, before the opening events and balances are added.
 struct BodyDecision {
   std::vector<EventBody> events;
+  std::vector<OutboxMessage> outbox;
   Outcome outcome;
 };
 
@@ -141,13 +143,29 @@ BodyDecision decide_body(const AccountState& s, const RefundCredits& c, int64_t)
   return decision;
 }
 
+BodyDecision decide_body(const AccountState& s, const StripeBillingEvent& c, int64_t,
+                         const PlanCatalog& plans) {
+  BillingDecision billing = decide_billing(s, c, plans);
+  if (billing.rejection != Rejection::kNone) return reject(billing.rejection);
+  BodyDecision decision;
+  decision.events = std::move(billing.events);
+  decision.outbox = std::move(billing.outbox);
+  decision.outcome.note = billing.note;
+  return decision;
+}
+
+template <class Body>
+BodyDecision decide_body(const AccountState& s, const Body& c, int64_t now_us, const PlanCatalog&) {
+  return decide_body(s, c, now_us);
+}
+
 // The events that open an account: the free plan and its allowance.
 std::vector<EventBody> opening_events(const PlanCatalog& plans) {
   const Plan& free_plan = plans.free_plan();
   std::vector<EventBody> events{AccountOpened{free_plan.id}};
   if (free_plan.monthly_credits > 0) {
     events.push_back(
-        CreditsGranted{free_plan.monthly_credits, "free plan allowance", "plan_allowance", "free"});
+        CreditsGranted{free_plan.monthly_credits, "free plan allowance", "plan_allowance", ""});
   }
   return events;
 }
@@ -187,6 +205,10 @@ std::string command_fingerprint(const Command& command) {
                  [&](const RefundCredits& c) {
                    field("refund"), field(std::to_string(c.amount)), field(c.reason),
                        field(c.reference);
+                 },
+                 [&](const StripeBillingEvent& c) {
+                   field("stripe"), field(c.stripe_event_id), field(c.type),
+                       field(std::to_string(c.created_s));
                  },
              },
              command.body);
@@ -248,6 +270,7 @@ std::string Outcome::to_json() const {
   json::put(w, "credits_available", credits_available);
   json::put(w, "credits_reserved", credits_reserved);
   json::put(w, "version", version);
+  json::put(w, "note", note);
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -280,6 +303,7 @@ Outcome Outcome::from_json(std::string_view text) {
   o.credits_available = num("credits_available");
   o.credits_reserved = num("credits_reserved");
   o.version = num("version");
+  o.note = str("note");
   return o;
 }
 
@@ -301,10 +325,12 @@ Decision decide_and_apply(AccountState& state, const Command& command, int64_t n
     target = &opened;
   }
   BodyDecision body = std::visit(
-      [&](const auto& c) { return decide_body(*target, c, now_us); }, command.body);
+      [&](const auto& c) { return decide_body(*target, c, now_us, plans); }, command.body);
   decision.outcome = std::move(body.outcome);
+  decision.outbox = std::move(body.outbox);
   if (!decision.outcome.ok()) {
     decision.events.clear();
+    decision.outbox.clear();
     fill_balances(decision.outcome, *target);
     decision.outcome.version = state.version;
     return decision;

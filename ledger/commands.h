@@ -48,8 +48,30 @@ struct RefundCredits {
   std::string reference;
 };
 
+// A verified, parsed Stripe event already resolved to this account. Applied by the rules of
+// DESIGN.md "Webhooks": an event older (by `created_s`) than the newest one applied changes
+// nothing; exactly one allowance grant per subscription period; renewal resets credits to
+// the allowance (leftover expires); upgrade grants the difference once; deletion resets to
+// the free plan.
+struct StripeBillingEvent {
+  std::string stripe_event_id;
+  std::string type;  // checkout.session.completed | invoice.paid | invoice.payment_failed |
+                     // customer.subscription.updated | customer.subscription.deleted
+  int64_t created_s = 0;
+  std::string customer_id;
+  std::string subscription_id;
+  std::string plan_id;         // from the price when known, else metadata; "" unknown
+  std::string status;          // subscription status when the event carries one
+  std::string billing_reason;  // invoices: subscription_create | subscription_cycle | ...
+  int64_t period_start_s = 0;
+  int64_t period_end_s = 0;
+  bool cancel_at_period_end = false;
+  std::string invoice_id;
+};
+
 using CommandBody = std::variant<OpenAccount, GrantCredits, ReserveCredits, CaptureReservation,
-                                 ReleaseReservation, ExpireReservation, RefundCredits>;
+                                 ReleaseReservation, ExpireReservation, RefundCredits,
+                                 StripeBillingEvent>;
 
 struct Command {
   std::string account_id;
@@ -92,6 +114,7 @@ struct Outcome {
   int64_t credits_available = 0;
   int64_t credits_reserved = 0;
   int64_t version = 0;    // stream version after the command
+  std::string note;       // e.g. "superseded" for a Stripe event older than applied state
   bool replayed = false;  // set when returned from the idempotency store; not stored
 
   bool ok() const { return rejection == Rejection::kNone; }
@@ -100,8 +123,16 @@ struct Outcome {
   static Outcome from_json(std::string_view json);
 };
 
+// A side effect to perform after commit (email, outgoing Stripe call), written to the
+// outbox in the same transaction as the events.
+struct OutboxMessage {
+  std::string kind;          // "email.payment_failed", ...
+  std::string payload_json;  // what the deliverer needs
+};
+
 struct Decision {
   std::vector<EventBody> events;  // empty on rejection (and for no-op commands)
+  std::vector<OutboxMessage> outbox;
   Outcome outcome;                // balances filled after applying `events`
 };
 

@@ -45,6 +45,8 @@ struct BatchState {
   std::map<AccountKey, StoredOutcome> idempotency;
   std::set<std::string> touched_accounts;
   std::set<AccountKey> touched_reservations;  // (account id, reservation id)
+  std::set<std::string> touched_subscriptions;
+  std::vector<std::string> outbox_rows;
   std::vector<std::string> event_rows;        // SQL VALUES tuples
   std::vector<std::string> idempotency_rows;
   std::vector<Outcome> outcomes;
@@ -202,6 +204,7 @@ class BatchingCommitter final : public Committer {
     state.now_us = work.exec1("SELECT " + sql::epoch_us("clock_timestamp()"))[0].as<int64_t>();
     load_accounts(work, batch, state);
     load_reservations(work, batch, state);
+    load_subscriptions(work, state);
     load_idempotency(work, batch, state);
     for (Pending& pending : batch) state.outcomes.push_back(run_command(pending, state));
     write(work, state);
@@ -279,6 +282,34 @@ class BatchingCommitter final : public Committer {
     }
   }
 
+  static void load_subscriptions(pqxx::work& work, BatchState& state) {
+    std::vector<std::string> ids;
+    for (const auto& [id, account] : state.accounts) {
+      if (account.opened) ids.push_back(id);
+    }
+    if (ids.empty()) return;
+    const pqxx::result rows = work.exec_params(
+        "SELECT account_id, subscription_id, customer_id, status, plan_id, scheduled_plan_id,"
+        " period_start_s, period_end_s, cancel_at_period_end, watermark_created_s,"
+        " granted_periods FROM ledger_subscriptions WHERE account_id = ANY($1::text[])",
+        sql::text_array(ids));
+    for (const pqxx::row& row : rows) {
+      SubscriptionState& sub = state.accounts.at(row[0].as<std::string>()).subscription;
+      sub.subscription_id = row[1].as<std::string>();
+      sub.customer_id = row[2].as<std::string>();
+      sub.status = row[3].as<std::string>();
+      sub.plan_id = row[4].as<std::string>();
+      sub.scheduled_plan_id = row[5].as<std::string>();
+      sub.period_start_s = row[6].as<int64_t>();
+      sub.period_end_s = row[7].as<int64_t>();
+      sub.cancel_at_period_end = row[8].as<bool>();
+      sub.watermark_created_s = row[9].as<int64_t>();
+      for (std::string& key : sql::parse_text_array(row[10].as<std::string>())) {
+        sub.granted_periods.insert(std::move(key));
+      }
+    }
+  }
+
   static void load_idempotency(pqxx::work& work, const std::vector<Pending>& batch,
                                BatchState& state) {
     std::vector<std::string> accounts;
@@ -335,7 +366,16 @@ class BatchingCommitter final : public Committer {
       state.event_rows.push_back(event_values(event));
     }
     assert(version_before + static_cast<int64_t>(decision.events.size()) == account.version);
+    for (const OutboxMessage& message : decision.outbox) {
+      state.outbox_rows.push_back("(" + connection_->quote(command.account_id) + "," +
+                                  connection_->quote(crypto::uuid_v4()) + "::uuid," +
+                                  connection_->quote(message.kind) + "," +
+                                  connection_->quote(message.payload_json) + "::json)");
+    }
     if (!decision.events.empty()) {
+      if (!account.subscription.subscription_id.empty()) {
+        state.touched_subscriptions.insert(command.account_id);
+      }
       account.last_hash = hash;
       state.touched_accounts.insert(command.account_id);
       if (const std::string* id = named_reservation(command.body)) {
@@ -382,6 +422,11 @@ class BatchingCommitter final : public Committer {
     }
     write_accounts(work, state);
     write_reservations(work, state);
+    write_subscriptions(work, state);
+    if (!state.outbox_rows.empty()) {
+      work.exec0("INSERT INTO ledger_outbox (account_id, message_id, kind, payload) VALUES " +
+                 join(state.outbox_rows));
+    }
     if (!state.idempotency_rows.empty()) {
       work.exec0(
           "INSERT INTO ledger_idempotency (account_id, idempotency_key, fingerprint, outcome)"
@@ -435,6 +480,37 @@ class BatchingCommitter final : public Committer {
         join(rows) +
         " ON CONFLICT (account_id, reservation_id) DO UPDATE SET status = EXCLUDED.status,"
         " amount_captured = EXCLUDED.amount_captured");
+  }
+
+  void write_subscriptions(pqxx::work& work, const BatchState& state) const {
+    if (state.touched_subscriptions.empty()) return;
+    std::vector<std::string> rows;
+    const std::string now = connection_->quote(sql::timestamp_literal(state.now_us));
+    for (const std::string& id : state.touched_subscriptions) {
+      const SubscriptionState& s = state.accounts.at(id).subscription;
+      const std::vector<std::string> periods(s.granted_periods.begin(), s.granted_periods.end());
+      rows.push_back("(" + connection_->quote(id) + "," + connection_->quote(s.subscription_id) +
+                     "," + connection_->quote(s.customer_id) + "," + connection_->quote(s.status) +
+                     "," + connection_->quote(s.plan_id) + "," +
+                     connection_->quote(s.scheduled_plan_id) + "," +
+                     std::to_string(s.period_start_s) + "," + std::to_string(s.period_end_s) +
+                     "," + (s.cancel_at_period_end ? "true" : "false") + "," +
+                     std::to_string(s.watermark_created_s) + "," +
+                     connection_->quote(sql::text_array(periods)) + "::text[]," + now +
+                     "::timestamptz)");
+    }
+    work.exec0(
+        "INSERT INTO ledger_subscriptions (account_id, subscription_id, customer_id, status,"
+        " plan_id, scheduled_plan_id, period_start_s, period_end_s, cancel_at_period_end,"
+        " watermark_created_s, granted_periods, updated_at) VALUES " +
+        join(rows) +
+        " ON CONFLICT (account_id) DO UPDATE SET subscription_id = EXCLUDED.subscription_id,"
+        " customer_id = EXCLUDED.customer_id, status = EXCLUDED.status,"
+        " plan_id = EXCLUDED.plan_id, scheduled_plan_id = EXCLUDED.scheduled_plan_id,"
+        " period_start_s = EXCLUDED.period_start_s, period_end_s = EXCLUDED.period_end_s,"
+        " cancel_at_period_end = EXCLUDED.cancel_at_period_end,"
+        " watermark_created_s = EXCLUDED.watermark_created_s,"
+        " granted_periods = EXCLUDED.granted_periods, updated_at = EXCLUDED.updated_at");
   }
 
   void sweep_loop() {

@@ -59,6 +59,19 @@ void write_fields(json::Writer& w, const PlanChanged& e) {
   put(w, "reason", e.reason);
 }
 
+void write_fields(json::Writer& w, const SubscriptionChanged& e) {
+  put(w, "subscription_id", e.subscription_id);
+  put(w, "customer_id", e.customer_id);
+  put(w, "status", e.status);
+  put(w, "plan_id", e.plan_id);
+  put(w, "scheduled_plan_id", e.scheduled_plan_id);
+  put(w, "period_start_s", e.period_start_s);
+  put(w, "period_end_s", e.period_end_s);
+  put(w, "cancel_at_period_end", e.cancel_at_period_end);
+  put(w, "stripe_event_id", e.stripe_event_id);
+  put(w, "stripe_event_created_s", e.stripe_event_created_s);
+}
+
 // Decoders: each returns nullopt when a field is missing or of the wrong type.
 std::optional<EventBody> read_account_opened(const rapidjson::Value& v) {
   auto plan_id = get_string(v, "plan_id");
@@ -115,6 +128,26 @@ std::optional<EventBody> read_plan_changed(const rapidjson::Value& v) {
   return PlanChanged{*plan_id, *reason};
 }
 
+std::optional<EventBody> read_subscription_changed(const rapidjson::Value& v) {
+  SubscriptionChanged e;
+  auto subscription_id = get_string(v, "subscription_id");
+  auto customer_id = get_string(v, "customer_id");
+  auto status = get_string(v, "status");
+  auto plan_id = get_string(v, "plan_id");
+  auto scheduled = get_string(v, "scheduled_plan_id");
+  auto start = get_int64(v, "period_start_s");
+  auto end = get_int64(v, "period_end_s");
+  auto cancel = json::get_bool(v, "cancel_at_period_end");
+  auto event_id = get_string(v, "stripe_event_id");
+  auto created = get_int64(v, "stripe_event_created_s");
+  if (!subscription_id || !customer_id || !status || !plan_id || !scheduled || !start || !end ||
+      !cancel || !event_id || !created) {
+    return std::nullopt;
+  }
+  return SubscriptionChanged{*subscription_id, *customer_id, *status, *plan_id, *scheduled,
+                             *start, *end, *cancel, *event_id, *created};
+}
+
 }  // namespace
 
 std::string_view event_type_name(const EventBody& event) {
@@ -129,6 +162,7 @@ std::string_view event_type_name(const EventBody& event) {
           [](const CreditsRefunded&) { return std::string_view("CreditsRefunded"); },
           [](const CreditsExpired&) { return std::string_view("CreditsExpired"); },
           [](const PlanChanged&) { return std::string_view("PlanChanged"); },
+          [](const SubscriptionChanged&) { return std::string_view("SubscriptionChanged"); },
       },
       event);
 }
@@ -157,6 +191,7 @@ std::optional<EventBody> decode_event(std::string_view type_name, std::string_vi
   if (type_name == "CreditsRefunded") return read_credits_refunded(document);
   if (type_name == "CreditsExpired") return read_credits_expired(document);
   if (type_name == "PlanChanged") return read_plan_changed(document);
+  if (type_name == "SubscriptionChanged") return read_subscription_changed(document);
   return std::nullopt;
 }
 

@@ -55,10 +55,25 @@ struct PlanChanged {
   std::string plan_id;
   std::string reason;
 };
+// The account's Stripe subscription after a billing event: a full snapshot, so a fold never
+// needs the webhook. `stripe_event_created_s` is the newest applied event's `created`
+// (older deliveries never override it).
+struct SubscriptionChanged {
+  std::string subscription_id;
+  std::string customer_id;
+  std::string status;  // active | past_due | canceled | incomplete | trialing | ...
+  std::string plan_id;
+  std::string scheduled_plan_id;  // a downgrade waiting for the next period ("" none)
+  int64_t period_start_s = 0;
+  int64_t period_end_s = 0;
+  bool cancel_at_period_end = false;
+  std::string stripe_event_id;
+  int64_t stripe_event_created_s = 0;
+};
 
 using EventBody = std::variant<AccountOpened, CreditsGranted, CreditsReserved, ReservationCaptured,
                                ReservationReleased, ReservationExpired, CreditsRefunded,
-                               CreditsExpired, PlanChanged>;
+                               CreditsExpired, PlanChanged, SubscriptionChanged>;
 
 // The stored type name of an event ("CreditsReserved", ...).
 std::string_view event_type_name(const EventBody& event);

@@ -21,6 +21,31 @@ std::string text_array(const std::vector<std::string>& values) {
   return out;
 }
 
+std::vector<std::string> parse_text_array(const std::string& literal) {
+  std::vector<std::string> out;
+  if (literal.size() < 2 || literal.front() != '{' || literal.back() != '}') return out;
+  std::size_t pos = 1;
+  const std::size_t end = literal.size() - 1;
+  while (pos < end) {
+    std::string element;
+    bool quoted = false;
+    if (literal[pos] == '"') {
+      quoted = true;
+      ++pos;
+      while (pos < end && literal[pos] != '"') {
+        if (literal[pos] == '\\' && pos + 1 < end) ++pos;
+        element.push_back(literal[pos++]);
+      }
+      ++pos;  // closing quote
+    } else {
+      while (pos < end && literal[pos] != ',') element.push_back(literal[pos++]);
+    }
+    if (quoted || element != "NULL") out.push_back(std::move(element));
+    if (pos < end && literal[pos] == ',') ++pos;
+  }
+  return out;
+}
+
 std::string timestamp_literal(int64_t unix_us) {
   int64_t seconds = unix_us / 1'000'000;
   int64_t micros = unix_us % 1'000'000;

@@ -2,6 +2,7 @@
 #include "projections/verify.h"
 
 #include <map>
+#include <set>
 #include <optional>
 
 #include "crypto/digest.h"
@@ -68,6 +69,30 @@ std::optional<AccountState> fold_checked(pqxx::connection& connection, const std
   return state;
 }
 
+std::string compare_subscription(pqxx::read_transaction& work, const AccountState& folded) {
+  const ledger::SubscriptionState& sub = folded.subscription;
+  const pqxx::result rows = work.exec_params(
+      "SELECT subscription_id, customer_id, status, plan_id, scheduled_plan_id, period_start_s,"
+      " period_end_s, cancel_at_period_end, watermark_created_s, granted_periods"
+      " FROM ledger_subscriptions WHERE account_id = $1",
+      folded.account_id);
+  if (sub.subscription_id.empty()) {
+    return rows.empty() ? "" : "subscription projection row without subscription events";
+  }
+  if (rows.empty()) return "subscription projection row is missing";
+  const pqxx::row r = rows[0];
+  const auto periods = ledger::sql::parse_text_array(r[9].as<std::string>());
+  if (r[0].as<std::string>() != sub.subscription_id || r[1].as<std::string>() != sub.customer_id ||
+      r[2].as<std::string>() != sub.status || r[3].as<std::string>() != sub.plan_id ||
+      r[4].as<std::string>() != sub.scheduled_plan_id || r[5].as<int64_t>() != sub.period_start_s ||
+      r[6].as<int64_t>() != sub.period_end_s || r[7].as<bool>() != sub.cancel_at_period_end ||
+      r[8].as<int64_t>() != sub.watermark_created_s ||
+      std::set<std::string>(periods.begin(), periods.end()) != sub.granted_periods) {
+    return "subscription projection differs from the fold of its events";
+  }
+  return "";
+}
+
 // Compares the projection rows of one account with its fold; returns a problem or "".
 std::string compare_projection(pqxx::connection& connection, const AccountState& folded) {
   pqxx::read_transaction work(connection);
@@ -103,7 +128,7 @@ std::string compare_projection(pqxx::connection& connection, const AccountState&
       return "reservation " + r.id + " differs from the fold of its events";
     }
   }
-  return "";
+  return compare_subscription(work, folded);
 }
 
 std::string check_immutability_guards(pqxx::connection& connection) {
@@ -183,7 +208,9 @@ int64_t replay_projections(pqxx::connection& connection, const VerifyProgress& p
     after = streams.back();
   }
   pqxx::work work(connection);
-  work.exec0("LOCK TABLE ledger_accounts, ledger_reservations IN EXCLUSIVE MODE");
+  work.exec0(
+      "LOCK TABLE ledger_accounts, ledger_reservations, ledger_subscriptions IN EXCLUSIVE MODE");
+  work.exec0("DELETE FROM ledger_subscriptions");
   work.exec0("DELETE FROM ledger_reservations");
   work.exec0("DELETE FROM ledger_accounts");
   for (const auto& [id, a] : folded) {
@@ -193,6 +220,18 @@ int64_t replay_projections(pqxx::connection& connection, const VerifyProgress& p
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())",
         id, a.plan_id, a.credits_available, a.credits_reserved, a.credits_granted,
         a.credits_spent, a.credits_expired, a.version, pqxx::binarystring(a.last_hash));
+    const ledger::SubscriptionState& sub = a.subscription;
+    if (!sub.subscription_id.empty()) {
+      const std::vector<std::string> periods(sub.granted_periods.begin(), sub.granted_periods.end());
+      work.exec_params(
+          "INSERT INTO ledger_subscriptions (account_id, subscription_id, customer_id, status,"
+          " plan_id, scheduled_plan_id, period_start_s, period_end_s, cancel_at_period_end,"
+          " watermark_created_s, granted_periods, updated_at)"
+          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text[], now())",
+          id, sub.subscription_id, sub.customer_id, sub.status, sub.plan_id,
+          sub.scheduled_plan_id, sub.period_start_s, sub.period_end_s, sub.cancel_at_period_end,
+          sub.watermark_created_s, ledger::sql::text_array(periods));
+    }
     for (const auto& [rid, r] : a.reservations) {
       work.exec_params(
           "INSERT INTO ledger_reservations (account_id, reservation_id, amount, feature,"

@@ -219,7 +219,7 @@ TEST_F(CommitterTest, VerifyNamesAnEventEditedBehindTheTriggers) {
     work.exec0("SET session_replication_role = replica");
     work.exec0(
         "UPDATE ledger_events SET payload = '{\"amount\":3000,\"reason\":\"free plan allowance\","
-        "\"source\":\"plan_allowance\",\"period_key\":\"free\"}'"
+        "\"source\":\"plan_allowance\",\"period_key\":\"\"}'"
         " WHERE stream_id = 'erin' AND stream_version = 2");
     work.commit();
   }

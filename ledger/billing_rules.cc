@@ -1,0 +1,196 @@
+// Stripe billing rules (ledger/billing_rules.h).
+#include "ledger/billing_rules.h"
+
+#include <cassert>
+
+#include "ledger/json_fields.h"
+
+namespace ledger {
+namespace {
+
+// Builds one decision; the running `available` tracks what a reset would forfeit.
+class BillingDecider {
+ public:
+  BillingDecider(const AccountState& state, const StripeBillingEvent& event,
+                 const PlanCatalog& plans)
+      : state_(state), event_(event), plans_(plans), next_(state.subscription) {
+    next_.subscription_id = event.subscription_id;
+    if (!event.customer_id.empty()) next_.customer_id = event.customer_id;
+    if (event.period_start_s > 0) next_.period_start_s = event.period_start_s;
+    if (event.period_end_s > 0) next_.period_end_s = event.period_end_s;
+  }
+
+  BillingDecision decide() {
+    const Plan* event_plan = nullptr;
+    if (!event_.plan_id.empty()) {
+      event_plan = plans_.find(event_.plan_id);
+      if (event_plan == nullptr) return rejected();
+    }
+    if (event_.type == "checkout.session.completed") return checkout(event_plan);
+    if (event_.type == "invoice.paid") return invoice_paid(event_plan);
+    if (event_.type == "invoice.payment_failed") return payment_failed();
+    if (event_.type == "customer.subscription.updated") return subscription_updated(event_plan);
+    if (event_.type == "customer.subscription.deleted") return subscription_deleted();
+    decision_.note = "ignored";
+    return std::move(decision_);
+  }
+
+ private:
+  BillingDecision rejected() {
+    decision_.rejection = Rejection::kInvalidCommand;
+    return std::move(decision_);
+  }
+
+  // The plan the subscription is on, falling back to the account's plan.
+  const Plan* current_subscription_plan() const {
+    const Plan* plan = next_.plan_id.empty() ? nullptr : plans_.find(next_.plan_id);
+    return plan != nullptr ? plan : plans_.find(state_.plan_id);
+  }
+
+  BillingDecision checkout(const Plan* event_plan) {
+    const Plan* plan = event_plan != nullptr ? event_plan : current_subscription_plan();
+    if (plan == nullptr || plan->id == PlanCatalog::kFreePlanId) return rejected();
+    next_.status = "active";
+    set_plan(*plan);
+    reset_for_period(event_.subscription_id + ":first", plan->monthly_credits);
+    return finish();
+  }
+
+  BillingDecision invoice_paid(const Plan* event_plan) {
+    const Plan* plan = event_plan != nullptr ? event_plan : current_subscription_plan();
+    if (plan == nullptr) return rejected();
+    next_.status = "active";
+    next_.scheduled_plan_id.clear();
+    set_plan(*plan);
+    reset_for_period(invoice_period_key(event_), plan->monthly_credits);
+    return finish();
+  }
+
+  BillingDecision payment_failed() {
+    next_.status = "past_due";
+    rapidjson::StringBuffer buffer;
+    json::Writer w(buffer);
+    w.StartObject();
+    json::put(w, "account_id", state_.account_id);
+    json::put(w, "subscription_id", event_.subscription_id);
+    json::put(w, "invoice_id", event_.invoice_id);
+    json::put(w, "stripe_event_id", event_.stripe_event_id);
+    w.EndObject();
+    decision_.outbox.push_back({"email.payment_failed", buffer.GetString()});
+    return finish();
+  }
+
+  BillingDecision subscription_updated(const Plan* event_plan) {
+    if (!event_.status.empty()) next_.status = event_.status;
+    next_.cancel_at_period_end = event_.cancel_at_period_end;
+    const Plan* current = plans_.find(state_.plan_id);
+    if (event_plan != nullptr && current != nullptr && event_plan->id != current->id) {
+      if (event_plan->monthly_credits > current->monthly_credits) {
+        // Upgrade: the new plan now, and the allowance difference once for this period.
+        next_.scheduled_plan_id.clear();
+        set_plan(*event_plan);
+        grant_once(event_.subscription_id + ":upgrade:" + event_plan->id + ":" +
+                       std::to_string(next_.period_start_s),
+                   event_plan->monthly_credits - current->monthly_credits, "plan upgrade");
+      } else {
+        next_.scheduled_plan_id = event_plan->id;  // downgrade: from the next period
+      }
+    }
+    return finish();
+  }
+
+  BillingDecision subscription_deleted() {
+    const Plan& free_plan = plans_.free_plan();
+    next_.status = "canceled";
+    next_.cancel_at_period_end = false;
+    next_.scheduled_plan_id.clear();
+    set_plan(free_plan);
+    reset_for_period(event_.subscription_id + ":deleted", free_plan.monthly_credits);
+    return finish();
+  }
+
+  void set_plan(const Plan& plan) {
+    next_.plan_id = plan.id;
+    if (plan_ != plan.id) {
+      plan_events_.push_back(PlanChanged{plan.id, "stripe " + event_.type});
+      plan_ = plan.id;
+    }
+  }
+
+  // Renewal semantics: the leftover expires and the period's allowance is granted, once.
+  void reset_for_period(const std::string& period_key, int64_t allowance) {
+    if (granted(period_key)) return;
+    if (available_ > 0) {
+      credit_events_.push_back(CreditsExpired{available_, "period reset"});
+      available_ = 0;
+    }
+    grant_once(period_key, allowance, "plan allowance");
+  }
+
+  void grant_once(const std::string& period_key, int64_t amount, const std::string& reason) {
+    if (granted(period_key) || amount <= 0) return;
+    credit_events_.push_back(CreditsGranted{amount, reason, "stripe", period_key});
+    available_ += amount;
+    granted_now_.insert(period_key);
+  }
+
+  bool granted(const std::string& period_key) {
+    if (state_.subscription.granted_periods.count(period_key) != 0 ||
+        granted_now_.count(period_key) != 0) {
+      decision_.note = "period_already_granted";
+      return true;
+    }
+    return false;
+  }
+
+  // The snapshot first (it moves the watermark), then plan and credit events.
+  BillingDecision finish() {
+    decision_.events.push_back(SubscriptionChanged{
+        next_.subscription_id, next_.customer_id, next_.status, next_.plan_id,
+        next_.scheduled_plan_id, next_.period_start_s, next_.period_end_s,
+        next_.cancel_at_period_end, event_.stripe_event_id, event_.created_s});
+    for (auto& e : plan_events_) decision_.events.push_back(std::move(e));
+    for (auto& e : credit_events_) decision_.events.push_back(std::move(e));
+    if (decision_.note.empty()) decision_.note = "applied";
+    return std::move(decision_);
+  }
+
+  const AccountState& state_;
+  const StripeBillingEvent& event_;
+  const PlanCatalog& plans_;
+  SubscriptionState next_;
+  std::string plan_ = state_.plan_id;
+  int64_t available_ = state_.credits_available;
+  std::set<std::string> granted_now_;
+  std::vector<EventBody> plan_events_;
+  std::vector<EventBody> credit_events_;
+  BillingDecision decision_;
+};
+
+}  // namespace
+
+std::string invoice_period_key(const StripeBillingEvent& event) {
+  if (event.billing_reason == "subscription_create") return event.subscription_id + ":first";
+  if (event.period_start_s > 0) {
+    return event.subscription_id + ":" + std::to_string(event.period_start_s);
+  }
+  return event.subscription_id + ":invoice:" + event.invoice_id;
+}
+
+BillingDecision decide_billing(const AccountState& state, const StripeBillingEvent& event,
+                               const PlanCatalog& plans) {
+  assert(state.opened);
+  if (event.stripe_event_id.empty() || event.subscription_id.empty() || event.created_s <= 0) {
+    BillingDecision decision;
+    decision.rejection = Rejection::kInvalidCommand;
+    return decision;
+  }
+  if (event.created_s < state.subscription.watermark_created_s) {
+    BillingDecision decision;
+    decision.note = "superseded";  // an older event never overrides newer state
+    return decision;
+  }
+  return BillingDecider(state, event, plans).decide();
+}
+
+}  // namespace ledger
