@@ -1,0 +1,100 @@
+// Outbox delivery loop (ledger/outbox.h).
+#include "ledger/outbox.h"
+
+#include <spdlog/spdlog.h>
+
+#include <pqxx/pqxx>
+
+#include "ledger/sql_text.h"
+
+namespace ledger {
+
+OutboxDeliverer::OutboxDeliverer(OutboxOptions options, std::map<std::string, OutboxHandler> handlers)
+    : options_(std::move(options)), handlers_(std::move(handlers)) {}
+
+OutboxDeliverer::~OutboxDeliverer() { stop(); }
+
+int OutboxDeliverer::deliver_due() {
+  pqxx::connection connection(options_.database_url);
+  std::vector<std::string> kinds;
+  for (const auto& [kind, handler] : handlers_) kinds.push_back(kind);
+  pqxx::result claimed;
+  {
+    pqxx::work work(connection);
+    claimed = work.exec_params(
+        "UPDATE ledger_outbox o SET attempts = o.attempts + 1,"
+        " next_attempt_at = clock_timestamp() + $1 * interval '1 millisecond'"
+        " FROM (SELECT account_id, message_id FROM ledger_outbox"
+        "       WHERE delivered_at IS NULL AND next_attempt_at <= clock_timestamp()"
+        "       AND attempts < $2 AND kind = ANY($3::text[])"
+        "       ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due"
+        " WHERE o.account_id = due.account_id AND o.message_id = due.message_id"
+        " RETURNING o.account_id, o.message_id::text, o.kind, o.payload::text, o.attempts",
+        options_.lease_ms, options_.attempts_max, sql::text_array(kinds),
+        static_cast<int64_t>(options_.batch_max));
+    work.commit();
+  }
+  int delivered = 0;
+  for (const pqxx::row& row : claimed) {
+    const std::string account = row[0].as<std::string>();
+    const std::string id = row[1].as<std::string>();
+    const std::string kind = row[2].as<std::string>();
+    const int attempts = row[4].as<int>();
+    std::string error;
+    try {
+      error = handlers_.at(kind)(id, account, row[3].as<std::string>());
+    } catch (const std::exception& exception) {
+      error = exception.what();
+    }
+    pqxx::work work(connection);
+    if (error.empty()) {
+      work.exec_params(
+          "UPDATE ledger_outbox SET delivered_at = clock_timestamp(), last_error = NULL"
+          " WHERE account_id = $1 AND message_id = $2::uuid",
+          account, id);
+      ++delivered;
+    } else {
+      // Exponential backoff: 2^attempts seconds, capped at one hour.
+      const int64_t backoff_ms = std::min<int64_t>(int64_t{1000} << std::min(attempts, 12), 3'600'000);
+      work.exec_params(
+          "UPDATE ledger_outbox SET last_error = $3,"
+          " next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond'"
+          " WHERE account_id = $1 AND message_id = $2::uuid",
+          account, id, error.substr(0, 500), backoff_ms);
+      spdlog::warn("outbox {} ({}) attempt {} failed: {}", id, kind, attempts, error);
+    }
+    work.commit();
+  }
+  return delivered;
+}
+
+void OutboxDeliverer::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void OutboxDeliverer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wakeup_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void OutboxDeliverer::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wakeup_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms),
+                     [this] { return stopping_; });
+    if (stopping_) return;
+    lock.unlock();
+    try {
+      deliver_due();
+    } catch (const std::exception& error) {
+      spdlog::warn("outbox delivery: {}", error.what());
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace ledger

@@ -1,0 +1,54 @@
+// Delivery of outbox messages (side effects written in the same transaction as the events
+// that caused them). A message is claimed with a lease in one short transaction, delivered
+// with no transaction open, then marked delivered; a failure is retried with exponential
+// backoff up to a limit. Safe with several processes (FOR UPDATE SKIP LOCKED + lease).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace ledger {
+
+// Delivers one message; returns "" on success or an error text. Must be idempotent by
+// message id (a crash between delivery and marking delivers again).
+using OutboxHandler = std::function<std::string(const std::string& message_id,
+                                                const std::string& account_id,
+                                                const std::string& payload_json)>;
+
+struct OutboxOptions {
+  std::string database_url;
+  int64_t poll_interval_ms = 1'000;
+  int64_t lease_ms = 60'000;
+  std::size_t batch_max = 50;
+  int attempts_max = 10;
+};
+
+class OutboxDeliverer {
+ public:
+  // Handlers by message kind; a message of a kind without a handler stays undelivered.
+  OutboxDeliverer(OutboxOptions options, std::map<std::string, OutboxHandler> handlers);
+  ~OutboxDeliverer();
+
+  // Delivers every due message once (up to batch_max); returns how many were delivered.
+  int deliver_due();
+  void start();  // background loop
+  void stop();   // idempotent
+
+ private:
+  void loop();
+
+  const OutboxOptions options_;
+  const std::map<std::string, OutboxHandler> handlers_;
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ledger
