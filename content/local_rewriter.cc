@@ -15,14 +15,22 @@ struct Replacement {
 
 // Applied only where a sentence starts.
 constexpr std::array kSentenceOpeners = std::to_array<Replacement>({
-    {"in conclusion,", "all in all,"},   {"furthermore,", "also,"},
-    {"moreover,", "besides,"},           {"additionally,", "on top of that,"},
-    {"in addition,", "plus,"},           {"however,", "still,"},
-    {"therefore,", "so,"},               {"thus,", "so,"},
-    {"consequently,", "as a result,"},   {"nevertheless,", "even so,"},
-    {"ultimately,", "in the end,"},      {"overall,", "on the whole,"},
-    {"firstly,", "first,"},              {"secondly,", "second,"},
-    {"lastly,", "finally,"},             {"in summary,", "in short,"},
+    {"in conclusion,", "all in all,"},
+    {"furthermore,", "also,"},
+    {"moreover,", "besides,"},
+    {"additionally,", "on top of that,"},
+    {"in addition,", "plus,"},
+    {"however,", "still,"},
+    {"therefore,", "so,"},
+    {"thus,", "so,"},
+    {"consequently,", "as a result,"},
+    {"nevertheless,", "even so,"},
+    {"ultimately,", "in the end,"},
+    {"overall,", "on the whole,"},
+    {"firstly,", "first,"},
+    {"secondly,", "second,"},
+    {"lastly,", "finally,"},
+    {"in summary,", "in short,"},
 });
 
 // Applied anywhere.
@@ -80,26 +88,43 @@ constexpr std::array kPhrases = std::to_array<Replacement>({
 
 // Applied in every mode except formal/academic, only when a word follows.
 constexpr std::array kContractions = std::to_array<Replacement>({
-    {"do not", "don't"},         {"does not", "doesn't"},     {"did not", "didn't"},
-    {"is not", "isn't"},         {"are not", "aren't"},       {"was not", "wasn't"},
-    {"were not", "weren't"},     {"have not", "haven't"},     {"has not", "hasn't"},
-    {"had not", "hadn't"},       {"will not", "won't"},       {"would not", "wouldn't"},
-    {"should not", "shouldn't"}, {"could not", "couldn't"},   {"cannot", "can't"},
-    {"it is", "it's"},           {"that is", "that's"},       {"there is", "there's"},
-    {"we are", "we're"},         {"they are", "they're"},     {"you are", "you're"},
-    {"i am", "I'm"},             {"we will", "we'll"},        {"they will", "they'll"},
+    {"do not", "don't"},         {"does not", "doesn't"},
+    {"did not", "didn't"},       {"is not", "isn't"},
+    {"are not", "aren't"},       {"was not", "wasn't"},
+    {"were not", "weren't"},     {"have not", "haven't"},
+    {"has not", "hasn't"},       {"had not", "hadn't"},
+    {"will not", "won't"},       {"would not", "wouldn't"},
+    {"should not", "shouldn't"}, {"could not", "couldn't"},
+    {"cannot", "can't"},         {"it is", "it's"},
+    {"that is", "that's"},       {"there is", "there's"},
+    {"we are", "we're"},         {"they are", "they're"},
+    {"you are", "you're"},       {"i am", "I'm"},
+    {"we will", "we'll"},        {"they will", "they'll"},
     {"let us", "let's"},
 });
 
 // Applied in formal/academic modes. Ambiguous forms ("it's": is/has) are left alone.
 constexpr std::array kExpansions = std::to_array<Replacement>({
-    {"don't", "do not"},         {"doesn't", "does not"},     {"didn't", "did not"},
-    {"isn't", "is not"},         {"aren't", "are not"},       {"wasn't", "was not"},
-    {"weren't", "were not"},     {"haven't", "have not"},     {"hasn't", "has not"},
-    {"hadn't", "had not"},       {"won't", "will not"},       {"wouldn't", "would not"},
-    {"shouldn't", "should not"}, {"couldn't", "could not"},   {"can't", "cannot"},
-    {"we're", "we are"},         {"they're", "they are"},     {"you're", "you are"},
-    {"i'm", "I am"},             {"let's", "let us"},
+    {"don't", "do not"},
+    {"doesn't", "does not"},
+    {"didn't", "did not"},
+    {"isn't", "is not"},
+    {"aren't", "are not"},
+    {"wasn't", "was not"},
+    {"weren't", "were not"},
+    {"haven't", "have not"},
+    {"hasn't", "has not"},
+    {"hadn't", "had not"},
+    {"won't", "will not"},
+    {"wouldn't", "would not"},
+    {"shouldn't", "should not"},
+    {"couldn't", "could not"},
+    {"can't", "cannot"},
+    {"we're", "we are"},
+    {"they're", "they are"},
+    {"you're", "you are"},
+    {"i'm", "I am"},
+    {"let's", "let us"},
 });
 
 char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -110,7 +135,9 @@ bool is_letter_byte(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || byte >= 0x80;
 }
 // Bytes that continue a word: letters (any script), digits, apostrophes, hyphens.
-bool is_word_byte(char c) { return is_letter_byte(c) || (c >= '0' && c <= '9') || c == '\'' || c == '-'; }
+bool is_word_byte(char c) {
+  return is_letter_byte(c) || (c >= '0' && c <= '9') || c == '\'' || c == '-';
+}
 
 bool matches_at(std::string_view text, std::size_t offset, std::string_view pattern) {
   if (text.size() - offset < pattern.size()) return false;

@@ -14,12 +14,12 @@ namespace content {
 inline constexpr int64_t kMinWords = 10;
 inline constexpr int64_t kMaxWords = 10'000;
 
-inline constexpr std::array<std::string_view, 6> kModes = {
-    "standard", "fluency", "creative", "formal", "academic", "simple"};
+inline constexpr std::array<std::string_view, 6> kModes = {"standard", "fluency",  "creative",
+                                                           "formal",   "academic", "simple"};
 inline constexpr std::array<std::string_view, 5> kReadabilities = {
     "high_school", "university", "doctorate", "journalist", "marketing"};
 inline constexpr std::array<std::string_view, 9> kPurposes = {
-    "general", "essay",    "article", "marketing", "story",
+    "general",      "essay",  "article",  "marketing", "story",
     "cover_letter", "report", "business", "legal"};
 
 // Defaults for a request that omits the field.
