@@ -25,17 +25,22 @@ void reserve_and_capture(Committer& committer, benchmark::State& state, const ch
   const std::string account =
       std::string(prefix) + "-" + std::to_string(state.thread_index() % 64);
   for (auto _ : state) {
-    const int64_t n = g_sequence.fetch_add(1);
-    const std::string key = std::string(prefix) + std::to_string(n);
-    Command reserve{account, key + "r", ReserveCredits{3, "detect", 600, "res_" + key}, {}};
-    Outcome reserved = committer.submit(std::move(reserve)).get();
-    if (!reserved.ok()) {
-      Command grant{account, key + "g", GrantCredits{1'000'000, "bench", "admin"}, {}};
-      committer.submit(std::move(grant)).get();
-      continue;
+    try {
+      const int64_t n = g_sequence.fetch_add(1);
+      const std::string key = std::string(prefix) + std::to_string(n);
+      Command reserve{account, key + "r", ReserveCredits{3, "detect", 600, "res_" + key}, {}};
+      Outcome reserved = committer.submit(std::move(reserve)).get();
+      if (!reserved.ok()) {
+        Command grant{account, key + "g", GrantCredits{1'000'000, "bench", "admin"}, {}};
+        committer.submit(std::move(grant)).get();
+        continue;
+      }
+      Command capture{account, key + "c", CaptureReservation{"res_" + key, 2}, {}};
+      if (!committer.submit(std::move(capture)).get().ok()) state.SkipWithError("capture failed");
+    } catch (const std::exception& error) {
+      state.SkipWithError(error.what());
+      break;
     }
-    Command capture{account, key + "c", CaptureReservation{"res_" + key, 2}, {}};
-    if (!committer.submit(std::move(capture)).get().ok()) state.SkipWithError("capture failed");
   }
   state.SetItemsProcessed(state.iterations() * 2);
 }
@@ -55,6 +60,10 @@ int main(int argc, char** argv) {
   if (url == nullptr) {
     std::cerr << "set LEDGER_BENCH_DATABASE_URL (scripts/bench.sh does)\n";
     return 2;
+  }
+  {
+    pqxx::connection connection(url);
+    migrate(connection);
   }
   const auto plans = PlanCatalog::load(std::string(LEDGER_SOURCE_DIR) + "/config/plans.json");
   CommitterOptions options;

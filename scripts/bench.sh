@@ -12,7 +12,7 @@ trap 'pg_stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
 pg_start "$pg_dir" "$port"
 psql_url="postgresql://postgres@127.0.0.1:$port"
 psql "$psql_url/postgres" -qc "CREATE DATABASE ledger_bench"
-DATABASE_URL="$psql_url/ledger_bench" "$ROOT/build/tools/ledgerctl" migrate >/dev/null
+
 export LEDGER_BENCH_DATABASE_URL="$psql_url/ledger_bench"
 "$ROOT/build/benchmarks/ledger_bench" "$@"
 if [ -x "$ROOT/build/benchmarks/http_bench" ]; then

@@ -1,10 +1,10 @@
 // Churnkey event parsing across the seed and documented shapes (see churnkey_event.h).
 #include "webhooks/churnkey_event.h"
 
+#include <rapidjson/document.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include <rapidjson/document.h>
 
 #include "webhooks/json_reader.h"
 

@@ -1,11 +1,11 @@
 // Bounded JSON parsing and typed field reads for webhook bodies (see json_reader.h).
 #include "webhooks/json_reader.h"
 
+#include <rapidjson/error/en.h>
+
 #include <algorithm>
 #include <cassert>
 #include <utility>
-
-#include <rapidjson/error/en.h>
 
 namespace webhooks {
 namespace {
@@ -59,7 +59,8 @@ std::string parse_bounded_json(std::string_view body, rapidjson::Document& docum
   if (nesting_exceeds(body, kWebhookJsonDepthMax)) {
     return "JSON nests deeper than " + std::to_string(kWebhookJsonDepthMax) + " levels";
   }
-  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+  constexpr unsigned kFlags =
+      rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
   document.Parse<kFlags>(body.data(), body.size());
   if (document.HasParseError()) {
     return std::string("invalid JSON: ") + rapidjson::GetParseError_En(document.GetParseError()) +
@@ -68,8 +69,7 @@ std::string parse_bounded_json(std::string_view body, rapidjson::Document& docum
   return {};
 }
 
-JsonFieldReader::JsonFieldReader(const rapidjson::Value& object, std::string path_prefix,
-                                 Mode mode)
+JsonFieldReader::JsonFieldReader(const rapidjson::Value& object, std::string path_prefix, Mode mode)
     : object_(object), path_prefix_(std::move(path_prefix)), mode_(mode) {}
 
 std::string JsonFieldReader::qualified(std::string_view path) const {
@@ -109,7 +109,8 @@ const rapidjson::Value* JsonFieldReader::find(std::string_view path) {
         record_error(array_path, "expected an array");
         return nullptr;
       }
-      if (index >= current->Size() || (*current)[static_cast<rapidjson::SizeType>(index)].IsNull()) {
+      if (index >= current->Size() ||
+          (*current)[static_cast<rapidjson::SizeType>(index)].IsNull()) {
         return nullptr;
       }
       current = &(*current)[static_cast<rapidjson::SizeType>(index)];

@@ -3,14 +3,14 @@
 // exceptions or crashes.
 #pragma once
 
+#include <rapidjson/document.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <rapidjson/document.h>
 
 namespace webhooks {
 

@@ -17,8 +17,8 @@ ShopifyEventParse parse_shopify_event(std::string_view topic, std::string_view r
   JsonFieldReader fields(document, "");
   ShopifyEvent event;
   event.topic = std::string(topic);
-  event.shop_domain = first_non_empty({fields.string("myshopify_domain"), fields.string("domain"),
-                                       fields.string("shop_domain")});
+  event.shop_domain = first_non_empty(
+      {fields.string("myshopify_domain"), fields.string("domain"), fields.string("shop_domain")});
   // Only the shop and app topics carry the shop object itself; elsewhere `id` is another
   // resource's id (an order's, a customer's).
   const bool body_is_shop = topic.starts_with("shop/") || topic.starts_with("app/");

@@ -1,6 +1,7 @@
 // Stripe, Shopify and Churnkey webhook signature checks (see signature.h).
 #include "webhooks/signature.h"
 
+#include <algorithm>
 #include <cassert>
 #include <optional>
 
@@ -129,11 +130,10 @@ StripeSignatureVerifier::StripeSignatureVerifier(std::string_view secrets_comma_
                                                  int64_t tolerance_s)
     : secrets_(split_secrets(secrets_comma_separated)), tolerance_s_(tolerance_s) {
   assert(tolerance_s_ >= 0);
-  for (const std::string& secret : secrets_) assert(!secret.empty());
+  assert(std::ranges::none_of(secrets_, [](const std::string& secret) { return secret.empty(); }));
 }
 
-SignatureCheck StripeSignatureVerifier::verify(std::string_view header,
-                                               std::string_view raw_body,
+SignatureCheck StripeSignatureVerifier::verify(std::string_view header, std::string_view raw_body,
                                                int64_t now_unix_s) const {
   if (secrets_.empty()) return SignatureCheck::kMismatch;
   if (header.empty()) return SignatureCheck::kMissingHeader;
@@ -168,8 +168,7 @@ bool verify_shopify_hmac(std::string_view secret, std::string_view raw_body,
   if (secret.empty() || header_base64.empty() || header_base64.size() > kMacTextBytesMax) {
     return false;
   }
-  return mac_matches(crypto::hmac_sha256(secret, raw_body),
-                     crypto::base64_decode(header_base64));
+  return mac_matches(crypto::hmac_sha256(secret, raw_body), crypto::base64_decode(header_base64));
 }
 
 bool verify_churnkey_hmac(std::string_view secret, std::string_view raw_body,

@@ -1,9 +1,9 @@
 // Stripe event parsing across API versions (see stripe_event.h).
 #include "webhooks/stripe_event.h"
 
-#include <cassert>
-
 #include <rapidjson/document.h>
+
+#include <cassert>
 
 #include "webhooks/json_reader.h"
 

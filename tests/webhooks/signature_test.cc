@@ -72,8 +72,7 @@ TEST(StripeSignature, TimestampToleranceIsInclusiveAt300Seconds) {
   const std::string header = webhooks::stripe_signature_header(kSecret, kNow, kBody);
   EXPECT_EQ(verifier.verify(header, kBody, kNow + 300), SignatureCheck::kValid);
   EXPECT_EQ(verifier.verify(header, kBody, kNow - 300), SignatureCheck::kValid);
-  EXPECT_EQ(verifier.verify(header, kBody, kNow + 301),
-            SignatureCheck::kTimestampOutsideTolerance);
+  EXPECT_EQ(verifier.verify(header, kBody, kNow + 301), SignatureCheck::kTimestampOutsideTolerance);
 }
 
 TEST(StripeSignature, TooFarFutureTimestampIsRejected) {
@@ -114,20 +113,20 @@ TEST(StripeSignature, GarbageHeadersAreMalformed) {
   const std::string valid = webhooks::stripe_signature_header(kSecret, kNow, kBody);
   const std::string v1 = valid.substr(valid.find("v1="));
   const std::string cases[] = {
-      "t=",                                 // empty timestamp
-      "v1=abc",                             // no timestamp
-      v1,                                   // valid signature, no timestamp
-      "t=abc," + v1,                        // non-numeric timestamp
-      "t=1700000000x," + v1,                // trailing junk in timestamp
-      "t=-1700000000," + v1,                // signed timestamp
-      "t= 1700000000," + v1,                // whitespace is not trimmed (as in the SDKs)
-      "t=1700000000" + v1,                  // no comma: t's value swallows v1
-      "t=1700000000,t=1700000000," + v1,    // repeated timestamp
-      "t=1234567890123456789," + v1,        // 19 digits: beyond any plausible time
-      "t",                                  // key without value
-      ",,,",                                // only separators
-      " ",                                  // whitespace
-      "garbage",                            // no structure at all
+      "t=",                               // empty timestamp
+      "v1=abc",                           // no timestamp
+      v1,                                 // valid signature, no timestamp
+      "t=abc," + v1,                      // non-numeric timestamp
+      "t=1700000000x," + v1,              // trailing junk in timestamp
+      "t=-1700000000," + v1,              // signed timestamp
+      "t= 1700000000," + v1,              // whitespace is not trimmed (as in the SDKs)
+      "t=1700000000" + v1,                // no comma: t's value swallows v1
+      "t=1700000000,t=1700000000," + v1,  // repeated timestamp
+      "t=1234567890123456789," + v1,      // 19 digits: beyond any plausible time
+      "t",                                // key without value
+      ",,,",                              // only separators
+      " ",                                // whitespace
+      "garbage",                          // no structure at all
       std::string(StripeSignatureVerifier::kHeaderBytesMax + 1, 'a'),
   };
   for (const std::string& header : cases) {
@@ -196,7 +195,8 @@ TEST(StripeSignature, RotationAcceptsEitherConfiguredSecret) {
 }
 
 TEST(StripeSignature, SecretsListIsTrimmedAndEmptiesIgnored) {
-  const StripeSignatureVerifier verifier(" , whsec_test_secret ,,\twhsec_5f3c1a0e9b7d4c2a8e6f1b3d5a7c9e0f\n, ");
+  const StripeSignatureVerifier verifier(
+      " , whsec_test_secret ,,\twhsec_5f3c1a0e9b7d4c2a8e6f1b3d5a7c9e0f\n, ");
   EXPECT_EQ(verifier.secret_count(), 2u);
   for (const auto& vector : kStripeVectors) {
     EXPECT_EQ(verifier.verify(vector.header, vector.payload, vector.timestamp_s),
@@ -267,10 +267,10 @@ TEST(ChurnkeySignature, RejectsWrongSecretBodyOrEncoding) {
   EXPECT_FALSE(webhooks::verify_churnkey_hmac("", kChurnkeyBody, kChurnkeyHex));
   EXPECT_FALSE(webhooks::verify_churnkey_hmac(kChurnkeySecret, kChurnkeyBody, ""));
   EXPECT_FALSE(webhooks::verify_churnkey_hmac(kChurnkeySecret, kChurnkeyBody, "sha256="));
-  EXPECT_FALSE(webhooks::verify_churnkey_hmac(kChurnkeySecret, kChurnkeyBody,
-                                              kChurnkeyHex.substr(0, 63)));
-  EXPECT_FALSE(webhooks::verify_churnkey_hmac(kChurnkeySecret, kChurnkeyBody,
-                                              kChurnkeyHex.substr(0, 62)));
+  EXPECT_FALSE(
+      webhooks::verify_churnkey_hmac(kChurnkeySecret, kChurnkeyBody, kChurnkeyHex.substr(0, 63)));
+  EXPECT_FALSE(
+      webhooks::verify_churnkey_hmac(kChurnkeySecret, kChurnkeyBody, kChurnkeyHex.substr(0, 62)));
   std::string wrong_digit(kChurnkeyHex);
   wrong_digit[10] = 'g';
   EXPECT_FALSE(webhooks::verify_churnkey_hmac(kChurnkeySecret, kChurnkeyBody, wrong_digit));
