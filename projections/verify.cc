@@ -133,10 +133,15 @@ std::string compare_projection(pqxx::connection& connection, const AccountState&
 
 std::string check_immutability_guards(pqxx::connection& connection) {
   pqxx::read_transaction work(connection);
-  const int64_t enabled = work.exec1(
-      "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'ledger_events'::regclass"
-      " AND NOT tgisinternal AND tgenabled <> 'D'")[0].as<int64_t>();
-  if (enabled < 2) return "immutability triggers on ledger_events are missing or disabled";
+  for (const char* table : {"ledger_events", "webhook_deliveries"}) {
+    const int64_t enabled = work.exec_params1(
+        "SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass"
+        " AND NOT tgisinternal AND tgenabled <> 'D'",
+        std::string(table))[0].as<int64_t>();
+    if (enabled < 2) {
+      return std::string("immutability triggers on ") + table + " are missing or disabled";
+    }
+  }
   return "";
 }
 

@@ -230,6 +230,18 @@ TEST_F(CommitterTest, VerifyNamesAnEventEditedBehindTheTriggers) {
   EXPECT_NE(report.problem.find("hash"), std::string::npos) << report.problem;
 }
 
+TEST_F(CommitterTest, VerifyReportsDisabledImmutabilityTriggers) {
+  ASSERT_TRUE(submit("hal", "k1", OpenAccount{}).ok());
+  {
+    pqxx::work work(*connection_);
+    work.exec0("ALTER TABLE ledger_events DISABLE TRIGGER ledger_events_no_update_delete");
+    work.commit();
+  }
+  const auto report = projections::verify_ledger(*connection_);
+  EXPECT_FALSE(report.clean);
+  EXPECT_NE(report.problem.find("ledger_events"), std::string::npos) << report.problem;
+}
+
 TEST_F(CommitterTest, VerifyReportsAProjectionThatDriftedFromItsEvents) {
   ASSERT_TRUE(submit("gina", "k1", OpenAccount{}).ok());
   {
