@@ -1,10 +1,10 @@
 // JSON reply construction over RapidJSON's writer.
 #include "http/json_reply.h"
 
-#include <cassert>
-
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <cassert>
 
 namespace http {
 
@@ -63,8 +63,7 @@ std::string JsonObject::finish() {
   return std::string(state_->buffer.GetString(), state_->buffer.GetSize());
 }
 
-HttpReply json_error(int status, std::string_view code,
-                     std::initializer_list<JsonDetail> details) {
+HttpReply json_error(int status, std::string_view code, std::initializer_list<JsonDetail> details) {
   assert(status >= 400 && status <= 599);
   assert(!code.empty());
   JsonObject body;

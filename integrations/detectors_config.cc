@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <span>
@@ -122,6 +123,32 @@ bool is_valid_header_name(std::string_view name) {
   });
 }
 
+bool is_valid_environment_name(std::string_view name) {
+  if (name.empty() || name.size() > kNameLengthMax || (name[0] >= '0' && name[0] <= '9')) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// `key` names an environment variable holding a secret (so keys stay out of the file). A
+// set, non-empty variable replaces `secret`; an unset one leaves the file's value.
+void read_secret_from_environment(ObjectReader& reader, const char* key, std::string& secret) {
+  std::string variable;
+  reader.read_string(key, variable, false);
+  if (variable.empty()) return;
+  if (!is_valid_environment_name(variable)) {
+    return reader.fail(key, "must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)");
+  }
+  const char* value = std::getenv(variable.c_str());
+  if (value == nullptr || *value == '\0') return;
+  secret = value;
+  if (secret.find_first_of("\r\n") != std::string::npos) {
+    reader.fail(key, "the variable's value must not contain line breaks");
+  }
+}
+
 void check_url(ObjectReader& reader, const char* key, const std::string& url) {
   if (!url.empty() && !is_http_url(url)) reader.fail(key, "must start with http:// or https://");
 }
@@ -138,6 +165,7 @@ void read_generic_fields(ObjectReader& reader, DetectorConfig& detector) {
   reader.read_string("url", detector.url, true);
   reader.read_string("auth_header", detector.auth_header, false);
   reader.read_string("auth_value", detector.auth_value, false);
+  read_secret_from_environment(reader, "auth_value_env", detector.auth_value);
   reader.read_string("text_field", detector.text_field, false);
   reader.read_string("score_pointer", detector.score_pointer, true);
   int64_t scale = detector.scale;
@@ -163,11 +191,11 @@ void read_generic_fields(ObjectReader& reader, DetectorConfig& detector) {
 std::vector<std::string_view> known_keys(DetectorKind kind) {
   std::vector<std::string_view> keys = {"name", "kind", "enabled", "weight", "timeout_ms"};
   if (kind == DetectorKind::kGeneric) {
-    keys.insert(keys.end(), {"url", "auth_header", "auth_value", "text_field", "score_pointer",
-                             "scale", "invert"});
+    keys.insert(keys.end(), {"url", "auth_header", "auth_value", "auth_value_env", "text_field",
+                             "score_pointer", "scale", "invert"});
     return keys;
   }
-  keys.insert(keys.end(), {"base_url", "api_key"});
+  keys.insert(keys.end(), {"base_url", "api_key", "api_key_env"});
   if (kind == DetectorKind::kCopyleaks) keys.insert(keys.end(), {"email", "login_url", "sandbox"});
   return keys;
 }
@@ -202,9 +230,11 @@ DetectorConfig read_detector(const rapidjson::Value& object, const std::string& 
   }
   reader.read_string("base_url", detector.base_url, false);
   reader.read_string("api_key", detector.api_key, false);
+  read_secret_from_environment(reader, "api_key_env", detector.api_key);
   check_url(reader, "base_url", detector.base_url);
-  if (detector.enabled && detector.api_key.empty())
-    reader.fail("api_key", "is required when enabled");
+  if (detector.enabled && detector.api_key.empty()) {
+    reader.fail("api_key", "is required when enabled (directly or through a set api_key_env)");
+  }
   if (detector.kind == DetectorKind::kCopyleaks) read_copyleaks_fields(reader, detector);
   return detector;
 }

@@ -12,13 +12,15 @@
 //       "kind": "gptzero",          // gptzero|zerogpt|sapling|copyleaks|writer|originality|generic
 //       "enabled": true,            // default true
 //       "base_url": "https://...",  // replaces the provider's scheme+host (not for generic)
-//       "api_key": "...",           // required when enabled (not for generic)
+//       "api_key": "...",           // required when enabled (not for generic), unless
+//       "api_key_env": "GPTZERO_KEY",  // names a set environment variable holding it
+//                                   // (a set, non-empty variable wins over "api_key")
 //       "weight": 1.0,              // 0..100, default 1; 0 = shown but not averaged
 //       "timeout_ms": 8000,         // 1..120000, default 8000
 //       // copyleaks: "email" (required when enabled), "login_url", "sandbox" (default false)
-//       // generic: "url" (required), "auth_header", "auth_value", "text_field" (default
-//       //   "text"), "score_pointer" (required, RFC 6901), "scale" (1 or 100, default 100),
-//       //   "invert" (default false)
+//       // generic: "url" (required), "auth_header", "auth_value" (or "auth_value_env",
+//       //   read like api_key_env), "text_field" (default "text"), "score_pointer"
+//       //   (required, RFC 6901), "scale" (1 or 100, default 100), "invert" (default false)
 //      }]}
 // Unknown keys are errors (they are usually typos), except keys starting with "_", which
 // are free for comments.

@@ -3,6 +3,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -32,6 +33,44 @@ std::optional<std::string> parse_rule(const rapidjson::Value& pricing, const cha
   return std::nullopt;
 }
 
+bool is_currency_code(const std::string& code) {
+  return code.size() == 3 && std::all_of(code.begin(), code.end(),
+                                         [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
+// `stripe_prices` {monthly, yearly} (strings, at least one) and the `currencies` sold.
+std::optional<std::string> parse_stripe_prices(const rapidjson::Value& value, Plan& plan) {
+  const auto prices = value.FindMember("stripe_prices");
+  if (prices != value.MemberEnd()) {
+    if (!prices->value.IsObject()) return "stripe_prices must be an object";
+    for (const auto& [cycle, target] : {std::pair{"monthly", &plan.stripe_price_monthly},
+                                        std::pair{"yearly", &plan.stripe_price_yearly}}) {
+      const auto member = prices->value.FindMember(cycle);
+      if (member == prices->value.MemberEnd()) continue;
+      if (!member->value.IsString() || member->value.GetStringLength() == 0) {
+        return std::string("stripe_prices.") + cycle + " must be a non-empty string";
+      }
+      *target = member->value.GetString();
+    }
+    if (plan.stripe_price_monthly.empty() && plan.stripe_price_yearly.empty()) {
+      return "stripe_prices needs a monthly or yearly price";
+    }
+  }
+  const auto currencies = value.FindMember("currencies");
+  if (currencies != value.MemberEnd()) {
+    if (!currencies->value.IsArray()) return "currencies must be an array";
+    for (const auto& currency : currencies->value.GetArray()) {
+      if (!currency.IsString() || !is_currency_code(currency.GetString())) {
+        return "currencies must be lower-case three-letter ISO codes";
+      }
+      plan.currencies.emplace_back(currency.GetString());
+    }
+  }
+  const bool sold = !plan.stripe_price_monthly.empty() || !plan.stripe_price_yearly.empty();
+  if (sold && plan.currencies.empty()) return "a plan sold through Stripe must list currencies";
+  return std::nullopt;
+}
+
 std::optional<std::string> parse_plan(const rapidjson::Value& value, Plan& plan) {
   if (!value.IsObject()) return "each plan must be an object";
   const auto id = json::get_string(value, "id");
@@ -52,20 +91,7 @@ std::optional<std::string> parse_plan(const rapidjson::Value& value, Plan& plan)
   if (auto error = parse_rule(pricing->value, "detect", plan.detect)) {
     return "plan " + plan.id + ": " + *error;
   }
-  const auto prices = value.FindMember("stripe_prices");
-  if (prices != value.MemberEnd()) {
-    if (!prices->value.IsObject()) return "plan " + plan.id + ": stripe_prices must be an object";
-    plan.stripe_price_monthly = json::get_string(prices->value, "monthly").value_or("");
-    plan.stripe_price_yearly = json::get_string(prices->value, "yearly").value_or("");
-  }
-  const auto currencies = value.FindMember("currencies");
-  if (currencies != value.MemberEnd()) {
-    if (!currencies->value.IsArray()) return "plan " + plan.id + ": currencies must be an array";
-    for (const auto& currency : currencies->value.GetArray()) {
-      if (!currency.IsString()) return "plan " + plan.id + ": currencies must be strings";
-      plan.currencies.emplace_back(currency.GetString());
-    }
-  }
+  if (auto error = parse_stripe_prices(value, plan)) return "plan " + plan.id + ": " + *error;
   return std::nullopt;
 }
 

@@ -1,5 +1,5 @@
 // ledgerctl: operator commands over the ledger database (DATABASE_URL or --database-url).
-//   migrate | verify | replay | balance ACCOUNT [--as-of T] | history ACCOUNT [--limit N]
+//   migrate | verify | replay | reconcile | balance ACCOUNT [--as-of T] | history ACCOUNT [--limit N]
 //   api-key create --name N --scopes reserve,admin | token --sub ACCOUNT [--ttl-seconds S]
 // Exit status: 0 success, 1 verification failure, 2 usage or runtime error.
 #include <unistd.h>
@@ -20,6 +20,7 @@
 #include "http/jwt.h"
 #include "ledger/store.h"
 #include "ledger/time_format.h"
+#include "projections/reconcile.h"
 #include "projections/verify.h"
 
 namespace {
@@ -33,6 +34,7 @@ const char* kUsage =
     "  migrate                               apply schema migrations (idempotent)\n"
     "  verify                                hash chains, immutability, projections == fold\n"
     "  replay                                rebuild projections from the event log\n"
+    "  reconcile                             paid invoices <-> allowance grants, one to one\n"
     "  balance ACCOUNT [--as-of RFC3339]     balance now or at an instant\n"
     "  history ACCOUNT [--limit N]           the account's events\n"
     "  api-key create --name N --scopes S    create a service/admin key (printed once)\n"
@@ -109,6 +111,26 @@ int run_replay(pqxx::connection& connection) {
   std::printf("\nreplayed %lld streams, %lld events in %.2f s (%.0f events/s)\n",
               static_cast<long long>(streams), static_cast<long long>(events_total), seconds,
               seconds > 0 ? static_cast<double>(events_total) / seconds : 0.0);
+  return kExitOk;
+}
+
+int run_reconcile(pqxx::connection& connection) {
+  const auto report = projections::reconcile_stripe(connection);
+  std::printf("%lld paid invoices, %lld Stripe grants checked\n",
+              static_cast<long long>(report.invoices_checked),
+              static_cast<long long>(report.grants_checked));
+  if (!report.clean) {
+    std::printf(
+        "FAILED account=%s reference=%s: %s (invoices without grant %lld, with extra grants "
+        "%lld, grants without delivery %lld, periods granted twice %lld)\n",
+        report.account_id.c_str(), report.reference.c_str(), report.problem.c_str(),
+        static_cast<long long>(report.invoices_without_grant),
+        static_cast<long long>(report.invoices_with_extra_grants),
+        static_cast<long long>(report.grants_without_delivery),
+        static_cast<long long>(report.periods_granted_twice));
+    return kExitVerifyFailed;
+  }
+  std::printf("OK\n");
   return kExitOk;
 }
 
@@ -199,6 +221,7 @@ int dispatch(const Arguments& args) {
   }
   if (command == "verify") return run_verify(connection);
   if (command == "replay") return run_replay(connection);
+  if (command == "reconcile") return run_reconcile(connection);
   if (command == "balance") return run_balance(connection, args);
   if (command == "history") return run_history(connection, args);
   if (command == "api-key") return run_api_key(connection, args);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 namespace {
@@ -115,7 +116,8 @@ TEST(DetectorsConfig, RejectsBadDetectors) {
                 .find("detectors[0].kind: must be one of"),
             std::string::npos);
   EXPECT_EQ(error_of(with_detector(R"({"name": "x", "kind": "sapling"})")),
-            "detectors[0].api_key: is required when enabled");
+            "detectors[0].api_key: is required when enabled (directly or through a set "
+            "api_key_env)");
   EXPECT_EQ(error_of(with_detector(R"({"name": "x", "kind": "copyleaks", "api_key": "k"})")),
             "detectors[0].email: is required for copyleaks");
   EXPECT_NE(error_of(with_detector(R"({"name": "Bad Name", "kind": "sapling", "api_key": "k"})"))
@@ -194,6 +196,34 @@ TEST(DetectorsConfig, LoadsFromFileAndNamesThePathInErrors) {
   EXPECT_EQ(bad.error, path + ": overall_timeout_ms: must be an integer in 1..120000");
   std::remove(path.c_str());
   EXPECT_NE(integrations::load_detectors_config(path).error.find("cannot open"), std::string::npos);
+}
+
+TEST(DetectorsConfig, ReadsSecretsFromNamedEnvironmentVariables) {
+  ::setenv("DETECTORS_TEST_GPTZERO_KEY", "from-env", 1);
+  ::setenv("DETECTORS_TEST_TURNITIN_AUTH", "Bearer env-token", 1);
+  ::unsetenv("DETECTORS_TEST_UNSET");
+  const auto result = parse_detectors_config(R"({"detectors": [
+    {"name": "gptzero", "kind": "gptzero", "api_key": "file", "api_key_env": "DETECTORS_TEST_GPTZERO_KEY"},
+    {"name": "sapling", "kind": "sapling", "api_key": "file", "api_key_env": "DETECTORS_TEST_UNSET"},
+    {"name": "turnitin", "kind": "generic", "url": "https://t.example/s", "score_pointer": "/s",
+     "auth_header": "Authorization", "auth_value_env": "DETECTORS_TEST_TURNITIN_AUTH"}]})");
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_EQ(result.config->find("gptzero")->api_key, "from-env");
+  EXPECT_EQ(result.config->find("sapling")->api_key, "file");  // unset variable: the file's
+  EXPECT_EQ(result.config->find("turnitin")->auth_value, "Bearer env-token");
+
+  // Enabled without a key from either source; a malformed variable name.
+  EXPECT_NE(
+      error_of(with_detector(
+                   R"({"name": "z", "kind": "zerogpt", "api_key_env": "DETECTORS_TEST_UNSET"})"))
+          .find("detectors[0].api_key: is required when enabled"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(with_detector(R"({"name": "z", "kind": "zerogpt", "api_key_env": "BAD-NAME"})"))
+          .find("detectors[0].api_key_env: must be an environment variable name"),
+      std::string::npos);
+  ::unsetenv("DETECTORS_TEST_GPTZERO_KEY");
+  ::unsetenv("DETECTORS_TEST_TURNITIN_AUTH");
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ PlanCatalog test_plans() {
     {"id":"free","monthly_credits":300,"pricing":{"humanize":{"base_words":100,"base_credits":40},
      "detect":{"base_words":100,"base_credits":10}}},
     {"id":"pro","monthly_credits":10000,"pricing":{"humanize":{"base_words":100,"base_credits":30},
-     "detect":{"base_words":100,"base_credits":8}},"stripe_prices":{"monthly":"price_m","yearly":"price_y"}}]})");
+     "detect":{"base_words":100,"base_credits":8}},"stripe_prices":{"monthly":"price_m","yearly":"price_y"},"currencies":["usd"]}]})");
   return std::get<PlanCatalog>(parsed);
 }
 
@@ -228,6 +228,20 @@ TEST(Plans, RejectsBrokenFiles) {
   EXPECT_TRUE(std::holds_alternative<std::string>(PlanCatalog::parse(R"({"plans":[]})")));
   EXPECT_TRUE(std::holds_alternative<std::string>(PlanCatalog::parse(
       R"({"plans":[{"id":"free","monthly_credits":-1,"pricing":{}}]})")));
+  const auto pricing = R"("pricing":{"humanize":{"base_words":100,"base_credits":1},"detect":{"base_words":100,"base_credits":1}})";
+  const auto plan_with = [&](const std::string& extra) {
+    return R"({"plans":[{"id":"free","monthly_credits":300,)" + std::string(pricing) +
+           R"(},{"id":"pro","monthly_credits":9,)" + pricing + "," + extra + "}]}";
+  };
+  const auto error_of = [](const std::string& text) {
+    auto parsed = PlanCatalog::parse(text);
+    return std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed) : "";
+  };
+  EXPECT_NE(error_of(plan_with(R"("stripe_prices":{"monthly":5},"currencies":["usd"])")), "");
+  EXPECT_NE(error_of(plan_with(R"("stripe_prices":{"monthly":"p"},"currencies":["USD"])")), "");
+  EXPECT_NE(error_of(plan_with(R"("stripe_prices":{"monthly":"p"})")).find("currencies"),
+            std::string::npos);
+  EXPECT_EQ(error_of(plan_with(R"("stripe_prices":{"monthly":"p"},"currencies":["usd"])")), "");
   const PlanCatalog plans = test_plans();
   ASSERT_NE(plans.find_by_stripe_price("price_y"), nullptr);
   EXPECT_EQ(plans.find_by_stripe_price("price_y")->id, "pro");

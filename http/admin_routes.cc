@@ -1,0 +1,140 @@
+// The admin routes (API key with scope `admin`): grants and refunds on an account, its
+// event log page by page (versions, hashes, payloads), and its balance at an instant folded
+// from the events.
+#include <cassert>
+#include <climits>
+
+#include "crypto/digest.h"
+#include "http/outcome_reply.h"
+#include "http/read_connection.h"
+#include "http/request_body.h"
+#include "http/request_rules.h"
+#include "http/service.h"
+#include "ledger/store.h"
+#include "ledger/time_format.h"
+
+namespace http {
+namespace {
+
+constexpr int64_t kEventsPageDefault = 100;
+constexpr int64_t kEventsPageMax = 500;
+
+std::string event_json(const ledger::StoredEvent& event) {
+  return JsonObject()
+      .field("stream_version", event.stream_version)
+      .field("global_position", event.global_position)
+      .field("event_id", event.event_id)
+      .field("type", event.event_type)
+      .raw_field("payload", event.payload)
+      .raw_field("metadata", event.metadata)
+      .field("recorded_at", ledger::format_rfc3339(event.recorded_at_us))
+      .field("hash", crypto::hex_encode(event.hash))
+      .finish();
+}
+
+}  // namespace
+
+HttpReply LedgerService::grant_or_refund(RouteId route, const std::string& account_id,
+                                         const IncomingRequest& request, RequestLog& log) {
+  assert(route == RouteId::kGrant || route == RouteId::kRefund);
+  const bool grant = route == RouteId::kGrant;
+  auto principal = authenticate_admin(request, account_id, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  auto key = client_idempotency_key(request);
+  if (auto* error = std::get_if<HttpReply>(&key)) return std::move(*error);
+  auto body = grant ? parse_json_object(request.body, false, {"amount", "reason"})
+                    : parse_json_object(request.body, false, {"amount", "reason", "reference"});
+  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
+  auto amount = required_amount(fields, "amount");
+  if (auto* error = std::get_if<HttpReply>(&amount)) return std::move(*error);
+  auto reason = required_string(fields, "reason");
+  if (auto* error = std::get_if<HttpReply>(&reason)) return std::move(*error);
+  auto reference =
+      grant ? ReplyOr<std::string>(std::string()) : required_string(fields, "reference");
+  if (auto* error = std::get_if<HttpReply>(&reference)) return std::move(*error);
+
+  const auto metadata =
+      command_metadata(std::get<Principal>(principal), true, request, std::get<std::string>(key));
+  ledger::CommandBody command;
+  if (grant) {
+    // The ledger opens an unknown account (free plan) as part of an accepted grant.
+    command =
+        ledger::GrantCredits{std::get<int64_t>(amount), std::get<std::string>(reason), "admin"};
+  } else {
+    if (!ledger::read_balance(thread_read_connection(options_.database_url), account_id)) {
+      return json_error(404, "account_not_found");
+    }
+    command = ledger::RefundCredits{std::get<int64_t>(amount), std::get<std::string>(reason),
+                                    std::get<std::string>(reference)};
+  }
+  auto outcome =
+      submit(ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata});
+  if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+  return outcome_reply(route, std::get<ledger::Outcome>(outcome));
+}
+
+HttpReply LedgerService::events(const std::string& account_id, const IncomingRequest& request,
+                                RequestLog& log) {
+  auto principal = authenticate_admin(request, account_id, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  auto after = query_integer(request, "after_version", 0, 0, INT64_MAX / 2);
+  if (auto* error = std::get_if<HttpReply>(&after)) return std::move(*error);
+  auto limit = query_integer(request, "limit", kEventsPageDefault, 1, kEventsPageMax);
+  if (auto* error = std::get_if<HttpReply>(&limit)) return std::move(*error);
+
+  const std::vector<ledger::StoredEvent> page =
+      ledger::read_stream(thread_read_connection(options_.database_url), account_id,
+                          std::get<int64_t>(after), std::get<int64_t>(limit));
+  assert(page.size() <= static_cast<std::size_t>(std::get<int64_t>(limit)));
+  std::string events_array = "[";
+  for (const ledger::StoredEvent& event : page) {
+    if (events_array.size() > 1) events_array += ',';
+    events_array += event_json(event);
+  }
+  events_array += ']';
+  JsonObject body;
+  body.field("account_id", account_id).raw_field("events", events_array);
+  // A full page may have a successor; a short page is the end of the stream for now.
+  if (!page.empty() && page.size() == static_cast<std::size_t>(std::get<int64_t>(limit))) {
+    body.field("next_after_version", page.back().stream_version);
+  } else {
+    body.null_field("next_after_version");
+  }
+  return json_reply(200, body.finish());
+}
+
+HttpReply LedgerService::balance(const std::string& account_id, const IncomingRequest& request,
+                                 RequestLog& log) {
+  auto principal = authenticate_admin(request, account_id, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  int64_t as_of_us = unix_now_us();
+  if (const auto it = request.query.find("as_of"); it != request.query.end()) {
+    bool decoded_ok = false;
+    const std::string text = percent_decode(it->second, decoded_ok);
+    const auto parsed = decoded_ok ? ledger::parse_rfc3339(text) : std::nullopt;
+    if (!parsed) return json_error(400, "invalid_timestamp", {{"field", "as_of"}});
+    as_of_us = *parsed;
+  }
+  const auto state =
+      ledger::fold_stream(thread_read_connection(options_.database_url), account_id, as_of_us);
+  if (!state) return json_error(404, "account_not_found");
+  int64_t open_reservations = 0;
+  for (const auto& [id, reservation] : state->reservations) {
+    if (reservation.status == ledger::ReservationStatus::kOpen) ++open_reservations;
+  }
+  return json_reply(200, JsonObject()
+                             .field("account_id", account_id)
+                             .field("as_of", ledger::format_rfc3339(as_of_us))
+                             .field("plan", state->plan_id)
+                             .field("credits_available", state->credits_available)
+                             .field("credits_reserved", state->credits_reserved)
+                             .field("credits_granted", state->credits_granted)
+                             .field("credits_spent", state->credits_spent)
+                             .field("credits_expired", state->credits_expired)
+                             .field("open_reservations", open_reservations)
+                             .field("version", state->version)
+                             .finish());
+}
+
+}  // namespace http

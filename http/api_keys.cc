@@ -1,0 +1,123 @@
+// API key creation and lookup against ledger_api_keys.
+#include "http/api_keys.h"
+
+#include <algorithm>
+#include <cassert>
+#include <stdexcept>
+
+#include "crypto/digest.h"
+
+namespace http {
+namespace {
+
+constexpr std::string_view kPrefix = "lk_";
+constexpr std::size_t kKeyIdBytes = 8;    // 16 hex characters
+constexpr std::size_t kSecretBytes = 32;  // 43 base64url characters
+constexpr std::size_t kScopesCountMax = 8;
+
+bool is_known_scope(std::string_view scope) {
+  return scope == kScopeReserve || scope == kScopeAdmin;
+}
+
+struct KeyParts {
+  std::string key_id;
+};
+
+// "lk_<16 hex>_<secret>" -> the key id.
+std::optional<KeyParts> split_key(std::string_view key) {
+  if (key.size() > kApiKeyLengthMax || key.substr(0, kPrefix.size()) != kPrefix) {
+    return std::nullopt;
+  }
+  const std::string_view rest = key.substr(kPrefix.size());
+  const std::size_t id_length = kKeyIdBytes * 2;
+  if (rest.size() < id_length + 2 || rest[id_length] != '_') return std::nullopt;
+  const std::string_view key_id = rest.substr(0, id_length);
+  if (!crypto::hex_decode(key_id)) return std::nullopt;
+  return KeyParts{std::string(key_id)};
+}
+
+std::vector<std::string> split_scopes_column(const std::string& joined) {
+  std::vector<std::string> scopes;
+  std::size_t start = 0;
+  while (start <= joined.size() && !joined.empty()) {
+    const std::size_t comma = std::min(joined.find(',', start), joined.size());
+    scopes.push_back(joined.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return scopes;
+}
+
+}  // namespace
+
+bool ApiKeyIdentity::has_scope(std::string_view scope) const {
+  return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+}
+
+std::variant<std::vector<std::string>, std::string> parse_scopes(std::string_view comma_separated) {
+  std::vector<std::string> scopes;
+  std::size_t start = 0;
+  while (start <= comma_separated.size()) {
+    const std::size_t comma = std::min(comma_separated.find(',', start), comma_separated.size());
+    const std::string scope(comma_separated.substr(start, comma - start));
+    if (!is_known_scope(scope)) return "unknown scope '" + scope + "' (known: reserve, admin)";
+    if (std::find(scopes.begin(), scopes.end(), scope) != scopes.end()) {
+      return "duplicate scope '" + scope + "'";
+    }
+    scopes.push_back(scope);
+    if (scopes.size() > kScopesCountMax) return "too many scopes";
+    start = comma + 1;
+  }
+  return scopes;
+}
+
+bool looks_like_api_key(std::string_view token) {
+  return token.substr(0, kPrefix.size()) == kPrefix;
+}
+
+std::string create_api_key(pqxx::connection& connection, const std::string& name,
+                           const std::vector<std::string>& scopes) {
+  if (name.empty() || name.size() > kApiKeyNameLengthMax) {
+    throw std::invalid_argument("api key name must be 1..128 characters");
+  }
+  if (scopes.empty() || scopes.size() > kScopesCountMax) {
+    throw std::invalid_argument("api key needs 1..8 scopes");
+  }
+  std::string scopes_joined;
+  for (const auto& scope : scopes) {
+    if (!is_known_scope(scope)) throw std::invalid_argument("unknown scope: " + scope);
+    if (!scopes_joined.empty()) scopes_joined += ',';
+    scopes_joined += scope;
+  }
+  const std::string key_id = crypto::hex_encode(crypto::random_bytes(kKeyIdBytes));
+  const std::string key = std::string(kPrefix) + key_id + "_" +
+                          crypto::base64url_encode(crypto::random_bytes(kSecretBytes));
+  assert(split_key(key).has_value());
+  pqxx::work work(connection);
+  work.exec_params(
+      "INSERT INTO ledger_api_keys (key_id, name, key_hash, scopes) "
+      "VALUES ($1, $2, $3, string_to_array($4, ','))",
+      key_id, name, pqxx::binarystring(crypto::sha256(key)), scopes_joined);
+  work.commit();
+  return key;
+}
+
+std::optional<ApiKeyIdentity> find_api_key(pqxx::connection& connection,
+                                           std::string_view presented_key) {
+  const auto parts = split_key(presented_key);
+  if (!parts) return std::nullopt;
+  pqxx::read_transaction work(connection);
+  const pqxx::result rows = work.exec_params(
+      "SELECT name, key_hash, array_to_string(scopes, ',') FROM ledger_api_keys "
+      "WHERE key_id = $1 AND revoked_at IS NULL",
+      parts->key_id);
+  work.commit();
+  if (rows.empty()) return std::nullopt;
+  const pqxx::binarystring stored_hash(rows[0][1]);
+  if (!crypto::constant_time_equal(stored_hash.str(), crypto::sha256(presented_key))) {
+    return std::nullopt;
+  }
+  return ApiKeyIdentity{parts->key_id, rows[0][0].as<std::string>(),
+                        split_scopes_column(rows[0][2].as<std::string>())};
+}
+
+}  // namespace http

@@ -1,0 +1,48 @@
+// Service and admin API keys: "lk_" + key id (16 hex) + "_" + secret (43 base64url chars).
+// Only the SHA-256 of the whole key is stored (ledger_api_keys, with name and scopes); the
+// key itself is shown once, by `ledgerctl api-key create`.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace http {
+
+inline constexpr std::string_view kScopeReserve = "reserve";  // reservations on any account
+inline constexpr std::string_view kScopeAdmin = "admin";      // /api/v1/admin/...
+inline constexpr std::size_t kApiKeyNameLengthMax = 128;
+inline constexpr std::size_t kApiKeyLengthMax = 128;
+
+struct ApiKeyIdentity {
+  std::string key_id;
+  std::string name;
+  std::vector<std::string> scopes;
+
+  bool has_scope(std::string_view scope) const;
+};
+
+// Parses "reserve,admin" into known, distinct scopes. Returns the scopes or an error
+// message naming the offending entry (unknown scope, empty list, duplicate).
+std::variant<std::vector<std::string>, std::string> parse_scopes(std::string_view comma_separated);
+
+// True when `token` has the shape of an API key (prefix "lk_"); says nothing of validity.
+bool looks_like_api_key(std::string_view token);
+
+// Creates a key named `name` with `scopes`, stores its hash, and returns the key text.
+// Throws std::invalid_argument when name is empty/too long or a scope is unknown, and
+// pqxx exceptions when the database fails.
+std::string create_api_key(pqxx::connection& connection, const std::string& name,
+                           const std::vector<std::string>& scopes);
+
+// Returns the identity of a presented key, or nullopt when it is malformed, unknown,
+// revoked, or its hash does not match (compared in constant time). Throws pqxx exceptions
+// when the database fails.
+std::optional<ApiKeyIdentity> find_api_key(pqxx::connection& connection,
+                                           std::string_view presented_key);
+
+}  // namespace http

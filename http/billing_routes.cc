@@ -1,0 +1,258 @@
+// The billing routes (see billing_routes.h) and LedgerService::billing_route, which
+// authenticates and rate-limits the user routes before handing them over.
+#include "http/billing_routes.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cctype>
+
+#include "crypto/digest.h"
+#include "http/identifiers.h"
+#include "http/read_connection.h"
+#include "http/request_body.h"
+#include "http/request_rules.h"
+#include "ledger/time_format.h"
+#include "webhooks/stripe_event.h"
+
+namespace http {
+namespace {
+
+constexpr std::size_t kPlanIdLengthMax = 64;
+constexpr std::size_t kBillingCycleLengthMax = 16;
+constexpr std::size_t kCurrencyLengthMax = 8;
+
+// A short machine word for the request log (never the header itself).
+std::string_view signature_log_word(webhooks::SignatureCheck check) {
+  switch (check) {
+    case webhooks::SignatureCheck::kValid:
+      return "signature_valid";
+    case webhooks::SignatureCheck::kMissingHeader:
+      return "signature_missing";
+    case webhooks::SignatureCheck::kMalformedHeader:
+      return "signature_malformed";
+    case webhooks::SignatureCheck::kNoSignatures:
+      return "signature_without_v1";
+    case webhooks::SignatureCheck::kTimestampOutsideTolerance:
+      return "signature_timestamp_outside_tolerance";
+    case webhooks::SignatureCheck::kMismatch:
+      return "signature_mismatch";
+  }
+  return "signature_invalid";
+}
+
+std::string lower_ascii(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// The Stripe price of `plan` for `billing_cycle`, or the 400 reply.
+ReplyOr<std::string> checkout_price(const ledger::Plan& plan, const std::string& billing_cycle) {
+  if (plan.id == ledger::PlanCatalog::kFreePlanId ||
+      (plan.stripe_price_monthly.empty() && plan.stripe_price_yearly.empty())) {
+    return json_error(400, "plan_not_purchasable", {{"plan_id", plan.id}});
+  }
+  const std::string* price = nullptr;
+  if (billing_cycle == "monthly") price = &plan.stripe_price_monthly;
+  if (billing_cycle == "yearly") price = &plan.stripe_price_yearly;
+  if (price == nullptr || price->empty()) {
+    return json_error(400, "invalid_billing_cycle", {{"billing_cycle", billing_cycle}});
+  }
+  return *price;
+}
+
+HttpReply stripe_failure_reply(const integrations::StripeFailure& failure, int64_t retry_after_s) {
+  using Kind = integrations::StripeFailure::Kind;
+  switch (failure.kind) {
+    case Kind::kUnavailable:
+      return service_unavailable(retry_after_s);
+    case Kind::kBadResponse:
+      return json_error(502, "payment_provider_error", {{"provider_code", "invalid_response"}});
+    case Kind::kRejected:
+      break;
+  }
+  if (failure.type == "idempotency_error") return json_error(409, "idempotency_conflict");
+  const std::string& code = !failure.code.empty() ? failure.code : failure.type;
+  return json_error(502, "payment_provider_error",
+                    {{"provider_code", code.empty() ? std::string_view("unknown") : code}});
+}
+
+}  // namespace
+
+BillingRoutes::BillingRoutes(BillingSettings settings, const ledger::PlanCatalog& plans,
+                             const webhooks::StripeInbox& inbox)
+    : settings_(std::move(settings)),
+      plans_(plans),
+      inbox_(inbox),
+      verifier_(settings_.stripe_webhook_secrets),
+      stripe_(settings_.stripe) {
+  assert(settings_.retry_after_s > 0);
+}
+
+HttpReply BillingRoutes::stripe_webhook(const IncomingRequest& request, RequestLog& log) const {
+  const webhooks::SignatureCheck check =
+      verifier_.verify(request.stripe_signature, request.body, unix_now_s());
+  if (check != webhooks::SignatureCheck::kValid) {
+    log.detail = std::string(signature_log_word(check));
+    return json_error(400, "invalid_signature");
+  }
+  const webhooks::StripeEventParse parsed = webhooks::parse_stripe_event(request.body);
+  if (std::holds_alternative<std::string>(parsed)) {
+    log.detail = "invalid_payload";
+    return json_error(400, "invalid_payload");
+  }
+  const webhooks::StripeEvent& event = std::get<webhooks::StripeEvent>(parsed);
+  pqxx::connection& connection = thread_read_connection(settings_.database_url);
+  if (!inbox_.store(connection, event, request.body)) {
+    log.detail = "duplicate";
+    return json_reply(200, R"({"received":true,"duplicate":true})");
+  }
+  webhooks::ProcessingResult result;
+  try {
+    result = inbox_.process(connection, event.id, request.request_id);
+  } catch (const pqxx::broken_connection&) {
+    discard_thread_read_connection();
+    result.note = "retry_scheduled";
+  } catch (const std::exception& failure) {
+    // Stored: the inbox loop processes it after its lease. Stripe must not resend.
+    spdlog::warn("request_id={} stripe event {} stored, processing deferred: {}",
+                 request.request_id, event.id, failure.what());
+    result.note = "retry_scheduled";
+  }
+  log.account_id = result.account_id;
+  log.detail = std::string(webhooks::processing_status_name(result.status));
+  spdlog::info("request_id={} stripe event {} ({}) {} {}", request.request_id, event.id, event.type,
+               webhooks::processing_status_name(result.status), result.note);
+  return json_reply(200, JsonObject()
+                             .field("received", true)
+                             .field("duplicate", false)
+                             .field("status", webhooks::processing_status_name(result.status))
+                             .field("note", result.note)
+                             .finish());
+}
+
+HttpReply BillingRoutes::subscription(const std::string& account_id) const {
+  pqxx::read_transaction work(thread_read_connection(settings_.database_url));
+  const pqxx::row row = work.exec_params1(
+      "SELECT coalesce(a.plan_id, s.plan_id, $2), s.status, s.scheduled_plan_id,"
+      " coalesce(s.period_end_s, 0), coalesce(s.cancel_at_period_end, false), s.customer_id,"
+      " s.subscription_id"
+      " FROM (SELECT $1::text AS account_id) k"
+      " LEFT JOIN ledger_accounts a USING (account_id)"
+      " LEFT JOIN ledger_subscriptions s USING (account_id)",
+      account_id, std::string(ledger::PlanCatalog::kFreePlanId));
+  work.commit();
+  const auto text_or_null = [&row](JsonObject& json, std::string_view name, int column) {
+    if (row[column].is_null() || row[column].as<std::string>().empty()) {
+      json.null_field(name);
+    } else {
+      json.field(name, row[column].as<std::string>());
+    }
+  };
+  JsonObject json;
+  json.field("plan", row[0].as<std::string>());
+  json.field("status", row[1].is_null() ? std::string("none") : row[1].as<std::string>());
+  const int64_t period_end_s = row[3].as<int64_t>();
+  if (period_end_s > 0) {
+    json.field("current_period_end", ledger::format_rfc3339(period_end_s * 1'000'000));
+  } else {
+    json.null_field("current_period_end");
+  }
+  json.field("cancel_at_period_end", row[4].as<bool>());
+  text_or_null(json, "scheduled_plan", 2);
+  text_or_null(json, "stripe_customer_id", 5);
+  text_or_null(json, "stripe_subscription_id", 6);
+  return json_reply(200, json.finish());
+}
+
+std::string BillingRoutes::checkout_idempotency_key(const std::string& account_id,
+                                                    const std::string& client_key) {
+  std::string scoped = account_id;
+  scoped.push_back('\n');
+  scoped += client_key;
+  return "checkout:" + crypto::hex_encode(crypto::sha256(scoped));
+}
+
+std::string BillingRoutes::known_customer_id(const std::string& account_id) const {
+  pqxx::read_transaction work(thread_read_connection(settings_.database_url));
+  const pqxx::result rows = work.exec_params(
+      "SELECT customer_id FROM ledger_subscriptions WHERE account_id = $1", account_id);
+  work.commit();
+  return rows.empty() ? std::string() : rows[0][0].as<std::string>();
+}
+
+HttpReply BillingRoutes::checkout(const std::string& account_id, const IncomingRequest& request,
+                                  RequestLog& log) const {
+  std::string idempotency_key = "checkout:" + crypto::uuid_v4();
+  if (request.idempotency_key) {
+    if (!is_valid_idempotency_key(*request.idempotency_key)) {
+      return json_error(400, "invalid_idempotency_key",
+                        {{"max_length", static_cast<int64_t>(kIdempotencyKeyLengthMax)}});
+    }
+    idempotency_key = checkout_idempotency_key(account_id, *request.idempotency_key);
+  }
+  auto body = parse_json_object(request.body, false, {"plan_id", "billing_cycle", "currency"});
+  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
+  auto plan_id = required_string(fields, "plan_id", kPlanIdLengthMax);
+  if (auto* error = std::get_if<HttpReply>(&plan_id)) return std::move(*error);
+  auto billing_cycle = required_string(fields, "billing_cycle", kBillingCycleLengthMax);
+  if (auto* error = std::get_if<HttpReply>(&billing_cycle)) return std::move(*error);
+  auto currency_field = required_string(fields, "currency", kCurrencyLengthMax);
+  if (auto* error = std::get_if<HttpReply>(&currency_field)) return std::move(*error);
+
+  const ledger::Plan* plan = plans_.find(std::get<std::string>(plan_id));
+  if (plan == nullptr) return json_error(400, "unknown_plan");
+  auto price = checkout_price(*plan, std::get<std::string>(billing_cycle));
+  if (auto* error = std::get_if<HttpReply>(&price)) return std::move(*error);
+  const std::string currency = lower_ascii(std::get<std::string>(currency_field));
+  if (std::find(plan->currencies.begin(), plan->currencies.end(), currency) ==
+      plan->currencies.end()) {
+    return json_error(400, "unsupported_currency", {{"currency", currency}});
+  }
+  if (!stripe_.configured()) {
+    log.detail = "stripe_not_configured";
+    return service_unavailable(settings_.retry_after_s);
+  }
+
+  integrations::CheckoutSessionParams params;
+  params.price_id = std::get<std::string>(price);
+  params.account_id = account_id;
+  params.plan_id = plan->id;
+  params.customer_id = known_customer_id(account_id);  // read committed before the call
+  params.success_url = settings_.checkout_success_url;
+  params.cancel_url = settings_.checkout_cancel_url;
+  params.idempotency_key = idempotency_key;
+  const integrations::CheckoutSessionResult result = stripe_.create_checkout_session(params);
+  if (const auto* failure = std::get_if<integrations::StripeFailure>(&result)) {
+    log.detail =
+        "stripe_" + (failure->code.empty() ? std::to_string(failure->status) : failure->code);
+    spdlog::warn("request_id={} stripe checkout failed: {}", request.request_id, failure->detail);
+    return stripe_failure_reply(*failure, settings_.retry_after_s);
+  }
+  const auto& session = std::get<integrations::CheckoutSession>(result);
+  return json_reply(
+      200,
+      JsonObject().field("checkout_url", session.url).field("session_id", session.id).finish());
+}
+
+HttpReply LedgerService::billing_route(RouteId route, const IncomingRequest& request,
+                                       RequestLog& log) {
+  assert(route == RouteId::kStripeWebhook || route == RouteId::kBillingSubscription ||
+         route == RouteId::kBillingCheckout);
+  if (options_.billing == nullptr) return service_unavailable();
+  const BillingRoutes& billing = *options_.billing;
+  if (route == RouteId::kStripeWebhook) return billing.stripe_webhook(request, log);
+  auto principal = authenticate_request(request, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  const Principal& caller = std::get<Principal>(principal);
+  if (!caller.is_user()) return forbidden();
+  log.account_id = caller.account_id;
+  if (auto limited = rate_limit(caller.account_id)) return std::move(*limited);
+  if (route == RouteId::kBillingSubscription) return billing.subscription(caller.account_id);
+  return billing.checkout(caller.account_id, request, log);
+}
+
+}  // namespace http

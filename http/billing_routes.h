@@ -1,0 +1,80 @@
+// The billing routes of ledgerd (DESIGN.md "Webhooks" and the API table):
+//
+//   POST /api/v1/billing/webhooks/stripe  (Stripe-Signature) verify the signature over the
+//        raw body first (400 invalid_signature: nothing stored), parse (400 invalid_payload),
+//        store the delivery in the inbox (a duplicate: 200 {received, duplicate: true},
+//        nothing changes; the database unreachable: 503, so Stripe retries), then process it
+//        at once, best effort: 200 {received, duplicate: false, status, note} whatever the
+//        processing did (parked and failed-for-now deliveries are retried by the inbox loop).
+//   GET  /api/v1/billing/subscription      (user) the account's subscription.
+//   POST /api/v1/billing/checkout          (user) a Stripe Checkout Session for a plan.
+//
+// Authentication and rate limiting of the user routes happen before, in
+// LedgerService::billing_route.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "http/json_reply.h"
+#include "http/service.h"
+#include "integrations/stripe_client.h"
+#include "ledger/plans.h"
+#include "webhooks/signature.h"
+#include "webhooks/stripe_inbox.h"
+
+namespace http {
+
+struct BillingSettings {
+  std::string database_url;
+  std::string stripe_webhook_secrets;  // STRIPE_WEBHOOK_SECRET: comma-separated (rotation)
+  integrations::StripeClientSettings stripe;
+  std::string checkout_success_url;
+  std::string checkout_cancel_url;
+  int64_t retry_after_s = 5;  // Of the 503 when Stripe is unavailable.
+};
+
+class BillingRoutes {
+ public:
+  // `plans` and `inbox` must outlive the routes.
+  BillingRoutes(BillingSettings settings, const ledger::PlanCatalog& plans,
+                const webhooks::StripeInbox& inbox);
+
+  // POST /api/v1/billing/webhooks/stripe, as described above. Database errors while
+  // storing propagate (LedgerService maps them to 503). Thread-safe.
+  HttpReply stripe_webhook(const IncomingRequest& request, RequestLog& log) const;
+
+  // GET /api/v1/billing/subscription for `account_id`: 200 {plan, status,
+  // current_period_end (RFC 3339 or null), cancel_at_period_end, scheduled_plan,
+  // stripe_customer_id, stripe_subscription_id}; an account without a subscription has
+  // status "none", its balance's plan (or "free" when never opened) and nulls.
+  HttpReply subscription(const std::string& account_id) const;
+
+  // POST /api/v1/billing/checkout {plan_id, billing_cycle: monthly|yearly, currency} for
+  // `account_id`: 200 {checkout_url, session_id}. The Idempotency-Key sent to Stripe is
+  // derived from the account and the client's Idempotency-Key header (so two accounts never
+  // share a Stripe key), or random without one. Errors: 400 invalid_json / invalid_request
+  // {field} / invalid_idempotency_key / unknown_plan / plan_not_purchasable (free, or no
+  // Stripe price) / invalid_billing_cycle / unsupported_currency; 409 idempotency_conflict
+  // (the same key with another plan or cycle); 502 payment_provider_error {provider_code}
+  // (Stripe refused: its error.code, else its error.type); 503 service_unavailable
+  // {retry_after} (Stripe timed out, unreachable, 5xx or 429, or no STRIPE_API_KEY).
+  HttpReply checkout(const std::string& account_id, const IncomingRequest& request,
+                     RequestLog& log) const;
+
+  // The Stripe Idempotency-Key of a checkout with the client key `client_key`.
+  static std::string checkout_idempotency_key(const std::string& account_id,
+                                              const std::string& client_key);
+
+ private:
+  // The account's Stripe customer id from its subscription projection ("" when none).
+  std::string known_customer_id(const std::string& account_id) const;
+
+  const BillingSettings settings_;
+  const ledger::PlanCatalog& plans_;
+  const webhooks::StripeInbox& inbox_;
+  const webhooks::StripeSignatureVerifier verifier_;
+  const integrations::StripeClient stripe_;
+};
+
+}  // namespace http

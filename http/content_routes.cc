@@ -1,0 +1,504 @@
+// POST /api/v1/humanize and POST /api/v1/detect: request parsing, pricing, the
+// reserve -> model -> capture/release sequence, and the reply bodies. The entry point
+// LedgerService::content_route (authentication, rate limit) is defined here too, like the
+// other route groups of LedgerService.
+#include "http/content_routes.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "content/pricing.h"
+#include "content/request_rules.h"
+#include "content/text.h"
+#include "crypto/digest.h"
+#include "http/outcome_reply.h"
+#include "http/read_connection.h"
+#include "http/request_body.h"
+#include "http/request_rules.h"
+#include "ledger/store.h"
+
+namespace http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using integrations::DetectorResult;
+using integrations::DetectorStatus;
+
+// A key chain longer than this (a client retrying one Idempotency-Key after failure upon
+// failure) ends in 409: each link is a reservation that was released without a charge.
+constexpr int kReservationAttemptsMax = 16;
+constexpr std::size_t kDetectorNameLengthMax = 64;
+
+int64_t elapsed_ms(Clock::time_point started) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+}
+
+template <typename Names>
+std::string json_string_array(const Names& names) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartArray();
+  for (const auto& name : names) {
+    const std::string_view text(name);
+    writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  }
+  writer.EndArray();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// 400 invalid_request {field, message, allowed[, unknown]}: a value outside a fixed set.
+HttpReply invalid_choice(std::string_view field, std::string_view message,
+                         const std::string& allowed_json, const std::string& unknown_json = "") {
+  JsonObject body;
+  body.field("error", "invalid_request").field("field", field).field("message", message);
+  body.raw_field("allowed", allowed_json);
+  if (!unknown_json.empty()) body.raw_field("unknown", unknown_json);
+  HttpReply reply;
+  reply.status = 400;
+  reply.body = body.finish();
+  return reply;
+}
+
+// A score with one decimal as a JSON number ("23.5"), or null.
+std::string score_json(std::optional<double> score) {
+  if (!score.has_value()) return "null";
+  assert(*score >= 0.0 && *score <= 100.0);
+  char text[16];
+  std::snprintf(text, sizeof text, "%.1f", *score);
+  return text;
+}
+
+std::optional<double> success_score(const DetectorResult& result) {
+  if (result.status != DetectorStatus::kSuccess) return std::nullopt;
+  return result.score;
+}
+
+content::PricingRule pricing_rule(const ledger::PricingRule& rule) {
+  return {rule.base_words, rule.base_credits};
+}
+
+struct SanitizedText {
+  std::string text;
+  int64_t word_count = 0;
+  std::vector<content::TextChunk> chunks;  // <= content::kChunkWordsDefault words each.
+};
+
+// Reads "text": a JSON string, sanitised (content::sanitize_text), of kMinWords..kMaxWords
+// words, then chunked on sentence boundaries. Words are maximal runs of non-whitespace, so
+// text written without spaces (Chinese, Japanese) counts one word per run: accepted as is;
+// such texts are charged less per character than spaced scripts.
+ReplyOr<SanitizedText> read_text(const rapidjson::Value& body) {
+  const auto member = body.FindMember("text");
+  if (member == body.MemberEnd()) return invalid_request("text", "required");
+  if (!member->value.IsString()) return invalid_request("text", "must be a string");
+  SanitizedText text;
+  text.text = content::sanitize_text(
+      std::string_view(member->value.GetString(), member->value.GetStringLength()));
+  text.word_count = content::count_words(text.text);
+  switch (content::check_word_count(text.word_count)) {
+    case content::WordCountCheck::kTooShort:
+      return json_error(400, "text_too_short", {{"min_words", content::kMinWords}});
+    case content::WordCountCheck::kTooLong:
+      return json_error(400, "text_too_long", {{"max_words", content::kMaxWords}});
+    case content::WordCountCheck::kOk:
+      break;
+  }
+  text.chunks = content::split_into_chunks(text.text);
+  assert(!text.chunks.empty());
+  return text;
+}
+
+// An optional string option whose value must be one of `allowed`; `fallback` when absent.
+ReplyOr<std::string> read_option(const rapidjson::Value& body, std::string_view field,
+                                 std::span<const std::string_view> allowed,
+                                 std::string_view fallback) {
+  const auto member = body.FindMember(
+      rapidjson::Value(field.data(), static_cast<rapidjson::SizeType>(field.size())));
+  if (member == body.MemberEnd()) return std::string(fallback);
+  if (!member->value.IsString()) return invalid_request(field, "must be a string");
+  const std::string_view value(member->value.GetString(), member->value.GetStringLength());
+  if (!content::is_allowed(allowed, value)) {
+    return invalid_choice(field, "must be one of the allowed values", json_string_array(allowed));
+  }
+  return std::string(value);
+}
+
+ReplyOr<content::HumanizeOptions> read_humanize_options(const rapidjson::Value& body) {
+  content::HumanizeOptions options;
+  auto mode = read_option(body, "mode", content::kModes, content::kDefaultMode);
+  if (auto* error = std::get_if<HttpReply>(&mode)) return std::move(*error);
+  auto readability =
+      read_option(body, "readability", content::kReadabilities, content::kDefaultReadability);
+  if (auto* error = std::get_if<HttpReply>(&readability)) return std::move(*error);
+  auto purpose = read_option(body, "purpose", content::kPurposes, content::kDefaultPurpose);
+  if (auto* error = std::get_if<HttpReply>(&purpose)) return std::move(*error);
+  options.mode = std::move(std::get<std::string>(mode));
+  options.readability = std::move(std::get<std::string>(readability));
+  options.purpose = std::move(std::get<std::string>(purpose));
+  return options;
+}
+
+// "detectors": absent or null = every enabled detector; else an array of configured names.
+ReplyOr<integrations::DetectorSelection> read_selection(
+    const rapidjson::Value& body, const integrations::DetectorFanout& fanout) {
+  const auto member = body.FindMember("detectors");
+  if (member == body.MemberEnd() || member->value.IsNull()) {
+    return integrations::DetectorSelection();
+  }
+  const rapidjson::Value& value = member->value;
+  if (!value.IsArray() || value.Size() > integrations::kDetectorsMax) {
+    return invalid_request("detectors", "must be an array of at most 32 detector names");
+  }
+  std::vector<std::string> names;
+  for (const rapidjson::Value& name : value.GetArray()) {
+    if (!name.IsString() || name.GetStringLength() == 0 ||
+        name.GetStringLength() > kDetectorNameLengthMax) {
+      return invalid_request("detectors", "must be an array of detector names");
+    }
+    names.emplace_back(name.GetString(), name.GetStringLength());
+  }
+  const std::vector<std::string> unknown = fanout.unknown_names(names);
+  if (!unknown.empty()) {
+    std::vector<std::string_view> allowed;
+    for (const auto& detector : fanout.config().detectors) allowed.push_back(detector.name);
+    return invalid_choice("detectors", "unknown detector", json_string_array(allowed),
+                          json_string_array(unknown));
+  }
+  return integrations::DetectorSelection(std::move(names));
+}
+
+// The base of the request's ledger keys (see content_routes.h): the client's
+// Idempotency-Key when given (400 when malformed), else a fresh UUID.
+ReplyOr<std::string> ledger_key_base(const IncomingRequest& request, std::string_view route) {
+  if (!request.idempotency_key.has_value()) {
+    return std::string(route) + ":" + crypto::uuid_v4();
+  }
+  auto key = client_idempotency_key(request);
+  if (auto* error = std::get_if<HttpReply>(&key)) return std::move(*error);
+  return std::get<std::string>(key) + "#" + std::string(route);
+}
+
+std::optional<std::string> reservation_status(const std::string& database_url,
+                                              const std::string& account_id,
+                                              const std::string& reservation_id) {
+  pqxx::read_transaction work(thread_read_connection(database_url));
+  const pqxx::result rows = work.exec_params(
+      "SELECT status FROM ledger_reservations WHERE account_id = $1 AND reservation_id = $2",
+      account_id, reservation_id);
+  if (rows.empty()) return std::nullopt;
+  return rows[0][0].as<std::string>();
+}
+
+// The ledger side of one content request: one reservation, settled exactly once (capture
+// or release), every command keyed from one base so that a retried request never charges
+// twice. A repeated key whose earlier reservation was released or expired (the earlier
+// request was not charged) chains to a new reservation keyed after the old one; a
+// repeated key whose reservation is open or captured is 409 idempotency_conflict: that
+// request is running or was charged, and its result is not stored to be replayed.
+class RequestCharge {
+ public:
+  RequestCharge(const Principal& caller, const IncomingRequest& request,
+                const CommandSubmitter& submit, std::string key_base, std::string database_url)
+      : caller_(caller),
+        request_(request),
+        submit_(submit),
+        key_base_(std::move(key_base)),
+        database_url_(std::move(database_url)) {}
+
+  // Reserves `amount` (> 0). nullopt: reserved; otherwise the reply that ends the request
+  // (402 insufficient_credits, 409, 503).
+  std::optional<HttpReply> reserve(int64_t amount, std::string_view feature, int64_t ttl_s) {
+    assert(amount > 0);
+    std::string key = key_base_ + "/reserve";
+    for (int attempt = 0; attempt < kReservationAttemptsMax; ++attempt) {
+      ledger::ReserveCredits command;
+      command.amount = amount;
+      command.feature = std::string(feature);
+      command.ttl_s = ttl_s;
+      command.reservation_id = "res_" + crypto::uuid_v4();
+      auto outcome = submit(key, std::move(command));
+      if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+      const ledger::Outcome& reserved = std::get<ledger::Outcome>(outcome);
+      if (!reserved.ok()) return rejection_reply(reserved);
+      assert(!reserved.reservation_id.empty());
+      if (!reserved.replayed) {
+        reservation_id_ = reserved.reservation_id;
+        return std::nullopt;
+      }
+      const auto status =
+          reservation_status(database_url_, caller_.account_id, reserved.reservation_id);
+      if (status != "released" && status != "expired") break;
+      key = key_base_ + "/reserve-after/" + reserved.reservation_id;
+    }
+    return json_error(409, "idempotency_conflict",
+                      {{"message",
+                        "a request with this Idempotency-Key is running or was "
+                        "charged; use a new key for a new request"}});
+  }
+
+  // Captures `amount` (1..reserved); the ledger releases the remainder in the same event.
+  ReplyOr<ledger::Outcome> capture(int64_t amount) {
+    assert(!reservation_id_.empty() && amount > 0);
+    auto outcome = submit(key_base_ + "/capture/" + reservation_id_,
+                          ledger::CaptureReservation{reservation_id_, amount});
+    if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+    if (!std::get<ledger::Outcome>(outcome).ok()) {
+      return rejection_reply(std::get<ledger::Outcome>(outcome));
+    }
+    return outcome;
+  }
+
+  // Releases the whole reservation. A failure is only logged: the sweeper releases the
+  // reservation at its expiry, so the account is never charged for it either way.
+  void release() {
+    assert(!reservation_id_.empty());
+    auto outcome = submit(key_base_ + "/release/" + reservation_id_,
+                          ledger::ReleaseReservation{reservation_id_});
+    const auto* released = std::get_if<ledger::Outcome>(&outcome);
+    if (released == nullptr || !released->ok()) {
+      spdlog::warn("request_id={} reservation {} not released now; it expires instead",
+                   request_.request_id, reservation_id_);
+    }
+  }
+
+ private:
+  ReplyOr<ledger::Outcome> submit(const std::string& key, ledger::CommandBody body) const {
+    return submit_(ledger::Command{caller_.account_id, key, std::move(body),
+                                   command_metadata(caller_, false, request_, key)});
+  }
+
+  const Principal& caller_;
+  const IncomingRequest& request_;
+  const CommandSubmitter& submit_;
+  const std::string key_base_;
+  const std::string database_url_;
+  std::string reservation_id_;
+};
+
+std::string detectors_json(const std::vector<DetectorResult>& results) {
+  JsonObject detectors;
+  for (const DetectorResult& result : results) {
+    JsonObject entry;
+    entry.raw_field("score", score_json(success_score(result)))
+        .field("status", integrations::detector_status_name(result.status))
+        .field("latency_ms", result.latency_ms);
+    // Skip reasons are ours (length limits, disabled); error texts may quote a provider and
+    // stay in the log.
+    if (result.status == DetectorStatus::kSkipped) entry.field("reason", result.reason);
+    detectors.raw_field(result.name, entry.finish());
+  }
+  return detectors.finish();
+}
+
+}  // namespace
+
+ContentHandlers::ContentHandlers(ContentSettings settings, ledger::PlanCatalog plans,
+                                 integrations::HumanizerSettings humanizer,
+                                 integrations::InternalDetectorSettings internal_detector,
+                                 integrations::DetectorsConfig detectors)
+    : settings_(std::move(settings)),
+      plans_(std::move(plans)),
+      humanizer_(humanizer),
+      fanout_(std::move(detectors), integrations::InternalDetector(std::move(internal_detector))) {
+  assert(settings_.humanizer_parallelism >= 1 &&
+         settings_.humanizer_parallelism <= integrations::kHumanizeParallelMax);
+  assert(settings_.retry_after_s > 0);
+  assert(settings_.reservation_ttl_s * 1000 > humanizer.overall_timeout_ms);
+  assert(settings_.reservation_ttl_s * 1000 > fanout_.config().overall_timeout_ms);
+  for ([[maybe_unused]] const ledger::Plan& plan : plans_.plans()) {
+    assert(content::is_valid_pricing_rule(pricing_rule(plan.humanize)));
+    assert(content::is_valid_pricing_rule(pricing_rule(plan.detect)));
+  }
+}
+
+ReplyOr<const ledger::Plan*> ContentHandlers::account_plan(const Principal& caller,
+                                                           const IncomingRequest& request,
+                                                           const CommandSubmitter& submit) const {
+  std::string plan_id;
+  if (auto view =
+          ledger::read_balance(thread_read_connection(settings_.database_url), caller.account_id)) {
+    plan_id = std::move(view->plan_id);
+  } else {
+    const std::string key(kOpenAccountKey);
+    auto opened = submit(ledger::Command{caller.account_id, key, ledger::OpenAccount{},
+                                         command_metadata(caller, false, request, key)});
+    if (auto* error = std::get_if<HttpReply>(&opened)) return std::move(*error);
+    const ledger::Outcome& outcome = std::get<ledger::Outcome>(opened);
+    if (!outcome.ok()) return rejection_reply(outcome);
+    plan_id = outcome.plan_id;
+  }
+  const ledger::Plan* plan = plans_.find(plan_id);
+  if (plan == nullptr) {
+    // The ledger names a plan the plans file no longer defines: a deployment error.
+    spdlog::error("request_id={} account {} is on plan \"{}\", missing from the plans file",
+                  request.request_id, caller.account_id, plan_id);
+    return service_unavailable(settings_.retry_after_s);
+  }
+  return plan;
+}
+
+HttpReply ContentHandlers::humanize(const Principal& caller, const IncomingRequest& request,
+                                    const CommandSubmitter& submit, RequestLog& log) const {
+  const Clock::time_point started = Clock::now();
+  auto key_base = ledger_key_base(request, "humanize");
+  if (auto* error = std::get_if<HttpReply>(&key_base)) return std::move(*error);
+  auto body = parse_json_object(request.body, false, {"text", "mode", "readability", "purpose"});
+  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
+  auto text_or = read_text(fields);
+  if (auto* error = std::get_if<HttpReply>(&text_or)) return std::move(*error);
+  auto options = read_humanize_options(fields);
+  if (auto* error = std::get_if<HttpReply>(&options)) return std::move(*error);
+  const SanitizedText& text = std::get<SanitizedText>(text_or);
+  auto plan = account_plan(caller, request, submit);
+  if (auto* error = std::get_if<HttpReply>(&plan)) return std::move(*error);
+
+  // Each chunk is billed separately (seed table), so each can be charged on its own.
+  const content::PricingRule rule = pricing_rule(std::get<const ledger::Plan*>(plan)->humanize);
+  std::vector<std::string> chunk_texts;
+  std::vector<int64_t> chunk_prices;
+  for (const content::TextChunk& chunk : text.chunks) {
+    chunk_texts.push_back(chunk.text);
+    chunk_prices.push_back(content::price_chunk(chunk.word_count, rule));
+  }
+  const int64_t price = std::accumulate(chunk_prices.begin(), chunk_prices.end(), int64_t{0});
+  RequestCharge charge(caller, request, submit, std::move(std::get<std::string>(key_base)),
+                       settings_.database_url);
+  if (auto refused = charge.reserve(price, "humanize", settings_.reservation_ttl_s)) {
+    return std::move(*refused);
+  }
+
+  const std::vector<integrations::ChunkOutcome> outcomes = humanizer_.humanize_chunks(
+      chunk_texts, std::get<content::HumanizeOptions>(options), settings_.humanizer_parallelism);
+  assert(outcomes.size() == chunk_texts.size());
+  int64_t credits_used = 0;
+  std::size_t chunks_failed = 0;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (!outcomes[i].ok) {
+      spdlog::warn("request_id={} chunk {}/{} failed: {}", request.request_id, i + 1,
+                   outcomes.size(), outcomes[i].error);
+      chunks_failed += 1;
+      continue;  // The chunk keeps its original text and is not charged.
+    }
+    chunk_texts[i] = outcomes[i].text;
+    credits_used += chunk_prices[i];
+  }
+  if (credits_used == 0) {
+    charge.release();
+    log.detail = "humanizer_unavailable";
+    return service_unavailable(settings_.retry_after_s);
+  }
+  if (chunks_failed > 0) log.detail = "chunks_failed";
+  assert(credits_used <= price);
+  auto captured = charge.capture(credits_used);
+  if (auto* error = std::get_if<HttpReply>(&captured)) return std::move(*error);
+  HttpReply reply = json_reply(
+      200, JsonObject()
+               .field("humanized_text", content::join_chunks(chunk_texts, text.chunks))
+               .field("credits_used", credits_used)
+               .field("credits_remaining", std::get<ledger::Outcome>(captured).credits_available)
+               .field("word_count", text.word_count)
+               .field("processing_time_ms", elapsed_ms(started))
+               .finish());
+  return reply;
+}
+
+HttpReply ContentHandlers::detect(const Principal& caller, const IncomingRequest& request,
+                                  const CommandSubmitter& submit, RequestLog& log) {
+  const Clock::time_point started = Clock::now();
+  auto key_base = ledger_key_base(request, "detect");
+  if (auto* error = std::get_if<HttpReply>(&key_base)) return std::move(*error);
+  auto body = parse_json_object(request.body, false, {"text", "detectors"});
+  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
+  auto text_or = read_text(fields);
+  if (auto* error = std::get_if<HttpReply>(&text_or)) return std::move(*error);
+  auto selection = read_selection(fields, fanout_);
+  if (auto* error = std::get_if<HttpReply>(&selection)) return std::move(*error);
+  const SanitizedText& text = std::get<SanitizedText>(text_or);
+  auto plan = account_plan(caller, request, submit);
+  if (auto* error = std::get_if<HttpReply>(&plan)) return std::move(*error);
+
+  // Priced like humanize (per chunk of at most 500 words) with the plan's detect rule.
+  const content::PricingRule rule = pricing_rule(std::get<const ledger::Plan*>(plan)->detect);
+  std::vector<int64_t> chunk_words;
+  for (const content::TextChunk& chunk : text.chunks) chunk_words.push_back(chunk.word_count);
+  const int64_t price = content::price_text(chunk_words, rule);
+  RequestCharge charge(caller, request, submit, std::move(std::get<std::string>(key_base)),
+                       settings_.database_url);
+  if (auto refused = charge.reserve(price, "detect", settings_.reservation_ttl_s)) {
+    return std::move(*refused);
+  }
+
+  const integrations::DetectionReport report =
+      fanout_.detect(text.text, std::get<integrations::DetectorSelection>(selection));
+  const bool internal_succeeded = report.internal.status == DetectorStatus::kSuccess;
+  const bool any_succeeded =
+      internal_succeeded ||
+      std::any_of(report.detectors.begin(), report.detectors.end(),
+                  [](const auto& result) { return result.status == DetectorStatus::kSuccess; });
+  if (!any_succeeded) {
+    charge.release();
+    log.detail = "detectors_unavailable";
+    return service_unavailable(settings_.retry_after_s);
+  }
+  auto captured = charge.capture(price);
+  if (auto* error = std::get_if<HttpReply>(&captured)) return std::move(*error);
+  return json_reply(
+      200, JsonObject()
+               .raw_field("overall_score", score_json(report.aggregate.overall_score))
+               .field("verdict", integrations::verdict_name(report.aggregate.verdict))
+               .raw_field("internal_score", score_json(success_score(report.internal)))
+               .raw_field("detectors", detectors_json(report.detectors))
+               .field("credits_used", price)
+               .field("credits_remaining", std::get<ledger::Outcome>(captured).credits_available)
+               .field("processing_time_ms", elapsed_ms(started))
+               .finish());
+}
+
+std::variant<integrations::DetectorsConfig, std::string> load_detectors_file(
+    const std::string& path, bool path_is_default) {
+  std::error_code error;
+  if (path_is_default && !std::filesystem::exists(path, error)) {
+    spdlog::warn(
+        "no detectors file at {}: external detectors are off, the internal detector "
+        "answers alone",
+        path);
+    return integrations::DetectorsConfig();
+  }
+  integrations::DetectorsConfigResult loaded = integrations::load_detectors_config(path);
+  if (!loaded.ok()) return std::move(loaded.error);
+  return std::move(*loaded.config);
+}
+
+HttpReply LedgerService::content_route(RouteId route, const IncomingRequest& request,
+                                       RequestLog& log) {
+  assert(route == RouteId::kHumanize || route == RouteId::kDetect);
+  auto principal = authenticate_request(request, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  const Principal& caller = std::get<Principal>(principal);
+  if (!caller.is_user()) return forbidden();  // End-user features: charged to the JWT subject.
+  log.account_id = caller.account_id;
+  if (auto limited = rate_limit(caller.account_id)) return std::move(*limited);
+  if (content_ == nullptr) return service_unavailable();
+  const CommandSubmitter submit = [this](ledger::Command command) {
+    return this->submit(std::move(command));
+  };
+  if (route == RouteId::kHumanize) return content_->humanize(caller, request, submit, log);
+  return content_->detect(caller, request, submit, log);
+}
+
+}  // namespace http

@@ -1,0 +1,127 @@
+// The user/service credit routes: GET /api/v1/credits and the reservation lifecycle
+// (reserve, capture, release). Order inside a command route: authenticate (401),
+// Idempotency-Key (400), body (400), account authorization (403), rate limit (429), fields
+// (400), submit; the reply of a submitted command comes from outcome_reply only.
+#include <cassert>
+
+#include "crypto/digest.h"
+#include "http/identifiers.h"
+#include "http/outcome_reply.h"
+#include "http/read_connection.h"
+#include "http/request_body.h"
+#include "http/request_rules.h"
+#include "http/service.h"
+#include "ledger/store.h"
+
+namespace http {
+namespace {
+
+ledger::Outcome balance_outcome(const ledger::BalanceView& view) {
+  ledger::Outcome outcome;
+  outcome.account_id = view.account_id;
+  outcome.plan_id = view.plan_id;
+  outcome.credits_available = view.credits_available;
+  outcome.credits_reserved = view.credits_reserved;
+  outcome.version = view.version;
+  return outcome;
+}
+
+}  // namespace
+
+HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log) {
+  auto principal = authenticate_request(request, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  const Principal& caller = std::get<Principal>(principal);
+  if (!caller.is_user()) return forbidden();
+  log.account_id = caller.account_id;
+  if (auto limited = rate_limit(caller.account_id)) return std::move(*limited);
+  pqxx::connection& connection = thread_read_connection(options_.database_url);
+  auto view = ledger::read_balance(connection, caller.account_id);
+  if (!view) {
+    auto opened = submit(
+        ledger::Command{caller.account_id, std::string(kOpenAccountKey), ledger::OpenAccount{},
+                        command_metadata(caller, false, request, std::string(kOpenAccountKey))});
+    if (auto* error = std::get_if<HttpReply>(&opened)) return std::move(*error);
+    if (!std::get<ledger::Outcome>(opened).ok()) {
+      return rejection_reply(std::get<ledger::Outcome>(opened));
+    }
+    view = ledger::read_balance(connection, caller.account_id);
+    if (!view) return service_unavailable();  // opened but not visible yet: retry
+  }
+  return outcome_reply(RouteId::kCredits, balance_outcome(*view));
+}
+
+HttpReply LedgerService::reserve(const IncomingRequest& request, RequestLog& log) {
+  auto principal = authenticate_request(request, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  auto key = client_idempotency_key(request);
+  if (auto* error = std::get_if<HttpReply>(&key)) return std::move(*error);
+  auto body =
+      parse_json_object(request.body, false, {"amount", "feature", "ttl_seconds", "account_id"});
+  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
+  auto account = credits_account(std::get<Principal>(principal), fields);
+  if (auto* error = std::get_if<HttpReply>(&account)) return std::move(*error);
+  const std::string& account_id = std::get<std::string>(account);
+  log.account_id = account_id;
+  if (auto limited = rate_limit(account_id)) return std::move(*limited);
+
+  auto amount = required_amount(fields, "amount");
+  if (auto* error = std::get_if<HttpReply>(&amount)) return std::move(*error);
+  auto feature = required_string(fields, "feature", 64);
+  if (auto* error = std::get_if<HttpReply>(&feature)) return std::move(*error);
+  auto ttl = optional_integer(fields, "ttl_seconds", 1, ledger::kReservationTtlMaxS);
+  if (auto* error = std::get_if<HttpReply>(&ttl)) return std::move(*error);
+
+  // The ledger opens an unknown account (free plan) as part of an accepted reservation.
+  const auto metadata =
+      command_metadata(std::get<Principal>(principal), false, request, std::get<std::string>(key));
+  ledger::ReserveCredits command;
+  command.amount = std::get<int64_t>(amount);
+  command.feature = std::move(std::get<std::string>(feature));
+  command.ttl_s =
+      std::get<std::optional<int64_t>>(ttl).value_or(options_.reservation_ttl_default_s);
+  command.reservation_id = "res_" + crypto::uuid_v4();
+  auto outcome =
+      submit(ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata});
+  if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+  return outcome_reply(RouteId::kReserve, std::get<ledger::Outcome>(outcome));
+}
+
+HttpReply LedgerService::settle(RouteId route, const std::string& reservation_id,
+                                const IncomingRequest& request, RequestLog& log) {
+  assert(route == RouteId::kCapture || route == RouteId::kRelease);
+  const bool capture = route == RouteId::kCapture;
+  auto principal = authenticate_request(request, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  auto key = client_idempotency_key(request);
+  if (auto* error = std::get_if<HttpReply>(&key)) return std::move(*error);
+  auto body = capture ? parse_json_object(request.body, false, {"amount", "account_id"})
+                      : parse_json_object(request.body, true, {"account_id"});
+  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
+  auto account = credits_account(std::get<Principal>(principal), fields);
+  if (auto* error = std::get_if<HttpReply>(&account)) return std::move(*error);
+  const std::string& account_id = std::get<std::string>(account);
+  log.account_id = account_id;
+  if (auto limited = rate_limit(account_id)) return std::move(*limited);
+
+  ledger::CommandBody command;
+  if (capture) {
+    auto amount = required_amount(fields, "amount");
+    if (auto* error = std::get_if<HttpReply>(&amount)) return std::move(*error);
+    command = ledger::CaptureReservation{reservation_id, std::get<int64_t>(amount)};
+  } else {
+    command = ledger::ReleaseReservation{reservation_id};
+  }
+  // An id no reservation can have is unknown: answered without a round trip to the ledger.
+  if (!is_valid_reservation_id(reservation_id)) return json_error(404, "reservation_not_found");
+  const auto metadata =
+      command_metadata(std::get<Principal>(principal), false, request, std::get<std::string>(key));
+  auto outcome =
+      submit(ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata});
+  if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+  return outcome_reply(route, std::get<ledger::Outcome>(outcome));
+}
+
+}  // namespace http

@@ -1,0 +1,367 @@
+// ledgerd: the credit ledger HTTP service. Flags (gflags) with environment fallbacks: a flag
+// given on the command line wins, else its variable (DATABASE_URL, HUMANIZER_URL,
+// INTERNAL_DETECTOR_URL, STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY, STRIPE_API_BASE, or LEDGER_ +
+// the flag name in upper case, e.g. LEDGER_PORT, LEDGER_JWT_SECRET, LEDGER_PLANS,
+// LEDGER_DETECTORS), else the default.
+// Start-up: plans, migrations, committer, HTTP, the Stripe inbox retry loop and the outbox
+// deliverer. SIGTERM/SIGINT: drain, flush, exit 0.
+#include <gflags/gflags.h>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/billing_routes.h"
+#include "http/content_routes.h"
+#include "http/server.h"
+#include "http/service.h"
+#include "ledger/committer.h"
+#include "ledger/outbox.h"
+#include "ledger/plans.h"
+#include "ledger/store.h"
+#include "webhooks/stripe_inbox.h"
+
+DEFINE_string(database_url, "", "libpq URL of the ledger database (env DATABASE_URL)");
+DEFINE_string(address, "0.0.0.0", "address to listen on");
+DEFINE_int32(port, 8000, "TCP port to listen on");
+DEFINE_string(jwt_secret, "", "HS256 secret of user tokens (required)");
+DEFINE_int64(jwt_leeway_s, 30, "clock skew allowed on exp and nbf, seconds");
+DEFINE_string(plans, "config/plans.json", "plans file");
+DEFINE_int32(threads, 2, "Pistache reactor threads");
+DEFINE_int32(workers, 16, "request worker threads (each may hold a database connection)");
+DEFINE_int32(worker_queue_max, 1024, "requests waiting for a worker before 503");
+DEFINE_double(rate_limit_per_s, 50, "requests per second per account (<= 0: unlimited)");
+DEFINE_double(rate_limit_burst, 100, "token bucket size per account");
+DEFINE_int64(rate_limit_buckets_max, 100000, "accounts tracked by the rate limiter");
+DEFINE_int64(max_body_bytes, 256 * 1024, "largest request body, bytes (413 above)");
+DEFINE_int64(header_timeout_ms, 5000, "time to receive request headers");
+DEFINE_int64(body_timeout_ms, 15000, "time to receive a request body");
+DEFINE_int64(keepalive_timeout_ms, 15000, "idle keep-alive connection lifetime");
+DEFINE_int64(reservation_ttl_default_s, 600, "reservation ttl when the request names none");
+DEFINE_int64(commit_timeout_ms, 10000, "longest wait for the committer before 503");
+DEFINE_int64(committer_queue_max, 10000, "commands waiting for the committer");
+DEFINE_int64(batch_max, 256, "commands per committed batch");
+DEFINE_int64(sweep_interval_ms, 1000, "expired reservation sweep interval (<= 0: off)");
+DEFINE_int64(shutdown_grace_ms, 10000, "time in-flight requests get on SIGTERM");
+DEFINE_string(log_level, "info", "spdlog level: trace, debug, info, warn, error");
+DEFINE_string(detectors, "config/detectors.json",
+              "detectors file (missing at this default path: the internal detector only)");
+DEFINE_string(humanizer_url, "", "humanizer model (env HUMANIZER_URL; empty: local rewriter)");
+DEFINE_int32(humanizer_parallelism, 4, "humanizer calls in flight per humanize request, 1..16");
+DEFINE_int64(humanizer_timeout_ms, 30000, "one humanizer call (per chunk and attempt)");
+DEFINE_string(internal_detector_url, "",
+              "internal AI detector (env INTERNAL_DETECTOR_URL; empty: built-in heuristic)");
+DEFINE_string(stripe_webhook_secret, "",
+              "Stripe webhook signing secrets, comma-separated for rotation (env "
+              "STRIPE_WEBHOOK_SECRET; empty: every delivery is refused)");
+DEFINE_string(stripe_api_key, "", "Stripe secret key (env STRIPE_API_KEY; empty: checkout 503)");
+DEFINE_string(stripe_api_base, "https://api.stripe.com",
+              "Stripe API base URL (env STRIPE_API_BASE)");
+DEFINE_int64(stripe_connect_timeout_ms, 3000, "connect timeout of each Stripe API call");
+DEFINE_int64(stripe_timeout_ms, 15000, "total timeout of each Stripe API call");
+DEFINE_string(checkout_success_url,
+              "https://app.wwai.ai/billing/success?session_id={CHECKOUT_SESSION_ID}",
+              "where Stripe Checkout sends the customer after paying");
+DEFINE_string(checkout_cancel_url, "https://app.wwai.ai/billing/cancel",
+              "where Stripe Checkout sends the customer who goes back");
+DEFINE_int64(webhook_retry_poll_ms, 1000,
+             "how often due Stripe deliveries (parked, or left pending by a failure) are retried");
+DEFINE_int64(webhook_retry_base_ms, 5000,
+             "backoff after a delivery's first attempt, doubling per attempt");
+DEFINE_int64(webhook_retry_max_ms, 3600000, "longest backoff between two attempts of a delivery");
+DEFINE_int32(webhook_attempts_max, 12, "attempts before a delivery without an account is failed");
+DEFINE_int64(outbox_poll_ms, 1000, "how often the outbox (payment-failed emails) is delivered");
+
+namespace {
+
+// Fills every flag left at its default from its environment variable. Returns false (after
+// printing why) when a variable does not parse as its flag's type.
+bool apply_environment_fallbacks() {
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  for (const auto& flag : flags) {
+    if (!flag.is_default || flag.filename.find("ledgerd_main") == std::string::npos) continue;
+    // DESIGN.md names these variables without the LEDGER_ prefix.
+    const bool unprefixed = flag.name == "database_url" || flag.name == "humanizer_url" ||
+                            flag.name == "internal_detector_url" ||
+                            flag.name == "stripe_webhook_secret" || flag.name == "stripe_api_key" ||
+                            flag.name == "stripe_api_base";
+    std::string variable = unprefixed ? "" : "LEDGER_";
+    for (const char c : flag.name) variable += static_cast<char>(std::toupper(c));
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr || *value == '\0') continue;
+    if (gflags::SetCommandLineOption(flag.name.c_str(), value).empty()) {
+      std::cerr << "ledgerd: " << variable << " is not a valid value for --" << flag.name << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+template <typename Fail>
+bool billing_flags_valid(const Fail& fail) {
+  const auto is_http_url = [](const std::string& url) {
+    return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  };
+  if (!is_http_url(FLAGS_stripe_api_base)) return fail("STRIPE_API_BASE must be an http(s) URL");
+  if (!is_http_url(FLAGS_checkout_success_url) || !is_http_url(FLAGS_checkout_cancel_url)) {
+    return fail("--checkout_success_url and --checkout_cancel_url must be http(s) URLs");
+  }
+  const auto timeout_ok = [](int64_t ms) { return ms >= 1 && ms <= integrations::kTimeoutMsMax; };
+  if (!timeout_ok(FLAGS_stripe_connect_timeout_ms) || !timeout_ok(FLAGS_stripe_timeout_ms)) {
+    return fail("--stripe_connect_timeout_ms and --stripe_timeout_ms must be 1..120000");
+  }
+  if (FLAGS_webhook_retry_poll_ms < 1 || FLAGS_webhook_retry_base_ms < 1 ||
+      FLAGS_webhook_retry_max_ms < FLAGS_webhook_retry_base_ms || FLAGS_webhook_attempts_max < 1 ||
+      FLAGS_outbox_poll_ms < 1) {
+    return fail("webhook retry and outbox settings must be positive (max >= base)");
+  }
+  return true;
+}
+
+bool flags_valid() {
+  const auto fail = [](const char* message) {
+    std::cerr << "ledgerd: " << message << "\n";
+    return false;
+  };
+  if (FLAGS_database_url.empty()) return fail("DATABASE_URL (--database_url) is required");
+  if (FLAGS_jwt_secret.empty()) return fail("LEDGER_JWT_SECRET (--jwt_secret) is required");
+  if (FLAGS_port < 0 || FLAGS_port > 65535) return fail("--port must be 0..65535");
+  if (FLAGS_threads < 1 || FLAGS_threads > 64) return fail("--threads must be 1..64");
+  if (FLAGS_workers < 1 || FLAGS_workers > 256) return fail("--workers must be 1..256");
+  if (FLAGS_worker_queue_max < 1) return fail("--worker_queue_max must be >= 1");
+  if (FLAGS_max_body_bytes < 1024 || FLAGS_max_body_bytes > 16 * 1024 * 1024) {
+    return fail("--max_body_bytes must be 1 KiB..16 MiB");
+  }
+  if (FLAGS_rate_limit_per_s > 0 && FLAGS_rate_limit_burst < 1) {
+    return fail("--rate_limit_burst must be >= 1");
+  }
+  if (FLAGS_reservation_ttl_default_s < 1 || FLAGS_reservation_ttl_default_s > 86400) {
+    return fail("--reservation_ttl_default_s must be 1..86400");
+  }
+  if (FLAGS_commit_timeout_ms < 1 || FLAGS_shutdown_grace_ms < 0) {
+    return fail("--commit_timeout_ms must be >= 1 and --shutdown_grace_ms >= 0");
+  }
+  return billing_flags_valid(fail);
+}
+
+http::ServiceOptions service_options() {
+  http::ServiceOptions options;
+  options.database_url = FLAGS_database_url;
+  options.auth.jwt_secret = FLAGS_jwt_secret;
+  options.auth.jwt_leeway_s = FLAGS_jwt_leeway_s;
+  options.rate_limit_per_s = FLAGS_rate_limit_per_s;
+  options.rate_limit_burst = FLAGS_rate_limit_burst;
+  options.rate_limit_buckets_max = static_cast<std::size_t>(FLAGS_rate_limit_buckets_max);
+  options.reservation_ttl_default_s = FLAGS_reservation_ttl_default_s;
+  options.commit_timeout_ms = FLAGS_commit_timeout_ms;
+  return options;
+}
+
+http::ServerOptions server_options() {
+  http::ServerOptions options;
+  options.bind_address = FLAGS_address;
+  options.port = static_cast<uint16_t>(FLAGS_port);
+  options.reactor_threads = FLAGS_threads;
+  options.workers = static_cast<std::size_t>(FLAGS_workers);
+  options.worker_queue_max = static_cast<std::size_t>(FLAGS_worker_queue_max);
+  options.max_body_bytes = static_cast<std::size_t>(FLAGS_max_body_bytes);
+  options.header_timeout_ms = FLAGS_header_timeout_ms;
+  options.body_timeout_ms = FLAGS_body_timeout_ms;
+  options.keepalive_timeout_ms = FLAGS_keepalive_timeout_ms;
+  return options;
+}
+
+// Loads the plans and migrates; nullopt (after logging why) when ledgerd cannot start.
+std::optional<ledger::PlanCatalog> prepare_database_and_plans() {
+  auto loaded = ledger::PlanCatalog::load(FLAGS_plans);
+  if (const auto* error = std::get_if<std::string>(&loaded)) {
+    spdlog::critical("cannot load plans from {}: {}", FLAGS_plans, *error);
+    return std::nullopt;
+  }
+  try {
+    pqxx::connection connection(FLAGS_database_url);
+    const int applied = ledger::migrate(connection);
+    spdlog::info("database ready ({} migrations applied)", applied);
+  } catch (const std::exception& error) {
+    spdlog::critical("cannot prepare the database: {}", error.what());
+    return std::nullopt;
+  }
+  return std::get<ledger::PlanCatalog>(std::move(loaded));
+}
+
+// The humanize/detect handlers from the flags and the detectors file; nullptr (after
+// logging why) when a setting is invalid or the detectors file is broken.
+std::unique_ptr<http::ContentHandlers> make_content_handlers(const ledger::PlanCatalog& plans) {
+  const auto is_url = [](const std::string& url) {
+    return url.empty() || url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  };
+  if (!is_url(FLAGS_humanizer_url) || !is_url(FLAGS_internal_detector_url) ||
+      FLAGS_humanizer_parallelism < 1 ||
+      FLAGS_humanizer_parallelism > static_cast<int>(integrations::kHumanizeParallelMax) ||
+      FLAGS_humanizer_timeout_ms < 1 || FLAGS_humanizer_timeout_ms > integrations::kTimeoutMsMax) {
+    spdlog::critical(
+        "invalid humanizer/detector settings: URLs must be http(s), "
+        "--humanizer_parallelism 1..16, --humanizer_timeout_ms 1..120000");
+    return nullptr;
+  }
+  const bool detectors_default = gflags::GetCommandLineFlagInfoOrDie("detectors").is_default;
+  auto detectors = http::load_detectors_file(FLAGS_detectors, detectors_default);
+  if (const auto* error = std::get_if<std::string>(&detectors)) {
+    spdlog::critical("cannot load the detectors file (--detectors / LEDGER_DETECTORS): {}", *error);
+    return nullptr;
+  }
+  integrations::HumanizerSettings humanizer;
+  humanizer.url = FLAGS_humanizer_url;
+  humanizer.timeout_ms = static_cast<long>(FLAGS_humanizer_timeout_ms);
+  integrations::InternalDetectorSettings internal_detector;
+  internal_detector.url = FLAGS_internal_detector_url;
+  http::ContentSettings settings;
+  settings.database_url = FLAGS_database_url;
+  settings.humanizer_parallelism = static_cast<std::size_t>(FLAGS_humanizer_parallelism);
+  // The reservation outlives the slowest model deadline by a minute at least.
+  const int64_t deadline_ms_max =
+      std::max(humanizer.overall_timeout_ms,
+               std::get<integrations::DetectorsConfig>(detectors).overall_timeout_ms);
+  settings.reservation_ttl_s =
+      std::max(FLAGS_reservation_ttl_default_s, deadline_ms_max / 1000 + 60);
+  spdlog::info("humanizer: {}; internal detector: {}; {} external detectors configured",
+               humanizer.url.empty() ? "built-in local rewriter" : humanizer.url,
+               internal_detector.url.empty() ? "built-in heuristic" : internal_detector.url,
+               std::get<integrations::DetectorsConfig>(detectors).detectors.size());
+  return std::make_unique<http::ContentHandlers>(
+      std::move(settings), plans, std::move(humanizer), std::move(internal_detector),
+      std::get<integrations::DetectorsConfig>(std::move(detectors)));
+}
+
+http::BillingSettings billing_settings() {
+  http::BillingSettings settings;
+  settings.database_url = FLAGS_database_url;
+  settings.stripe_webhook_secrets = FLAGS_stripe_webhook_secret;
+  settings.stripe.api_base = FLAGS_stripe_api_base;
+  settings.stripe.api_key = FLAGS_stripe_api_key;
+  settings.stripe.connect_timeout_ms = static_cast<long>(FLAGS_stripe_connect_timeout_ms);
+  settings.stripe.timeout_ms = static_cast<long>(FLAGS_stripe_timeout_ms);
+  settings.checkout_success_url = FLAGS_checkout_success_url;
+  settings.checkout_cancel_url = FLAGS_checkout_cancel_url;
+  if (settings.stripe_webhook_secrets.empty()) {
+    spdlog::warn("STRIPE_WEBHOOK_SECRET is not set: every Stripe delivery is refused (400)");
+  }
+  if (settings.stripe.api_key.empty()) {
+    spdlog::warn("STRIPE_API_KEY is not set: POST /api/v1/billing/checkout answers 503");
+  }
+  return settings;
+}
+
+webhooks::StripeInboxSettings inbox_settings() {
+  webhooks::StripeInboxSettings settings;
+  settings.attempts_max = FLAGS_webhook_attempts_max;
+  settings.retry_base_ms = FLAGS_webhook_retry_base_ms;
+  settings.retry_max_ms = FLAGS_webhook_retry_max_ms;
+  settings.commit_timeout_ms = FLAGS_commit_timeout_ms;
+  return settings;
+}
+
+// The stand-in for an email provider: the payment-retry email is logged, not sent.
+std::string log_payment_failed_email(const std::string& message_id, const std::string& account_id,
+                                     const std::string& payload_json) {
+  spdlog::info(
+      "email.payment_failed (logged in place of an email provider) message={} account={} {}",
+      message_id, account_id, payload_json);
+  return "";
+}
+
+int run() {
+  auto plans = prepare_database_and_plans();
+  if (!plans) return 3;
+  std::unique_ptr<http::ContentHandlers> content = make_content_handlers(*plans);
+  if (!content) return 3;
+  http::Metrics metrics;
+  ledger::CommitterOptions committer_options;
+  committer_options.database_url = FLAGS_database_url;
+  committer_options.queue_capacity = static_cast<std::size_t>(FLAGS_committer_queue_max);
+  committer_options.batch_max = static_cast<std::size_t>(FLAGS_batch_max);
+  committer_options.sweep_interval_ms = FLAGS_sweep_interval_ms;
+  ledger::CommitterObserver observer;
+  observer.on_batch_committed = [&metrics](std::size_t commands, int64_t latency_us) {
+    metrics.observe_batch(commands, latency_us);
+  };
+  observer.on_database_error = [&metrics] { metrics.count_database_error(); };
+  std::unique_ptr<ledger::Committer> committer;
+  try {
+    committer = ledger::Committer::start(committer_options, *plans, observer);
+  } catch (const std::exception& error) {
+    spdlog::critical("cannot start the committer: {}", error.what());
+    return 3;
+  }
+  std::atomic<http::HttpServer*> server_slot{nullptr};
+  http::ServiceOptions options = service_options();
+  options.fill_server_gauges = [&server_slot](http::MetricsGauges& gauges) {
+    if (const http::HttpServer* server = server_slot.load()) server->fill_gauges(gauges);
+  };
+  webhooks::StripeInbox inbox(inbox_settings(), *plans, *committer);
+  const http::BillingRoutes billing(billing_settings(), *plans, inbox);
+  options.billing = &billing;
+  http::LedgerService service(std::move(options), *committer, metrics, content.get());
+  http::HttpServer server(server_options(), service, metrics);
+  server_slot.store(&server);
+  try {
+    server.start();
+  } catch (const std::exception& error) {
+    spdlog::critical("cannot listen on {}:{}: {}", FLAGS_address, FLAGS_port, error.what());
+    committer->shutdown();
+    return 4;
+  }
+  spdlog::info("ledgerd listening on {}:{}", FLAGS_address, FLAGS_port);
+  webhooks::StripeInboxRetrier retrier({FLAGS_database_url, FLAGS_webhook_retry_poll_ms, 50},
+                                       inbox);
+  retrier.start();
+  ledger::OutboxOptions outbox_options;
+  outbox_options.database_url = FLAGS_database_url;
+  outbox_options.poll_interval_ms = FLAGS_outbox_poll_ms;
+  ledger::OutboxDeliverer outbox(outbox_options,
+                                 {{"email.payment_failed", log_payment_failed_email}});
+  outbox.start();
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  spdlog::info("signal {} received: draining", received);
+  const bool drained = server.drain_and_stop(std::chrono::milliseconds(FLAGS_shutdown_grace_ms));
+  server_slot.store(nullptr);
+  retrier.stop();
+  outbox.stop();
+  committer->shutdown();
+  spdlog::info("ledgerd stopped ({})", drained ? "all requests finished" : "grace period exceeded");
+  return drained ? 0 : 5;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("ledgerd: the credit ledger HTTP service");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (!apply_environment_fallbacks() || !flags_valid()) return 2;
+  spdlog::set_level(spdlog::level::from_str(FLAGS_log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  std::signal(SIGPIPE, SIG_IGN);
+  // Every thread started from here on inherits the mask; only run() waits for the signals.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return run();
+}

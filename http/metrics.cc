@@ -1,0 +1,116 @@
+// Histogram bookkeeping and the Prometheus text rendering.
+#include "http/metrics.h"
+
+#include <cassert>
+#include <cstdio>
+
+namespace http {
+namespace {
+
+std::string format_double(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", value);
+  return text;
+}
+
+template <std::size_t N>
+void render_histogram(std::string& out, std::string_view name, const std::string& labels,
+                      const std::array<double, N>& bounds, const std::array<uint64_t, N>& counts,
+                      uint64_t count, double sum) {
+  const std::string separator = labels.empty() ? "" : ",";
+  uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    cumulative += counts[i];
+    out += std::string(name) + "_bucket{" + labels + separator + "le=\"" +
+           format_double(bounds[i]) + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  assert(cumulative <= count);
+  out += std::string(name) + "_bucket{" + labels + separator + "le=\"+Inf\"} " +
+         std::to_string(count) + "\n";
+  const std::string braced = labels.empty() ? "" : "{" + labels + "}";
+  out += std::string(name) + "_sum" + braced + " " + format_double(sum) + "\n";
+  out += std::string(name) + "_count" + braced + " " + std::to_string(count) + "\n";
+}
+
+void render_gauge(std::string& out, std::string_view name, std::string_view help, int64_t value) {
+  out += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
+  out += "# TYPE " + std::string(name) + " gauge\n";
+  out += std::string(name) + " " + std::to_string(value) + "\n";
+}
+
+}  // namespace
+
+template <std::size_t N>
+void Metrics::Histogram<N>::observe(const std::array<double, N>& bounds, double value) {
+  ++count;
+  sum += value;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (value <= bounds[i]) {
+      ++bucket_counts[i];
+      return;
+    }
+  }
+}
+
+void Metrics::observe_request(std::string_view method, std::string_view route, int status,
+                              double latency_s) {
+  assert(status >= 100 && status <= 599);
+  std::lock_guard lock(mutex_);
+  requests_[SeriesKey(std::string(method), std::string(route), status)].observe(kLatencyBucketsS,
+                                                                                latency_s);
+}
+
+void Metrics::observe_batch(std::size_t commands, int64_t latency_us) {
+  std::lock_guard lock(mutex_);
+  batch_sizes_.observe(kBatchSizeBuckets, static_cast<double>(commands));
+  batch_latency_.observe(kLatencyBucketsS, static_cast<double>(latency_us) / 1e6);
+}
+
+void Metrics::count_database_error() { database_errors_.fetch_add(1, std::memory_order_relaxed); }
+
+std::string Metrics::render(const MetricsGauges& gauges) const {
+  std::string out;
+  out.reserve(16 * 1024);
+  std::lock_guard lock(mutex_);
+  out += "# HELP ledger_http_requests_total HTTP requests by method, route template and status.\n";
+  out += "# TYPE ledger_http_requests_total counter\n";
+  for (const auto& [key, histogram] : requests_) {
+    const auto& [method, route, status] = key;
+    out += "ledger_http_requests_total{method=\"" + method + "\",route=\"" + route +
+           "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(histogram.count) +
+           "\n";
+  }
+  out += "# HELP ledger_http_request_duration_seconds HTTP request latency.\n";
+  out += "# TYPE ledger_http_request_duration_seconds histogram\n";
+  for (const auto& [key, histogram] : requests_) {
+    const auto& [method, route, status] = key;
+    render_histogram(out, "ledger_http_request_duration_seconds",
+                     "method=\"" + method + "\",route=\"" + route + "\",status=\"" +
+                         std::to_string(status) + "\"",
+                     kLatencyBucketsS, histogram.bucket_counts, histogram.count, histogram.sum);
+  }
+  out += "# HELP ledger_committer_batch_size Commands per committed batch.\n";
+  out += "# TYPE ledger_committer_batch_size histogram\n";
+  render_histogram(out, "ledger_committer_batch_size", "", kBatchSizeBuckets,
+                   batch_sizes_.bucket_counts, batch_sizes_.count, batch_sizes_.sum);
+  out += "# HELP ledger_committer_batch_duration_seconds Latency of committed batches.\n";
+  out += "# TYPE ledger_committer_batch_duration_seconds histogram\n";
+  render_histogram(out, "ledger_committer_batch_duration_seconds", "", kLatencyBucketsS,
+                   batch_latency_.bucket_counts, batch_latency_.count, batch_latency_.sum);
+  out += "# HELP ledger_database_errors_total Database errors (reads and committer).\n";
+  out += "# TYPE ledger_database_errors_total counter\n";
+  out += "ledger_database_errors_total " +
+         std::to_string(database_errors_.load(std::memory_order_relaxed)) + "\n";
+  render_gauge(out, "ledger_open_reservations", "Open reservations (-1: database unreachable).",
+               gauges.open_reservations);
+  render_gauge(out, "ledger_worker_queue_depth", "Requests waiting for a worker.",
+               gauges.worker_queue_depth);
+  render_gauge(out, "ledger_workers_busy", "Workers running a request.", gauges.workers_busy);
+  render_gauge(out, "ledger_committer_queue_depth", "Commands waiting for the committer.",
+               gauges.committer_queue_depth);
+  render_gauge(out, "ledger_rate_limit_buckets", "Rate limit buckets in memory.",
+               gauges.rate_limit_buckets);
+  return out;
+}
+
+}  // namespace http

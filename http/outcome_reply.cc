@@ -1,0 +1,139 @@
+// Rejection table and success bodies of the command routes.
+#include "http/outcome_reply.h"
+
+#include <cassert>
+
+#include "ledger/time_format.h"
+
+namespace http {
+namespace {
+
+using ledger::Outcome;
+using ledger::Rejection;
+
+std::string_view rejection_error_code(Rejection rejection) {
+  switch (rejection) {
+    case Rejection::kNone:
+      break;
+    case Rejection::kInvalidCommand:
+      return "invalid_request";
+    case Rejection::kInvalidAmount:
+      return "invalid_amount";
+    case Rejection::kInsufficientCredits:
+      return "insufficient_credits";
+    case Rejection::kReservationNotFound:
+      return "reservation_not_found";
+    case Rejection::kReservationSettled:
+      return "reservation_settled";
+    case Rejection::kReservationExpired:
+      return "reservation_expired";
+    case Rejection::kCaptureExceedsReservation:
+      return "capture_exceeds_reservation";
+    case Rejection::kRefundExceedsSpent:
+      return "refund_exceeds_spent";
+    case Rejection::kBalanceOverflow:
+      return "balance_overflow";
+    case Rejection::kIdempotencyConflict:
+      return "idempotency_conflict";
+  }
+  assert(false && "no error code for an accepted outcome");
+  return "internal_error";
+}
+
+std::string success_body(RouteId route, const Outcome& outcome) {
+  switch (route) {
+    case RouteId::kCredits:
+      return JsonObject()
+          .field("account_id", outcome.account_id)
+          .field("plan", outcome.plan_id)
+          .field("credits_available", outcome.credits_available)
+          .field("credits_reserved", outcome.credits_reserved)
+          .finish();
+    case RouteId::kReserve:
+      return JsonObject()
+          .field("reservation_id", outcome.reservation_id)
+          .field("amount", outcome.amount)
+          .field("expires_at", ledger::format_rfc3339(outcome.expires_at_us))
+          .field("credits_available", outcome.credits_available)
+          .finish();
+    case RouteId::kCapture:
+      return JsonObject()
+          .field("reservation_id", outcome.reservation_id)
+          .field("credits_used", outcome.credits_used)
+          .field("credits_released", outcome.credits_released)
+          .field("credits_remaining", outcome.credits_available)
+          .finish();
+    case RouteId::kRelease:
+      return JsonObject()
+          .field("reservation_id", outcome.reservation_id)
+          .field("credits_released", outcome.credits_released)
+          .field("credits_remaining", outcome.credits_available)
+          .finish();
+    case RouteId::kGrant:
+    case RouteId::kRefund:
+      return JsonObject()
+          .field("account_id", outcome.account_id)
+          .field("amount", outcome.amount)
+          .field("credits_available", outcome.credits_available)
+          .field("credits_reserved", outcome.credits_reserved)
+          .field("version", outcome.version)
+          .finish();
+    default:
+      break;
+  }
+  assert(false && "route does not submit commands");
+  return "{}";
+}
+
+}  // namespace
+
+int rejection_status(Rejection rejection) {
+  switch (rejection) {
+    case Rejection::kNone:
+      break;
+    case Rejection::kInvalidCommand:
+    case Rejection::kInvalidAmount:
+      return 400;
+    case Rejection::kInsufficientCredits:
+      return 402;
+    case Rejection::kReservationNotFound:
+      return 404;
+    case Rejection::kReservationSettled:
+    case Rejection::kReservationExpired:
+    case Rejection::kCaptureExceedsReservation:
+    case Rejection::kRefundExceedsSpent:
+    case Rejection::kBalanceOverflow:
+    case Rejection::kIdempotencyConflict:
+      return 409;
+  }
+  assert(false && "no status for an accepted outcome");
+  return 500;
+}
+
+HttpReply rejection_reply(const Outcome& outcome) {
+  assert(!outcome.ok());
+  const int status = rejection_status(outcome.rejection);
+  const std::string_view code = rejection_error_code(outcome.rejection);
+  switch (outcome.rejection) {
+    case Rejection::kInsufficientCredits:
+      return json_error(status, code,
+                        {{"credits_needed", outcome.credits_needed},
+                         {"credits_available", outcome.credits_available}});
+    case Rejection::kReservationSettled:
+      return json_error(status, code, {{"reservation_status", outcome.reservation_status}});
+    case Rejection::kCaptureExceedsReservation:
+      return json_error(status, code, {{"reservation_amount", outcome.amount}});
+    default:
+      return json_error(status, code);
+  }
+}
+
+HttpReply outcome_reply(RouteId route, const Outcome& outcome) {
+  HttpReply reply = outcome.ok() ? json_reply(route == RouteId::kReserve ? 201 : 200,
+                                              success_body(route, outcome))
+                                 : rejection_reply(outcome);
+  reply.replayed = outcome.replayed;
+  return reply;
+}
+
+}  // namespace http

@@ -1,0 +1,187 @@
+// LedgerService: routing, the error boundary (every exception becomes a JSON reply),
+// health, metrics, authentication, rate limiting and command submission. The route
+// handlers are in credits_routes.cc and admin_routes.cc.
+#include "http/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cassert>
+#include <chrono>
+
+#include "http/identifiers.h"
+#include "http/outcome_reply.h"
+#include "http/read_connection.h"
+#include "http/request_body.h"
+#include "http/request_rules.h"
+#include "ledger/store.h"
+
+namespace http {
+
+LedgerService::LedgerService(ServiceOptions options, ledger::Committer& committer, Metrics& metrics,
+                             ContentHandlers* content)
+    : options_(std::move(options)),
+      committer_(committer),
+      metrics_(metrics),
+      rate_limiter_(options_.rate_limit_per_s, options_.rate_limit_burst,
+                    options_.rate_limit_buckets_max),
+      content_(content) {
+  assert(!options_.auth.jwt_secret.empty());
+  assert(options_.commit_timeout_ms > 0);
+}
+
+HttpReply LedgerService::handle(const IncomingRequest& request, RequestLog& log) {
+  try {
+    const RouteMatch route = match_route(request.method, request.path);
+    log.route_template = route.route_template;
+    if (route.status == RouteStatus::kNotFound) return json_error(404, "not_found");
+    if (route.status == RouteStatus::kMethodNotAllowed) {
+      HttpReply reply = json_error(405, "method_not_allowed");
+      reply.allow = route.allow;
+      return reply;
+    }
+    return dispatch(route, request, log);
+  } catch (const pqxx::broken_connection&) {
+    discard_thread_read_connection();
+    metrics_.count_database_error();
+    log.detail = "database_unreachable";
+    return service_unavailable();
+  } catch (const pqxx::transaction_rollback&) {
+    metrics_.count_database_error();
+    log.detail = "database_rollback";
+    return service_unavailable();
+  } catch (const pqxx::in_doubt_error&) {
+    metrics_.count_database_error();
+    log.detail = "database_in_doubt";
+    return service_unavailable();
+  } catch (const pqxx::sql_error& error) {
+    metrics_.count_database_error();
+    // 57014 query_canceled (statement timeout), 53xxx insufficient resources: transient.
+    if (error.sqlstate() == "57014" || error.sqlstate().rfind("53", 0) == 0) {
+      log.detail = "database_busy";
+      return service_unavailable();
+    }
+    spdlog::error("request_id={} sql error: {}", request.request_id, error.what());
+    return json_error(500, "internal_error", {{"request_id", request.request_id}});
+  } catch (const std::exception& error) {
+    spdlog::error("request_id={} unexpected error: {}", request.request_id, error.what());
+    return json_error(500, "internal_error", {{"request_id", request.request_id}});
+  }
+}
+
+HttpReply LedgerService::dispatch(const RouteMatch& route, const IncomingRequest& request,
+                                  RequestLog& log) {
+  switch (route.id) {
+    case RouteId::kHealth:
+      return health();
+    case RouteId::kMetrics:
+      return metrics_text();
+    case RouteId::kCredits:
+      return credits(request, log);
+    case RouteId::kReserve:
+      return reserve(request, log);
+    case RouteId::kCapture:
+    case RouteId::kRelease:
+      return settle(route.id, route.path_param, request, log);
+    case RouteId::kGrant:
+    case RouteId::kRefund:
+      return grant_or_refund(route.id, route.path_param, request, log);
+    case RouteId::kEvents:
+      return events(route.path_param, request, log);
+    case RouteId::kBalance:
+      return balance(route.path_param, request, log);
+    case RouteId::kHumanize:
+    case RouteId::kDetect:
+      return content_route(route.id, request, log);
+    case RouteId::kStripeWebhook:
+    case RouteId::kBillingCheckout:
+    case RouteId::kBillingSubscription:
+      return billing_route(route.id, request, log);
+  }
+  assert(false && "unhandled route");
+  return json_error(404, "not_found");
+}
+
+HttpReply LedgerService::health() {
+  try {
+    pqxx::nontransaction work(thread_read_connection(options_.database_url));
+    work.exec1("SELECT 1");
+  } catch (const pqxx::broken_connection&) {
+    discard_thread_read_connection();
+    metrics_.count_database_error();
+    return service_unavailable();
+  }
+  return json_reply(200, R"({"status":"ok"})");
+}
+
+HttpReply LedgerService::metrics_text() {
+  MetricsGauges gauges;
+  try {
+    pqxx::read_transaction work(thread_read_connection(options_.database_url));
+    gauges.open_reservations =
+        work.exec1("SELECT count(*) FROM ledger_reservations WHERE status = 'open'")[0]
+            .as<int64_t>();
+  } catch (const pqxx::broken_connection&) {
+    discard_thread_read_connection();
+    metrics_.count_database_error();
+  }
+  gauges.committer_queue_depth = static_cast<int64_t>(committer_.queue_depth());
+  gauges.rate_limit_buckets = static_cast<int64_t>(rate_limiter_.bucket_count());
+  if (options_.fill_server_gauges) options_.fill_server_gauges(gauges);
+  HttpReply reply;
+  reply.body = metrics_.render(gauges);
+  reply.content_type = "text/plain; version=0.0.4";
+  return reply;
+}
+
+ReplyOr<Principal> LedgerService::authenticate_request(const IncomingRequest& request,
+                                                       RequestLog& log) {
+  const ApiKeyLookup find_key = [this](std::string_view key) {
+    return find_api_key(thread_read_connection(options_.database_url), key);
+  };
+  auto result = authenticate(request.authorization, options_.auth, unix_now_s(), find_key);
+  if (const auto* failure = std::get_if<AuthFailure>(&result)) {
+    log.detail = std::string(auth_failure_name(*failure));
+    return unauthorized();
+  }
+  return std::move(std::get<Principal>(result));
+}
+
+ReplyOr<Principal> LedgerService::authenticate_admin(const IncomingRequest& request,
+                                                     const std::string& account_id,
+                                                     RequestLog& log) {
+  auto principal = authenticate_request(request, log);
+  if (std::holds_alternative<HttpReply>(principal)) return principal;
+  if (!std::get<Principal>(principal).has_scope(kScopeAdmin)) return forbidden();
+  if (!is_valid_account_id(account_id)) return invalid_account_id();
+  log.account_id = account_id;
+  return principal;
+}
+
+std::optional<HttpReply> LedgerService::rate_limit(const std::string& account_id) {
+  const RateLimitDecision decision = rate_limiter_.admit(account_id, RateLimiter::Clock::now());
+  if (decision.allowed) return std::nullopt;
+  HttpReply reply =
+      json_error(429, "rate_limit_exceeded", {{"retry_after", decision.retry_after_s}});
+  reply.retry_after_s = decision.retry_after_s;
+  return reply;
+}
+
+ReplyOr<ledger::Outcome> LedgerService::submit(ledger::Command command) {
+  assert(!command.account_id.empty());
+  assert(!command.idempotency_key.empty());
+  try {
+    std::future<ledger::Outcome> future = committer_.submit(std::move(command));
+    if (future.wait_for(std::chrono::milliseconds(options_.commit_timeout_ms)) !=
+        std::future_status::ready) {
+      return service_unavailable();
+    }
+    return future.get();
+  } catch (const ledger::LedgerUnavailable&) {
+    metrics_.count_database_error();
+    return service_unavailable();
+  } catch (const ledger::LedgerOverloaded&) {
+    return service_unavailable();
+  }
+}
+
+}  // namespace http

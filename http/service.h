@@ -1,0 +1,102 @@
+// The request handling of ledgerd, independent of the HTTP library: authenticate, validate,
+// rate-limit, submit commands to the ledger committer or read the store, and produce the
+// reply of the JSON contract (shared/DESIGN.md). Runs on the worker threads, which may block.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/auth.h"
+#include "http/json_reply.h"
+#include "http/metrics.h"
+#include "http/rate_limiter.h"
+#include "http/route_table.h"
+#include "ledger/committer.h"
+
+namespace http {
+
+class ContentHandlers;  // http/content_routes.h: POST /api/v1/humanize and /api/v1/detect
+class BillingRoutes;    // http/billing_routes.h: Stripe webhook, checkout, subscription
+
+// What the HTTP layer copied out of a request before handing it to a worker.
+struct IncomingRequest {
+  std::string method;                        // "GET", "POST", ...
+  std::string path;                          // without the query string
+  std::map<std::string, std::string> query;  // values as received (percent-decoded later)
+  std::string authorization;                 // the header value; empty when absent
+  std::optional<std::string> idempotency_key;
+  std::string stripe_signature;  // the Stripe-Signature header; empty when absent
+  std::string body;
+  std::string request_id;  // generated per request; the events' correlation id
+};
+
+// What the request log line and the metrics need to know beyond the reply.
+struct RequestLog {
+  std::string_view route_template = "unmatched";
+  std::string account_id;  // the account acted on, when known
+  std::string detail;      // a short machine word (e.g. why auth failed); never a secret
+};
+
+struct ServiceOptions {
+  std::string database_url;
+  AuthSettings auth;
+  double rate_limit_per_s = 50;  // <= 0 disables rate limiting
+  double rate_limit_burst = 100;
+  std::size_t rate_limit_buckets_max = 100'000;
+  int64_t reservation_ttl_default_s = 600;
+  int64_t commit_timeout_ms = 10'000;  // longest wait for the committer: then 503
+  // Fills the gauges the server owns (worker queue); called on each /metrics scrape.
+  std::function<void(MetricsGauges&)> fill_server_gauges;
+  // The billing routes; must outlive the service. Null: those routes answer 503.
+  const BillingRoutes* billing = nullptr;
+};
+
+class LedgerService {
+ public:
+  // `committer`, `metrics` and `content` must outlive the service. Without `content` the
+  // humanize and detect routes answer 503.
+  LedgerService(ServiceOptions options, ledger::Committer& committer, Metrics& metrics,
+                ContentHandlers* content = nullptr);
+
+  // Handles one request; blocking (database reads, committer futures). Never throws: every
+  // failure becomes a JSON error reply without internals. Thread-safe.
+  HttpReply handle(const IncomingRequest& request, RequestLog& log);
+
+ private:
+  HttpReply dispatch(const RouteMatch& route, const IncomingRequest& request, RequestLog& log);
+  HttpReply health();
+  HttpReply metrics_text();
+  HttpReply credits(const IncomingRequest& request, RequestLog& log);
+  HttpReply reserve(const IncomingRequest& request, RequestLog& log);
+  HttpReply settle(RouteId route, const std::string& reservation_id, const IncomingRequest& request,
+                   RequestLog& log);
+  HttpReply grant_or_refund(RouteId route, const std::string& account_id,
+                            const IncomingRequest& request, RequestLog& log);
+  HttpReply events(const std::string& account_id, const IncomingRequest& request, RequestLog& log);
+  HttpReply balance(const std::string& account_id, const IncomingRequest& request, RequestLog& log);
+  // kHumanize, kDetect: user authentication and rate limit, then ContentHandlers.
+  HttpReply content_route(RouteId route, const IncomingRequest& request, RequestLog& log);
+  // kStripeWebhook (signature) and kBillingCheckout, kBillingSubscription (user
+  // authentication and rate limit), then BillingRoutes. In billing_routes.cc.
+  HttpReply billing_route(RouteId route, const IncomingRequest& request, RequestLog& log);
+
+  ReplyOr<Principal> authenticate_request(const IncomingRequest& request, RequestLog& log);
+  ReplyOr<Principal> authenticate_admin(const IncomingRequest& request,
+                                        const std::string& account_id, RequestLog& log);
+  std::optional<HttpReply> rate_limit(const std::string& account_id);
+  // Submits and waits (bounded by commit_timeout_ms); 503 on LedgerUnavailable/Overloaded.
+  ReplyOr<ledger::Outcome> submit(ledger::Command command);
+
+  const ServiceOptions options_;
+  ledger::Committer& committer_;
+  Metrics& metrics_;
+  RateLimiter rate_limiter_;
+  ContentHandlers* const content_;
+};
+
+}  // namespace http

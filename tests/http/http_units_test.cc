@@ -1,0 +1,286 @@
+// Unit tests of the http library's pure parts: JWT verification, the route table, request
+// body rules, identifiers, the rejection mapping, the rate limiter and the worker pool.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "crypto/digest.h"
+#include "http/api_keys.h"
+#include "http/identifiers.h"
+#include "http/jwt.h"
+#include "http/outcome_reply.h"
+#include "http/rate_limiter.h"
+#include "http/request_body.h"
+#include "http/route_table.h"
+#include "http/worker_pool.h"
+
+namespace http_tests {
+namespace {
+
+constexpr int64_t kNow = 1'800'000'000;
+const std::string kSecret = "unit-secret";
+
+std::string payload(const std::string& sub, int64_t exp, const std::string& extra = "") {
+  return R"({"sub":")" + sub + R"(","exp":)" + std::to_string(exp) + extra + "}";
+}
+
+http::JwtError jwt_error(const std::string& token) {
+  const auto result = http::verify_jwt(token, kSecret, kNow, 30);
+  EXPECT_TRUE(std::holds_alternative<http::JwtError>(result)) << token;
+  return std::holds_alternative<http::JwtError>(result) ? std::get<http::JwtError>(result)
+                                                        : http::JwtError::kMalformed;
+}
+
+TEST(HttpJwtTest, AcceptsAValidTokenAndReadsClaims) {
+  const std::string token = http::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})",
+                                                 payload("alice", kNow + 60, R"(,"nbf":1)"));
+  const auto result = http::verify_jwt(token, kSecret, kNow, 30);
+  ASSERT_TRUE(std::holds_alternative<http::JwtClaims>(result));
+  EXPECT_EQ(std::get<http::JwtClaims>(result).subject, "alice");
+  EXPECT_EQ(std::get<http::JwtClaims>(result).expires_at_s, kNow + 60);
+  EXPECT_EQ(std::get<http::JwtClaims>(result).not_before_s, 1);
+}
+
+TEST(HttpJwtTest, RefusesEachKindOfBadToken) {
+  using http::JwtError;
+  const auto sign = [](const std::string& header, const std::string& body) {
+    return http::sign_jwt_hs256(kSecret, header, body);
+  };
+  EXPECT_EQ(jwt_error(""), JwtError::kMalformed);
+  EXPECT_EQ(jwt_error("a.b"), JwtError::kMalformed);
+  EXPECT_EQ(jwt_error("a.b.c.d"), JwtError::kMalformed);
+  EXPECT_EQ(jwt_error(std::string(5000, 'a')), JwtError::kMalformed);
+  EXPECT_EQ(jwt_error(sign("[]", payload("a", kNow + 60))), JwtError::kMalformed);
+  EXPECT_EQ(jwt_error(sign(R"({"alg":"none"})", payload("a", kNow + 60))),
+            JwtError::kUnsupportedAlgorithm);
+  EXPECT_EQ(jwt_error(sign(R"({"alg":"HS512"})", payload("a", kNow + 60))),
+            JwtError::kUnsupportedAlgorithm);
+  EXPECT_EQ(jwt_error(sign(R"({"typ":"JWT"})", payload("a", kNow + 60))),
+            JwtError::kUnsupportedAlgorithm);
+  EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256","crit":["x"]})", payload("a", kNow + 60))),
+            JwtError::kUnsupportedAlgorithm);
+  EXPECT_EQ(jwt_error(http::sign_jwt_hs256("other", R"({"alg":"HS256"})", payload("a", kNow + 60))),
+            JwtError::kBadSignature);
+  EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})", payload("a", kNow - 31))), JwtError::kExpired);
+  EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})",
+                           payload("a", kNow + 60, R"(,"nbf":)" + std::to_string(kNow + 31)))),
+            JwtError::kNotYetValid);
+  EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})", R"({"sub":"a"})")), JwtError::kMissingClaim);
+  EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})", R"({"sub":7,"exp":1900000000})")),
+            JwtError::kMissingClaim);
+  EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})", payload("a/b", kNow + 60))),
+            JwtError::kInvalidSubject);
+  const std::string good = sign(R"({"alg":"HS256"})", payload("a", kNow + 60));
+  EXPECT_EQ(jwt_error(good.substr(0, good.size() - 1)),
+            good.back() == 'A' ? JwtError::kBadSignature : JwtError::kBadSignature);
+}
+
+TEST(HttpJwtTest, LeewayIsInclusive) {
+  const std::string at_edge =
+      http::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})", payload("a", kNow - 30));
+  EXPECT_TRUE(
+      std::holds_alternative<http::JwtClaims>(http::verify_jwt(at_edge, kSecret, kNow, 30)));
+  EXPECT_FALSE(
+      std::holds_alternative<http::JwtClaims>(http::verify_jwt(at_edge, kSecret, kNow, 29)));
+}
+
+TEST(HttpJwtTest, DevTokensVerify) {
+  const std::string token = http::issue_dev_token(kSecret, "bob@example.com", 60);
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto result = http::verify_jwt(token, kSecret, now, 0);
+  ASSERT_TRUE(std::holds_alternative<http::JwtClaims>(result));
+  EXPECT_EQ(std::get<http::JwtClaims>(result).subject, "bob@example.com");
+}
+
+TEST(HttpRouteTableTest, MatchesTemplatesAndExtractsTheParameter) {
+  const auto capture = http::match_route("POST", "/api/v1/credits/reservations/res_1/capture");
+  EXPECT_EQ(capture.status, http::RouteStatus::kFound);
+  EXPECT_EQ(capture.id, http::RouteId::kCapture);
+  EXPECT_EQ(capture.path_param, "res_1");
+  EXPECT_EQ(capture.route_template, "/api/v1/credits/reservations/{id}/capture");
+  const auto decoded = http::match_route("GET", "/api/v1/admin/accounts/a%40b/balance");
+  EXPECT_EQ(decoded.path_param, "a@b");
+  EXPECT_EQ(http::match_route("GET", "/api/v1/admin/accounts/%zz/balance").path_param, "");
+  const auto wrong_method = http::match_route("GET", "/api/v1/credits/reservations");
+  EXPECT_EQ(wrong_method.status, http::RouteStatus::kMethodNotAllowed);
+  EXPECT_EQ(wrong_method.allow, "POST");
+  for (const char* path :
+       {"", "/", "api/v1/health", "/api/v1/health/", "/api//v1/health", "/metrics/x"}) {
+    EXPECT_EQ(http::match_route("GET", path).status, http::RouteStatus::kNotFound) << path;
+    EXPECT_EQ(http::match_route("GET", path).route_template, "unmatched") << path;
+  }
+}
+
+TEST(HttpIdentifiersTest, AccountIdsAndIdempotencyKeys) {
+  EXPECT_TRUE(http::is_valid_account_id("user_1.a:b@c-d"));
+  EXPECT_TRUE(http::is_valid_account_id(std::string(128, 'a')));
+  EXPECT_FALSE(http::is_valid_account_id(std::string(129, 'a')));
+  EXPECT_FALSE(http::is_valid_account_id(""));
+  EXPECT_FALSE(http::is_valid_account_id("a b"));
+  EXPECT_FALSE(http::is_valid_account_id("a/b"));
+  EXPECT_FALSE(http::is_valid_account_id("\xc3\xa9"));
+  EXPECT_TRUE(http::is_valid_idempotency_key("order 42 / retry #1"));
+  EXPECT_TRUE(http::is_valid_idempotency_key(std::string(255, 'k')));
+  EXPECT_FALSE(http::is_valid_idempotency_key(std::string(256, 'k')));
+  EXPECT_FALSE(http::is_valid_idempotency_key(""));
+  EXPECT_FALSE(http::is_valid_idempotency_key("tab\there"));
+}
+
+std::string reply_error(const http::ReplyOr<rapidjson::Document>& parsed) {
+  return std::holds_alternative<http::HttpReply>(parsed) ? std::get<http::HttpReply>(parsed).body
+                                                         : "";
+}
+
+TEST(HttpRequestBodyTest, StructuralRules) {
+  EXPECT_EQ(reply_error(http::parse_json_object(R"({"amount":1})", false, {"amount"})), "");
+  EXPECT_EQ(reply_error(http::parse_json_object("", true, {"amount"})), "");
+  EXPECT_NE(reply_error(http::parse_json_object("", false, {"amount"})).find("invalid_json"),
+            std::string::npos);
+  EXPECT_NE(
+      reply_error(http::parse_json_object(R"({"x":1})", false, {"amount"})).find(R"("field":"x")"),
+      std::string::npos);
+  const std::string eight_deep = R"({"a":[[[[[[[1]]]]]]]})";
+  const std::string nine_deep = R"({"a":[[[[[[[[1]]]]]]]]})";
+  EXPECT_EQ(reply_error(http::parse_json_object(eight_deep, false, {"a"})), "");
+  EXPECT_NE(reply_error(http::parse_json_object(nine_deep, false, {"a"})).find("nested"),
+            std::string::npos);
+  // Brackets inside strings do not count as nesting.
+  EXPECT_EQ(reply_error(http::parse_json_object(R"({"a":"[[[[[[[[[[[[\"[["})", false, {"a"})), "");
+}
+
+TEST(HttpRequestBodyTest, AmountsAreStrictIntegers) {
+  const auto amount = [](const std::string& json) -> std::string {
+    rapidjson::Document document;
+    document.Parse(json.c_str());
+    const auto result = http::required_amount(document, "amount");
+    if (std::holds_alternative<int64_t>(result)) return std::to_string(std::get<int64_t>(result));
+    return std::get<http::HttpReply>(result).body.substr(0, 30);
+  };
+  EXPECT_EQ(amount(R"({"amount":1})"), "1");
+  EXPECT_EQ(amount(R"({"amount":1000000000000})"), "1000000000000");
+  EXPECT_EQ(amount(R"({"amount":1000000000001})").find("invalid_amount"), 10u);
+  EXPECT_EQ(amount(R"({"amount":0})").find("invalid_amount"), 10u);
+  EXPECT_EQ(amount(R"({"amount":-1})").find("invalid_amount"), 10u);
+  EXPECT_EQ(amount(R"({"amount":1.0})").find("invalid_amount"), 10u);
+  EXPECT_EQ(amount(R"({"amount":"1"})").find("invalid_request"), 10u);
+  EXPECT_EQ(amount(R"({})").find("invalid_request"), 10u);
+}
+
+TEST(HttpOutcomeReplyTest, RejectionsMapToTheContract) {
+  ledger::Outcome outcome;
+  outcome.rejection = ledger::Rejection::kInsufficientCredits;
+  outcome.credits_needed = 50;
+  outcome.credits_available = 20;
+  const http::HttpReply insufficient = http::rejection_reply(outcome);
+  EXPECT_EQ(insufficient.status, 402);
+  EXPECT_EQ(insufficient.body,
+            R"({"error":"insufficient_credits","credits_needed":50,"credits_available":20})");
+  const std::pair<ledger::Rejection, int> statuses[] = {
+      {ledger::Rejection::kInvalidCommand, 400},
+      {ledger::Rejection::kInvalidAmount, 400},
+      {ledger::Rejection::kReservationNotFound, 404},
+      {ledger::Rejection::kReservationSettled, 409},
+      {ledger::Rejection::kReservationExpired, 409},
+      {ledger::Rejection::kCaptureExceedsReservation, 409},
+      {ledger::Rejection::kRefundExceedsSpent, 409},
+      {ledger::Rejection::kBalanceOverflow, 409},
+      {ledger::Rejection::kIdempotencyConflict, 409}};
+  for (const auto& [rejection, status] : statuses) {
+    outcome.rejection = rejection;
+    EXPECT_EQ(http::rejection_reply(outcome).status, status) << ledger::rejection_code(rejection);
+    EXPECT_NE(
+        http::rejection_reply(outcome).body.find(std::string(ledger::rejection_code(rejection))),
+        std::string::npos);
+  }
+}
+
+TEST(HttpOutcomeReplyTest, ReplayedOutcomeHasTheSameBody) {
+  ledger::Outcome outcome;
+  outcome.reservation_id = "res_1";
+  outcome.amount = 10;
+  outcome.expires_at_us = 1'700'000'000'123'456;
+  outcome.credits_available = 90;
+  const http::HttpReply first = http::outcome_reply(http::RouteId::kReserve, outcome);
+  outcome.replayed = true;
+  const http::HttpReply replay = http::outcome_reply(http::RouteId::kReserve, outcome);
+  EXPECT_EQ(first.status, 201);
+  EXPECT_EQ(replay.status, first.status);
+  EXPECT_EQ(replay.body, first.body);
+  EXPECT_TRUE(replay.replayed);
+  EXPECT_EQ(
+      first.body,
+      R"({"reservation_id":"res_1","amount":10,"expires_at":"2023-11-14T22:13:20.123456Z","credits_available":90})");
+}
+
+TEST(HttpRateLimiterTest, BurstThenRefillThenRetryAfter) {
+  http::RateLimiter limiter(2.0, 3.0, 1000);
+  const auto t0 = http::RateLimiter::Clock::now();
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.admit("a", t0).allowed);
+  const auto refused = limiter.admit("a", t0);
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.retry_after_s, 1);
+  EXPECT_TRUE(limiter.admit("b", t0).allowed);
+  EXPECT_TRUE(limiter.admit("a", t0 + std::chrono::milliseconds(500)).allowed);
+  EXPECT_FALSE(limiter.admit("a", t0 + std::chrono::milliseconds(500)).allowed);
+  http::RateLimiter slow(0.1, 1.0, 1000);
+  EXPECT_TRUE(slow.admit("a", t0).allowed);
+  EXPECT_EQ(slow.admit("a", t0).retry_after_s, 10);
+  http::RateLimiter disabled(0, 0, 1);
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(disabled.admit("a", t0).allowed);
+}
+
+TEST(HttpRateLimiterTest, BucketCountStaysBounded) {
+  http::RateLimiter limiter(1.0, 1.0, 160);
+  const auto t0 = http::RateLimiter::Clock::now();
+  for (int i = 0; i < 10'000; ++i) limiter.admit("account-" + std::to_string(i), t0);
+  EXPECT_LE(limiter.bucket_count(), 160u);
+  // Idle buckets are the first to go: much later every old bucket is gone.
+  limiter.admit("late", t0 + std::chrono::hours(1));
+  EXPECT_LE(limiter.bucket_count(), 160u);
+}
+
+TEST(HttpWorkerPoolTest, RefusesWhenFullAndDrainsEverythingAdmitted) {
+  http::WorkerPool pool(1, 2);
+  std::promise<void> gate;
+  std::shared_future<void> opened = gate.get_future().share();
+  std::atomic<int> ran{0};
+  ASSERT_TRUE(pool.try_submit([opened, &ran] {
+    opened.wait();
+    ++ran;
+  }));
+  while (pool.busy_count() == 0) std::this_thread::yield();
+  EXPECT_TRUE(pool.try_submit([&ran] { ++ran; }));
+  EXPECT_TRUE(pool.try_submit([&ran] { ++ran; }));
+  EXPECT_FALSE(pool.try_submit([&ran] { ++ran; }));
+  EXPECT_EQ(pool.queue_depth(), 2u);
+  gate.set_value();
+  EXPECT_TRUE(pool.drain(std::chrono::seconds(5)));
+  EXPECT_EQ(ran.load(), 3);
+}
+
+TEST(HttpWorkerPoolTest, DrainStopsAdmission) {
+  http::WorkerPool pool(2, 4);
+  EXPECT_TRUE(pool.drain(std::chrono::seconds(1)));
+  EXPECT_FALSE(pool.try_submit([] {}));
+}
+
+TEST(HttpApiKeyTest, ScopesParse) {
+  const auto both = http::parse_scopes("reserve,admin");
+  ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(both));
+  EXPECT_EQ(std::get<std::vector<std::string>>(both),
+            (std::vector<std::string>{"reserve", "admin"}));
+  EXPECT_TRUE(std::holds_alternative<std::string>(http::parse_scopes("")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(http::parse_scopes("root")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(http::parse_scopes("admin,admin")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(http::parse_scopes("admin,")));
+  EXPECT_TRUE(http::looks_like_api_key("lk_x"));
+  EXPECT_FALSE(http::looks_like_api_key("eyJhbGciOi"));
+}
+
+}  // namespace
+}  // namespace http_tests

@@ -1,0 +1,177 @@
+// ledgerd under pressure: a full worker queue answers 503 at once, the per-account rate
+// limit answers 429 with Retry-After, a database outage is 503 and heals by reconnecting,
+// SIGTERM lets in-flight requests finish, and slow clients meet the header timeout.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <future>
+#include <thread>
+
+#include "tests/http/ledgerd_fixture.h"
+
+namespace http_tests {
+namespace {
+
+using testing_support::http_get;
+using testing_support::http_post;
+using Clock = std::chrono::steady_clock;
+
+// Holds an ACCESS EXCLUSIVE lock on ledger_accounts so that balance reads block.
+class AccountsTableLock {
+ public:
+  explicit AccountsTableLock(const testing_support::TestDatabase& database)
+      : connection_(database.connect()), work_(std::make_unique<pqxx::work>(*connection_)) {
+    work_->exec("LOCK TABLE ledger_accounts IN ACCESS EXCLUSIVE MODE");
+  }
+  void release() { work_.reset(); }
+
+ private:
+  std::unique_ptr<pqxx::connection> connection_;
+  std::unique_ptr<pqxx::work> work_;
+};
+
+// Waits until `count` sessions of the database wait on a lock.
+bool wait_for_lock_waiters(const testing_support::TestDatabase& database, int count) {
+  auto connection = database.connect();
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    pqxx::nontransaction work(*connection);
+    const auto waiting =
+        work.exec1(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'")[0]
+            .as<int>();
+    if (waiting >= count) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+class HttpWorkerQueueTest : public LedgerdTest {
+ protected:
+  std::vector<std::string> ledgerd_flags() const override {
+    return {"--rate_limit_per_s=0", "--workers=1", "--worker_queue_max=1"};
+  }
+};
+
+TEST_F(HttpWorkerQueueTest, FullQueueAnswers503AtOnce) {
+  const std::string alice = token("alice");
+  ASSERT_EQ(http_get(url("/api/v1/credits"), bearer(alice)).status, 200);
+  AccountsTableLock lock(*database_);
+  auto blocked = std::async(std::launch::async,
+                            [&] { return http_get(url("/api/v1/credits"), bearer(alice)); });
+  ASSERT_TRUE(wait_for_lock_waiters(*database_, 1));  // the only worker is stuck
+  auto queued = std::async(std::launch::async,
+                           [&] { return http_get(url("/api/v1/credits"), bearer(alice)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the queue's one slot is taken
+  const auto started = Clock::now();
+  const TestResponse refused = http_get(url("/api/v1/health"), {});
+  EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(500));
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.body, R"({"error":"service_unavailable","retry_after":1})");
+  EXPECT_EQ(refused.header("retry-after"), "1");
+  lock.release();
+  EXPECT_EQ(blocked.get().status, 200);
+  EXPECT_EQ(queued.get().status, 200);
+  EXPECT_EQ(http_get(url("/api/v1/health"), {}).status, 200);
+}
+
+class HttpRateLimitTest : public LedgerdTest {
+ protected:
+  std::vector<std::string> ledgerd_flags() const override {
+    return {"--rate_limit_per_s=1", "--rate_limit_burst=3"};
+  }
+};
+
+TEST_F(HttpRateLimitTest, TokenBucketPerAccount) {
+  const std::string alice = token("alice");
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(http_get(url("/api/v1/credits"), bearer(alice)).status, 200);
+  const TestResponse limited = reserve(alice, 1);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.body, R"({"error":"rate_limit_exceeded","retry_after":1})");
+  EXPECT_EQ(limited.header("retry-after"), "1");
+  EXPECT_EQ(http_get(url("/api/v1/credits"), bearer(token("bob"))).status, 200);  // own bucket
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'100));
+  EXPECT_EQ(reserve(alice, 1).status, 201);
+  EXPECT_EQ(balance_row("alice")->credits_reserved, 1);
+}
+
+class HttpOutageTest : public LedgerdTest {
+ protected:
+  void set_connections_allowed(bool allowed) const {
+    testing_support::TestDatabase& database = *database_;
+    pqxx::connection admin(std::getenv("LEDGER_TEST_PG_URL"));
+    pqxx::nontransaction work(admin);
+    work.exec0("ALTER DATABASE " + database.name() + " ALLOW_CONNECTIONS " +
+               (allowed ? "true" : "false"));
+    if (!allowed) {
+      work.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " +
+                work.quote(database.name()) + " AND pid <> pg_backend_pid()");
+    }
+  }
+};
+
+TEST_F(HttpOutageTest, DatabaseOutageIs503AndHeals) {
+  const std::string alice = token("alice");
+  ASSERT_EQ(reserve(alice, 5).status, 201);
+  set_connections_allowed(false);
+  const TestResponse health = http_get(url("/api/v1/health"), {});
+  EXPECT_EQ(health.status, 503);
+  EXPECT_EQ(health.body, R"({"error":"service_unavailable","retry_after":1})");
+  const TestResponse refused = reserve(alice, 5);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(error_code(refused), "service_unavailable");
+  EXPECT_EQ(http_get(url("/api/v1/credits"), bearer(alice)).status, 503);
+  set_connections_allowed(true);
+  long reserved_status = 0;
+  for (int attempt = 0; attempt < 50 && reserved_status != 201; ++attempt) {
+    reserved_status = reserve(alice, 5).status;
+    if (reserved_status != 201) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(reserved_status, 201);
+  EXPECT_EQ(http_get(url("/api/v1/health"), {}).status, 200);
+  const TestResponse metrics = http_get(url("/metrics"), {});
+  EXPECT_EQ(metrics.body.find("ledger_database_errors_total 0\n"), std::string::npos);
+  expect_consistent("alice");
+}
+
+class HttpDrainTest : public LedgerdTest {
+ protected:
+  std::vector<std::string> ledgerd_flags() const override {
+    return {"--rate_limit_per_s=0", "--workers=2", "--header_timeout_ms=300"};
+  }
+};
+
+TEST_F(HttpDrainTest, SigtermFinishesInFlightRequestsThenExitsZero) {
+  const std::string alice = token("alice");
+  ASSERT_EQ(http_get(url("/api/v1/credits"), bearer(alice)).status, 200);
+  AccountsTableLock lock(*database_);
+  auto in_flight = std::async(std::launch::async,
+                              [&] { return http_get(url("/api/v1/credits"), bearer(alice)); });
+  ASSERT_TRUE(wait_for_lock_waiters(*database_, 1));
+  ledgerd_->signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const TestResponse late = http_get(url("/api/v1/health"), {});
+  EXPECT_TRUE(late.status == 503 || late.status == 0) << late.status;  // refused while draining
+  EXPECT_TRUE(ledgerd_->running());
+  lock.release();
+  const TestResponse finished = in_flight.get();
+  EXPECT_EQ(finished.status, 200) << finished.error;
+  EXPECT_EQ(int_field(parse_json(finished.body), "credits_available"), 300);
+  EXPECT_EQ(ledgerd_->wait_for_exit(std::chrono::seconds(10)), 0);
+  const std::string log = ledgerd_->log_text();
+  EXPECT_NE(log.find("ledgerd stopped (all requests finished)"), std::string::npos) << log;
+}
+
+TEST_F(HttpDrainTest, IncompleteHeadersTimeOut) {
+  const auto started = Clock::now();
+  const std::string answer = testing_support::raw_http_exchange(
+      ledgerd_->port(), "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n", 3'000);
+  EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(2'500));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
+  EXPECT_EQ(http_get(url("/api/v1/health"), {}).status, 200);
+}
+
+}  // namespace
+}  // namespace http_tests

@@ -1,0 +1,409 @@
+// Every route of issue 3 over loopback against the real ledgerd: success bodies with their
+// exact fields, and each route's error paths with status and error code.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "http/jwt.h"
+#include "ledger/time_format.h"
+#include "tests/http/ledgerd_fixture.h"
+
+namespace http_tests {
+namespace {
+
+using testing_support::http_get;
+using testing_support::http_post;
+using testing_support::http_request;
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class HttpRoutesTest : public LedgerdTest {};
+
+TEST_F(HttpRoutesTest, HealthAnswersOkAndRejectsOtherMethods) {
+  const TestResponse health = http_get(url("/api/v1/health"), {});
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, R"({"status":"ok"})");
+  EXPECT_EQ(health.header("content-type"), "application/json");
+  EXPECT_FALSE(health.header("x-request-id").empty());
+  const TestResponse post = http_post(url("/api/v1/health"), {}, "");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.body, R"({"error":"method_not_allowed"})");
+  EXPECT_EQ(post.header("allow"), "GET");
+}
+
+TEST_F(HttpRoutesTest, UnknownRoutesAreJson404) {
+  for (const char* path : {"/", "/api/v1/nope", "/api/v1/credits/", "/api/v1//credits",
+                           "/api/v1/credits/reservations/x/y/capture"}) {
+    const TestResponse response = http_get(url(path), {});
+    EXPECT_EQ(response.status, 404) << path;
+    EXPECT_EQ(response.body, R"({"error":"not_found"})") << path;
+  }
+  const TestResponse put = http_request("PUT", url("/api/v1/credits/reservations"), {}, "{}");
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.header("allow"), "POST");
+}
+
+TEST_F(HttpRoutesTest, CreditsOpensAnUnknownAccountOnce) {
+  const std::string alice = token("alice");
+  const TestResponse first = http_get(url("/api/v1/credits"), bearer(alice));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.body,
+            R"({"account_id":"alice","plan":"free","credits_available":300,"credits_reserved":0})");
+  EXPECT_EQ(event_count("alice"), 2);  // AccountOpened, CreditsGranted
+  const TestResponse second = http_get(url("/api/v1/credits"), bearer(alice));
+  EXPECT_EQ(second.body, first.body);
+  EXPECT_EQ(event_count("alice"), 2);
+  const std::string service_key = create_key("checkout", {"reserve"});
+  EXPECT_EQ(http_get(url("/api/v1/credits"), bearer(service_key)).status, 403);
+}
+
+TEST_F(HttpRoutesTest, ReserveReturnsTheContractFields) {
+  const std::string alice = token("alice");
+  const int64_t before_us = now_us();
+  const TestResponse created = reserve(alice, 100);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const auto body = parse_json(created.body);
+  EXPECT_EQ(string_field(body, "reservation_id").rfind("res_", 0), 0u);
+  EXPECT_EQ(string_field(body, "reservation_id").size(), 4u + 36u);
+  EXPECT_EQ(int_field(body, "amount"), 100);
+  EXPECT_EQ(int_field(body, "credits_available"), 200);
+  const auto expires_at_us = ledger::parse_rfc3339(string_field(body, "expires_at"));
+  ASSERT_TRUE(expires_at_us.has_value());
+  EXPECT_EQ(string_field(body, "expires_at").back(), 'Z');
+  EXPECT_GE(*expires_at_us, before_us + 600'000'000 - 5'000'000);
+  EXPECT_LE(*expires_at_us, now_us() + 600'000'000 + 5'000'000);
+
+  const TestResponse short_lived = reserve(alice, 10, R"(,"ttl_seconds":60)");
+  ASSERT_EQ(short_lived.status, 201);
+  const auto short_expiry =
+      ledger::parse_rfc3339(string_field(parse_json(short_lived.body), "expires_at"));
+  EXPECT_LE(*short_expiry, now_us() + 61'000'000);
+  EXPECT_EQ(balance_row("alice")->credits_reserved, 110);
+  expect_consistent("alice");
+}
+
+TEST_F(HttpRoutesTest, CaptureAndReleaseSettleExactlyOnce) {
+  const std::string alice = token("alice");
+  const std::string first_id = string_field(parse_json(reserve(alice, 100).body), "reservation_id");
+  const TestResponse captured = capture(alice, first_id, 40);
+  ASSERT_EQ(captured.status, 200) << captured.body;
+  EXPECT_EQ(captured.body,
+            R"({"reservation_id":")" + first_id +
+                R"(","credits_used":40,"credits_released":60,"credits_remaining":260})");
+  const TestResponse again = capture(alice, first_id, 10);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(again.body, R"({"error":"reservation_settled","reservation_status":"captured"})");
+  const TestResponse release_captured =
+      http_post(url("/api/v1/credits/reservations/" + first_id + "/release"),
+                with_key(bearer(alice), fresh_key()), "");
+  EXPECT_EQ(release_captured.status, 409);
+  EXPECT_EQ(error_code(release_captured), "reservation_settled");
+
+  const std::string second_id = string_field(parse_json(reserve(alice, 50).body), "reservation_id");
+  const TestResponse released =
+      http_post(url("/api/v1/credits/reservations/" + second_id + "/release"),
+                with_key(bearer(alice), fresh_key()), "");
+  ASSERT_EQ(released.status, 200) << released.body;
+  EXPECT_EQ(released.body, R"({"reservation_id":")" + second_id +
+                               R"(","credits_released":50,"credits_remaining":260})");
+  const TestResponse released_twice =
+      http_post(url("/api/v1/credits/reservations/" + second_id + "/release"),
+                with_key(bearer(alice), fresh_key()), "{}");
+  EXPECT_EQ(released_twice.body,
+            R"({"error":"reservation_settled","reservation_status":"released"})");
+  expect_consistent("alice");
+}
+
+TEST_F(HttpRoutesTest, ReservationErrorsHaveTheirCodes) {
+  const std::string alice = token("alice");
+  const TestResponse too_much = reserve(alice, 301);
+  EXPECT_EQ(too_much.status, 402);
+  EXPECT_EQ(too_much.body,
+            R"({"error":"insufficient_credits","credits_needed":301,"credits_available":300})");
+  const std::string id = string_field(parse_json(reserve(alice, 30).body), "reservation_id");
+  const TestResponse over = capture(alice, id, 31);
+  EXPECT_EQ(over.status, 409);
+  EXPECT_EQ(over.body, R"({"error":"capture_exceeds_reservation","reservation_amount":30})");
+  const TestResponse unknown = capture(alice, "res_00000000-0000-4000-8000-000000000000", 1);
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.body, R"({"error":"reservation_not_found"})");
+  // Reservations belong to their account: bob cannot see alice's.
+  EXPECT_EQ(capture(token("bob"), id, 1).status, 404);
+  EXPECT_EQ(balance_row("alice")->credits_reserved, 30);
+}
+
+TEST_F(HttpRoutesTest, ServiceKeyNamesTheAccount) {
+  const std::string service_key = create_key("checkout", {"reserve"});
+  const TestResponse missing = reserve(service_key, 10);
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(error_code(missing), "invalid_request");
+  EXPECT_EQ(string_field(parse_json(missing.body), "field"), "account_id");
+  const TestResponse created = reserve(service_key, 10, R"(,"account_id":"bob")");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = string_field(parse_json(created.body), "reservation_id");
+  EXPECT_EQ(capture(service_key, id, 4, R"(,"account_id":"bob")").status, 200);
+  EXPECT_EQ(balance_row("bob")->credits_spent, 4);
+  const auto events = stored_events("bob");
+  ASSERT_FALSE(events.empty());
+  EXPECT_NE(events.back().metadata.find("service:checkout"), std::string::npos)
+      << events.back().metadata;
+  EXPECT_NE(events.back().metadata.find("\"http\""), std::string::npos);
+}
+
+TEST_F(HttpRoutesTest, AdminGrantsAndRefunds) {
+  const std::string admin = create_key("ops", {"admin"});
+  const TestResponse granted = grant(admin, "carol", 500);
+  ASSERT_EQ(granted.status, 200) << granted.body;
+  const auto body = parse_json(granted.body);
+  EXPECT_EQ(string_field(body, "account_id"), "carol");
+  EXPECT_EQ(int_field(body, "amount"), 500);
+  EXPECT_EQ(int_field(body, "credits_available"), 800);  // opened with 300, then +500
+  EXPECT_EQ(int_field(body, "credits_reserved"), 0);
+
+  const std::string refund_path = "/api/v1/admin/accounts/carol/refunds";
+  const std::string refund_body = R"({"amount":50,"reason":"goodwill","reference":"ticket-1"})";
+  const TestResponse too_early =
+      http_post(url(refund_path), with_key(bearer(admin), fresh_key()), refund_body);
+  EXPECT_EQ(too_early.status, 409);
+  EXPECT_EQ(too_early.body, R"({"error":"refund_exceeds_spent"})");
+  const std::string carol = token("carol");
+  const std::string id = string_field(parse_json(reserve(carol, 100).body), "reservation_id");
+  ASSERT_EQ(capture(carol, id, 100).status, 200);
+  const TestResponse refunded =
+      http_post(url(refund_path), with_key(bearer(admin), fresh_key()), refund_body);
+  ASSERT_EQ(refunded.status, 200) << refunded.body;
+  EXPECT_EQ(int_field(parse_json(refunded.body), "credits_available"), 750);
+  const TestResponse unknown = http_post(url("/api/v1/admin/accounts/nobody/refunds"),
+                                         with_key(bearer(admin), fresh_key()), refund_body);
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.body, R"({"error":"account_not_found"})");
+  const TestResponse no_reason = http_post(url("/api/v1/admin/accounts/carol/grants"),
+                                           with_key(bearer(admin), fresh_key()), R"({"amount":5})");
+  EXPECT_EQ(no_reason.status, 400);
+  EXPECT_EQ(error_code(no_reason), "invalid_request");
+  expect_consistent("carol");
+}
+
+TEST_F(HttpRoutesTest, AdminEventsArePagedWithVersionsAndHashes) {
+  const std::string admin = create_key("ops", {"admin"});
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(grant(admin, "dave", 10 + i).status, 200);
+  const auto stored = stored_events("dave");
+  ASSERT_EQ(stored.size(), 7u);  // opened, allowance, 5 grants
+  const std::string base = "/api/v1/admin/accounts/dave/events";
+  const TestResponse first = http_get(url(base + "?limit=3"), bearer(admin));
+  ASSERT_EQ(first.status, 200) << first.body;
+  const auto page = parse_json(first.body);
+  ASSERT_TRUE(page["events"].IsArray());
+  ASSERT_EQ(page["events"].Size(), 3u);
+  EXPECT_EQ(int_field(page, "next_after_version"), 3);
+  const auto& event = page["events"][0];
+  EXPECT_EQ(event["stream_version"].GetInt64(), 1);
+  EXPECT_EQ(event["global_position"].GetInt64(), stored[0].global_position);
+  EXPECT_EQ(std::string(event["event_id"].GetString()), stored[0].event_id);
+  EXPECT_EQ(std::string(event["type"].GetString()), "AccountOpened");
+  EXPECT_TRUE(event["payload"].IsObject());
+  EXPECT_TRUE(event["metadata"].IsObject());
+  EXPECT_EQ(ledger::parse_rfc3339(event["recorded_at"].GetString()), stored[0].recorded_at_us);
+  EXPECT_EQ(std::string(event["hash"].GetString()).size(), 64u);
+  const auto second =
+      parse_json(http_get(url(base + "?after_version=3&limit=3"), bearer(admin)).body);
+  ASSERT_EQ(second["events"].Size(), 3u);
+  EXPECT_EQ(second["events"][0]["stream_version"].GetInt64(), 4);
+  EXPECT_EQ(std::string(second["events"][2]["type"].GetString()), "CreditsGranted");
+  EXPECT_EQ(second["events"][2]["payload"]["amount"].GetInt64(), 13);  // version 6: the 4th grant
+  const auto last = parse_json(http_get(url(base + "?after_version=6"), bearer(admin)).body);
+  ASSERT_EQ(last["events"].Size(), 1u);
+  EXPECT_TRUE(last["next_after_version"].IsNull());
+  for (const char* query : {"?limit=0", "?limit=501", "?after_version=-1", "?limit=abc"}) {
+    const TestResponse bad = http_get(url(base + query), bearer(admin));
+    EXPECT_EQ(bad.status, 400) << query;
+    EXPECT_EQ(error_code(bad), "invalid_request") << query;
+  }
+  EXPECT_EQ(
+      parse_json(http_get(url("/api/v1/admin/accounts/none/events"), bearer(admin)).body)["events"]
+          .Size(),
+      0u);
+}
+
+TEST_F(HttpRoutesTest, AdminBalanceFoldsTheEvents) {
+  const std::string admin = create_key("ops", {"admin"});
+  ASSERT_EQ(grant(admin, "erin", 700).status, 200);
+  const std::string base = "/api/v1/admin/accounts/erin/balance";
+  const TestResponse now = http_get(url(base), bearer(admin));
+  ASSERT_EQ(now.status, 200) << now.body;
+  const auto body = parse_json(now.body);
+  EXPECT_EQ(int_field(body, "credits_available"), 1000);
+  EXPECT_EQ(int_field(body, "credits_granted"), 1000);
+  EXPECT_EQ(string_field(body, "plan"), "free");
+  EXPECT_EQ(int_field(body, "version"), 3);
+  const TestResponse bad = http_get(url(base + "?as_of=yesterday"), bearer(admin));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(error_code(bad), "invalid_timestamp");
+  const TestResponse before = http_get(url(base + "?as_of=2001-01-01T00:00:00Z"), bearer(admin));
+  EXPECT_EQ(before.status, 404);
+  EXPECT_EQ(before.body, R"({"error":"account_not_found"})");
+}
+
+TEST_F(HttpRoutesTest, MetricsExposeRequestsBatchesAndGauges) {
+  const std::string alice = token("alice");
+  ASSERT_EQ(reserve(alice, 5).status, 201);
+  ASSERT_EQ(reserve(alice, 500).status, 402);
+  const TestResponse metrics = http_get(url("/metrics"), {});
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.header("content-type").rfind("text/plain", 0), 0u);
+  const std::string& text = metrics.body;
+  EXPECT_NE(
+      text.find(
+          R"(ledger_http_requests_total{method="POST",route="/api/v1/credits/reservations",status="201"} 1)"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find(
+          R"(ledger_http_requests_total{method="POST",route="/api/v1/credits/reservations",status="402"} 1)"),
+      std::string::npos);
+  EXPECT_NE(
+      text.find(
+          R"(ledger_http_request_duration_seconds_bucket{method="POST",route="/api/v1/credits/reservations",status="201",le="+Inf"} 1)"),
+      std::string::npos);
+  EXPECT_NE(text.find("ledger_committer_batch_size_count "), std::string::npos);
+  EXPECT_EQ(text.find("ledger_committer_batch_size_count 0\n"), std::string::npos);
+  EXPECT_NE(text.find("ledger_open_reservations 1\n"), std::string::npos);
+  EXPECT_NE(text.find("ledger_database_errors_total 0\n"), std::string::npos);
+  EXPECT_NE(text.find("ledger_worker_queue_depth 0\n"), std::string::npos);
+}
+
+TEST_F(HttpRoutesTest, BodyLimitFitsALongTextAndAnswers413Above) {
+  const std::string alice = token("alice");
+  // ~70 KB: a 10,000-word text must fit; JSON whitespace pads the body without new fields.
+  const std::string padded = R"({"amount":1,"feature":"humanize")" + std::string(70'000, ' ') + "}";
+  const TestResponse fits =
+      http_post(url("/api/v1/credits/reservations"), with_key(bearer(alice), fresh_key()), padded);
+  EXPECT_EQ(fits.status, 201) << fits.body;
+  const std::string huge = R"({"amount":1,"feature":"humanize")" + std::string(300'000, ' ') + "}";
+  const TestResponse too_big =
+      http_post(url("/api/v1/credits/reservations"), with_key(bearer(alice), fresh_key()), huge);
+  EXPECT_EQ(too_big.status, 413);
+  EXPECT_EQ(too_big.body, R"({"error":"payload_too_large","max_bytes":262144})");
+  EXPECT_EQ(http_get(url("/api/v1/health"), {}).status, 200);
+}
+
+TEST_F(HttpRoutesTest, RequestLogLinesCarryNoCredentials) {
+  const std::string alice = token("alice");
+  const std::string admin = create_key("ops", {"admin"});
+  ASSERT_EQ(reserve(alice, 5).status, 201);
+  ASSERT_EQ(grant(admin, "alice", 5).status, 200);
+  ASSERT_EQ(http_get(url("/api/v1/credits"), bearer(token("mallory") + "x")).status, 401);
+  const std::string log = ledgerd_->log_text();
+  EXPECT_NE(log.find("method=POST route=/api/v1/credits/reservations status=201"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("account=alice"), std::string::npos);
+  EXPECT_NE(log.find("latency_ms="), std::string::npos);
+  EXPECT_EQ(log.find(alice), std::string::npos);
+  EXPECT_EQ(log.find(admin), std::string::npos);
+  EXPECT_EQ(log.find(admin.substr(20)), std::string::npos);  // not even the secret part
+  EXPECT_EQ(log.find(secret_), std::string::npos);
+}
+
+class HttpExpiryTest : public LedgerdTest {
+ protected:
+  std::vector<std::string> ledgerd_flags() const override {
+    return {"--rate_limit_per_s=0", "--sweep_interval_ms=0"};
+  }
+};
+
+TEST_F(HttpExpiryTest, LateCaptureIsReservationExpired) {
+  const std::string alice = token("alice");
+  const std::string id =
+      string_field(parse_json(reserve(alice, 10, R"(,"ttl_seconds":1)").body), "reservation_id");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'200));
+  const TestResponse late = capture(alice, id, 5);
+  EXPECT_EQ(late.status, 409);
+  EXPECT_EQ(late.body, R"({"error":"reservation_expired"})");
+}
+
+class HttpSweeperTest : public LedgerdTest {
+ protected:
+  std::vector<std::string> ledgerd_flags() const override {
+    return {"--rate_limit_per_s=0", "--sweep_interval_ms=100"};
+  }
+};
+
+TEST_F(HttpSweeperTest, SweptReservationIsSettledAsExpired) {
+  const std::string alice = token("alice");
+  const std::string id =
+      string_field(parse_json(reserve(alice, 10, R"(,"ttl_seconds":1)").body), "reservation_id");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'600));
+  const TestResponse late = capture(alice, id, 5);
+  EXPECT_EQ(late.status, 409);
+  EXPECT_EQ(late.body, R"({"error":"reservation_settled","reservation_status":"expired"})");
+  EXPECT_EQ(balance_row("alice")->credits_available, 300);
+}
+
+class HttpStartupTest : public ::testing::Test {
+ protected:
+  testing_support::TestDatabase database_;
+};
+
+TEST_F(HttpStartupTest, BrokenPlansFileStopsStartWithAClearMessage) {
+  char path[] = "/tmp/ledgerd-plans-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "{\"plans\": [", 11), 11);
+  close(fd);
+  testing_support::LedgerdOptions options;
+  options.database_url = database_.url();
+  options.plans_path = path;
+  try {
+    testing_support::LedgerdProcess process(options);
+    ADD_FAILURE() << "ledgerd started with a broken plans file";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find("cannot load plans"), std::string::npos)
+        << error.what();
+    EXPECT_EQ(std::string(error.what()).find("exited with 0"), std::string::npos);
+  }
+  std::remove(path);
+}
+
+TEST_F(HttpStartupTest, MissingSecretStopsStart) {
+  testing_support::LedgerdOptions options;
+  options.database_url = database_.url();
+  options.jwt_secret = "";
+  try {
+    testing_support::LedgerdProcess process(options);
+    ADD_FAILURE() << "ledgerd started without a JWT secret";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find("LEDGER_JWT_SECRET"), std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string(error.what()).find("exited with 2"), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(HttpStartupTest, FlagsWinOverTheEnvironmentWhichWinsOverDefaults) {
+  testing_support::LedgerdOptions options;
+  options.database_url = database_.url();
+  // The harness passes --port; LEDGER_PORT must lose. The rate limit comes from the
+  // environment only (defaults: 50/s, burst 100).
+  options.env = {
+      {"LEDGER_PORT", "1"}, {"LEDGER_RATE_LIMIT_PER_S", "0.5"}, {"LEDGER_RATE_LIMIT_BURST", "1"}};
+  testing_support::LedgerdProcess process(options);
+  const testing_support::TestHeaders auth = {
+      {"Authorization", "Bearer " + http::issue_dev_token(options.jwt_secret, "alice", 60)}};
+  EXPECT_EQ(http_get(process.base_url() + "/api/v1/credits", auth).status, 200);
+  const TestResponse limited = http_get(process.base_url() + "/api/v1/credits", auth);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.body, R"({"error":"rate_limit_exceeded","retry_after":2})");
+  EXPECT_EQ(process.stop(SIGTERM, std::chrono::seconds(10)), 0);
+}
+
+}  // namespace
+}  // namespace http_tests

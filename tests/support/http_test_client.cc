@@ -1,0 +1,134 @@
+// libcurl easy handle per thread, header capture, and a raw socket exchange.
+#include "tests/support/http_test_client.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+namespace testing_support {
+namespace {
+
+struct CurlHandle {
+  CURL* handle = nullptr;
+  CurlHandle() {
+    static const bool initialised = (curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK);
+    (void)initialised;
+    handle = curl_easy_init();
+  }
+  ~CurlHandle() {
+    if (handle != nullptr) curl_easy_cleanup(handle);
+  }
+};
+
+thread_local CurlHandle t_curl;
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  const std::string line(data, size * count);
+  const auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t\r\n") + 1);
+    static_cast<std::map<std::string, std::string>*>(user)->insert_or_assign(name, value);
+  }
+  return size * count;
+}
+
+}  // namespace
+
+std::string TestResponse::header(const std::string& lower_case_name) const {
+  const auto it = headers.find(lower_case_name);
+  return it == headers.end() ? "" : it->second;
+}
+
+TestResponse http_request(const std::string& method, const std::string& url,
+                          const TestHeaders& headers, const std::string& body, long timeout_ms) {
+  TestResponse response;
+  CURL* curl = t_curl.handle;
+  curl_easy_reset(curl);
+  curl_slist* header_list = curl_slist_append(nullptr, "Expect:");
+  header_list = curl_slist_append(header_list, "Connection: keep-alive");
+  for (const auto& [name, value] : headers) {
+    header_list = curl_slist_append(header_list, (name + ": " + value).c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 3000L));
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  if (method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  const CURLcode code = curl_easy_perform(curl);
+  if (code == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  } else {
+    response.error = curl_easy_strerror(code);
+  }
+  curl_slist_free_all(header_list);
+  return response;
+}
+
+TestResponse http_get(const std::string& url, const TestHeaders& headers, long timeout_ms) {
+  return http_request("GET", url, headers, "", timeout_ms);
+}
+
+TestResponse http_post(const std::string& url, const TestHeaders& headers, const std::string& body,
+                       long timeout_ms) {
+  return http_request("POST", url, headers, body, timeout_ms);
+}
+
+std::string raw_http_exchange(int port, const std::string& raw, long timeout_ms) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      ::send(fd, raw.data(), raw.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(raw.size())) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    char buffer[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd poll_fd{fd, POLLIN, 0};
+      if (::poll(&poll_fd, 1, 50) <= 0) {
+        // A complete response with a body length we can check ends the exchange early.
+        const auto end = answer.find("\r\n\r\n");
+        const auto length_at = answer.find("Content-Length: ");
+        if (end != std::string::npos && length_at != std::string::npos && length_at < end) {
+          const auto length = std::stoul(answer.substr(length_at + 16));
+          if (answer.size() >= end + 4 + length) break;
+        }
+        continue;
+      }
+      const ssize_t count = ::recv(fd, buffer, sizeof buffer, 0);
+      if (count <= 0) break;
+      answer.append(buffer, static_cast<std::size_t>(count));
+    }
+  }
+  ::close(fd);
+  return answer;
+}
+
+}  // namespace testing_support

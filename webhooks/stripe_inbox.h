@@ -1,0 +1,158 @@
+// The Stripe webhook inbox: verified deliveries are stored raw (webhook_deliveries, append
+// only) with a processing row (webhook_processing) in one transaction before the 2xx, then
+// applied to the ledger through the committer as StripeBillingEvent commands (idempotency
+// key "stripe:<event id>", so a delivery applies at most once however often it is run).
+//
+// Processing states: pending -> processed (the ledger's note: applied, superseded,
+// period_already_granted) | ignored (a type or object we do not bill) | parked (the account
+// cannot be resolved yet: retried with exponential backoff) | failed (kept for operators:
+// the ledger rejected it, or it stayed unresolvable for attempts_max attempts). A failure of
+// the database or committer leaves the delivery in its state, due again after a backoff.
+// When a delivery is applied, the deliveries parked for the same subscription or customer
+// (and those that failed only for want of an account) are retried at once.
+//
+// The account of a delivery: what the event names itself (webhooks/stripe_billing.h), else
+// the account whose subscription projection (ledger_subscriptions) has the event's
+// subscription id, else its customer id.
+//
+// Several processes may share the inbox: deliveries are claimed with a lease (FOR UPDATE
+// SKIP LOCKED), and running one twice is harmless (idempotent commands, guarded updates).
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "ledger/committer.h"
+#include "ledger/plans.h"
+#include "webhooks/stripe_event.h"
+
+namespace webhooks {
+
+inline constexpr std::string_view kStripeProvider = "stripe";
+
+enum class ProcessingStatus { kPending, kProcessed, kIgnored, kParked, kFailed };
+// "pending", "processed", "ignored", "parked", "failed" (the webhook_processing values).
+std::string_view processing_status_name(ProcessingStatus status);
+
+struct StripeInboxSettings {
+  int attempts_max = 12;          // Attempts before an unresolvable delivery is failed.
+  int64_t retry_base_ms = 5'000;  // Backoff after attempt n: base * 2^(n-1), capped below.
+  int64_t retry_max_ms = 3'600'000;
+  // A delivery being processed is not claimed by another processor for this long; it is
+  // also how soon a delivery whose processing died (crash) is retried.
+  int64_t lease_ms = 60'000;
+  int64_t commit_timeout_ms = 10'000;  // Longest wait for the committer's outcome.
+  std::size_t linked_retry_max = 100;  // Parked deliveries retried inline per link.
+};
+
+struct ProcessingResult {
+  ProcessingStatus status = ProcessingStatus::kPending;
+  std::string account_id;  // "" when not resolved
+  std::string note;        // the ledger's note, or why ignored / parked / failed / pending
+};
+
+class StripeInbox {
+ public:
+  // `plans` and `committer` must outlive the inbox. Requires attempts_max >= 1 and
+  // positive durations.
+  StripeInbox(StripeInboxSettings settings, const ledger::PlanCatalog& plans,
+              ledger::Committer& committer);
+
+  // Stores the delivery of `event` (`raw_body`: the exact bytes received) and its pending
+  // processing row in one transaction. Returns false, writing nothing, when a delivery with
+  // this event id is already stored. Database errors propagate (nothing is stored then).
+  bool store(pqxx::connection& connection, const StripeEvent& event,
+             std::string_view raw_body) const;
+
+  // Processes the stored delivery `event_id` once (see the states above), and when it is
+  // applied, the deliveries parked for its subscription or customer. A delivery already
+  // processed, ignored or failed is returned as it is. Database errors propagate; the
+  // delivery is then retried after its lease. `correlation_id` goes into the events'
+  // metadata (the request id of the delivery, or "" for retries).
+  ProcessingResult process(pqxx::connection& connection, const std::string& event_id,
+                           const std::string& correlation_id) const;
+
+  // Claims up to `limit` due deliveries (pending or parked, next attempt reached) and
+  // processes each. Returns how many were claimed. Database errors propagate.
+  std::size_t process_due(pqxx::connection& connection, std::size_t limit) const;
+
+  const StripeInboxSettings& settings() const { return settings_; }
+
+ private:
+  struct Delivery;
+  // What one attempt concluded. A settled outcome (the ledger's answer, or a property of the
+  // event itself) is recorded unless another processor settled the delivery first; a soft
+  // one (parked, failed for want of an account, ledger unavailable) only if nobody recorded
+  // an attempt since this one loaded the row, so a stale view never undoes a settled one.
+  struct Attempt {
+    ProcessingStatus status = ProcessingStatus::kPending;
+    std::string account_id;
+    std::string note;
+    std::string error;
+    int64_t retry_in_ms = 0;
+    bool settled = true;
+  };
+  static std::optional<Delivery> load_delivery(pqxx::connection& connection,
+                                               const std::string& event_id);
+  static ProcessingResult record_attempt(pqxx::connection& connection, const std::string& event_id,
+                                         int loaded_attempts, const Attempt& attempt);
+  ProcessingResult process_claimed(pqxx::connection& connection, const std::string& event_id,
+                                   const std::string& correlation_id, std::string* subscription_id,
+                                   std::string* customer_id) const;
+  ProcessingResult apply(pqxx::connection& connection, const Delivery& delivery,
+                         const std::string& correlation_id, std::string* subscription_id,
+                         std::string* customer_id) const;
+  Attempt submit(const std::string& account_id, ledger::StripeBillingEvent event,
+                 const std::string& correlation_id, ProcessingStatus open_status,
+                 int attempt_number) const;
+  void retry_linked(pqxx::connection& connection, const std::string& subscription_id,
+                    const std::string& customer_id) const;
+  int64_t backoff_ms(int attempt) const;
+
+  const StripeInboxSettings settings_;
+  const ledger::PlanCatalog& plans_;
+  ledger::Committer& committer_;
+};
+
+struct StripeInboxRetrierOptions {
+  std::string database_url;
+  int64_t poll_interval_ms = 1'000;
+  std::size_t batch_max = 50;
+};
+
+// The background loop of ledgerd that retries due deliveries (parked, or left pending by a
+// failure) every poll interval, on its own connection.
+class StripeInboxRetrier {
+ public:
+  // `inbox` must outlive the retrier.
+  StripeInboxRetrier(StripeInboxRetrierOptions options, const StripeInbox& inbox);
+  ~StripeInboxRetrier();
+  StripeInboxRetrier(const StripeInboxRetrier&) = delete;
+  StripeInboxRetrier& operator=(const StripeInboxRetrier&) = delete;
+
+  void start();
+  void stop();  // Idempotent; waits for the delivery in progress.
+
+ private:
+  void loop();
+  void run_once();
+
+  const StripeInboxRetrierOptions options_;
+  const StripeInbox& inbox_;
+  std::unique_ptr<pqxx::connection> connection_;
+  std::mutex mutex_;
+  std::condition_variable wakeup_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace webhooks
