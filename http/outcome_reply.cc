@@ -12,32 +12,8 @@ using ledger::Outcome;
 using ledger::Rejection;
 
 std::string_view rejection_error_code(Rejection rejection) {
-  switch (rejection) {
-    case Rejection::kNone:
-      break;
-    case Rejection::kInvalidCommand:
-      return "invalid_request";
-    case Rejection::kInvalidAmount:
-      return "invalid_amount";
-    case Rejection::kInsufficientCredits:
-      return "insufficient_credits";
-    case Rejection::kReservationNotFound:
-      return "reservation_not_found";
-    case Rejection::kReservationSettled:
-      return "reservation_settled";
-    case Rejection::kReservationExpired:
-      return "reservation_expired";
-    case Rejection::kCaptureExceedsReservation:
-      return "capture_exceeds_reservation";
-    case Rejection::kRefundExceedsSpent:
-      return "refund_exceeds_spent";
-    case Rejection::kBalanceOverflow:
-      return "balance_overflow";
-    case Rejection::kIdempotencyConflict:
-      return "idempotency_conflict";
-  }
-  assert(false && "no error code for an accepted outcome");
-  return "internal_error";
+  assert(rejection != Rejection::kNone && "no error code for an accepted outcome");
+  return ledger::rejection_code(rejection);
 }
 
 std::string success_body(RouteId route, const Outcome& outcome) {

@@ -6,38 +6,10 @@
 #include <set>
 
 #include "ledger/commands.h"
+#include "ledger/json_fields.h"
 
 namespace http {
 namespace {
-
-// Nesting depth of the JSON text outside strings; stops counting past `limit`.
-std::size_t nesting_depth(std::string_view text, std::size_t limit) {
-  std::size_t depth = 0;
-  std::size_t depth_max = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      depth_max = std::max(depth_max, ++depth);
-      if (depth_max > limit) return depth_max;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return depth_max;
-}
 
 HttpReply invalid_json(std::string_view message) {
   return json_error(400, "invalid_json", {{"message", message}});
@@ -65,7 +37,7 @@ ReplyOr<rapidjson::Document> parse_json_object(
     document.SetObject();
     return document;
   }
-  if (nesting_depth(body, kJsonDepthMax) > kJsonDepthMax) return invalid_json("nested too deeply");
+  if (ledger::json::nesting_exceeds(body, kJsonDepthMax)) return invalid_json("nested too deeply");
   document.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(
       body.data(), body.size());
   if (document.HasParseError()) return invalid_json("malformed JSON or invalid UTF-8");

@@ -1,4 +1,5 @@
-// Small RapidJSON conveniences shared by the ledger's encoders and decoders.
+// Small RapidJSON conveniences shared by the ledger's encoders and decoders and by the
+// modules that parse untrusted JSON (http request bodies, webhook deliveries).
 #pragma once
 
 #include <rapidjson/document.h>
@@ -48,6 +49,32 @@ inline std::optional<bool> get_bool(const rapidjson::Value& object, const char* 
   const auto member = object.FindMember(key);
   if (member == object.MemberEnd() || !member->value.IsBool()) return std::nullopt;
   return member->value.GetBool();
+}
+
+// Returns true when brackets outside strings nest deeper than `depth_max`. Run before the
+// parser so hostile input cannot make it (or a document's destructor) recurse deeply.
+inline bool nesting_exceeds(std::string_view text, std::size_t depth_max) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > depth_max) return true;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
 }
 
 }  // namespace ledger::json

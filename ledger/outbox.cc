@@ -10,7 +10,9 @@
 namespace ledger {
 
 OutboxDeliverer::OutboxDeliverer(OutboxOptions options, std::map<std::string, OutboxHandler> handlers)
-    : options_(std::move(options)), handlers_(std::move(handlers)) {}
+    : options_(std::move(options)),
+      handlers_(std::move(handlers)),
+      task_("outbox delivery", options_.poll_interval_ms, [this] { deliver_due(); }) {}
 
 OutboxDeliverer::~OutboxDeliverer() { stop(); }
 
@@ -66,35 +68,6 @@ int OutboxDeliverer::deliver_due() {
     work.commit();
   }
   return delivered;
-}
-
-void OutboxDeliverer::start() {
-  thread_ = std::thread([this] { loop(); });
-}
-
-void OutboxDeliverer::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wakeup_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void OutboxDeliverer::loop() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    wakeup_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms),
-                     [this] { return stopping_; });
-    if (stopping_) return;
-    lock.unlock();
-    try {
-      deliver_due();
-    } catch (const std::exception& error) {
-      spdlog::warn("outbox delivery: {}", error.what());
-    }
-    lock.lock();
-  }
 }
 
 }  // namespace ledger

@@ -4,14 +4,12 @@
 // backoff up to a limit. Safe with several processes (FOR UPDATE SKIP LOCKED + lease).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
+
+#include "ledger/periodic_task.h"
 
 namespace ledger {
 
@@ -37,18 +35,13 @@ class OutboxDeliverer {
 
   // Delivers every due message once (up to batch_max); returns how many were delivered.
   int deliver_due();
-  void start();  // background loop
-  void stop();   // idempotent
+  void start() { task_.start(); }  // background loop
+  void stop() { task_.stop(); }    // idempotent
 
  private:
-  void loop();
-
   const OutboxOptions options_;
   const std::map<std::string, OutboxHandler> handlers_;
-  std::mutex mutex_;
-  std::condition_variable wakeup_;
-  bool stopping_ = false;
-  std::thread thread_;
+  PeriodicTask task_;
 };
 
 }  // namespace ledger

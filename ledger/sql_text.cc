@@ -1,8 +1,7 @@
 // PostgreSQL text encodings (ledger/sql_text.h).
 #include "ledger/sql_text.h"
 
-#include <cstdio>
-#include <ctime>
+#include "ledger/time_format.h"
 
 namespace ledger::sql {
 
@@ -47,20 +46,7 @@ std::vector<std::string> parse_text_array(const std::string& literal) {
 }
 
 std::string timestamp_literal(int64_t unix_us) {
-  int64_t seconds = unix_us / 1'000'000;
-  int64_t micros = unix_us % 1'000'000;
-  if (micros < 0) {
-    micros += 1'000'000;
-    seconds -= 1;
-  }
-  const std::time_t time = static_cast<std::time_t>(seconds);
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  char buffer[96];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00",
-                utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
-                utc.tm_sec, static_cast<long long>(micros));
-  return buffer;
+  return format_rfc3339(unix_us);  // PostgreSQL reads RFC 3339 exactly, microseconds included
 }
 
 std::string epoch_us(const std::string& column) {

@@ -14,7 +14,7 @@ std::string text_array(const std::vector<std::string>& values);
 // Parses a text[] value as PostgreSQL prints it ({a,"b c",...}); NULL elements are skipped.
 std::vector<std::string> parse_text_array(const std::string& literal);
 
-// "YYYY-MM-DD HH:MM:SS.ffffff+00" for microseconds since the Unix epoch (exact, no floats).
+// A timestamptz literal for microseconds since the Unix epoch (exact, no floats).
 std::string timestamp_literal(int64_t unix_us);
 
 // The SQL expression that reads a timestamptz column as exact microseconds since the epoch.

@@ -40,6 +40,7 @@ fi
 
 export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:$pg_port/ledger}"
 export LEDGER_PLANS="${LEDGER_PLANS:-$ROOT/config/plans.json}"
+export LEDGER_DETECTORS="${LEDGER_DETECTORS:-$ROOT/config/detectors.json}"
 export LEDGER_PORT="${LEDGER_PORT:-8000}"
 if [ -z "${LEDGER_JWT_SECRET:-}" ]; then
   export LEDGER_JWT_SECRET="dev-secret-change-me"

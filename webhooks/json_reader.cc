@@ -1,6 +1,8 @@
 // Bounded JSON parsing and typed field reads for webhook bodies (see json_reader.h).
 #include "webhooks/json_reader.h"
 
+#include "ledger/json_fields.h"
+
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
@@ -9,32 +11,6 @@
 
 namespace webhooks {
 namespace {
-
-// Returns true when brackets outside strings nest deeper than `depth_max`. Runs before the
-// parser so that hostile input cannot make it (or the document's destructor) recurse deeply.
-bool nesting_exceeds(std::string_view body, int depth_max) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : body) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > depth_max) return true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 // Parses a "[N]" index starting at path[pos]; returns the index and moves pos past ']'.
 std::size_t parse_index(std::string_view path, std::size_t& pos) {
@@ -56,7 +32,7 @@ std::string parse_bounded_json(std::string_view body, rapidjson::Document& docum
   if (body.size() > kWebhookBodyBytesMax) {
     return "body exceeds " + std::to_string(kWebhookBodyBytesMax) + " bytes";
   }
-  if (nesting_exceeds(body, kWebhookJsonDepthMax)) {
+  if (ledger::json::nesting_exceeds(body, static_cast<std::size_t>(kWebhookJsonDepthMax))) {
     return "JSON nests deeper than " + std::to_string(kWebhookJsonDepthMax) + " levels";
   }
   constexpr unsigned kFlags =

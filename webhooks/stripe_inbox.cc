@@ -357,38 +357,14 @@ int64_t StripeInbox::backoff_ms(int attempt) const {
 }
 
 StripeInboxRetrier::StripeInboxRetrier(StripeInboxRetrierOptions options, const StripeInbox& inbox)
-    : options_(std::move(options)), inbox_(inbox) {
+    : options_(std::move(options)),
+      inbox_(inbox),
+      task_("stripe inbox retry", options_.poll_interval_ms, [this] { run_once(); }) {
   assert(options_.poll_interval_ms > 0);
   assert(options_.batch_max >= 1);
 }
 
 StripeInboxRetrier::~StripeInboxRetrier() { stop(); }
-
-void StripeInboxRetrier::start() {
-  assert(!thread_.joinable());
-  thread_ = std::thread([this] { loop(); });
-}
-
-void StripeInboxRetrier::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wakeup_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void StripeInboxRetrier::loop() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    wakeup_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms),
-                     [this] { return stopping_; });
-    if (stopping_) return;
-    lock.unlock();
-    run_once();
-    lock.lock();
-  }
-}
 
 void StripeInboxRetrier::run_once() {
   try {
@@ -398,8 +374,7 @@ void StripeInboxRetrier::run_once() {
     }
     // A full batch means more may be due: keep going (each pass is bounded by batch_max).
     while (inbox_.process_due(*connection_, options_.batch_max) == options_.batch_max) {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
+      if (task_.stop_requested()) return;
     }
   } catch (const pqxx::broken_connection& broken) {
     spdlog::warn("stripe inbox retry: database connection lost: {}", broken.what());

@@ -26,6 +26,8 @@
 #include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
+
+#include "ledger/periodic_task.h"
 #include <string>
 #include <string_view>
 #include <thread>
@@ -139,20 +141,16 @@ class StripeInboxRetrier {
   StripeInboxRetrier(const StripeInboxRetrier&) = delete;
   StripeInboxRetrier& operator=(const StripeInboxRetrier&) = delete;
 
-  void start();
-  void stop();  // Idempotent; waits for the delivery in progress.
+  void start() { task_.start(); }
+  void stop() { task_.stop(); }  // Idempotent; waits for the delivery in progress.
 
  private:
-  void loop();
   void run_once();
 
   const StripeInboxRetrierOptions options_;
   const StripeInbox& inbox_;
   std::unique_ptr<pqxx::connection> connection_;
-  std::mutex mutex_;
-  std::condition_variable wakeup_;
-  bool stopping_ = false;
-  std::thread thread_;
+  ledger::PeriodicTask task_;
 };
 
 }  // namespace webhooks
