@@ -15,6 +15,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   build_dir="$ROOT/build-asan"
   cmake_args=(-DCMAKE_BUILD_TYPE=Debug -DLEDGER_SANITIZE=ON)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export LSAN_OPTIONS="suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
 
