@@ -8,6 +8,12 @@
 namespace ledger {
 namespace {
 
+// Invoices that open a subscription period (an empty reason: payloads that predate it).
+bool starts_a_period(const std::string& billing_reason) {
+  return billing_reason.empty() || billing_reason == "subscription_create" ||
+         billing_reason == "subscription_cycle";
+}
+
 // Builds one decision; the running `available` tracks what a reset would forfeit.
 class BillingDecider {
  public:
@@ -57,6 +63,12 @@ class BillingDecider {
   }
 
   BillingDecision invoice_paid(const Plan* event_plan) {
+    if (!starts_a_period(event_.billing_reason)) {
+      // A proration, manual or threshold invoice pays for a change already applied (the
+      // upgrade grant came with customer.subscription.updated): no reset, no plan change.
+      next_.status = "active";
+      return finish();
+    }
     const Plan* plan = event_plan != nullptr ? event_plan : current_subscription_plan();
     if (plan == nullptr) return rejected();
     next_.status = "active";
@@ -183,6 +195,17 @@ BillingDecision decide_billing(const AccountState& state, const StripeBillingEve
   if (event.stripe_event_id.empty() || event.subscription_id.empty() || event.created_s <= 0) {
     BillingDecision decision;
     decision.rejection = Rejection::kInvalidCommand;
+    return decision;
+  }
+  // Only a checkout or a subscription's first invoice may switch the account to another
+  // subscription; the old subscription's later events (its deletion) must not touch it.
+  const std::string& current = state.subscription.subscription_id;
+  const bool may_switch = event.type == "checkout.session.completed" ||
+                          (event.type == "invoice.paid" &&
+                           event.billing_reason == "subscription_create");
+  if (!current.empty() && current != event.subscription_id && !may_switch) {
+    BillingDecision decision;
+    decision.note = "other_subscription";
     return decision;
   }
   if (event.created_s < state.subscription.watermark_created_s) {

@@ -120,16 +120,22 @@ class BatchingCommitter final : public Committer {
   }
 
  private:
-  void connect() {
-    try {
-      connection_ = std::make_unique<pqxx::connection>(options_.database_url);
+  // A connection with the committer's session settings; libpqxx 6 must not silently
+  // reconnect (it would lose them): callers reconnect themselves after a break.
+  std::unique_ptr<pqxx::connection> open_connection() const {
+    auto connection = std::make_unique<pqxx::connection>(options_.database_url);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-      // libpqxx 6 would silently reconnect and lose session settings; we reconnect ourselves.
-      connection_->inhibit_reactivation(true);
+    connection->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
-      pqxx::nontransaction work(*connection_);
-      work.exec0("SET statement_timeout = " + std::to_string(options_.statement_timeout_ms));
+    pqxx::nontransaction work(*connection);
+    work.exec0("SET statement_timeout = " + std::to_string(options_.statement_timeout_ms));
+    return connection;
+  }
+
+  void connect() {
+    try {
+      connection_ = open_connection();
     } catch (const std::exception& error) {
       connection_.reset();
       throw LedgerUnavailable(std::string("cannot connect to the ledger database: ") +
@@ -181,12 +187,22 @@ class BatchingCommitter final : public Committer {
       } catch (const LedgerUnavailable& error) {
         last_error = error.what();
       } catch (const std::exception& error) {
+        // A constraint or SQL error will not pass on retry. One command may have caused it:
+        // run each command of the batch alone so only that one fails.
         last_error = error.what();
-        break;  // a constraint or SQL error will not pass on retry
+        if (batch.size() > 1) {
+          spdlog::warn("ledger batch of {} commands failed ({}); isolating each command",
+                       batch.size(), last_error);
+          process_each_alone(batch);
+          return;
+        }
+        break;
       }
       if (observer_.on_database_error) observer_.on_database_error();
       spdlog::warn("ledger batch attempt {} of {} commands failed: {}", attempt, batch.size(),
                    last_error);
+      // Back off before the next attempt: 20 ms, 40 ms, ... (bounded by batch_attempts_max).
+      std::this_thread::sleep_for(std::chrono::milliseconds(10 << std::min(attempt, 6)));
     }
     if (observer_.on_database_error) observer_.on_database_error();
     spdlog::error("ledger batch of {} commands failed, nothing written: {}", batch.size(),
@@ -194,6 +210,14 @@ class BatchingCommitter final : public Committer {
     for (Pending& pending : batch) {
       pending.promise.set_exception(
           std::make_exception_ptr(LedgerUnavailable("ledger database unavailable")));
+    }
+  }
+
+  void process_each_alone(std::vector<Pending>& batch) {
+    for (Pending& pending : batch) {
+      std::vector<Pending> alone;
+      alone.push_back(std::move(pending));
+      process(alone);
     }
   }
 
@@ -522,7 +546,7 @@ class BatchingCommitter final : public Committer {
       if (sweeper_stopping_) return;
       lock.unlock();
       try {
-        if (!connection) connection = std::make_unique<pqxx::connection>(options_.database_url);
+        if (!connection) connection = open_connection();
         sweep_once(*connection);
       } catch (const std::exception& error) {
         connection.reset();

@@ -112,8 +112,13 @@ std::optional<BalanceView> read_balance(pqxx::connection& connection,
 
 std::vector<StoredEvent> read_stream(pqxx::connection& connection, const std::string& stream_id,
                                      int64_t after_version, int64_t limit) {
-  assert(limit > 0);
   pqxx::read_transaction work(connection);
+  return read_stream(work, stream_id, after_version, limit);
+}
+
+std::vector<StoredEvent> read_stream(pqxx::transaction_base& work, const std::string& stream_id,
+                                     int64_t after_version, int64_t limit) {
+  assert(limit > 0);
   const pqxx::result rows = work.exec_params(
       std::string("SELECT ") + kEventColumns +
           " FROM ledger_events WHERE stream_id = $1 AND stream_version > $2"

@@ -47,6 +47,9 @@ struct StoredEvent {
 // Events of one stream with stream_version > after_version, in order, at most `limit`.
 std::vector<StoredEvent> read_stream(pqxx::connection& connection, const std::string& stream_id,
                                      int64_t after_version, int64_t limit);
+// The same inside the caller's transaction (one snapshot with other reads).
+std::vector<StoredEvent> read_stream(pqxx::transaction_base& work, const std::string& stream_id,
+                                     int64_t after_version, int64_t limit);
 
 // The hash chain link: SHA-256 over the previous hash and the exact stored bytes.
 std::string event_hash(const std::string& previous_hash, const StoredEvent& event);

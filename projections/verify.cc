@@ -18,6 +18,7 @@ constexpr int64_t kPageSize = 1'000;
 using ledger::AccountState;
 using ledger::Reservation;
 using ledger::StoredEvent;
+using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 
 VerifyReport fail(VerifyReport report, std::string problem, std::string stream_id = "",
                   int64_t version = 0) {
@@ -30,12 +31,12 @@ VerifyReport fail(VerifyReport report, std::string problem, std::string stream_i
 
 // Folds one stream, checking versions and the hash chain. Returns the state, or sets
 // `problem`/`bad_version` and returns nullopt.
-std::optional<AccountState> fold_checked(pqxx::connection& connection, const std::string& stream,
+std::optional<AccountState> fold_checked(pqxx::transaction_base& work, const std::string& stream,
                                          int64_t& events_checked, std::string& problem,
                                          int64_t& bad_version) {
   AccountState state = ledger::empty_account(stream);
   for (;;) {
-    const auto events = ledger::read_stream(connection, stream, state.version, kPageSize);
+    const auto events = ledger::read_stream(work, stream, state.version, kPageSize);
     for (const StoredEvent& event : events) {
       bad_version = event.stream_version;
       if (event.stream_version != state.version + 1) {
@@ -69,7 +70,7 @@ std::optional<AccountState> fold_checked(pqxx::connection& connection, const std
   return state;
 }
 
-std::string compare_subscription(pqxx::read_transaction& work, const AccountState& folded) {
+std::string compare_subscription(pqxx::transaction_base& work, const AccountState& folded) {
   const ledger::SubscriptionState& sub = folded.subscription;
   const pqxx::result rows = work.exec_params(
       "SELECT subscription_id, customer_id, status, plan_id, scheduled_plan_id, period_start_s,"
@@ -94,8 +95,7 @@ std::string compare_subscription(pqxx::read_transaction& work, const AccountStat
 }
 
 // Compares the projection rows of one account with its fold; returns a problem or "".
-std::string compare_projection(pqxx::connection& connection, const AccountState& folded) {
-  pqxx::read_transaction work(connection);
+std::string compare_projection(pqxx::transaction_base& work, const AccountState& folded) {
   const pqxx::result account = work.exec_params(
       "SELECT plan_id, credits_available, credits_reserved, credits_granted, credits_spent,"
       " credits_expired, stream_version, last_hash FROM ledger_accounts WHERE account_id = $1",
@@ -146,8 +146,7 @@ std::string check_immutability_guards(pqxx::connection& connection) {
 }
 
 // Stream ids in order, one page after `after`.
-std::vector<std::string> stream_page(pqxx::connection& connection, const std::string& after) {
-  pqxx::read_transaction work(connection);
+std::vector<std::string> stream_page(pqxx::transaction_base& work, const std::string& after) {
   const pqxx::result rows = work.exec_params(
       "SELECT DISTINCT stream_id FROM ledger_events WHERE stream_id > $1 ORDER BY 1 LIMIT $2",
       after, kPageSize);
@@ -156,65 +155,8 @@ std::vector<std::string> stream_page(pqxx::connection& connection, const std::st
   return ids;
 }
 
-}  // namespace
-
-VerifyReport verify_ledger(pqxx::connection& connection, const VerifyProgress& progress) {
-  VerifyReport report;
-  if (auto problem = check_immutability_guards(connection); !problem.empty()) {
-    return fail(report, problem);
-  }
-  std::string after;
-  for (;;) {
-    const auto streams = stream_page(connection, after);
-    for (const std::string& stream : streams) {
-      std::string problem;
-      int64_t bad_version = 0;
-      const auto folded = fold_checked(connection, stream, report.events_checked, problem, bad_version);
-      if (!folded) return fail(report, problem, stream, bad_version);
-      if (auto mismatch = compare_projection(connection, *folded); !mismatch.empty()) {
-        return fail(report, mismatch, stream, folded->version);
-      }
-      ++report.streams_checked;
-      if (progress) progress(report.streams_checked, report.events_checked);
-    }
-    if (static_cast<int64_t>(streams.size()) < kPageSize) break;
-    after = streams.back();
-  }
-  pqxx::read_transaction work(connection);
-  const pqxx::result orphan = work.exec(
-      "SELECT a.account_id FROM ledger_accounts a WHERE NOT EXISTS"
-      " (SELECT 1 FROM ledger_events e WHERE e.stream_id = a.account_id) LIMIT 1");
-  if (!orphan.empty()) {
-    return fail(report, "balance projection row without events", orphan[0][0].as<std::string>());
-  }
-  return report;
-}
-
-int64_t replay_projections(pqxx::connection& connection, const VerifyProgress& progress) {
-  // Folds happen on this connection before the rewrite transaction starts; the rewrite
-  // then locks every account so no committer can interleave.
-  std::map<std::string, AccountState> folded;
-  int64_t events = 0;
-  std::string after;
-  for (;;) {
-    const auto streams = stream_page(connection, after);
-    for (const std::string& stream : streams) {
-      std::string problem;
-      int64_t bad_version = 0;
-      auto state = fold_checked(connection, stream, events, problem, bad_version);
-      if (!state) {
-        throw std::runtime_error("cannot replay " + stream + " at version " +
-                                 std::to_string(bad_version) + ": " + problem);
-      }
-      folded.emplace(stream, std::move(*state));
-      if (progress) progress(static_cast<int64_t>(folded.size()), events);
-    }
-    if (static_cast<int64_t>(streams.size()) < kPageSize) break;
-    after = streams.back();
-  }
-  pqxx::work work(connection);
-  work.exec0(
-      "LOCK TABLE ledger_accounts, ledger_reservations, ledger_subscriptions IN EXCLUSIVE MODE");
+// Replaces the inline projections with the folded states (caller holds the locks).
+void rewrite_projections(pqxx::work& work, const std::map<std::string, AccountState>& folded) {
   work.exec0("DELETE FROM ledger_subscriptions");
   work.exec0("DELETE FROM ledger_reservations");
   work.exec0("DELETE FROM ledger_accounts");
@@ -245,6 +187,76 @@ int64_t replay_projections(pqxx::connection& connection, const VerifyProgress& p
           std::string(ledger::reservation_status_name(r.status)), r.amount_captured);
     }
   }
+}
+
+}  // namespace
+
+VerifyReport verify_ledger(pqxx::connection& connection, const VerifyProgress& progress) {
+  VerifyReport report;
+  if (auto problem = check_immutability_guards(connection); !problem.empty()) {
+    return fail(report, problem);
+  }
+  std::string after;
+  for (;;) {
+    std::vector<std::string> streams;
+    {
+      pqxx::read_transaction work(connection);
+      streams = stream_page(work, after);
+    }
+    for (const std::string& stream : streams) {
+      // Fold and compare in one snapshot, so a commit in between is not a false mismatch.
+      Snapshot work(connection);
+      std::string problem;
+      int64_t bad_version = 0;
+      const auto folded = fold_checked(work, stream, report.events_checked, problem, bad_version);
+      if (!folded) return fail(report, problem, stream, bad_version);
+      if (auto mismatch = compare_projection(work, *folded); !mismatch.empty()) {
+        return fail(report, mismatch, stream, folded->version);
+      }
+      ++report.streams_checked;
+      if (progress) progress(report.streams_checked, report.events_checked);
+    }
+    if (static_cast<int64_t>(streams.size()) < kPageSize) break;
+    after = streams.back();
+  }
+  pqxx::read_transaction work(connection);
+  const pqxx::result orphan = work.exec(
+      "SELECT a.account_id FROM ledger_accounts a WHERE NOT EXISTS"
+      " (SELECT 1 FROM ledger_events e WHERE e.stream_id = a.account_id) LIMIT 1");
+  if (!orphan.empty()) {
+    return fail(report, "balance projection row without events", orphan[0][0].as<std::string>());
+  }
+  return report;
+}
+
+int64_t replay_projections(pqxx::connection& connection, const VerifyProgress& progress) {
+  // EXCLUSIVE on the event log blocks every committer's INSERT (ROW EXCLUSIVE) until the
+  // rewrite commits, and the fold reads inside the same transaction: nothing committed
+  // after the fold can be overwritten by it.
+  pqxx::work work(connection);
+  work.exec0(
+      "LOCK TABLE ledger_events, ledger_accounts, ledger_reservations, ledger_subscriptions"
+      " IN EXCLUSIVE MODE");
+  std::map<std::string, AccountState> folded;
+  int64_t events = 0;
+  std::string after;
+  for (;;) {
+    const auto streams = stream_page(work, after);
+    for (const std::string& stream : streams) {
+      std::string problem;
+      int64_t bad_version = 0;
+      auto state = fold_checked(work, stream, events, problem, bad_version);
+      if (!state) {
+        throw std::runtime_error("cannot replay " + stream + " at version " +
+                                 std::to_string(bad_version) + ": " + problem);
+      }
+      folded.emplace(stream, std::move(*state));
+      if (progress) progress(static_cast<int64_t>(folded.size()), events);
+    }
+    if (static_cast<int64_t>(streams.size()) < kPageSize) break;
+    after = streams.back();
+  }
+  rewrite_projections(work, folded);
   work.commit();
   return static_cast<int64_t>(folded.size());
 }

@@ -35,11 +35,30 @@ StripeCheckoutSession read_checkout_session(JsonFieldReader& fields) {
   return session;
 }
 
-// The service period comes from the first line when it has one: an invoice's own
+constexpr int kInvoiceLinesScannedMax = 20;
+
+// The path prefix of the invoice line that describes the subscription's service: the first
+// line that is not a proration ("Unused time on Pro" lines come first on upgrade invoices and
+// carry the old price and a mid-period start). Pre-2025 lines say `proration`; 2025+ lines
+// say `parent.subscription_item_details.proration`. Falls back to the first line.
+std::string service_line(JsonFieldReader& fields) {
+  for (int i = 0; i < kInvoiceLinesScannedMax; ++i) {
+    const std::string line = "lines.data[" + std::to_string(i) + "].";
+    if (fields.id(line + "id").empty()) break;
+    if (!fields.boolean(line + "proration") &&
+        !fields.boolean(line + "parent.subscription_item_details.proration")) {
+      return line;
+    }
+  }
+  return "lines.data[0].";
+}
+
+// The service period comes from the service line when it has one: an invoice's own
 // period_start/period_end cover the previous period for subscription renewals.
-void read_invoice_period(JsonFieldReader& fields, StripeInvoice& invoice) {
-  const std::optional<int64_t> line_start_s = fields.int64("lines.data[0].period.start");
-  const std::optional<int64_t> line_end_s = fields.int64("lines.data[0].period.end");
+void read_invoice_period(JsonFieldReader& fields, const std::string& line,
+                         StripeInvoice& invoice) {
+  const std::optional<int64_t> line_start_s = fields.int64(line + "period.start");
+  const std::optional<int64_t> line_end_s = fields.int64(line + "period.end");
   if (line_start_s && line_end_s) {
     invoice.period_start_unix_s = line_start_s;
     invoice.period_end_unix_s = line_end_s;
@@ -71,11 +90,12 @@ StripeInvoice read_invoice(JsonFieldReader& fields) {
       fields.id("lines.data[0].parent.subscription_item_details.subscription"),
   });
   invoice.billing_reason = fields.string("billing_reason");
-  read_invoice_period(fields, invoice);
+  const std::string line = service_line(fields);
+  read_invoice_period(fields, line, invoice);
   invoice.price_id = first_non_empty({
-      fields.id("lines.data[0].price"),
-      fields.id("lines.data[0].pricing.price_details.price"),
-      fields.id("lines.data[0].plan"),
+      fields.id(line + "price"),
+      fields.id(line + "pricing.price_details.price"),
+      fields.id(line + "plan"),
   });
   invoice.metadata_account_id = read_invoice_metadata(fields, "account_id");
   invoice.metadata_plan_id = read_invoice_metadata(fields, "plan_id");

@@ -138,6 +138,35 @@ TEST_F(BillingRulesTest, DeletionResetsToFreeAndKeepsReservationsCapturable) {
   EXPECT_TRUE(full_invariants_hold(state_));
 }
 
+TEST_F(BillingRulesTest, ProrationInvoiceNeitherGrantsNorRevertsThePlan) {
+  auto events = life_of_a_subscription();
+  ASSERT_TRUE(run(events[0]).ok());
+  ASSERT_TRUE(run(events[2]).ok());  // upgrade to business: +40,000 at once
+  auto proration = stripe("evt_proration", "invoice.paid", 2001, "pro");  // "Unused time on Pro"
+  proration.billing_reason = "subscription_update";
+  proration.period_start_s = 1500;
+  const int64_t granted_before = state_.credits_granted;
+  ASSERT_TRUE(run(proration).ok());
+  EXPECT_EQ(state_.credits_granted, granted_before);
+  EXPECT_EQ(state_.plan_id, "business");
+  EXPECT_EQ(state_.credits_available, 50'000);
+  EXPECT_EQ(state_.subscription.status, "active");
+}
+
+TEST_F(BillingRulesTest, EventsOfAnotherSubscriptionLeaveTheCurrentOneAlone) {
+  auto events = life_of_a_subscription();
+  ASSERT_TRUE(run(events[0]).ok());  // sub_1 on pro
+  auto second = stripe("evt_checkout_2", "checkout.session.completed", 5000, "business");
+  second.subscription_id = "sub_2";
+  ASSERT_TRUE(run(second).ok());
+  EXPECT_EQ(state_.subscription.subscription_id, "sub_2");
+  auto old_deleted = stripe("evt_deleted_1", "customer.subscription.deleted", 6000);  // sub_1
+  EXPECT_EQ(run(old_deleted).note, "other_subscription");
+  EXPECT_EQ(state_.plan_id, "business");
+  EXPECT_EQ(state_.credits_available, 50'000);
+  EXPECT_EQ(state_.subscription.status, "active");
+}
+
 TEST_F(BillingRulesTest, OlderEventNeverOverridesNewerState) {
   auto events = life_of_a_subscription();
   ASSERT_TRUE(run(events[4]).ok());  // deletion (newest) first

@@ -311,6 +311,46 @@ TEST(CommitterCrash, EveryAttemptKilledFailsTheFuturesAndWritesNothing) {
   EXPECT_EQ(work.exec1("SELECT count(*) FROM ledger_idempotency")[0].as<int64_t>(), 0);
 }
 
+// A command that the database refuses (here: a projection row made inconsistent behind the
+// committer's back, so the upsert breaks a CHECK) fails alone; the other commands of its
+// batch commit.
+TEST(CommitterIsolation, OneFailingCommandDoesNotFailItsBatch) {
+  TestDatabase db;
+  const PlanCatalog catalog = plans();
+  CommitterOptions options;
+  options.database_url = db.url();
+  options.sweep_interval_ms = 0;
+  auto committer = Committer::start(options, catalog);
+  ASSERT_TRUE(committer->submit(make("poisoned", "k0", OpenAccount{})).get().ok());
+  auto connection = db.connect();
+  {
+    // A stale stream_version: the next append collides with an existing event.
+    pqxx::work work(*connection);
+    work.exec0("UPDATE ledger_accounts SET stream_version = 1 WHERE account_id = 'poisoned'");
+    work.commit();
+  }
+  // Hold the writer on a lock the test owns, so the next eleven commands queue into one batch.
+  auto holder = db.connect();
+  pqxx::work lock(*holder);
+  lock.exec("SELECT pg_advisory_xact_lock(hashtextextended('blocker', 0))");
+  auto blocker = committer->submit(make("blocker", "k", OpenAccount{}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::vector<std::future<Outcome>> healthy;
+  auto poisoned = committer->submit(make("poisoned", "k1", GrantCredits{5, "x", "admin"}));
+  for (int i = 0; i < 10; ++i) {
+    healthy.push_back(committer->submit(
+        make("healthy-" + std::to_string(i), "k", GrantCredits{5, "x", "admin"})));
+  }
+  lock.commit();
+  EXPECT_TRUE(blocker.get().ok());
+  EXPECT_THROW(poisoned.get(), LedgerUnavailable);
+  for (auto& future : healthy) EXPECT_TRUE(future.get().ok());
+  pqxx::read_transaction work(*connection);
+  EXPECT_EQ(work.exec1("SELECT count(*) FROM ledger_accounts WHERE account_id LIKE 'healthy-%'")[0]
+                .as<int>(),
+            10);
+}
+
 TEST(CommitterSweeper, ExpiresOverdueReservationsAsEvents) {
   TestDatabase db;
   CommitterOptions options;
