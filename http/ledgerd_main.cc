@@ -345,7 +345,13 @@ int run() {
   outbox.stop();
   committer->shutdown();
   spdlog::info("ledgerd stopped ({})", drained ? "all requests finished" : "grace period exceeded");
-  return drained ? 0 : 5;
+  if (!drained) {
+    // Workers still running were detached: leave before any destructor runs under them.
+    // Everything acknowledged is committed; the committer has flushed its queue.
+    spdlog::default_logger()->flush();
+    std::_Exit(5);
+  }
+  return 0;
 }
 
 }  // namespace

@@ -14,6 +14,16 @@ bool starts_a_period(const std::string& billing_reason) {
          billing_reason == "subscription_cycle";
 }
 
+// A paid renewal of the current, live subscription for its current (or a newer) period that
+// arrives after a newer event (a retried delivery): the paid period must not lose its grant.
+// A deletion is final, and an older period's grant would undo a newer one: both excluded.
+bool is_late_renewal(const AccountState& state, const StripeBillingEvent& event) {
+  const SubscriptionState& sub = state.subscription;
+  return event.type == "invoice.paid" && event.billing_reason == "subscription_cycle" &&
+         event.subscription_id == sub.subscription_id && sub.status != "canceled" &&
+         event.period_start_s > 0 && event.period_start_s >= sub.period_start_s;
+}
+
 // Builds one decision; the running `available` tracks what a reset would forfeit.
 class BillingDecider {
  public:
@@ -38,6 +48,17 @@ class BillingDecider {
     if (event_.type == "customer.subscription.updated") return subscription_updated(event_plan);
     if (event_.type == "customer.subscription.deleted") return subscription_deleted();
     decision_.note = "ignored";
+    return std::move(decision_);
+  }
+
+  // A renewal invoice older than the state: its period still gets its one allowance, at the
+  // current plan (the newer state decides the plan), and nothing else changes.
+  BillingDecision late_renewal() {
+    const Plan* plan = plans_.find(state_.plan_id);
+    if (plan == nullptr) return rejected();
+    reset_for_period(invoice_period_key(event_), plan->monthly_credits);
+    for (auto& e : credit_events_) decision_.events.push_back(std::move(e));
+    if (decision_.note.empty()) decision_.note = "late_renewal";
     return std::move(decision_);
   }
 
@@ -209,6 +230,7 @@ BillingDecision decide_billing(const AccountState& state, const StripeBillingEve
     return decision;
   }
   if (event.created_s < state.subscription.watermark_created_s) {
+    if (is_late_renewal(state, event)) return BillingDecider(state, event, plans).late_renewal();
     BillingDecision decision;
     decision.note = "superseded";  // an older event never overrides newer state
     return decision;

@@ -138,6 +138,30 @@ TEST_F(BillingRulesTest, DeletionResetsToFreeAndKeepsReservationsCapturable) {
   EXPECT_TRUE(full_invariants_hold(state_));
 }
 
+TEST_F(BillingRulesTest, ARenewalRetriedAfterANewerEventStillGetsItsGrant) {
+  auto events = life_of_a_subscription();
+  ASSERT_TRUE(run(events[0]).ok());  // pro, first period
+  state_.credits_available -= 9'000;  // spent in the first period
+  state_.credits_spent += 9'000;
+  auto toggle = stripe("evt_toggle", "customer.subscription.updated", 3500);  // newer
+  toggle.status = "active";
+  toggle.cancel_at_period_end = true;
+  toggle.period_start_s = 1000 + 30 * 86400;  // already in the second period
+  ASSERT_TRUE(run(toggle).ok());
+  auto renewal = events[3];  // created 3000: older than the toggle
+  renewal.plan_id = "pro";
+  const Outcome late = run(renewal);
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late.note, "late_renewal");
+  EXPECT_EQ(state_.credits_available, 10'000);
+  EXPECT_TRUE(state_.subscription.cancel_at_period_end) << "newer state untouched";
+  auto again = renewal;
+  again.stripe_event_id = "evt_inv2_again";
+  EXPECT_EQ(run(again).note, "period_already_granted");
+  EXPECT_EQ(state_.credits_available, 10'000);
+  EXPECT_TRUE(full_invariants_hold(state_));
+}
+
 TEST_F(BillingRulesTest, ProrationInvoiceNeitherGrantsNorRevertsThePlan) {
   auto events = life_of_a_subscription();
   ASSERT_TRUE(run(events[0]).ok());
