@@ -80,6 +80,7 @@ int rejection_status(Rejection rejection) {
     case Rejection::kRefundExceedsSpent:
     case Rejection::kBalanceOverflow:
     case Rejection::kIdempotencyConflict:
+    case Rejection::kRefundReferenceUsed:
       return 409;
   }
   assert(false && "no status for an accepted outcome");

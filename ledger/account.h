@@ -51,6 +51,8 @@ struct AccountState {
   // only those its commands name.
   std::map<std::string, Reservation> reservations;
   SubscriptionState subscription;
+  // Refund references used (a full fold holds all; the committer loads those it needs).
+  std::set<std::string> refund_references;
 };
 
 // A state with no events: version 0 and the genesis hash.

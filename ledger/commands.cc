@@ -136,6 +136,9 @@ BodyDecision decide_body(const AccountState& s, const ExpireReservation& c, int6
 BodyDecision decide_body(const AccountState& s, const RefundCredits& c, int64_t) {
   if (!valid_amount(c.amount)) return reject(Rejection::kInvalidAmount);
   if (!valid_text(c.reason) || !valid_text(c.reference)) return reject(Rejection::kInvalidCommand);
+  if (!c.reference.empty() && s.refund_references.count(c.reference) != 0) {
+    return reject(Rejection::kRefundReferenceUsed);
+  }
   if (c.amount > s.credits_spent) return reject(Rejection::kRefundExceedsSpent);
   BodyDecision decision;
   decision.events.push_back(CreditsRefunded{c.amount, c.reason, c.reference});
@@ -239,13 +242,15 @@ std::string_view rejection_code(Rejection rejection) {
       return "balance_overflow";
     case Rejection::kIdempotencyConflict:
       return "idempotency_conflict";
+    case Rejection::kRefundReferenceUsed:
+      return "refund_reference_used";
   }
   return "invalid_request";
 }
 
 namespace {
 Rejection rejection_from_code(std::string_view code) {
-  for (int i = 0; i <= static_cast<int>(Rejection::kIdempotencyConflict); ++i) {
+  for (int i = 0; i <= static_cast<int>(kRejectionLast); ++i) {
     const auto rejection = static_cast<Rejection>(i);
     if (rejection_code(rejection) == code) return rejection;
   }

@@ -96,7 +96,9 @@ enum class Rejection {
   kRefundExceedsSpent,
   kBalanceOverflow,
   kIdempotencyConflict,
+  kRefundReferenceUsed,  // this account already refunded under that reference
 };
+inline constexpr Rejection kRejectionLast = Rejection::kRefundReferenceUsed;
 std::string_view rejection_code(Rejection rejection);
 
 // The result of one command, as stored with its idempotency key and replayed verbatim.

@@ -46,6 +46,7 @@ struct BatchState {
   std::set<std::string> touched_accounts;
   std::set<AccountKey> touched_reservations;  // (account id, reservation id)
   std::set<std::string> touched_subscriptions;
+  std::vector<std::string> refund_reference_rows;
   std::vector<std::string> outbox_rows;
   std::vector<std::string> event_rows;        // SQL VALUES tuples
   std::vector<std::string> idempotency_rows;
@@ -229,6 +230,7 @@ class BatchingCommitter final : public Committer {
     load_accounts(work, batch, state);
     load_reservations(work, batch, state);
     load_subscriptions(work, state);
+    load_refund_references(work, batch, state);
     load_idempotency(work, batch, state);
     for (Pending& pending : batch) state.outcomes.push_back(run_command(pending, state));
     write(work, state);
@@ -334,6 +336,27 @@ class BatchingCommitter final : public Committer {
     }
   }
 
+  static void load_refund_references(pqxx::work& work, const std::vector<Pending>& batch,
+                                     BatchState& state) {
+    std::vector<std::string> accounts;
+    std::vector<std::string> references;
+    for (const Pending& pending : batch) {
+      if (auto* refund = std::get_if<RefundCredits>(&pending.command.body)) {
+        accounts.push_back(pending.command.account_id);
+        references.push_back(refund->reference);
+      }
+    }
+    if (accounts.empty()) return;
+    const pqxx::result rows = work.exec_params(
+        "SELECT r.account_id, r.reference FROM ledger_refund_references r"
+        " JOIN unnest($1::text[], $2::text[]) AS k(account_id, reference)"
+        " USING (account_id, reference)",
+        sql::text_array(accounts), sql::text_array(references));
+    for (const pqxx::row& row : rows) {
+      state.accounts.at(row[0].as<std::string>()).refund_references.insert(row[1].as<std::string>());
+    }
+  }
+
   static void load_idempotency(pqxx::work& work, const std::vector<Pending>& batch,
                                BatchState& state) {
     std::vector<std::string> accounts;
@@ -396,6 +419,13 @@ class BatchingCommitter final : public Committer {
                                   connection_->quote(message.kind) + "," +
                                   connection_->quote(message.payload_json) + "::json)");
     }
+    for (const EventBody& event : decision.events) {
+      if (auto* refund = std::get_if<CreditsRefunded>(&event); refund && !refund->reference.empty()) {
+        state.refund_reference_rows.push_back("(" + connection_->quote(command.account_id) + "," +
+                                              connection_->quote(refund->reference) + "," +
+                                              std::to_string(refund->amount) + ")");
+      }
+    }
     if (!decision.events.empty()) {
       if (!account.subscription.subscription_id.empty()) {
         state.touched_subscriptions.insert(command.account_id);
@@ -447,6 +477,10 @@ class BatchingCommitter final : public Committer {
     write_accounts(work, state);
     write_reservations(work, state);
     write_subscriptions(work, state);
+    if (!state.refund_reference_rows.empty()) {
+      work.exec0("INSERT INTO ledger_refund_references (account_id, reference, amount) VALUES " +
+                 join(state.refund_reference_rows));
+    }
     if (!state.outbox_rows.empty()) {
       work.exec0("INSERT INTO ledger_outbox (account_id, message_id, kind, payload) VALUES " +
                  join(state.outbox_rows));

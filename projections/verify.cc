@@ -94,6 +94,14 @@ std::string compare_subscription(pqxx::transaction_base& work, const AccountStat
   return "";
 }
 
+std::string compare_refund_references(pqxx::transaction_base& work, const AccountState& folded) {
+  const pqxx::result rows = work.exec_params(
+      "SELECT reference FROM ledger_refund_references WHERE account_id = $1", folded.account_id);
+  std::set<std::string> stored;
+  for (const pqxx::row& row : rows) stored.insert(row[0].as<std::string>());
+  return stored == folded.refund_references ? "" : "refund references differ from the fold";
+}
+
 // Compares the projection rows of one account with its fold; returns a problem or "".
 std::string compare_projection(pqxx::transaction_base& work, const AccountState& folded) {
   const pqxx::result account = work.exec_params(
@@ -128,6 +136,7 @@ std::string compare_projection(pqxx::transaction_base& work, const AccountState&
       return "reservation " + r.id + " differs from the fold of its events";
     }
   }
+  if (auto problem = compare_refund_references(work, folded); !problem.empty()) return problem;
   return compare_subscription(work, folded);
 }
 
@@ -157,6 +166,7 @@ std::vector<std::string> stream_page(pqxx::transaction_base& work, const std::st
 
 // Replaces the inline projections with the folded states (caller holds the locks).
 void rewrite_projections(pqxx::work& work, const std::map<std::string, AccountState>& folded) {
+  work.exec0("DELETE FROM ledger_refund_references");
   work.exec0("DELETE FROM ledger_subscriptions");
   work.exec0("DELETE FROM ledger_reservations");
   work.exec0("DELETE FROM ledger_accounts");
@@ -178,6 +188,13 @@ void rewrite_projections(pqxx::work& work, const std::map<std::string, AccountSt
           id, sub.subscription_id, sub.customer_id, sub.status, sub.plan_id,
           sub.scheduled_plan_id, sub.period_start_s, sub.period_end_s, sub.cancel_at_period_end,
           sub.watermark_created_s, ledger::sql::text_array(periods));
+    }
+    for (const std::string& reference : a.refund_references) {
+      work.exec_params(
+          "INSERT INTO ledger_refund_references (account_id, reference, amount)"
+          " SELECT $1, $2, (payload->>'amount')::bigint FROM ledger_events"
+          " WHERE stream_id = $1 AND event_type = 'CreditsRefunded' AND payload->>'reference' = $2",
+          id, reference);
     }
     for (const auto& [rid, r] : a.reservations) {
       work.exec_params(
@@ -235,8 +252,8 @@ int64_t replay_projections(pqxx::connection& connection, const VerifyProgress& p
   // after the fold can be overwritten by it.
   pqxx::work work(connection);
   work.exec0(
-      "LOCK TABLE ledger_events, ledger_accounts, ledger_reservations, ledger_subscriptions"
-      " IN EXCLUSIVE MODE");
+      "LOCK TABLE ledger_events, ledger_accounts, ledger_reservations, ledger_subscriptions,"
+      " ledger_refund_references IN EXCLUSIVE MODE");
   std::map<std::string, AccountState> folded;
   int64_t events = 0;
   std::string after;

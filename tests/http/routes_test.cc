@@ -182,6 +182,11 @@ TEST_F(HttpRoutesTest, AdminGrantsAndRefunds) {
       http_post(url(refund_path), with_key(bearer(admin), fresh_key()), refund_body);
   ASSERT_EQ(refunded.status, 200) << refunded.body;
   EXPECT_EQ(int_field(parse_json(refunded.body), "credits_available"), 750);
+  // The same reference under another Idempotency-Key refunds nothing more.
+  const TestResponse twice =
+      http_post(url(refund_path), with_key(bearer(admin), fresh_key()), refund_body);
+  EXPECT_EQ(twice.status, 409);
+  EXPECT_EQ(twice.body, R"({"error":"refund_reference_used"})");
   const TestResponse unknown = http_post(url("/api/v1/admin/accounts/nobody/refunds"),
                                          with_key(bearer(admin), fresh_key()), refund_body);
   EXPECT_EQ(unknown.status, 404);

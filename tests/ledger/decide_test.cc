@@ -183,6 +183,18 @@ TEST_F(DecideTest, RefundCannotExceedSpent) {
   EXPECT_TRUE(full_invariants_hold(state_));
 }
 
+TEST_F(DecideTest, ARefundReferenceRefundsOnce) {
+  const std::string id = reserve(100);
+  ASSERT_TRUE(run(CaptureReservation{id, 100}).outcome.ok());
+  ASSERT_TRUE(run(RefundCredits{10, "r", "ticket-7"}).outcome.ok());
+  EXPECT_EQ(run(RefundCredits{10, "r", "ticket-7"}).outcome.rejection,
+            Rejection::kRefundReferenceUsed);
+  EXPECT_EQ(run(RefundCredits{5, "other", "ticket-7"}).outcome.rejection,
+            Rejection::kRefundReferenceUsed);
+  EXPECT_TRUE(run(RefundCredits{5, "r", "ticket-8"}).outcome.ok());
+  EXPECT_EQ(state_.credits_spent, 85);
+}
+
 TEST_F(DecideTest, GrantOverflowIsRejected) {
   run(OpenAccount{});
   state_.credits_granted = std::numeric_limits<int64_t>::max() - 10;
