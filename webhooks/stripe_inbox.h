@@ -53,7 +53,9 @@ struct StripeInboxSettings {
   // also how soon a delivery whose processing died (crash) is retried.
   int64_t lease_ms = 60'000;
   int64_t commit_timeout_ms = 10'000;  // Longest wait for the committer's outcome.
-  std::size_t linked_retry_max = 100;  // Parked deliveries retried inline per link.
+  // Parked deliveries retried inline per link (bounds the webhook request; the retry loop
+  // takes any others).
+  std::size_t linked_retry_max = 10;
 };
 
 struct ProcessingResult {
