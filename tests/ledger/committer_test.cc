@@ -4,11 +4,13 @@
 
 #include <atomic>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "crypto/digest.h"
 #include "ledger/committer.h"
 #include "ledger/store.h"
+#include "projections/export.h"
 #include "projections/verify.h"
 #include "tests/support/test_database.h"
 
@@ -197,6 +199,29 @@ TEST_F(CommitterTest, TwoCommittersOnOneDatabaseKeepEveryInvariant) {
             reserved_ok.load());
   EXPECT_EQ(count("SELECT count(*) FROM ledger_events WHERE metadata->>'idempotency_key' = 'race'"), 1);
   expect_verify_clean();
+}
+
+TEST_F(CommitterTest, ExportWritesTheRangeAsCsvAndJsonLines) {
+  ASSERT_TRUE(submit("exp", "k1", GrantCredits{7, "a, \"quoted\" reason", "admin"}).ok());
+  std::ostringstream csv;
+  EXPECT_EQ(projections::export_events(*connection_, 0, std::numeric_limits<int64_t>::max() / 2,
+                                       projections::ExportFormat::kCsv, csv),
+            3);  // opened, allowance, grant
+  const std::string text = csv.str();
+  EXPECT_EQ(text.rfind("global_position,stream_id,", 0), 0u);
+  EXPECT_NE(text.find("\"{\"\"amount\"\":7,\"\"reason\"\":\"\"a, \\\"\"quoted"), std::string::npos)
+      << text;  // RFC 4180 quoting of the JSON payload
+  std::ostringstream jsonl;
+  EXPECT_EQ(projections::export_events(*connection_, 0, std::numeric_limits<int64_t>::max() / 2,
+                                       projections::ExportFormat::kJsonLines, jsonl),
+            3);
+  EXPECT_NE(jsonl.str().find("\"type\":\"CreditsGranted\",\"recorded_at\""), std::string::npos);
+  EXPECT_NE(jsonl.str().find("\"payload\":{\"amount\":7,"), std::string::npos);
+  std::ostringstream empty;
+  EXPECT_EQ(projections::export_events(*connection_, 0, 1, projections::ExportFormat::kJsonLines,
+                                       empty),
+            0);
+  EXPECT_EQ(empty.str(), "");
 }
 
 TEST_F(CommitterTest, EventsCannotBeUpdatedDeletedOrTruncated) {
