@@ -245,12 +245,9 @@ HttpReply LedgerService::billing_route(RouteId route, const IncomingRequest& req
   if (options_.billing == nullptr) return service_unavailable();
   const BillingRoutes& billing = *options_.billing;
   if (route == RouteId::kStripeWebhook) return billing.stripe_webhook(request, log);
-  auto principal = authenticate_request(request, log);
+  auto principal = authenticate_user(request, log);
   if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
   const Principal& caller = std::get<Principal>(principal);
-  if (!caller.is_user()) return forbidden();
-  log.account_id = caller.account_id;
-  if (auto limited = rate_limit(caller.account_id)) return std::move(*limited);
   if (route == RouteId::kBillingSubscription) return billing.subscription(caller.account_id);
   return billing.checkout(caller.account_id, request, log);
 }

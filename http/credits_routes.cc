@@ -29,12 +29,9 @@ ledger::Outcome balance_outcome(const ledger::BalanceView& view) {
 }  // namespace
 
 HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log) {
-  auto principal = authenticate_request(request, log);
+  auto principal = authenticate_user(request, log);
   if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
   const Principal& caller = std::get<Principal>(principal);
-  if (!caller.is_user()) return forbidden();
-  log.account_id = caller.account_id;
-  if (auto limited = rate_limit(caller.account_id)) return std::move(*limited);
   pqxx::connection& connection = thread_read_connection(options_.database_url);
   auto view = ledger::read_balance(connection, caller.account_id);
   if (!view) {

@@ -146,6 +146,17 @@ ReplyOr<Principal> LedgerService::authenticate_request(const IncomingRequest& re
   return std::move(std::get<Principal>(result));
 }
 
+ReplyOr<Principal> LedgerService::authenticate_user(const IncomingRequest& request,
+                                                    RequestLog& log) {
+  auto principal = authenticate_request(request, log);
+  if (std::holds_alternative<HttpReply>(principal)) return principal;
+  const Principal& caller = std::get<Principal>(principal);
+  if (!caller.is_user()) return forbidden();
+  log.account_id = caller.account_id;
+  if (auto limited = rate_limit(caller.account_id)) return std::move(*limited);
+  return principal;
+}
+
 ReplyOr<Principal> LedgerService::authenticate_admin(const IncomingRequest& request,
                                                      const std::string& account_id,
                                                      RequestLog& log) {

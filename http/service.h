@@ -86,6 +86,9 @@ class LedgerService {
   HttpReply billing_route(RouteId route, const IncomingRequest& request, RequestLog& log);
 
   ReplyOr<Principal> authenticate_request(const IncomingRequest& request, RequestLog& log);
+  // The gate of end-user routes: authenticated, a user (JWT; API keys are 403), logged as
+  // the account acted on, and within the account's rate limit.
+  ReplyOr<Principal> authenticate_user(const IncomingRequest& request, RequestLog& log);
   ReplyOr<Principal> authenticate_admin(const IncomingRequest& request,
                                         const std::string& account_id, RequestLog& log);
   std::optional<HttpReply> rate_limit(const std::string& account_id);

@@ -41,23 +41,7 @@ std::string form_decode_component(const std::string& text) {
 
 }  // namespace
 
-std::string billing_plans_json() {
-  return R"({"plans": [
-  {"id": "free", "monthly_credits": 300,
-   "pricing": {"humanize": {"base_words": 100, "base_credits": 40},
-               "detect": {"base_words": 100, "base_credits": 10}}},
-  {"id": "pro", "monthly_credits": 10000,
-   "pricing": {"humanize": {"base_words": 100, "base_credits": 30},
-               "detect": {"base_words": 100, "base_credits": 8}},
-   "stripe_prices": {"monthly": "price_pro_monthly", "yearly": "price_pro_yearly"},
-   "currencies": ["usd", "eur"]},
-  {"id": "business", "monthly_credits": 50000,
-   "pricing": {"humanize": {"base_words": 100, "base_credits": 25},
-               "detect": {"base_words": 100, "base_credits": 5}},
-   "stripe_prices": {"monthly": "price_business_monthly", "yearly": "price_business_yearly"},
-   "currencies": ["usd", "eur"]}
-]})";
-}
+std::string billing_plans_json() { return testing_support::default_test_plans_json(); }
 
 testing_support::FakeResponse checkout_session_created(const testing_support::RecordedRequest&) {
   const std::string id = "cs_test_a1" + std::to_string(++g_session_counter);

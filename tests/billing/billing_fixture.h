@@ -28,7 +28,8 @@ inline constexpr const char* kCancelUrl = "https://app.example.test/billing/canc
 inline constexpr const char* kStripeTimeoutMs = "1000";
 inline constexpr int kWebhookAttemptsMax = 4;
 
-// free 300, pro 10000 and business 50000 (monthly and yearly prices, usd and eur).
+// The shared test catalog (tests/support/ledgerd_process.h): free 300, pro 10000 and
+// business 50000 (monthly and yearly prices, usd and eur).
 std::string billing_plans_json();
 
 // The fake Stripe's answer to a Checkout Session request: 200 with a session object.

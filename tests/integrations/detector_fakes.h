@@ -5,12 +5,21 @@
 #include <rapidjson/document.h>
 #include <rapidjson/pointer.h>
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "integrations/detectors_config.h"
 #include "tests/support/fake_http_server.h"
 
 namespace integrations_testing {
+
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds elapsed since `start`.
+inline int64_t ms_since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
 
 // 400+ characters of prose: long enough for every provider's minimum length.
 inline const std::string kLongText =

@@ -29,11 +29,8 @@ using testing_support::FakeHttpServer;
 using testing_support::FakeResponse;
 using testing_support::RecordedRequest;
 
-using Clock = std::chrono::steady_clock;
-
-int64_t ms_since(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
+using integrations_testing::Clock;
+using integrations_testing::ms_since;
 
 DetectorResult success(const std::string& name, double score) {
   return {name, DetectorStatus::kSuccess, score, 100, ""};

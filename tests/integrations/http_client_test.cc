@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 
+#include "tests/integrations/detector_fakes.h"
 #include "tests/support/fake_http_server.h"
 
 namespace {
@@ -17,11 +18,8 @@ using testing_support::FakeHttpServer;
 using testing_support::FakeResponse;
 using testing_support::RecordedRequest;
 
-using Clock = std::chrono::steady_clock;
-
-int64_t ms_since(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
+using integrations_testing::Clock;
+using integrations_testing::ms_since;
 
 HttpRequest request_to(const std::string& url, long timeout_ms = 5'000) {
   HttpRequest request;

@@ -24,11 +24,8 @@ using testing_support::FakeHttpServer;
 using testing_support::FakeResponse;
 using testing_support::RecordedRequest;
 
-using Clock = std::chrono::steady_clock;
-
-int64_t ms_since(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
+using integrations_testing::Clock;
+using integrations_testing::ms_since;
 
 // Answers {"text": "humanized: <text>"}.
 FakeResponse echo(const RecordedRequest& request, int64_t delay_ms = 0) {

@@ -57,6 +57,11 @@ std::string default_test_plans_json() {
    "pricing": {"humanize": {"base_words": 100, "base_credits": 30},
                "detect": {"base_words": 100, "base_credits": 8}},
    "stripe_prices": {"monthly": "price_pro_monthly", "yearly": "price_pro_yearly"},
+   "currencies": ["usd", "eur"]},
+  {"id": "business", "monthly_credits": 50000,
+   "pricing": {"humanize": {"base_words": 100, "base_credits": 25},
+               "detect": {"base_words": 100, "base_credits": 5}},
+   "stripe_prices": {"monthly": "price_business_monthly", "yearly": "price_business_yearly"},
    "currencies": ["usd", "eur"]}
 ]})";
 }
