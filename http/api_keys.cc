@@ -74,7 +74,7 @@ bool looks_like_api_key(std::string_view token) {
   return token.substr(0, kPrefix.size()) == kPrefix;
 }
 
-std::string create_api_key(pqxx::connection& connection, const std::string& name,
+std::string create_api_key(pg::Connection& connection, const std::string& name,
                            const std::vector<std::string>& scopes) {
   if (name.empty() || name.size() > kApiKeyNameLengthMax) {
     throw std::invalid_argument("api key name must be 1..128 characters");
@@ -92,32 +92,27 @@ std::string create_api_key(pqxx::connection& connection, const std::string& name
   const std::string key = std::string(kPrefix) + key_id + "_" +
                           crypto::base64url_encode(crypto::random_bytes(kSecretBytes));
   assert(split_key(key).has_value());
-  pqxx::work work(connection);
-  work.exec_params(
-      "INSERT INTO ledger_api_keys (key_id, name, key_hash, scopes) "
-      "VALUES ($1, $2, $3, string_to_array($4, ','))",
-      key_id, name, pqxx::binarystring(crypto::sha256(key)), scopes_joined);
-  work.commit();
+  connection.exec({"api_keys_create",
+                   "INSERT INTO ledger_api_keys (key_id, name, key_hash, scopes)"
+                   " VALUES ($1, $2, decode($3, 'hex'), string_to_array($4, ','))",
+                   {key_id, name, crypto::hex_encode(crypto::sha256(key)), scopes_joined}});
   return key;
 }
 
-std::optional<ApiKeyIdentity> find_api_key(pqxx::connection& connection,
+std::optional<ApiKeyIdentity> find_api_key(pg::Connection& connection,
                                            std::string_view presented_key) {
   const auto parts = split_key(presented_key);
   if (!parts) return std::nullopt;
-  pqxx::read_transaction work(connection);
-  const pqxx::result rows = work.exec_params(
-      "SELECT name, key_hash, array_to_string(scopes, ',') FROM ledger_api_keys "
-      "WHERE key_id = $1 AND revoked_at IS NULL",
-      parts->key_id);
-  work.commit();
-  if (rows.empty()) return std::nullopt;
-  const pqxx::binarystring stored_hash(rows[0][1]);
-  if (!crypto::constant_time_equal(stored_hash.str(), crypto::sha256(presented_key))) {
+  const pg::Result rows = connection.exec(
+      {"api_keys_find",
+       "SELECT name, key_hash, array_to_string(scopes, ',') FROM ledger_api_keys"
+       " WHERE key_id = $1 AND revoked_at IS NULL",
+       {parts->key_id}});
+  if (rows.rows() == 0) return std::nullopt;
+  if (!crypto::constant_time_equal(rows.bytes(0, 1), crypto::sha256(presented_key))) {
     return std::nullopt;
   }
-  return ApiKeyIdentity{parts->key_id, rows[0][0].as<std::string>(),
-                        split_scopes_column(rows[0][2].as<std::string>())};
+  return ApiKeyIdentity{parts->key_id, rows.string(0, 0), split_scopes_column(rows.string(0, 2))};
 }
 
 }  // namespace http

@@ -5,11 +5,12 @@
 
 #include <cstddef>
 #include <optional>
-#include <pqxx/pqxx>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "ledger/pg.h"
 
 namespace http {
 
@@ -35,14 +36,14 @@ bool looks_like_api_key(std::string_view token);
 
 // Creates a key named `name` with `scopes`, stores its hash, and returns the key text.
 // Throws std::invalid_argument when name is empty/too long or a scope is unknown, and
-// pqxx exceptions when the database fails.
-std::string create_api_key(pqxx::connection& connection, const std::string& name,
+// pg::Error when the database fails.
+std::string create_api_key(pg::Connection& connection, const std::string& name,
                            const std::vector<std::string>& scopes);
 
 // Returns the identity of a presented key, or nullopt when it is malformed, unknown,
-// revoked, or its hash does not match (compared in constant time). Throws pqxx exceptions
+// revoked, or its hash does not match (compared in constant time). Throws pg::Error
 // when the database fails.
-std::optional<ApiKeyIdentity> find_api_key(pqxx::connection& connection,
+std::optional<ApiKeyIdentity> find_api_key(pg::Connection& connection,
                                            std::string_view presented_key);
 
 }  // namespace http

@@ -27,7 +27,7 @@
 #include "ledger/committer.h"
 #include "ledger/outbox.h"
 #include "ledger/plans.h"
-#include "ledger/store.h"
+#include "ledger/migrations.h"
 #include "webhooks/stripe_inbox.h"
 
 DEFINE_string(database_url, "", "libpq URL of the ledger database (env DATABASE_URL)");
@@ -50,6 +50,8 @@ DEFINE_int64(reservation_ttl_default_s, 600, "reservation ttl when the request n
 DEFINE_int64(commit_timeout_ms, 10000, "longest wait for the committer before 503");
 DEFINE_int64(committer_queue_max, 10000, "commands waiting for the committer");
 DEFINE_int64(batch_max, 256, "commands per committed batch");
+DEFINE_int32(committer_lanes, 4,
+             "writer lanes (each with its own connection); an account always uses the same lane");
 DEFINE_int64(sweep_interval_ms, 1000, "expired reservation sweep interval (<= 0: off)");
 DEFINE_int64(shutdown_grace_ms, 10000, "time in-flight requests get on SIGTERM");
 DEFINE_string(log_level, "info", "spdlog level: trace, debug, info, warn, error");
@@ -147,6 +149,12 @@ bool flags_valid() {
   }
   if (FLAGS_reservation_ttl_default_s < 1 || FLAGS_reservation_ttl_default_s > 86400) {
     return fail("--reservation_ttl_default_s must be 1..86400");
+  }
+  if (FLAGS_committer_lanes < 1 || FLAGS_committer_lanes > 64) {
+    return fail("--committer_lanes must be 1..64");
+  }
+  if (FLAGS_batch_max < 1 || FLAGS_batch_max > 10'000 || FLAGS_committer_queue_max < 1) {
+    return fail("--batch_max must be 1..10000 and --committer_queue_max >= 1");
   }
   if (FLAGS_commit_timeout_ms < 1 || FLAGS_shutdown_grace_ms < 0) {
     return fail("--commit_timeout_ms must be >= 1 and --shutdown_grace_ms >= 0");
@@ -290,6 +298,7 @@ int run() {
   committer_options.database_url = FLAGS_database_url;
   committer_options.queue_capacity = static_cast<std::size_t>(FLAGS_committer_queue_max);
   committer_options.batch_max = static_cast<std::size_t>(FLAGS_batch_max);
+  committer_options.lanes = static_cast<std::size_t>(FLAGS_committer_lanes);
   committer_options.sweep_interval_ms = FLAGS_sweep_interval_ms;
   ledger::CommitterObserver observer;
   observer.on_batch_committed = [&metrics](std::size_t commands, int64_t latency_us) {

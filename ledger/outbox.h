@@ -1,17 +1,29 @@
-// Delivery of outbox messages (side effects written in the same transaction as the events
-// that caused them). A message is claimed with a lease in one short transaction, delivered
-// with no transaction open, then marked delivered; a failure is retried with exponential
-// backoff up to a limit. Safe with several processes (FOR UPDATE SKIP LOCKED + lease).
+// The outbox, table ledger_outbox: side effects (emails, Stripe calls) appended in the same
+// transaction as the events that cause them, then delivered. A message is claimed with a
+// lease in one short transaction, delivered with no transaction open, then marked delivered;
+// a failure is retried with exponential backoff up to a limit. Safe with several processes
+// (FOR UPDATE SKIP LOCKED + lease).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "ledger/pg.h"
 #include "ledger/periodic_task.h"
 
 namespace ledger {
+
+// One message to append with the events that cause it (ledger_outbox).
+struct OutboxRow {
+  std::string account_id;
+  std::string message_id;  // a UUID
+  std::string kind;
+  std::string payload_json;
+};
+pg::Statement append_outbox(const std::vector<OutboxRow>& rows);
 
 // Delivers one message; returns "" on success or an error text. Must be idempotent by
 // message id (a crash between delivery and marking delivers again).

@@ -20,17 +20,19 @@
 #include "http/api_keys.h"
 #include "http/identifiers.h"
 #include "http/jwt.h"
+#include "ledger/migrations.h"
 #include "ledger/store.h"
 #include "ledger/time_format.h"
-#include "projections/export.h"
-#include "projections/reconcile.h"
-#include "projections/verify.h"
+#include "audit/export.h"
+#include "audit/reconcile.h"
+#include "audit/verify.h"
 
 namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitVerifyFailed = 1;
 constexpr int kExitUsage = 2;
+constexpr int64_t kToolIoTimeoutMs = 600'000;
 
 const char* kUsage =
     "usage: ledgerctl [--database-url URL] COMMAND\n"
@@ -86,9 +88,9 @@ void print_progress(int64_t streams, int64_t events) {
   }
 }
 
-int run_verify(pqxx::connection& connection) {
+int run_verify(pg::Connection& connection) {
   const auto started = std::chrono::steady_clock::now();
-  const auto report = projections::verify_ledger(connection, print_progress);
+  const auto report = audit::verify_ledger(connection, print_progress);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
@@ -103,10 +105,10 @@ int run_verify(pqxx::connection& connection) {
   return kExitOk;
 }
 
-int run_replay(pqxx::connection& connection) {
+int run_replay(pg::Connection& connection) {
   const auto started = std::chrono::steady_clock::now();
   int64_t events_total = 0;
-  const int64_t streams = projections::replay_projections(
+  const int64_t streams = audit::replay_projections(
       connection, [&events_total](int64_t s, int64_t e) {
         events_total = e;
         print_progress(s, e);
@@ -120,7 +122,7 @@ int run_replay(pqxx::connection& connection) {
 }
 
 int run_reconcile(pqxx::connection& connection) {
-  const auto report = projections::reconcile_stripe(connection);
+  const auto report = audit::reconcile_stripe(connection);
   std::printf("%lld paid invoices, %lld Stripe grants checked\n",
               static_cast<long long>(report.invoices_checked),
               static_cast<long long>(report.grants_checked));
@@ -139,7 +141,7 @@ int run_reconcile(pqxx::connection& connection) {
   return kExitOk;
 }
 
-int run_balance(pqxx::connection& connection, const Arguments& args) {
+int run_balance(pg::Connection& connection, const Arguments& args) {
   if (args.positional.size() != 2) return std::fprintf(stderr, "%s", kUsage), kExitUsage;
   const std::string& account = args.positional[1];
   int64_t as_of_us = std::numeric_limits<int64_t>::max();
@@ -164,7 +166,7 @@ int run_balance(pqxx::connection& connection, const Arguments& args) {
   return kExitOk;
 }
 
-int run_history(pqxx::connection& connection, const Arguments& args) {
+int run_history(pg::Connection& connection, const Arguments& args) {
   if (args.positional.size() != 2) return std::fprintf(stderr, "%s", kUsage), kExitUsage;
   const std::string limit_text = option(args, "--limit");
   const int64_t limit = limit_text.empty() ? 1000 : std::atoll(limit_text.c_str());
@@ -195,7 +197,7 @@ int run_export(pqxx::connection& connection, const Arguments& args) {
     return kExitUsage;
   }
   const auto format =
-      format_text == "csv" ? projections::ExportFormat::kCsv : projections::ExportFormat::kJsonLines;
+      format_text == "csv" ? audit::ExportFormat::kCsv : audit::ExportFormat::kJsonLines;
   const std::string path = option(args, "--out");
   std::ofstream file;
   if (!path.empty()) {
@@ -203,7 +205,7 @@ int run_export(pqxx::connection& connection, const Arguments& args) {
     if (!file) return std::fprintf(stderr, "cannot write %s\n", path.c_str()), kExitUsage;
   }
   std::ostream& out = path.empty() ? std::cout : file;
-  const int64_t written = projections::export_events(
+  const int64_t written = audit::export_events(
       connection, *from_us, *to_us, format, out, [](int64_t events) {
         if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r%lld events", static_cast<long long>(events));
       });
@@ -213,7 +215,7 @@ int run_export(pqxx::connection& connection, const Arguments& args) {
   return out ? kExitOk : kExitUsage;
 }
 
-int run_api_key(pqxx::connection& connection, const Arguments& args) {
+int run_api_key(pg::Connection& connection, const Arguments& args) {
   if (args.positional.size() != 2 || args.positional[1] != "create") {
     return std::fprintf(stderr, "%s", kUsage), kExitUsage;
   }
@@ -246,18 +248,20 @@ int dispatch(const Arguments& args) {
   if (command == "token") return run_token(args);
   const std::string url = option(args, "--database-url", "DATABASE_URL");
   if (url.empty()) return std::fprintf(stderr, "set DATABASE_URL or --database-url\n"), kExitUsage;
-  pqxx::connection connection(url);
-  if (command == "migrate") {
+  if (command == "migrate" || command == "reconcile" || command == "export") {
+    pqxx::connection connection(url);
+    if (command == "reconcile") return run_reconcile(connection);
+    if (command == "export") return run_export(connection, args);
     std::printf("applied %d migrations\n", ledger::migrate(connection));
     return kExitOk;
   }
+  // Operator tools may scan the whole log: no statement timeout, a generous socket wait.
+  pg::Connection connection(pg::ConnectionOptions{url, 0, kToolIoTimeoutMs});
   if (command == "verify") return run_verify(connection);
   if (command == "replay") return run_replay(connection);
-  if (command == "reconcile") return run_reconcile(connection);
   if (command == "balance") return run_balance(connection, args);
   if (command == "history") return run_history(connection, args);
   if (command == "api-key") return run_api_key(connection, args);
-  if (command == "export") return run_export(connection, args);
   std::fprintf(stderr, "%s", kUsage);
   return kExitUsage;
 }

@@ -14,6 +14,7 @@
 
 #include "ledger/account.h"
 #include "ledger/store.h"
+#include "projections/balances.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/ledgerd_process.h"
 #include "tests/support/test_database.h"
@@ -50,7 +51,7 @@ class LedgerdTest : public ::testing::Test {
 
   // Direct database reads.
   int64_t event_count(const std::string& account) const;
-  std::optional<ledger::BalanceView> balance_row(const std::string& account) const;
+  std::optional<projections::balances::BalanceView> balance_row(const std::string& account) const;
   std::optional<ledger::AccountState> fold(const std::string& account) const;
   std::vector<ledger::StoredEvent> stored_events(const std::string& account) const;
   // Projection equals a fresh fold and the hash chain links: what `ledgerctl verify` checks.
