@@ -545,8 +545,18 @@ class Lane {
     return statements;
   }
 
-  // Fulfils the decided and dropped commands and requeues the deferred ones.
+  // Fulfils the decided and dropped commands and requeues the deferred ones. The counters
+  // move first: whoever sees an outcome sees its batch counted.
   void finish(std::vector<Pending>& batch, AttemptResult result, Clock::time_point started) {
+    if (!result.decided.empty()) {
+      batches_.fetch_add(1);
+      decided_.fetch_add(static_cast<int64_t>(result.decided.size()));
+      if (observer_.on_batch_committed) {
+        const auto latency_us =
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+        observer_.on_batch_committed(result.decided.size(), latency_us);
+      }
+    }
     for (auto& [index, outcome] : result.decided) batch[index].promise.set_value(std::move(outcome));
     for (const std::size_t index : result.dropped) {
       fail(batch[index], std::make_exception_ptr(LedgerDeadlineExceeded(
@@ -557,14 +567,6 @@ class Lane {
     }
     for (const std::size_t index : result.deferred) defer(std::move(batch[index]));
     if (!result.deferred.empty()) changed_.notify_one();
-    if (result.decided.empty()) return;
-    batches_.fetch_add(1);
-    decided_.fetch_add(static_cast<int64_t>(result.decided.size()));
-    if (observer_.on_batch_committed) {
-      const auto latency_us =
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-      observer_.on_batch_committed(result.decided.size(), latency_us);
-    }
   }
 
   const std::size_t index_;
