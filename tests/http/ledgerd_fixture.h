@@ -68,5 +68,9 @@ std::string error_code(const TestResponse& response);
 std::string string_field(const rapidjson::Document& document, const char* name);
 int64_t int_field(const rapidjson::Document& document, const char* name);
 std::string fresh_key();
+// `token` (a JWT, or any base64url text whose last digit carries unused bits, as the 43-digit
+// HS256 signature does) with the lowest bit of its last digit flipped: the same bytes to a
+// lenient decoder, a second spelling that must be refused.
+std::string with_stray_last_bit(const std::string& token);
 
 }  // namespace http_tests
