@@ -22,6 +22,7 @@
 
 #include "http/billing_routes.h"
 #include "http/content_routes.h"
+#include "http/jwt.h"
 #include "http/server.h"
 #include "http/service.h"
 #include "ledger/committer.h"
@@ -31,9 +32,10 @@
 #include "webhooks/stripe_inbox.h"
 
 DEFINE_string(database_url, "", "libpq URL of the ledger database (env DATABASE_URL)");
-DEFINE_string(address, "0.0.0.0", "address to listen on");
+DEFINE_string(address, "127.0.0.1",
+              "address to listen on (0.0.0.0: every interface; scripts/run.sh sets it)");
 DEFINE_int32(port, 8000, "TCP port to listen on");
-DEFINE_string(jwt_secret, "", "HS256 secret of user tokens (required)");
+DEFINE_string(jwt_secret, "", "HS256 secret of user tokens (required, at least 32 bytes)");
 DEFINE_int64(jwt_leeway_s, 30, "clock skew allowed on exp and nbf, seconds");
 DEFINE_string(plans, "config/plans.json", "plans file");
 DEFINE_int32(threads, 2, "Pistache reactor threads");
@@ -135,6 +137,12 @@ bool flags_valid() {
   };
   if (FLAGS_database_url.empty()) return fail("DATABASE_URL (--database_url) is required");
   if (FLAGS_jwt_secret.empty()) return fail("LEDGER_JWT_SECRET (--jwt_secret) is required");
+  if (FLAGS_jwt_secret.size() < http::kJwtSecretBytesMin) {
+    std::cerr << "ledgerd: LEDGER_JWT_SECRET (--jwt_secret) is " << FLAGS_jwt_secret.size()
+              << " bytes; it must be at least " << http::kJwtSecretBytesMin
+              << " (generate one with: openssl rand -base64 32)\n";
+    return false;
+  }
   if (FLAGS_port < 0 || FLAGS_port > 65535) return fail("--port must be 0..65535");
   if (FLAGS_threads < 1 || FLAGS_threads > 64) return fail("--threads must be 1..64");
   if (FLAGS_workers < 1 || FLAGS_workers > 256) return fail("--workers must be 1..256");

@@ -58,7 +58,7 @@ class LedgerdTest : public ::testing::Test {
 
   std::unique_ptr<testing_support::TestDatabase> database_;
   std::unique_ptr<testing_support::LedgerdProcess> ledgerd_;
-  std::string secret_ = "test-secret-0123456789abcdef";
+  std::string secret_ = "test-secret-0123456789abcdef-0123456789";
 };
 
 // Parses a JSON body (an assertion failure when it is not JSON).

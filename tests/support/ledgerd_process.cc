@@ -92,8 +92,9 @@ LedgerdProcess::LedgerdProcess(LedgerdOptions options) : options_(std::move(opti
   }
   port_ = free_loopback_port();
   ExecArgs argv;
-  argv.storage = {build_path("http/ledgerd"), "--address=127.0.0.1",
-                  "--port=" + std::to_string(port_), "--plans=" + options_.plans_path};
+  argv.storage = {build_path("http/ledgerd"), "--port=" + std::to_string(port_),
+                  "--plans=" + options_.plans_path};
+  if (!options_.address.empty()) argv.storage.push_back("--address=" + options_.address);
   for (const auto& flag : options_.extra_flags) argv.storage.push_back(flag);
   argv.finish();
   ExecArgs envp;

@@ -16,8 +16,9 @@ namespace testing_support {
 
 struct LedgerdOptions {
   std::string database_url;  // required
-  std::string jwt_secret = "test-secret-0123456789abcdef";
+  std::string jwt_secret = "test-secret-0123456789abcdef-0123456789";
   std::string plans_path;                  // empty: a temporary copy of the default plans
+  std::string address = "127.0.0.1";       // --address; empty: none given (ledgerd's default)
   std::vector<std::string> extra_flags;    // e.g. "--rate_limit_per_s=5"
   std::map<std::string, std::string> env;  // extra environment variables
   std::chrono::milliseconds start_timeout{15'000};
