@@ -30,6 +30,7 @@
 #include "ledger/plans.h"
 #include "ledger/store.h"
 #include "webhooks/stripe_inbox.h"
+#include "webhooks/stripe_mode.h"
 
 DEFINE_string(database_url, "", "libpq URL of the ledger database (env DATABASE_URL)");
 DEFINE_string(address, "127.0.0.1",
@@ -82,6 +83,9 @@ DEFINE_int64(webhook_retry_base_ms, 5000,
 DEFINE_int64(webhook_retry_max_ms, 3600000, "longest backoff between two attempts of a delivery");
 DEFINE_int32(webhook_attempts_max, 12, "attempts before a delivery without an account is failed");
 DEFINE_int64(outbox_poll_ms, 1000, "how often the outbox (payment-failed emails) is delivered");
+DEFINE_string(stripe_livemode, "auto",
+              "Stripe mode billed in: live, test, or auto (from STRIPE_API_KEY's sk_live_/sk_test_ "
+              "prefix; no key: test). Events of the other mode are stored and ignored");
 
 namespace {
 
@@ -127,6 +131,8 @@ bool billing_flags_valid(const Fail& fail) {
       FLAGS_outbox_poll_ms < 1) {
     return fail("webhook retry and outbox settings must be positive (max >= base)");
   }
+  const auto mode = webhooks::resolve_stripe_mode(FLAGS_stripe_livemode, FLAGS_stripe_api_key);
+  if (const auto* error = std::get_if<std::string>(&mode)) return fail(error->c_str());
   return true;
 }
 
@@ -276,6 +282,10 @@ webhooks::StripeInboxSettings inbox_settings() {
   settings.retry_base_ms = FLAGS_webhook_retry_base_ms;
   settings.retry_max_ms = FLAGS_webhook_retry_max_ms;
   settings.commit_timeout_ms = FLAGS_commit_timeout_ms;
+  settings.mode = std::get<webhooks::StripeMode>(
+      webhooks::resolve_stripe_mode(FLAGS_stripe_livemode, FLAGS_stripe_api_key));
+  spdlog::info("stripe: billing {} mode events (--stripe_livemode={})",
+               webhooks::stripe_mode_name(settings.mode), FLAGS_stripe_livemode);
   return settings;
 }
 

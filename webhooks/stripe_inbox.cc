@@ -239,6 +239,11 @@ ProcessingResult StripeInbox::apply(pqxx::connection& connection, const Delivery
     return record({ProcessingStatus::kFailed, "", "unparseable", *error, 0, true});
   }
   const StripeEvent& event = std::get<StripeEvent>(parsed);
+  if (event.livemode != (settings_.mode == StripeMode::kLive)) {
+    spdlog::warn("stripe event {} has livemode={} but ledgerd bills in {} mode: stored, ignored",
+                 event.id, event.livemode, stripe_mode_name(settings_.mode));
+    return record({ProcessingStatus::kIgnored, "", std::string(kLivemodeMismatchNote), "", 0, true});
+  }
   if (!is_handled_stripe_event_type(event.type)) {
     return record({ProcessingStatus::kIgnored, "", "unhandled_type", "", 0, true});
   }

@@ -4,9 +4,10 @@
 // key "stripe:<event id>", so a delivery applies at most once however often it is run).
 //
 // Processing states: pending -> processed (the ledger's note: applied, superseded,
-// period_already_granted) | ignored (a type or object we do not bill) | parked (the account
-// cannot be resolved yet: retried with exponential backoff) | failed (kept for operators:
-// the ledger rejected it, or it stayed unresolvable for attempts_max attempts). A failure of
+// period_already_granted) | ignored (a type or object we do not bill, or an event of the
+// other Stripe mode: note livemode_mismatch) | parked (the account cannot be resolved yet:
+// retried with exponential backoff) | failed (kept for operators: the ledger rejected it,
+// or it stayed unresolvable for attempts_max attempts). A failure of
 // the database or committer leaves the delivery in its state, due again after a backoff.
 // When a delivery is applied, the deliveries parked for the same subscription or customer
 // (and those that failed only for want of an account) are retried at once.
@@ -36,6 +37,7 @@
 #include "ledger/committer.h"
 #include "ledger/plans.h"
 #include "webhooks/stripe_event.h"
+#include "webhooks/stripe_mode.h"
 
 namespace webhooks {
 
@@ -56,6 +58,9 @@ struct StripeInboxSettings {
   // Parked deliveries retried inline per link (bounds the webhook request; the retry loop
   // takes any others).
   std::size_t linked_retry_max = 10;
+  // The mode billed in: an event whose `livemode` says otherwise is ignored with note
+  // livemode_mismatch (webhooks/stripe_mode.h).
+  StripeMode mode = StripeMode::kTest;
 };
 
 struct ProcessingResult {
