@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "crypto/digest.h"
+#include "ledger/sql_text.h"
 
 namespace http {
 namespace {
@@ -34,6 +35,14 @@ std::optional<KeyParts> split_key(std::string_view key) {
   const std::string_view key_id = rest.substr(0, id_length);
   if (!crypto::hex_decode(key_id)) return std::nullopt;
   return KeyParts{std::string(key_id)};
+}
+
+// A bare key id: 16 hex digits, returned in the stored (lower-case) form.
+std::optional<std::string> parse_key_id(std::string_view text) {
+  if (text.size() != kKeyIdBytes * 2) return std::nullopt;
+  const auto bytes = crypto::hex_decode(text);
+  if (!bytes) return std::nullopt;
+  return crypto::hex_encode(*bytes);
 }
 
 std::vector<std::string> split_scopes_column(const std::string& joined) {
@@ -118,6 +127,51 @@ std::optional<ApiKeyIdentity> find_api_key(pqxx::connection& connection,
   }
   return ApiKeyIdentity{parts->key_id, rows[0][0].as<std::string>(),
                         split_scopes_column(rows[0][2].as<std::string>())};
+}
+
+std::vector<ApiKeyListing> list_api_keys(pqxx::connection& connection) {
+  pqxx::read_transaction work(connection);
+  const pqxx::result rows =
+      work.exec("SELECT key_id, name, array_to_string(scopes, ','), " +
+                ledger::sql::epoch_us("created_at") + ", " + ledger::sql::epoch_us("revoked_at") +
+                " FROM ledger_api_keys ORDER BY created_at, key_id");
+  work.commit();
+  std::vector<ApiKeyListing> keys;
+  keys.reserve(rows.size());
+  for (const pqxx::row& row : rows) {
+    ApiKeyListing key{row[0].as<std::string>(), row[1].as<std::string>(),
+                      split_scopes_column(row[2].as<std::string>()), row[3].as<int64_t>(),
+                      std::nullopt};
+    if (!row[4].is_null()) key.revoked_at_us = row[4].as<int64_t>();
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+ApiKeyRevocation revoke_api_key(pqxx::connection& connection, std::string_view key_or_id) {
+  const auto parts = split_key(key_or_id);
+  const std::optional<std::string> key_id = parts ? parts->key_id : parse_key_id(key_or_id);
+  if (!key_id) return {};
+  pqxx::work work(connection);
+  const pqxx::result rows =
+      work.exec_params("SELECT key_hash, " + ledger::sql::epoch_us("revoked_at") +
+                           " FROM ledger_api_keys WHERE key_id = $1 FOR UPDATE",
+                       *key_id);
+  if (rows.empty()) return {};
+  // Key text names a key only when it is that key: a typo must not revoke another one.
+  if (parts && !crypto::constant_time_equal(pqxx::binarystring(rows[0][0]).str(),
+                                            crypto::sha256(key_or_id))) {
+    return {};
+  }
+  if (!rows[0][1].is_null()) {
+    return {RevokeOutcome::kAlreadyRevoked, *key_id, rows[0][1].as<int64_t>()};
+  }
+  const pqxx::row revoked = work.exec_params1(
+      "UPDATE ledger_api_keys SET revoked_at = now() WHERE key_id = $1 RETURNING " +
+          ledger::sql::epoch_us("revoked_at"),
+      *key_id);
+  work.commit();
+  return {RevokeOutcome::kRevoked, *key_id, revoked[0].as<int64_t>()};
 }
 
 }  // namespace http

@@ -28,7 +28,9 @@
 #include "ledger/committer.h"
 #include "ledger/outbox.h"
 #include "ledger/plans.h"
+#include "ledger/retention.h"
 #include "ledger/store.h"
+#include "webhooks/inbox_retention.h"
 #include "webhooks/stripe_inbox.h"
 #include "webhooks/stripe_mode.h"
 
@@ -86,6 +88,13 @@ DEFINE_int64(outbox_poll_ms, 1000, "how often the outbox (payment-failed emails)
 DEFINE_string(stripe_livemode, "auto",
               "Stripe mode billed in: live, test, or auto (from STRIPE_API_KEY's sk_live_/sk_test_ "
               "prefix; no key: test). Events of the other mode are stored and ignored");
+DEFINE_int32(idempotency_retention_days, ledger::kIdempotencyRetentionDaysDefault,
+             "days an idempotency record answers repeats of its key (0: forever)");
+DEFINE_int32(outbox_retention_days, ledger::kOutboxRetentionDaysDefault,
+             "days a delivered (or given-up) outbox message is kept (0: forever)");
+DEFINE_int32(webhook_retention_days, ledger::kWebhookRetentionDaysDefault,
+             "days a settled webhook delivery is kept (0: forever)");
+DEFINE_int64(prune_interval_s, 3600, "how often expired rows are pruned (0: never by ledgerd)");
 
 namespace {
 
@@ -136,6 +145,26 @@ bool billing_flags_valid(const Fail& fail) {
   return true;
 }
 
+ledger::RetentionSettings retention_settings() {
+  ledger::RetentionSettings settings;
+  settings.idempotency_days = FLAGS_idempotency_retention_days;
+  settings.outbox_days = FLAGS_outbox_retention_days;
+  settings.webhook_days = FLAGS_webhook_retention_days;
+  return settings;
+}
+
+template <typename Fail>
+bool retention_flags_valid(const Fail& fail) {
+  if (const std::string error = ledger::retention_settings_error(retention_settings());
+      !error.empty()) {
+    return fail(("retention flags: " + error).c_str());
+  }
+  if (FLAGS_prune_interval_s < 0 || FLAGS_prune_interval_s > 7 * 86'400) {
+    return fail("--prune_interval_s must be 0 (off) .. 604800");
+  }
+  return true;
+}
+
 bool flags_valid() {
   const auto fail = [](const char* message) {
     std::cerr << "ledgerd: " << message << "\n";
@@ -165,7 +194,7 @@ bool flags_valid() {
   if (FLAGS_commit_timeout_ms < 1 || FLAGS_shutdown_grace_ms < 0) {
     return fail("--commit_timeout_ms must be >= 1 and --shutdown_grace_ms >= 0");
   }
-  return billing_flags_valid(fail);
+  return billing_flags_valid(fail) && retention_flags_valid(fail);
 }
 
 http::ServiceOptions service_options() {
@@ -289,6 +318,20 @@ webhooks::StripeInboxSettings inbox_settings() {
   return settings;
 }
 
+// One pruning pass on a fresh connection (ledger/retention.h); counts are logged when rows
+// went. Safe alongside other ledgerd processes and `ledgerctl prune`.
+void prune_expired_rows(const ledger::PeriodicTask& task) {
+  const ledger::RetentionSettings settings = retention_settings();
+  pqxx::connection connection(FLAGS_database_url);
+  const auto counts = ledger::prune(connection, webhooks::service_prune_targets(settings), settings,
+                                    false, [&task] { return task.stop_requested(); });
+  for (const ledger::PruneCount& count : counts) {
+    if (count.rows == 0) continue;
+    spdlog::info("pruned {} rows of {} older than {} days{}", count.rows, count.name,
+                 count.retention_days, count.more_left ? " (more left for the next run)" : "");
+  }
+}
+
 // The stand-in for an email provider: the payment-retry email is logged, not sent.
 std::string log_payment_failed_email(const std::string& message_id, const std::string& account_id,
                                      const std::string& payload_json) {
@@ -349,6 +392,13 @@ int run() {
   ledger::OutboxDeliverer outbox(outbox_options,
                                  {{"email.payment_failed", log_payment_failed_email}});
   outbox.start();
+  std::unique_ptr<ledger::PeriodicTask> pruner;
+  if (FLAGS_prune_interval_s > 0) {
+    pruner =
+        std::make_unique<ledger::PeriodicTask>("retention prune", FLAGS_prune_interval_s * 1000,
+                                               [&pruner] { prune_expired_rows(*pruner); });
+    pruner->start();
+  }
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -361,6 +411,7 @@ int run() {
   server_slot.store(nullptr);
   retrier.stop();
   outbox.stop();
+  if (pruner) pruner->stop();
   committer->shutdown();
   spdlog::info("ledgerd stopped ({})", drained ? "all requests finished" : "grace period exceeded");
   if (!drained) {

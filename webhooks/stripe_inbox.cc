@@ -37,10 +37,6 @@ bool is_open(ProcessingStatus status, const std::string& note) {
          (status == ProcessingStatus::kFailed && note == kAccountUnresolved);
 }
 
-// The SQL condition of an open row (see is_open).
-constexpr const char* kOpenRow =
-    "(status IN ('pending', 'parked') OR (status = 'failed' AND note = 'account_unresolved'))";
-
 // At most kErrorTextBytesMax bytes, never cutting a UTF-8 sequence (PostgreSQL rejects one).
 std::string bounded_error(std::string_view text) {
   if (text.size() <= kErrorTextBytesMax) return std::string(text);
@@ -219,7 +215,7 @@ ProcessingResult StripeInbox::record_attempt(pqxx::connection& connection,
           " next_attempt_at = clock_timestamp() + $7 * interval '1 millisecond',"
           " updated_at = now()"
           " WHERE provider = $1 AND provider_event_id = $2 AND ") +
-          kOpenRow + " AND ($8 OR attempts = $9)",
+          std::string(kOpenDeliveryCondition) + " AND ($8 OR attempts = $9)",
       provider(), event_id, std::string(processing_status_name(attempt.status)), attempt.account_id,
       attempt.note, bounded_error(attempt.error), attempt.retry_in_ms, attempt.settled,
       loaded_attempts);

@@ -1,7 +1,8 @@
 // The Stripe webhook inbox: verified deliveries are stored raw (webhook_deliveries, append
-// only) with a processing row (webhook_processing) in one transaction before the 2xx, then
-// applied to the ledger through the committer as StripeBillingEvent commands (idempotency
-// key "stripe:<event id>", so a delivery applies at most once however often it is run).
+// only; settled ones are pruned after a window, webhooks/inbox_retention.h) with a
+// processing row (webhook_processing) in one transaction before the 2xx, then applied to
+// the ledger through the committer as StripeBillingEvent commands (idempotency key
+// "stripe:<event id>", so a delivery applies at most once however often it is run).
 //
 // Processing states: pending -> processed (the ledger's note: applied, superseded,
 // period_already_granted) | ignored (a type or object we do not bill, or an event of the
@@ -44,6 +45,13 @@ namespace webhooks {
 inline constexpr std::string_view kStripeProvider = "stripe";
 
 enum class ProcessingStatus { kPending, kProcessed, kIgnored, kParked, kFailed };
+
+// The SQL condition (on webhook_processing) of a delivery still open: pending, parked, or
+// failed only for want of an account (a later link revives it). Every other delivery is
+// settled: retries leave it alone and retention may prune it.
+inline constexpr std::string_view kOpenDeliveryCondition =
+    "(status IN ('pending', 'parked') OR (status = 'failed' AND note = 'account_unresolved'))";
+
 // "pending", "processed", "ignored", "parked", "failed" (the webhook_processing values).
 std::string_view processing_status_name(ProcessingStatus status);
 

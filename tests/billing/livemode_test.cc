@@ -96,21 +96,16 @@ TEST_F(LivemodeTest, AnExplicitFlagDecidesWithoutAKeyAndContradictionsStopStart)
             kMismatchReply);
 
   // The environment variable works like the flag.
-  try {
-    testing_support::LedgerdOptions options;
-    options.database_url = database_->url();
-    options.jwt_secret = secret_;
-    options.extra_flags = flags_with_key(kStripeApiKey, {});
-    options.env = {{"LEDGER_STRIPE_LIVEMODE", "live"}};
-    testing_support::LedgerdProcess process(options);
-    ADD_FAILURE() << "ledgerd started in live mode with a test key";
-  } catch (const std::runtime_error& error) {
-    const std::string message = error.what();
-    EXPECT_NE(message.find("exited with 2"), std::string::npos) << message;
-    EXPECT_NE(message.find("--stripe_livemode=live contradicts STRIPE_API_KEY, a test key"),
-              std::string::npos)
-        << message;
-  }
+  testing_support::LedgerdOptions options;
+  options.database_url = database_->url();
+  options.jwt_secret = secret_;
+  options.extra_flags = flags_with_key(kStripeApiKey, {});
+  options.env = {{"LEDGER_STRIPE_LIVEMODE", "live"}};
+  const std::string message = testing_support::start_failure(options);
+  EXPECT_NE(message.find("exited with 2"), std::string::npos) << message;
+  EXPECT_NE(message.find("--stripe_livemode=live contradicts STRIPE_API_KEY, a test key"),
+            std::string::npos)
+      << message;
 }
 
 }  // namespace

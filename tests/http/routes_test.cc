@@ -401,16 +401,11 @@ TEST_F(HttpStartupTest, SecretShorterThan32BytesStopsStart) {
   testing_support::LedgerdOptions options;
   options.database_url = database_.url();
   options.jwt_secret = std::string(31, 's');
-  try {
-    testing_support::LedgerdProcess process(options);
-    ADD_FAILURE() << "ledgerd started with a 31-byte JWT secret";
-  } catch (const std::runtime_error& error) {
-    const std::string message = error.what();
-    EXPECT_NE(message.find("exited with 2"), std::string::npos) << message;
-    EXPECT_NE(message.find("LEDGER_JWT_SECRET (--jwt_secret) is 31 bytes; it must be at least 32"),
-              std::string::npos)
-        << message;
-  }
+  const std::string message = testing_support::start_failure(options);
+  EXPECT_NE(message.find("exited with 2"), std::string::npos) << message;
+  EXPECT_NE(message.find("LEDGER_JWT_SECRET (--jwt_secret) is 31 bytes; it must be at least 32"),
+            std::string::npos)
+      << message;
   options.jwt_secret = std::string(32, 's');
   testing_support::LedgerdProcess process(options);
   EXPECT_EQ(process.stop(SIGTERM, std::chrono::seconds(10)), 0);

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -190,6 +191,16 @@ std::string LedgerdProcess::log_text() const {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+std::string start_failure(const LedgerdOptions& options) {
+  try {
+    LedgerdProcess process(options);
+  } catch (const std::runtime_error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "ledgerd started although it should have refused";
+  return "";
 }
 
 }  // namespace testing_support

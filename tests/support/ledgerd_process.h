@@ -30,6 +30,11 @@ std::string default_test_plans_json();
 // A TCP port on 127.0.0.1 that nothing listened on a moment ago.
 uint16_t free_loopback_port();
 
+// Starts ledgerd with `options` expecting it to refuse to start; returns the failure
+// message ("ledgerd exited with N during start-up:" and its log). Records a test failure
+// and returns "" when it started.
+std::string start_failure(const LedgerdOptions& options);
+
 class LedgerdProcess {
  public:
   // Spawns build_path("http/ledgerd") and waits for health. Throws std::runtime_error
