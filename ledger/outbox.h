@@ -31,12 +31,16 @@ using OutboxHandler = std::function<std::string(const std::string& message_id,
                                                 const std::string& account_id,
                                                 const std::string& payload_json)>;
 
+// Attempts after which an undelivered message is given up (kept for operators, then pruned
+// with the delivered ones: ledger/retention.h).
+inline constexpr int kOutboxAttemptsMaxDefault = 10;
+
 struct OutboxOptions {
   std::string database_url;
   int64_t poll_interval_ms = 1'000;
   int64_t lease_ms = 60'000;
   std::size_t batch_max = 50;
-  int attempts_max = 10;
+  int attempts_max = kOutboxAttemptsMaxDefault;
 };
 
 class OutboxDeliverer {

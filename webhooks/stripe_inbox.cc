@@ -40,10 +40,6 @@ bool is_open(ProcessingStatus status, const std::string& note) {
          (status == ProcessingStatus::kFailed && note == kAccountUnresolved);
 }
 
-// The SQL condition of an open row (see is_open).
-constexpr const char* kOpenRow =
-    "(status IN ('pending', 'parked') OR (status = 'failed' AND note = 'account_unresolved'))";
-
 // At most kErrorTextBytesMax bytes of valid UTF-8 (PostgreSQL rejects anything else).
 std::string bounded_error(std::string_view text) {
   return unicode::scrub_utf8(unicode::truncate_utf8(text, kErrorTextBytesMax));
@@ -205,7 +201,7 @@ ProcessingResult StripeInbox::record_attempt(pg::Connection& connection,
           " next_attempt_at = clock_timestamp() + $7 * interval '1 millisecond',"
           " updated_at = now()"
           " WHERE provider = $1 AND provider_event_id = $2 AND ") +
-          kOpenRow + " AND ($8::bool OR attempts = $9::integer)";
+          std::string(kOpenDeliveryCondition) + " AND ($8::bool OR attempts = $9::integer)";
   connection.exec({"inbox_record_attempt", sql,
                    {provider(), event_id, std::string(processing_status_name(attempt.status)),
                     attempt.account_id, attempt.note, bounded_error(attempt.error),
@@ -226,6 +222,11 @@ ProcessingResult StripeInbox::apply(pg::Connection& connection, const Delivery& 
     return record({ProcessingStatus::kFailed, "", "unparseable", *error, 0, true});
   }
   const StripeEvent& event = std::get<StripeEvent>(parsed);
+  if (event.livemode != (settings_.mode == StripeMode::kLive)) {
+    spdlog::warn("stripe event {} has livemode={} but ledgerd bills in {} mode: stored, ignored",
+                 event.id, event.livemode, stripe_mode_name(settings_.mode));
+    return record({ProcessingStatus::kIgnored, "", std::string(kLivemodeMismatchNote), "", 0, true});
+  }
   if (!is_handled_stripe_event_type(event.type)) {
     return record({ProcessingStatus::kIgnored, "", "unhandled_type", "", 0, true});
   }

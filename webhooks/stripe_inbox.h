@@ -1,12 +1,14 @@
 // The Stripe webhook inbox: verified deliveries are stored raw (webhook_deliveries, append
-// only) with a processing row (webhook_processing) in one transaction before the 2xx, then
-// applied to the ledger through the committer as StripeBillingEvent commands (idempotency
-// key "stripe:<event id>", so a delivery applies at most once however often it is run).
+// only; settled ones are pruned after a window, webhooks/inbox_retention.h) with a
+// processing row (webhook_processing) in one transaction before the 2xx, then applied to
+// the ledger through the committer as StripeBillingEvent commands (idempotency key
+// "stripe:<event id>", so a delivery applies at most once however often it is run).
 //
 // Processing states: pending -> processed (the ledger's note: applied, superseded,
-// period_already_granted) | ignored (a type or object we do not bill) | parked (the account
-// cannot be resolved yet: retried with exponential backoff) | failed (kept for operators:
-// the ledger rejected it, or it stayed unresolvable for attempts_max attempts). A failure of
+// period_already_granted) | ignored (a type or object we do not bill, or an event of the
+// other Stripe mode: note livemode_mismatch) | parked (the account cannot be resolved yet:
+// retried with exponential backoff) | failed (kept for operators: the ledger rejected it,
+// or it stayed unresolvable for attempts_max attempts). A failure of
 // the database or committer leaves the delivery in its state, due again after a backoff.
 // When a delivery is applied, the deliveries parked for the same subscription or customer
 // (and those that failed only for want of an account) are retried at once.
@@ -35,12 +37,20 @@
 #include "ledger/pg.h"
 #include "ledger/plans.h"
 #include "webhooks/stripe_event.h"
+#include "webhooks/stripe_mode.h"
 
 namespace webhooks {
 
 inline constexpr std::string_view kStripeProvider = "stripe";
 
 enum class ProcessingStatus { kPending, kProcessed, kIgnored, kParked, kFailed };
+
+// The SQL condition (on webhook_processing) of a delivery still open: pending, parked, or
+// failed only for want of an account (a later link revives it). Every other delivery is
+// settled: retries leave it alone and retention may prune it.
+inline constexpr std::string_view kOpenDeliveryCondition =
+    "(status IN ('pending', 'parked') OR (status = 'failed' AND note = 'account_unresolved'))";
+
 // "pending", "processed", "ignored", "parked", "failed" (the webhook_processing values).
 std::string_view processing_status_name(ProcessingStatus status);
 
@@ -56,6 +66,9 @@ struct StripeInboxSettings {
   // Parked deliveries retried inline per link (bounds the webhook request; the retry loop
   // takes any others).
   std::size_t linked_retry_max = 10;
+  // The mode billed in: an event whose `livemode` says otherwise is ignored with note
+  // livemode_mismatch (webhooks/stripe_mode.h).
+  StripeMode mode = StripeMode::kTest;
 };
 
 struct ProcessingResult {

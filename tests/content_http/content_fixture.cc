@@ -21,7 +21,7 @@
 namespace content_http_tests {
 namespace {
 
-const char* const kSecret = "content-test-secret-0123456789";
+const char* const kSecret = "content-test-secret-0123456789abcdef";
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);

@@ -153,4 +153,14 @@ int64_t int_field(const rapidjson::Document& document, const char* name) {
 
 std::string fresh_key() { return "key-" + crypto::uuid_v4(); }
 
+std::string with_stray_last_bit(const std::string& token) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string tweaked = token;
+  const std::size_t value = kAlphabet.find(tweaked.back());
+  EXPECT_NE(value, std::string::npos) << token;
+  tweaked.back() = kAlphabet[value ^ 1];
+  return tweaked;
+}
+
 }  // namespace http_tests

@@ -59,7 +59,7 @@ class LedgerdTest : public ::testing::Test {
 
   std::unique_ptr<testing_support::TestDatabase> database_;
   std::unique_ptr<testing_support::LedgerdProcess> ledgerd_;
-  std::string secret_ = "test-secret-0123456789abcdef";
+  std::string secret_ = "test-secret-0123456789abcdef-0123456789";
 };
 
 // Parses a JSON body (an assertion failure when it is not JSON).
@@ -69,5 +69,9 @@ std::string error_code(const TestResponse& response);
 std::string string_field(const rapidjson::Document& document, const char* name);
 int64_t int_field(const rapidjson::Document& document, const char* name);
 std::string fresh_key();
+// `token` (a JWT, or any base64url text whose last digit carries unused bits, as the 43-digit
+// HS256 signature does) with the lowest bit of its last digit flipped: the same bytes to a
+// lenient decoder, a second spelling that must be refused.
+std::string with_stray_last_bit(const std::string& token);
 
 }  // namespace http_tests
