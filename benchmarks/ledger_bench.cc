@@ -1,80 +1,262 @@
-// Write-path throughput: reserve+capture pairs through the batching committer, against the
-// same committer limited to one command per transaction (the baseline: no group commit),
-// measured in the same run on the same database. Needs LEDGER_BENCH_DATABASE_URL (a
-// migrated, durable database; scripts/bench.sh provides one).
-#include <benchmark/benchmark.h>
+// ledger_bench: write-path throughput of the committer against the honest baseline, in one
+// run on one durable database (LEDGER_BENCH_DATABASE_URL; scripts/bench.sh provides one).
+//
+// Baseline ("naive SQL"): what a competent team deploys without our design: one transaction
+// per command on many connections, each with three prepared statements: UPDATE the balance
+// row (guarded so it never goes negative), INSERT the event, INSERT the idempotency record.
+// Measured: the committer (lanes, two round trips per batch, every projection, hash chain
+// and idempotency record) with the same callers, accounts and reserve+capture workload.
+//
+//   ledger_bench [--threads=32] [--seconds=10] [--accounts=64] [--lanes=2]
+//
+// The last line is machine-readable for scripts/bench.sh:
+//   RESULT naive_commands_per_s=N committer_commands_per_s=M
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
-#include <iostream>
-#include <memory>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
 
+#include <pqxx/pqxx>
+
+#include "crypto/digest.h"
 #include "ledger/committer.h"
 #include "ledger/migrations.h"
 
 namespace {
 
-using namespace ledger;
+using Clock = std::chrono::steady_clock;
 
-std::unique_ptr<Committer> g_batching;
-std::unique_ptr<Committer> g_single;
-std::atomic<int64_t> g_sequence{0};
+struct BenchOptions {
+  int threads = 32;
+  int seconds = 10;
+  int accounts = 64;
+  int lanes = 2;
+};
 
-// One reserve + capture on an account of this thread (accounts spread over 64 streams).
-void reserve_and_capture(Committer& committer, benchmark::State& state, const char* prefix) {
-  const std::string account =
-      std::string(prefix) + "-" + std::to_string(state.thread_index() % 64);
-  for (auto _ : state) {
-    try {
-      const int64_t n = g_sequence.fetch_add(1);
-      const std::string key = std::string(prefix) + std::to_string(n);
-      Command reserve{account, key + "r", ReserveCredits{3, "detect", 600, "res_" + key}, {}};
-      Outcome reserved = committer.submit(std::move(reserve)).get();
-      if (!reserved.ok()) {
-        Command grant{account, key + "g", GrantCredits{1'000'000, "bench", "admin"}, {}};
-        committer.submit(std::move(grant)).get();
-        continue;
-      }
-      Command capture{account, key + "c", CaptureReservation{"res_" + key, 2}, {}};
-      if (!committer.submit(std::move(capture)).get().ok()) state.SkipWithError("capture failed");
-    } catch (const std::exception& error) {
-      state.SkipWithError(error.what());
-      break;
+int flag_value(const char* arg, const char* name, int fallback) {
+  const std::size_t length = std::strlen(name);
+  return std::strncmp(arg, name, length) == 0 ? std::atoi(arg + length) : fallback;
+}
+
+std::string load_average() {
+  std::ifstream file("/proc/loadavg");
+  std::string one, five, fifteen;
+  file >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
+// CPU seconds (user + system) a process has used so far, from /proc (PostgreSQL runs on this
+// machine in scripts/bench.sh): database CPU per command does not depend on the machine's
+// other load the way commands per second do.
+double process_cpu_seconds(int pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const std::size_t close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int index = 3; fields >> field; ++index) {
+    if (index == 14 || index == 15) ticks += std::stod(field);
+    if (index == 15) break;
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of every other backend connected to the database now.
+double backends_cpu_seconds(const std::string& url) {
+  pqxx::connection connection(url);
+  pqxx::nontransaction work(connection);
+  double total = 0;
+  for (const pqxx::row& row : work.exec("SELECT pid FROM pg_stat_activity"
+                                         " WHERE datname = current_database()"
+                                         " AND pid <> pg_backend_pid()")) {
+    total += process_cpu_seconds(row[0].as<int>());
+  }
+  return total;
+}
+
+// Runs `body(thread_index, deadline)` on `threads` threads for `seconds`; each call returns
+// the commands it completed. Returns commands per second; `total` gets the count.
+template <typename Body>
+double run_threads(int threads, int seconds, Body body, int64_t& total) {
+  std::atomic<int64_t> commands{0};
+  std::vector<std::thread> workers;
+  const auto started = Clock::now();
+  const auto deadline = started + std::chrono::seconds(seconds);
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] { commands.fetch_add(body(t, deadline)); });
+  }
+  for (auto& worker : workers) worker.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  total = commands.load();
+  return static_cast<double>(total) / elapsed;
+}
+
+// --- the baseline ---------------------------------------------------------------------
+
+void create_naive_tables(const std::string& url, int accounts) {
+  pqxx::connection connection(url);
+  pqxx::work work(connection);
+  work.exec0(
+      "DROP TABLE IF EXISTS naive_events, naive_idempotency, naive_balances;"
+      "CREATE TABLE naive_balances (account_id text PRIMARY KEY,"
+      " available bigint NOT NULL CHECK (available >= 0),"
+      " reserved bigint NOT NULL CHECK (reserved >= 0), version bigint NOT NULL);"
+      "CREATE TABLE naive_events (account_id text NOT NULL, version bigint NOT NULL,"
+      " event_id uuid NOT NULL, type text NOT NULL, payload json NOT NULL,"
+      " recorded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (account_id, version));"
+      "CREATE TABLE naive_idempotency (account_id text NOT NULL, key text NOT NULL,"
+      " outcome json NOT NULL, PRIMARY KEY (account_id, key));");
+  work.exec_params0(
+      "INSERT INTO naive_balances SELECT 'naive-' || i, 1000000000000, 0, 0"
+      " FROM generate_series(0, $1 - 1) i",
+      accounts);
+  work.commit();
+}
+
+// One thread of the baseline: its own connection, prepared statements, one transaction per
+// command (reserve 3, then capture 2 of it), until the deadline.
+int64_t naive_client(const std::string& url, const std::string& account, int thread,
+                     Clock::time_point deadline, std::atomic<double>& database_cpu_s) {
+  pqxx::connection connection(url);
+  const double cpu_before = process_cpu_seconds(connection.backendpid());
+  connection.prepare("move",
+                     "UPDATE naive_balances SET available = available - $2::bigint + $3::bigint,"
+                     " reserved = reserved + $2::bigint - $3::bigint - $4::bigint,"
+                     " version = version + 1"
+                     " WHERE account_id = $1 AND available >= $2::bigint - $3::bigint"
+                     " RETURNING version");
+  connection.prepare("event",
+                     "INSERT INTO naive_events (account_id, version, event_id, type, payload)"
+                     " VALUES ($1, $2, $3::uuid, $4, $5::json)");
+  connection.prepare("idempotency",
+                     "INSERT INTO naive_idempotency (account_id, key, outcome)"
+                     " VALUES ($1, $2, $3::json)");
+  int64_t done = 0;
+  for (int64_t i = 0; Clock::now() < deadline; ++i) {
+    const std::string key = "t" + std::to_string(thread) + "-" + std::to_string(i);
+    // reserve 3: available -3, reserved +3; capture 2: reserved -3, 1 back to available.
+    for (const bool capture : {false, true}) {
+      pqxx::work work(connection);
+      const pqxx::result moved = capture ? work.exec_prepared("move", account, 0, 1, 2)
+                                         : work.exec_prepared("move", account, 3, 0, 0);
+      const int64_t version = moved[0][0].as<int64_t>();
+      work.exec_prepared0("event", account, version, crypto::uuid_v4(),
+                          capture ? "ReservationCaptured" : "CreditsReserved",
+                          R"({"reservation_id":"res_)" + key + R"(","amount":3})");
+      work.exec_prepared0("idempotency", account, key + (capture ? "c" : "r"),
+                          R"({"result":"ok"})");
+      work.commit();
+      ++done;
     }
   }
-  state.SetItemsProcessed(state.iterations() * 2);
+  const double used = process_cpu_seconds(connection.backendpid()) - cpu_before;
+  for (double seen = database_cpu_s.load();
+       !database_cpu_s.compare_exchange_weak(seen, seen + used);) {
+  }
+  return done;
 }
 
-void BM_BatchingCommitter(benchmark::State& state) { reserve_and_capture(*g_batching, state, "batch"); }
-void BM_OneCommandPerTransaction(benchmark::State& state) {
-  reserve_and_capture(*g_single, state, "single");
-}
+// --- the committer --------------------------------------------------------------------
 
-BENCHMARK(BM_OneCommandPerTransaction)->Threads(1)->Threads(32)->UseRealTime()->MinTime(3.0);
-BENCHMARK(BM_BatchingCommitter)->Threads(1)->Threads(32)->UseRealTime()->MinTime(3.0);
+int64_t committer_client(ledger::Committer& committer, const std::string& account, int thread,
+                         Clock::time_point deadline) {
+  int64_t done = 0;
+  for (int64_t i = 0; Clock::now() < deadline; ++i) {
+    const std::string key = "t" + std::to_string(thread) + "-" + std::to_string(i);
+    const std::string reservation = "res_" + key;
+    ledger::Command reserve{account, key + "r",
+                            ledger::ReserveCredits{3, "detect", 600, reservation}, {}};
+    if (!committer.submit(std::move(reserve)).get().ok()) std::abort();
+    ledger::Command capture{account, key + "c", ledger::CaptureReservation{reservation, 2}, {}};
+    if (!committer.submit(std::move(capture)).get().ok()) std::abort();
+    done += 2;
+  }
+  return done;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  BenchOptions options;
+  for (int i = 1; i < argc; ++i) {
+    options.threads = flag_value(argv[i], "--threads=", options.threads);
+    options.seconds = flag_value(argv[i], "--seconds=", options.seconds);
+    options.accounts = flag_value(argv[i], "--accounts=", options.accounts);
+    options.lanes = flag_value(argv[i], "--lanes=", options.lanes);
+  }
   const char* url = std::getenv("LEDGER_BENCH_DATABASE_URL");
   if (url == nullptr) {
-    std::cerr << "set LEDGER_BENCH_DATABASE_URL (scripts/bench.sh does)\n";
+    std::fprintf(stderr, "set LEDGER_BENCH_DATABASE_URL (scripts/bench.sh does)\n");
     return 2;
   }
   {
     pqxx::connection connection(url);
-    migrate(connection);
+    ledger::migrate(connection);
   }
-  const auto plans = PlanCatalog::load(std::string(LEDGER_SOURCE_DIR) + "/config/plans.json");
-  CommitterOptions options;
-  options.database_url = url;
-  options.sweep_interval_ms = 0;
-  g_batching = Committer::start(options, std::get<PlanCatalog>(plans));
-  options.batch_max = 1;
-  g_single = Committer::start(options, std::get<PlanCatalog>(plans));
-  benchmark::Initialize(&argc, argv);
-  benchmark::RunSpecifiedBenchmarks();
-  g_batching->shutdown();
-  g_single->shutdown();
+  std::printf("ledger_bench: %d callers, %d accounts, %d s per run, reserve+capture pairs; "
+              "load average %s\n",
+              options.threads, options.accounts, options.seconds, load_average().c_str());
+
+  create_naive_tables(url, options.accounts);
+  std::atomic<double> naive_cpu_s{0};
+  int64_t naive_commands = 0;
+  const double naive = run_threads(
+      options.threads, options.seconds,
+      [&](int t, auto deadline) {
+        return naive_client(url, "naive-" + std::to_string(t % options.accounts), t, deadline,
+                            naive_cpu_s);
+      },
+      naive_commands);
+  std::printf("  %-58s %9.0f commands/s  (baseline)   database CPU %5.0f us/command\n",
+              "naive SQL: 1 transaction per command, 1 connection per caller", naive,
+              1e6 * naive_cpu_s.load() / static_cast<double>(naive_commands));
+
+  const auto plans = ledger::PlanCatalog::load(std::string(LEDGER_SOURCE_DIR) + "/config/plans.json");
+  ledger::CommitterOptions committer_options;
+  committer_options.database_url = url;
+  committer_options.lanes = static_cast<std::size_t>(options.lanes);
+  committer_options.sweep_interval_ms = 0;
+  auto committer = ledger::Committer::start(committer_options, std::get<ledger::PlanCatalog>(plans));
+  const std::string run = crypto::hex_encode(crypto::random_bytes(4));
+  // Accounts open on first use: warm them so the measured run is the steady state.
+  for (int a = 0; a < options.accounts; ++a) {
+    const std::string account = "bench-" + run + "-" + std::to_string(a);
+    committer->submit({account, "grant", ledger::GrantCredits{1'000'000'000, "bench", "admin"}, {}})
+        .get();
+  }
+  const double committer_cpu_before = backends_cpu_seconds(url);
+  int64_t laned_commands = 0;
+  const double laned = run_threads(
+      options.threads, options.seconds,
+      [&](int t, auto deadline) {
+        return committer_client(*committer,
+                                "bench-" + run + "-" + std::to_string(t % options.accounts), t,
+                                deadline);
+      },
+      laned_commands);
+  const double committer_cpu_s = backends_cpu_seconds(url) - committer_cpu_before;
+  const ledger::CommitterStats stats = committer->stats();
+  committer->shutdown();
+  char label[96];
+  std::snprintf(label, sizeof label, "committer: %d lanes, same callers", options.lanes);
+  std::printf("  %-58s %9.0f commands/s  (%.2fx baseline) database CPU %5.0f us/command;"
+              " %.1f commands per batch\n",
+              label, laned, laned / naive,
+              1e6 * committer_cpu_s / static_cast<double>(laned_commands),
+              static_cast<double>(stats.commands_decided) /
+                  static_cast<double>(std::max<int64_t>(1, stats.batches_committed)));
+  std::printf("load average after: %s\n", load_average().c_str());
+  std::printf("RESULT naive_commands_per_s=%.0f committer_commands_per_s=%.0f\n", naive, laned);
   return 0;
 }

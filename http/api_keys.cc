@@ -17,7 +17,7 @@ constexpr std::size_t kSecretBytes = 32;  // 43 base64url characters
 constexpr std::size_t kScopesCountMax = 8;
 
 bool is_known_scope(std::string_view scope) {
-  return scope == kScopeReserve || scope == kScopeAdmin;
+  return scope == kScopeReserve || scope == kScopeOpenAccounts || scope == kScopeAdmin;
 }
 
 struct KeyParts {
@@ -68,7 +68,7 @@ std::variant<std::vector<std::string>, std::string> parse_scopes(std::string_vie
   while (start <= comma_separated.size()) {
     const std::size_t comma = std::min(comma_separated.find(',', start), comma_separated.size());
     const std::string scope(comma_separated.substr(start, comma - start));
-    if (!is_known_scope(scope)) return "unknown scope '" + scope + "' (known: reserve, admin)";
+    if (!is_known_scope(scope)) return "unknown scope '" + scope + "' (known: reserve, open_accounts, admin)";
     if (std::find(scopes.begin(), scopes.end(), scope) != scopes.end()) {
       return "duplicate scope '" + scope + "'";
     }

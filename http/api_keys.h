@@ -15,7 +15,10 @@
 
 namespace http {
 
-inline constexpr std::string_view kScopeReserve = "reserve";  // reservations on any account
+// Reservations on accounts that exist (opened by their user or by a key with the scope below).
+inline constexpr std::string_view kScopeReserve = "reserve";
+// With `reserve`: a reservation may also open an account that was never opened (free plan).
+inline constexpr std::string_view kScopeOpenAccounts = "open_accounts";
 inline constexpr std::string_view kScopeAdmin = "admin";      // /api/v1/admin/...
 inline constexpr std::size_t kApiKeyNameLengthMax = 128;
 inline constexpr std::size_t kApiKeyLengthMax = 128;

@@ -394,7 +394,12 @@ HttpReply ContentHandlers::humanize(const Principal& caller, const IncomingReque
   if (chunks_failed > 0) log.detail = "chunks_failed";
   assert(credits_used <= price);
   auto captured = charge.capture(credits_used);
-  if (auto* error = std::get_if<HttpReply>(&captured)) return std::move(*error);
+  if (auto* error = std::get_if<HttpReply>(&captured)) {
+    // Not charged, so not delivered: give the credits back now rather than at the expiry,
+    // so that a retry with the same key can run at once.
+    charge.release();
+    return std::move(*error);
+  }
   HttpReply reply = json_reply(
       200, JsonObject()
                .field("humanized_text", content::join_chunks(chunk_texts, text.chunks))
@@ -446,7 +451,10 @@ HttpReply ContentHandlers::detect(const Principal& caller, const IncomingRequest
     return service_unavailable(settings_.retry_after_s);
   }
   auto captured = charge.capture(price);
-  if (auto* error = std::get_if<HttpReply>(&captured)) return std::move(*error);
+  if (auto* error = std::get_if<HttpReply>(&captured)) {
+    charge.release();  // not charged, so not delivered (see humanize)
+    return std::move(*error);
+  }
   return json_reply(
       200, JsonObject()
                .raw_field("overall_score", score_json(report.aggregate.overall_score))

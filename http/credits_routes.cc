@@ -70,7 +70,8 @@ HttpReply LedgerService::reserve(const IncomingRequest& request, RequestLog& log
   auto ttl = optional_integer(fields, "ttl_seconds", 1, ledger::kReservationTtlMaxS);
   if (auto* error = std::get_if<HttpReply>(&ttl)) return std::move(*error);
 
-  // The ledger opens an unknown account (free plan) as part of an accepted reservation.
+  // The ledger opens an unknown account (free plan) as part of an accepted reservation, when
+  // the caller may open accounts.
   const auto metadata =
       command_metadata(std::get<Principal>(principal), false, request, std::get<std::string>(key));
   ledger::ReserveCredits command;
@@ -79,8 +80,11 @@ HttpReply LedgerService::reserve(const IncomingRequest& request, RequestLog& log
   command.ttl_s =
       std::get<std::optional<int64_t>>(ttl).value_or(options_.reservation_ttl_default_s);
   command.reservation_id = "res_" + crypto::uuid_v4();
-  auto outcome =
-      submit(ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata});
+  ledger::Command reservation{account_id, std::get<std::string>(key), std::move(command), metadata};
+  // A user opens their own account; a service key opens one only with scope open_accounts.
+  const Principal& caller = std::get<Principal>(principal);
+  reservation.may_open_account = caller.is_user() || caller.has_scope(kScopeOpenAccounts);
+  auto outcome = submit(std::move(reservation));
   if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
   return outcome_reply(RouteId::kReserve, std::get<ledger::Outcome>(outcome));
 }

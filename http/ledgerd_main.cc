@@ -55,7 +55,7 @@ DEFINE_int64(reservation_ttl_default_s, 600, "reservation ttl when the request n
 DEFINE_int64(commit_timeout_ms, 10000, "longest wait for the committer before 503");
 DEFINE_int64(committer_queue_max, 10000, "commands waiting for the committer");
 DEFINE_int64(batch_max, 256, "commands per committed batch");
-DEFINE_int32(committer_lanes, 4,
+DEFINE_int32(committer_lanes, 2,
              "writer lanes (each with its own connection); an account always uses the same lane");
 DEFINE_int64(sweep_interval_ms, 1000, "expired reservation sweep interval (<= 0: off)");
 DEFINE_int64(shutdown_grace_ms, 10000, "time in-flight requests get on SIGTERM");

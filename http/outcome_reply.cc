@@ -73,6 +73,7 @@ int rejection_status(Rejection rejection) {
     case Rejection::kInsufficientCredits:
       return 402;
     case Rejection::kReservationNotFound:
+    case Rejection::kAccountNotFound:
       return 404;
     case Rejection::kReservationSettled:
     case Rejection::kReservationExpired:

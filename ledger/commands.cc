@@ -283,6 +283,8 @@ std::string_view rejection_code(Rejection rejection) {
       return "idempotency_conflict";
     case Rejection::kRefundReferenceUsed:
       return "refund_reference_used";
+    case Rejection::kAccountNotFound:
+      return "account_not_found";
   }
   return "invalid_request";
 }
@@ -356,6 +358,11 @@ Decision decide_and_apply(AccountState& state, const Command& command, int64_t n
   assert(!command.account_id.empty());
   assert(state.account_id == command.account_id);
   Decision decision;
+  if (!state.opened && !command.may_open_account) {
+    decision.outcome.rejection = Rejection::kAccountNotFound;
+    fill_balances(decision.outcome, state);
+    return decision;
+  }
   // An account opens on first use; the opening only lands if the command is accepted.
   AccountState opened;
   AccountState* target = &state;

@@ -78,6 +78,10 @@ struct Command {
   std::string idempotency_key;  // required; scoped to the account
   CommandBody body;
   EventMetadata metadata;
+  // An account that was never opened opens (free plan) with the command's first event,
+  // unless this is false: then the command is rejected kAccountNotFound. Not part of the
+  // fingerprint (it says who may open, not what the command does).
+  bool may_open_account = true;
 };
 
 // Longest idempotency key and text field a command may carry (bytes).
@@ -106,8 +110,9 @@ enum class Rejection {
   kBalanceOverflow,
   kIdempotencyConflict,
   kRefundReferenceUsed,  // this account already refunded under that reference
+  kAccountNotFound,      // the command may not open the account, which was never opened
 };
-inline constexpr Rejection kRejectionLast = Rejection::kRefundReferenceUsed;
+inline constexpr Rejection kRejectionLast = Rejection::kAccountNotFound;
 std::string_view rejection_code(Rejection rejection);
 
 // The result of one command, as stored with its idempotency key and replayed verbatim.

@@ -1,9 +1,10 @@
 // The laned batching committer (ledger/committer.h).
 //
 // A lane batch is one transaction in two round trips:
-//   1. BEGIN; lock the batch's accounts (pg_try_advisory_xact_lock through
-//      ledger_lock_account, in hash order); read the clock; load the balance,
-//      reservation, subscription, refund-reference and idempotency rows of the batch.
+//   1. BEGIN; lock the batch's accounts (pg_try_advisory_xact_lock on
+//      hashtextextended(account id, 0), in that order) and read the clock; load the balance and
+//      idempotency rows of the batch, and the reservation, subscription (billing events
+//      only) and refund-reference rows its commands name.
 //   2. Append events; upsert balances, reservations and subscriptions; insert refund
 //      references, outbox and idempotency rows; COMMIT.
 // Between them every command is decided in memory (ledger/commands.h). A command whose
@@ -98,6 +99,19 @@ void fail_all(std::vector<Pending>& batch, const char* message) {
   for (Pending& pending : batch) fail(pending, std::make_exception_ptr(Exception(message)));
 }
 
+// Every statement of a lane is a lookup or an insert by key. A plan made while a table was
+// small (a hash join over a sequential scan) must not stay cached while the table grows to
+// millions of rows: lanes plan once, generically, and never scan or hash a ledger table.
+pg::ConnectionOptions lane_connection_options(const CommitterOptions& options) {
+  pg::ConnectionOptions connection{options.database_url, options.statement_timeout_ms,
+                                   options.io_timeout_ms};
+  connection.settings = {{"plan_cache_mode", "force_generic_plan"},
+                         {"enable_seqscan", "off"},
+                         {"enable_hashjoin", "off"},
+                         {"enable_mergejoin", "off"}};
+  return connection;
+}
+
 // Backoff before the next attempt of a failed batch: 20, 40, ... ms, at most 1 s.
 std::chrono::milliseconds retry_backoff(int attempt) {
   return std::chrono::milliseconds(std::min(10 << std::min(attempt, 7), 1'000));
@@ -152,8 +166,7 @@ class Lane {
  private:
   void connect() {
     try {
-      connection_ = std::make_unique<pg::Connection>(pg::ConnectionOptions{
-          options_.database_url, options_.statement_timeout_ms, options_.io_timeout_ms});
+      connection_ = std::make_unique<pg::Connection>(lane_connection_options(options_));
       round_trips_counted_ = connection_->round_trips();  // session setup is not a batch's
     } catch (const pg::Error& error) {
       connection_.reset();
@@ -364,6 +377,7 @@ class Lane {
     idempotency::Records records;
     const Loaded loaded = lock_and_load(batch, resolve_only, states, records);
     const std::set<std::string>& locked = loaded.locked;
+    assert(locked.empty() || loaded.now_us > 0);
     const int64_t now_us = loaded.now_us;
     AttemptResult result;
     BatchWrites writes;
@@ -402,10 +416,12 @@ class Lane {
     return result;
   }
 
-  // Round trip 1: begin, lock, read the clock, load every row the batch names.
+  // Round trip 1: begin, lock (reading the clock after the locks), load every row the batch
+  // names. Tables no command of the batch needs are not queried.
   Loaded lock_and_load(const std::vector<Pending>& batch, bool wait_for_every_lock,
                        AccountStates& states, idempotency::Records& records) {
     std::set<std::string> accounts_sorted;
+    std::set<std::string> billed_accounts;  // only billing events read or change subscriptions
     std::vector<reservations::Key> reservation_keys;
     std::vector<refund_references::Key> refund_keys;
     std::vector<idempotency::Key> idempotency_keys;
@@ -419,33 +435,55 @@ class Lane {
       if (const auto* refund = std::get_if<RefundCredits>(&command.body)) {
         refund_keys.emplace_back(command.account_id, refund->reference);
       }
+      if (std::holds_alternative<StripeBillingEvent>(command.body)) {
+        billed_accounts.insert(command.account_id);
+      }
       idempotency_keys.emplace_back(command.account_id, command.idempotency_key);
     }
     const std::vector<std::string> accounts(accounts_sorted.begin(), accounts_sorted.end());
-    const std::vector<bool> waits(accounts.size(), wait_for_every_lock);
-    const std::vector<pg::Statement> statements = {
+    // Locks in hash order; tried without waiting (an account another process holds is
+    // deferred), or waited for when resolving an in-doubt commit, which must outwait the
+    // transaction that may still hold them.
+    const pg::Statement lock =
+        wait_for_every_lock
+            ? pg::Statement{"committer_lock_wait",
+                            "SELECT a, (extract(epoch from clock_timestamp()) * 1000000)::bigint"
+                            " FROM (SELECT a, hashtextextended(a, 0) AS k"
+                            " FROM unnest($1::text[]) AS x(a) ORDER BY k) s"
+                            " CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(s.k)) l",
+                            {sql::text_array(accounts)}}
+            : pg::Statement{"committer_lock",
+                            "SELECT a, (extract(epoch from clock_timestamp()) * 1000000)::bigint"
+                            " FROM (SELECT a, hashtextextended(a, 0) AS k"
+                            " FROM unnest($1::text[]) AS x(a) ORDER BY k) s"
+                            " WHERE pg_try_advisory_xact_lock(k)",
+                            {sql::text_array(accounts)}};
+    std::vector<pg::Statement> statements = {
         {"", "BEGIN", {}},
-        {"committer_lock",
-         "SELECT a FROM (SELECT a, w, hashtextextended(a, 0) AS k"
-         " FROM unnest($1::text[], $2::bool[]) AS x(a, w) ORDER BY k) s"
-         " WHERE ledger_lock_account(k, w)",
-         {sql::text_array(accounts), sql::bool_array(waits)}},
-        {"committer_clock", "SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint", {}},
+        lock,
         projections::balances::load(accounts),
-        reservations::load(reservation_keys),
-        projections::subscriptions::load(accounts),
-        refund_references::load(refund_keys),
         idempotency::load(idempotency_keys),
     };
+    if (!reservation_keys.empty()) statements.push_back(reservations::load(reservation_keys));
+    if (!billed_accounts.empty()) {
+      statements.push_back(projections::subscriptions::load({billed_accounts.begin(),
+                                                             billed_accounts.end()}));
+    }
+    if (!refund_keys.empty()) statements.push_back(refund_references::load(refund_keys));
     const std::vector<pg::Result> results = connection_->pipeline(statements);
     Loaded loaded;
-    for (int i = 0; i < results[1].rows(); ++i) loaded.locked.insert(results[1].string(i, 0));
-    loaded.now_us = results[2].int64(0, 0);
-    projections::balances::apply(results[3], states);
-    reservations::apply(results[4], states);
-    projections::subscriptions::apply(results[5], states);
-    refund_references::apply(results[6], states);
-    idempotency::apply(results[7], records);
+    for (int i = 0; i < results[1].rows(); ++i) {
+      loaded.locked.insert(results[1].string(i, 0));
+      // Each row's clock is read after its own lock: the last is after every lock.
+      loaded.now_us = std::max(loaded.now_us, results[1].int64(i, 1));
+    }
+    projections::balances::apply(results[2], states);
+    idempotency::apply(results[3], records);
+    std::size_t next = 4;
+    if (!reservation_keys.empty()) reservations::apply(results[next++], states);
+    if (!billed_accounts.empty()) projections::subscriptions::apply(results[next++], states);
+    if (!refund_keys.empty()) refund_references::apply(results[next++], states);
+    assert(next == results.size());
     return loaded;
   }
 
@@ -498,7 +536,8 @@ class Lane {
     if (!decision.events.empty()) {
       account.last_hash = hash;
       writes.balances.insert(command.account_id);
-      if (!account.subscription.subscription_id.empty()) {
+      if (std::holds_alternative<StripeBillingEvent>(command.body) &&
+          !account.subscription.subscription_id.empty()) {
         writes.subscriptions.insert(command.account_id);
       }
       if (const std::string* id = named_reservation(command.body)) {

@@ -49,7 +49,7 @@ class LedgerOutcomeUnknown : public std::runtime_error {
 
 struct CommitterOptions {
   std::string database_url;
-  std::size_t lanes = 4;
+  std::size_t lanes = 2;  // one per core of the database machine is a good start
   std::size_t queue_capacity = 10'000;  // commands waiting, over all lanes
   std::size_t batch_max = 256;
   int64_t sweep_interval_ms = 1'000;  // <= 0 disables the expiry sweeper

@@ -12,6 +12,7 @@
 #include <charconv>
 
 #include "crypto/digest.h"
+#include "ledger/sql_text.h"
 
 namespace pg {
 namespace {
@@ -110,8 +111,14 @@ Connection::Connection(ConnectionOptions options) : options_(std::move(options))
   if (PQsetnonblocking(connection_, 1) != 0 || PQenterPipelineMode(connection_) != 1) {
     fail_connection("cannot enter pipeline mode");
   }
-  const std::string timeout = std::to_string(options_.statement_timeout_ms);
-  exec({"", "SELECT set_config('statement_timeout', $1, false)", {timeout}});
+  std::vector<std::string> names = {"statement_timeout"};
+  std::vector<std::string> settings = {std::to_string(options_.statement_timeout_ms)};
+  for (const auto& [name, value] : options_.settings) {
+    names.push_back(name);
+    settings.push_back(value);
+  }
+  exec({"", "SELECT set_config(n, v, false) FROM unnest($1::text[], $2::text[]) AS s(n, v)",
+        {ledger::sql::text_array(names), ledger::sql::text_array(settings)}});
 }
 
 Connection::~Connection() {

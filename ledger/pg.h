@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 struct pg_conn;
@@ -82,6 +83,8 @@ struct ConnectionOptions {
   // server ends in ErrorKind::kConnection instead of blocking the caller forever.
   int64_t io_timeout_ms = 30'000;
   int64_t connect_timeout_s = 5;
+  // More session settings (name, value), applied with set_config at connect.
+  std::vector<std::pair<std::string, std::string>> settings = {};
 };
 
 class Connection {

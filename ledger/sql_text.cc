@@ -6,14 +6,22 @@
 namespace ledger::sql {
 
 std::string text_array(const std::vector<std::string>& values) {
-  std::string out = "{";
+  std::size_t size = 2;
+  for (const std::string& value : values) size += value.size() + 3;
+  std::string out;
+  out.reserve(size + size / 8);
+  out.push_back('{');
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i > 0) out.push_back(',');
     out.push_back('"');
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
+    std::size_t from = 0;
+    for (std::size_t at = values[i].find_first_of("\"\\"); at != std::string::npos;
+         at = values[i].find_first_of("\"\\", at + 1)) {
+      out.append(values[i], from, at - from);
+      out.push_back('\\');
+      from = at;
     }
+    out.append(values[i], from);
     out.push_back('"');
   }
   out.push_back('}');

@@ -43,7 +43,7 @@ bool same(const ledger::SubscriptionState& a, const ledger::SubscriptionState& b
 pg::Statement load(const std::vector<std::string>& account_ids) {
   return {"subscriptions_load",
           "SELECT account_id, " SUBSCRIPTION_COLUMNS
-          " FROM ledger_subscriptions WHERE account_id = ANY($1::text[])",
+          " FROM unnest($1::text[]) AS k(account_id) JOIN ledger_subscriptions USING (account_id)",
           {ledger::sql::text_array(account_ids)}};
 }
 

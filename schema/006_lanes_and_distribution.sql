@@ -1,18 +1,4 @@
--- Write path v2 (committer lanes) and a schema that can be distributed by account id.
-
--- The committer's account lock: a transaction-scoped advisory lock on hashtextextended(id, 0),
--- tried without waiting (a lane defers the commands of an account another process holds)
--- or waited for (a lane learning what an in-doubt COMMIT did must outwait its transaction).
-CREATE FUNCTION ledger_lock_account(lock_key bigint, wait boolean) RETURNS boolean
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-  IF wait THEN
-    PERFORM pg_advisory_xact_lock(lock_key);
-    RETURN true;
-  END IF;
-  RETURN pg_try_advisory_xact_lock(lock_key);
-END;
-$$;
+-- A schema that can be distributed by account id (docs/SCALING.md), with one index less per append.
 
 -- Every unique index of an account-keyed table includes the account column (on Citus a
 -- unique index must contain the distribution column). The global position stays unique by
@@ -21,6 +7,9 @@ DROP INDEX ledger_events_global_position;
 CREATE INDEX ledger_events_global_position ON ledger_events (global_position);
 DROP INDEX ledger_events_event_id;
 CREATE UNIQUE INDEX ledger_events_event_id ON ledger_events (stream_id, event_id);
+-- A fold at an instant reads one stream in version order (the primary key) and stops at the
+-- instant; an index on (stream_id, recorded_at) only cost every append an insertion.
+DROP INDEX ledger_events_recorded_at;
 
 -- How each table is placed when the schema is distributed (docs/SCALING.md):
 --   distributed: hash-distributed by `distribution_column`, colocated within `colocation`;

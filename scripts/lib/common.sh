@@ -64,7 +64,8 @@ pg_start() {
   if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$data_dir"; fi
   chmod 700 "$data_dir"
   if [ ! -f "$data_dir/PG_VERSION" ]; then
-    pg_as_owner "$PG_BIN/initdb" -D "$data_dir" -A trust -U postgres -E UTF8 >/dev/null
+    # Locale C: identifiers (accounts, keys) compare bytewise, the fast path of text comparison.
+    pg_as_owner "$PG_BIN/initdb" -D "$data_dir" -A trust -U postgres -E UTF8 --locale=C >/dev/null
   fi
   pg_as_owner "$PG_BIN/pg_ctl" -D "$data_dir" -l "$data_dir/server.log" -w -t 60 \
     -o "-p $port -k $data_dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null

@@ -120,6 +120,7 @@ TEST_F(HttpAuthTest, ApiKeyScopes) {
   const TestResponse no_admin = http_get(url(events), bearer(reserve_key));
   EXPECT_EQ(no_admin.status, 403);
   EXPECT_EQ(no_admin.body, R"({"error":"forbidden"})");
+  ASSERT_EQ(http_get(url("/api/v1/credits"), bearer(token("alice"))).status, 200);  // opens it
   const TestResponse no_reserve = reserve(admin_key, 5, R"(,"account_id":"alice")");
   EXPECT_EQ(no_reserve.status, 403);
   EXPECT_EQ(reserve(reserve_key, 5, R"(,"account_id":"alice")").status, 201);
@@ -138,6 +139,25 @@ TEST_F(HttpAuthTest, ApiKeyScopes) {
   work.commit();
   EXPECT_EQ(reserve(reserve_key, 5, R"(,"account_id":"alice")").status, 401);
   EXPECT_EQ(balance_row("alice")->credits_reserved, 10);
+}
+
+// Scope `reserve` acts on accounts that exist; opening one (with its free allowance) takes
+// scope `open_accounts` too, so a leaked reserve key cannot mint free credits.
+TEST_F(HttpAuthTest, OnlyTheOpenAccountsScopeOpensAccounts) {
+  const std::string reserve_key = create_key("checkout", {"reserve"});
+  const std::string opener_key = create_key("signup", {"reserve", "open_accounts"});
+  const TestResponse refused = reserve(reserve_key, 5, R"(,"account_id":"newcomer")");
+  EXPECT_EQ(refused.status, 404) << refused.body;
+  EXPECT_EQ(refused.body, R"({"error":"account_not_found"})");
+  EXPECT_EQ(event_count("newcomer"), 0);
+  EXPECT_FALSE(balance_row("newcomer").has_value());
+  const TestResponse opened = reserve(opener_key, 5, R"(,"account_id":"newcomer")");
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  EXPECT_EQ(event_count("newcomer"), 3);  // opened, allowance, reserved
+  // Once the account exists, the reserve scope is enough.
+  EXPECT_EQ(reserve(reserve_key, 5, R"(,"account_id":"newcomer")").status, 201);
+  EXPECT_EQ(balance_row("newcomer")->credits_reserved, 10);
+  expect_consistent("newcomer");
 }
 
 }  // namespace

@@ -146,7 +146,7 @@ TEST_F(HttpRoutesTest, ReservationErrorsHaveTheirCodes) {
 }
 
 TEST_F(HttpRoutesTest, ServiceKeyNamesTheAccount) {
-  const std::string service_key = create_key("checkout", {"reserve"});
+  const std::string service_key = create_key("checkout", {"reserve", "open_accounts"});
   const TestResponse missing = reserve(service_key, 10);
   EXPECT_EQ(missing.status, 400);
   EXPECT_EQ(error_code(missing), "invalid_request");

@@ -54,6 +54,21 @@ TEST_F(DecideTest, FirstCommandOpensTheAccountWithTheFreeAllowance) {
   EXPECT_EQ(state_.version, 2);
 }
 
+TEST_F(DecideTest, ACommandThatMayNotOpenTheAccountIsRejectedUntilItIsOpen) {
+  Command closed{"alice", "k1", ReserveCredits{5, "detect", 60, "res_1"}, {}};
+  closed.may_open_account = false;
+  Decision d = decide_and_apply(state_, closed, kNow, plans_);
+  EXPECT_EQ(d.outcome.rejection, Rejection::kAccountNotFound);
+  EXPECT_TRUE(d.events.empty());
+  EXPECT_FALSE(state_.opened);
+  EXPECT_EQ(rejection_code(Rejection::kAccountNotFound), "account_not_found");
+  ASSERT_TRUE(run(OpenAccount{}).outcome.ok());
+  closed.idempotency_key = "k2";
+  d = decide_and_apply(state_, closed, kNow, plans_);
+  ASSERT_TRUE(d.outcome.ok());
+  EXPECT_EQ(state_.credits_reserved, 5);
+}
+
 TEST_F(DecideTest, RejectedFirstCommandDoesNotOpenTheAccount) {
   Decision d = run(ReserveCredits{301, "detect", 60, "res_x"});
   EXPECT_EQ(d.outcome.rejection, Rejection::kInsufficientCredits);
