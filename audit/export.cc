@@ -7,7 +7,7 @@
 #include <cassert>
 
 #include "crypto/digest.h"
-#include "ledger/sql_text.h"
+#include "ledger/store.h"
 #include "ledger/time_format.h"
 
 namespace audit {
@@ -74,41 +74,40 @@ void write_json_line(const Row& r, std::ostream& out) {
 
 }  // namespace
 
-int64_t export_events(pqxx::connection& connection, int64_t from_us, int64_t to_us,
+int64_t export_events(pg::Connection& connection, int64_t from_us, int64_t to_us,
                       ExportFormat format, std::ostream& out, const ExportProgress& progress) {
   assert(from_us <= to_us);
   if (format == ExportFormat::kCsv) {
     out << "global_position,stream_id,stream_version,event_id,type,recorded_at,payload,"
            "metadata,hash\n";
   }
-  pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> work(connection);
+  connection.exec({"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}});
   int64_t after_position = 0;
   int64_t written = 0;
-  for (;;) {
-    const pqxx::result rows = work.exec_params(
-        "SELECT global_position, stream_id, stream_version, event_id::text, event_type, " +
-            ledger::sql::epoch_us("recorded_at") +
-            ", payload::text, metadata::text, hash FROM ledger_events"
-            " WHERE recorded_at >= $1::timestamptz AND recorded_at < $2::timestamptz"
-            " AND global_position > $3 ORDER BY global_position LIMIT $4",
-        ledger::sql::timestamp_literal(from_us), ledger::sql::timestamp_literal(to_us),
-        after_position, kPageSize);
-    for (const pqxx::row& row : rows) {
-      const Row r{row[0].as<int64_t>(),  row[1].as<std::string>(), row[2].as<int64_t>(),
-                  row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<int64_t>(),
-                  row[6].as<std::string>(), row[7].as<std::string>(),
-                  crypto::hex_encode(pqxx::binarystring(row[8]).str())};
-      if (format == ExportFormat::kCsv) {
-        write_csv(r, out);
-      } else {
-        write_json_line(r, out);
+  try {
+    for (;;) {
+      const auto page =
+          ledger::read_recorded_between(connection, from_us, to_us, after_position, kPageSize);
+      for (const ledger::StoredEvent& e : page) {
+        const Row r{e.global_position, e.stream_id,  e.stream_version, e.event_id,
+                    e.event_type,      e.recorded_at_us, e.payload,    e.metadata,
+                    crypto::hex_encode(e.hash)};
+        if (format == ExportFormat::kCsv) {
+          write_csv(r, out);
+        } else {
+          write_json_line(r, out);
+        }
+        after_position = r.global_position;
+        ++written;
       }
-      after_position = r.global_position;
-      ++written;
+      if (progress) progress(written);
+      if (static_cast<int64_t>(page.size()) < kPageSize) break;
     }
-    if (progress) progress(written);
-    if (static_cast<int64_t>(rows.size()) < kPageSize) break;
+  } catch (...) {
+    connection.rollback();
+    throw;
   }
+  connection.exec({"", "COMMIT", {}});
   return written;
 }
 

@@ -4,11 +4,14 @@
 #include <rapidjson/document.h>
 
 #include <cassert>
+#include <climits>
 #include <map>
 #include <utility>
 
 #include "ledger/billing_rules.h"
 #include "ledger/events.h"
+#include "ledger/store.h"
+#include "webhooks/inbox_reads.h"
 #include "webhooks/stripe_billing.h"
 #include "webhooks/stripe_event.h"
 
@@ -18,8 +21,6 @@ namespace {
 constexpr int64_t kPageSize = 1'000;
 constexpr const char* kAllowanceReason = "plan allowance";
 constexpr const char* kUpgradeReason = "plan upgrade";
-
-using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 
 struct ProcessedDelivery {
   std::string type;
@@ -40,21 +41,16 @@ void mismatch(ReconcileReport& report, int64_t& counter, std::string problem,
 }
 
 // Every processed Stripe delivery: event id -> (type, account).
-std::map<std::string, ProcessedDelivery> load_processed(Snapshot& work) {
+std::map<std::string, ProcessedDelivery> load_processed(pg::Connection& connection) {
   std::map<std::string, ProcessedDelivery> processed;
   std::string after;
   for (;;) {
-    const pqxx::result rows = work.exec_params(
-        "SELECT d.provider_event_id, d.event_type, coalesce(p.account_id, '')"
-        " FROM webhook_processing p JOIN webhook_deliveries d USING (provider, provider_event_id)"
-        " WHERE p.provider = 'stripe' AND p.status = 'processed' AND p.provider_event_id > $1"
-        " ORDER BY p.provider_event_id LIMIT $2",
-        after, kPageSize);
-    for (const pqxx::row& row : rows) {
-      after = row[0].as<std::string>();
-      processed[after] = {row[1].as<std::string>(), row[2].as<std::string>()};
+    const auto page = webhooks::read_processed(connection, after, kPageSize);
+    for (const webhooks::StoredDelivery& delivery : page) {
+      after = delivery.event_id;
+      processed[after] = {delivery.event_type, delivery.account_id};
     }
-    if (rows.size() < static_cast<std::size_t>(kPageSize)) return processed;
+    if (static_cast<int64_t>(page.size()) < kPageSize) return processed;
   }
 }
 
@@ -76,23 +72,27 @@ bool produces(const std::string& delivery_type, const std::string& reason) {
   return false;
 }
 
-// Checks one Stripe grant against the deliveries and counts allowance grants per period.
-void check_grant(const pqxx::row& row, const std::map<std::string, ProcessedDelivery>& processed,
-                 AllowanceCounts& allowances, ReconcileReport& report) {
-  const std::string account_id = row[0].as<std::string>();
-  const std::string reference = "version " + row[1].as<std::string>();
+// Checks one Stripe grant against the deliveries and counts allowance grants per period. A
+// grant recorded before the inbox's prune horizon may have lost its delivery to retention:
+// it still counts for its period, but needs no delivery.
+void check_grant(const ledger::StoredEvent& event,
+                 const std::map<std::string, ProcessedDelivery>& processed,
+                 int64_t pruned_before_us, AllowanceCounts& allowances, ReconcileReport& report) {
+  const std::string& account_id = event.stream_id;
+  const std::string reference = "version " + std::to_string(event.stream_version);
   ++report.grants_checked;
-  const auto body = ledger::decode_event("CreditsGranted", row[2].as<std::string>());
+  const auto body = ledger::decode_event("CreditsGranted", event.payload);
   const auto* grant = body ? std::get_if<ledger::CreditsGranted>(&*body) : nullptr;
   if (grant == nullptr) {
     mismatch(report, report.grants_without_delivery, "Stripe grant does not decode", account_id,
              reference);
     return;
   }
-  const std::string event_id = causation_id(row[3].as<std::string>());
+  const std::string event_id = causation_id(event.metadata);
   const auto delivery = processed.find(event_id);
-  if (delivery == processed.end() || delivery->second.account_id != account_id ||
-      !produces(delivery->second.type, grant->reason)) {
+  const bool traced = delivery != processed.end() && delivery->second.account_id == account_id &&
+                      produces(delivery->second.type, grant->reason);
+  if (!traced && event.recorded_at_us >= pruned_before_us) {
     mismatch(report, report.grants_without_delivery,
              "Stripe grant (" + grant->reason + ", period " + grant->period_key +
                  ") traces to no processed delivery that produces it (causation " + event_id + ")",
@@ -107,44 +107,35 @@ void check_grant(const pqxx::row& row, const std::map<std::string, ProcessedDeli
   }
 }
 
-AllowanceCounts check_grants(Snapshot& work,
+AllowanceCounts check_grants(pg::Connection& connection,
                              const std::map<std::string, ProcessedDelivery>& processed,
-                             ReconcileReport& report) {
+                             int64_t pruned_before_us, ReconcileReport& report) {
   AllowanceCounts allowances;
   std::string after_stream;
   int64_t after_version = 0;
   for (;;) {
-    const pqxx::result rows = work.exec_params(
-        "SELECT stream_id, stream_version, payload::text, metadata::text FROM ledger_events"
-        " WHERE event_type = 'CreditsGranted' AND payload->>'source' = 'stripe'"
-        " AND (stream_id, stream_version) > ($1::text, $2::bigint)"
-        " ORDER BY stream_id, stream_version LIMIT $3",
-        after_stream, after_version, kPageSize);
-    for (const pqxx::row& row : rows) {
-      after_stream = row[0].as<std::string>();
-      after_version = row[1].as<int64_t>();
-      check_grant(row, processed, allowances, report);
+    const auto page =
+        ledger::read_grants_from(connection, "stripe", after_stream, after_version, kPageSize);
+    for (const ledger::StoredEvent& event : page) {
+      after_stream = event.stream_id;
+      after_version = event.stream_version;
+      check_grant(event, processed, pruned_before_us, allowances, report);
     }
-    if (rows.size() < static_cast<std::size_t>(kPageSize)) return allowances;
+    if (static_cast<int64_t>(page.size()) < kPageSize) return allowances;
   }
 }
 
 // Every applied invoice.paid delivery has exactly one allowance grant for its period.
-void check_invoices(Snapshot& work, const AllowanceCounts& allowances, ReconcileReport& report) {
+void check_invoices(pg::Connection& connection, const AllowanceCounts& allowances,
+                    ReconcileReport& report) {
   std::string after;
   for (;;) {
-    const pqxx::result rows = work.exec_params(
-        "SELECT d.provider_event_id, d.raw_body, coalesce(p.account_id, '')"
-        " FROM webhook_processing p JOIN webhook_deliveries d USING (provider, provider_event_id)"
-        " WHERE p.provider = 'stripe' AND p.status = 'processed' AND d.event_type = 'invoice.paid'"
-        " AND coalesce(p.note, '') <> 'superseded' AND p.provider_event_id > $1"
-        " ORDER BY p.provider_event_id LIMIT $2",
-        after, kPageSize);
-    for (const pqxx::row& row : rows) {
-      after = row[0].as<std::string>();
-      const std::string account_id = row[2].as<std::string>();
+    const auto page = webhooks::read_applied_invoices(connection, after, kPageSize);
+    for (const webhooks::StoredDelivery& invoice : page) {
+      after = invoice.event_id;
+      const std::string& account_id = invoice.account_id;
       ++report.invoices_checked;
-      const auto parsed = webhooks::parse_stripe_event(pqxx::binarystring(row[1]).str());
+      const auto parsed = webhooks::parse_stripe_event(invoice.raw_body);
       const auto* event = std::get_if<webhooks::StripeEvent>(&parsed);
       if (event == nullptr || !event->invoice) {
         mismatch(report, report.invoices_without_grant, "processed invoice does not parse",
@@ -165,19 +156,27 @@ void check_invoices(Snapshot& work, const AllowanceCounts& allowances, Reconcile
                  account_id, after);
       }
     }
-    if (rows.size() < static_cast<std::size_t>(kPageSize)) return;
+    if (static_cast<int64_t>(page.size()) < kPageSize) return;
   }
 }
 
 }  // namespace
 
-ReconcileReport reconcile_stripe(pqxx::connection& connection) {
+ReconcileReport reconcile_stripe(pg::Connection& connection) {
   ReconcileReport report;
-  Snapshot work(connection, "reconcile");
-  const std::map<std::string, ProcessedDelivery> processed = load_processed(work);
-  const AllowanceCounts allowances = check_grants(work, processed, report);
-  check_invoices(work, allowances, report);
-  work.commit();
+  connection.exec({"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}});
+  try {
+    const int64_t pruned_before_us =
+        webhooks::read_deliveries_pruned_before_us(connection).value_or(INT64_MIN);
+    const std::map<std::string, ProcessedDelivery> processed = load_processed(connection);
+    const AllowanceCounts allowances =
+        check_grants(connection, processed, pruned_before_us, report);
+    check_invoices(connection, allowances, report);
+  } catch (...) {
+    connection.rollback();
+    throw;
+  }
+  connection.exec({"", "COMMIT", {}});
   assert(report.clean == (report.invoices_without_grant + report.invoices_with_extra_grants +
                               report.grants_without_delivery + report.periods_granted_twice ==
                           0));

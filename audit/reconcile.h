@@ -8,11 +8,13 @@
 //     processed delivery of its own account whose type produces it: "plan allowance" from
 //     checkout.session.completed, invoice.paid or customer.subscription.deleted, "plan
 //     upgrade" from customer.subscription.updated. No period receives two allowance grants.
+//     A grant recorded before the inbox's prune horizon (retention) needs no delivery.
 #pragma once
 
 #include <cstdint>
-#include <pqxx/pqxx>
 #include <string>
+
+#include "ledger/pg.h"
 
 namespace audit {
 
@@ -33,6 +35,6 @@ struct ReconcileReport {
 
 // Checks both directions above over the whole ledger in one repeatable-read snapshot and
 // counts every mismatch (the first is described). Read-only. Database errors propagate.
-ReconcileReport reconcile_stripe(pqxx::connection& connection);
+ReconcileReport reconcile_stripe(pg::Connection& connection);
 
 }  // namespace audit

@@ -10,8 +10,10 @@
 #include "ledger/store.h"
 #include "projections/balances.h"
 #include "projections/refund_references.h"
+#include "projections/replay_lock.h"
 #include "projections/reservations.h"
 #include "projections/subscriptions.h"
+#include "webhooks/inbox_reads.h"
 
 namespace audit {
 namespace {
@@ -98,29 +100,13 @@ std::string compare_projection(const AccountState& projected, const AccountState
 }
 
 std::string check_immutability_guards(pg::Connection& connection) {
-  const pg::Result rows = connection.exec(
-      {"verify_guards",
-       "SELECT t.name, (SELECT count(*) FROM pg_trigger WHERE tgrelid = t.name::regclass"
-       " AND NOT tgisinternal AND tgenabled <> 'D')"
-       " FROM unnest(ARRAY['ledger_events', 'webhook_deliveries']) AS t(name)",
-       {}});
-  for (int i = 0; i < rows.rows(); ++i) {
-    if (rows.int64(i, 1) < 2) {
-      return "immutability triggers on " + rows.string(i, 0) + " are missing or disabled";
-    }
+  if (!ledger::event_log_guarded(connection)) {
+    return "immutability triggers on ledger_events are missing or disabled";
+  }
+  if (!webhooks::deliveries_guarded(connection)) {
+    return "immutability triggers on webhook_deliveries are missing or disabled";
   }
   return "";
-}
-
-// Stream ids in order, one page after `after`.
-std::vector<std::string> stream_page(pg::Connection& connection, const std::string& after) {
-  const pg::Result rows = connection.exec(
-      {"verify_stream_page",
-       "SELECT DISTINCT stream_id FROM ledger_events WHERE stream_id > $1 ORDER BY 1 LIMIT $2",
-       {after, std::to_string(kPageSize)}});
-  std::vector<std::string> ids;
-  for (int i = 0; i < rows.rows(); ++i) ids.push_back(rows.string(i, 0));
-  return ids;
 }
 
 // Writes the folded states through the gateways, in chunks (the caller holds the locks).
@@ -170,7 +156,7 @@ VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& pro
   }
   std::string after;
   for (;;) {
-    const std::vector<std::string> streams = stream_page(connection, after);
+    const std::vector<std::string> streams = ledger::read_stream_ids(connection, after, kPageSize);
     for (const std::string& stream : streams) {
       // Fold and compare in one snapshot, so a commit in between is not a false mismatch.
       connection.exec({"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}});
@@ -203,16 +189,14 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
   // EXCLUSIVE on the event log blocks every committer's INSERT (ROW EXCLUSIVE) until the
   // rewrite commits, and the fold reads inside the same transaction: nothing committed
   // after the fold can be overwritten by it.
-  connection.pipeline(std::vector<pg::Statement>{
-      {"", "BEGIN", {}},
-      {"", "LOCK TABLE ledger_events, ledger_accounts, ledger_reservations,"
-           " ledger_subscriptions, ledger_refund_references IN EXCLUSIVE MODE", {}}});
+  connection.pipeline(
+      std::vector<pg::Statement>{{"", "BEGIN", {}}, projections::lock_against_appends()});
   try {
     ledger::AccountStates folded;
     int64_t events = 0;
     std::string after;
     for (;;) {
-      const std::vector<std::string> streams = stream_page(connection, after);
+      const std::vector<std::string> streams = ledger::read_stream_ids(connection, after, kPageSize);
       for (const std::string& stream : streams) {
         std::string problem;
         int64_t bad_version = 0;

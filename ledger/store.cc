@@ -99,6 +99,56 @@ std::vector<StoredEvent> read_stream(pg::Connection& connection, const std::stri
   return parse_events(connection.exec(read_stream_statement(stream_id, after_version, limit)));
 }
 
+std::vector<StoredEvent> read_recorded_between(pg::Connection& connection, int64_t from_us,
+                                               int64_t to_us, int64_t after_position,
+                                               int64_t limit) {
+  assert(limit > 0 && from_us <= to_us);
+  return parse_events(connection.exec(
+      {"events_recorded_between",
+       "SELECT " EVENT_COLUMNS
+       " FROM ledger_events WHERE recorded_at >= $1::timestamptz AND recorded_at < $2::timestamptz"
+       " AND global_position > $3 ORDER BY global_position LIMIT $4",
+       {sql::timestamp_literal(from_us), sql::timestamp_literal(to_us),
+        std::to_string(after_position), std::to_string(limit)}}));
+}
+
+std::vector<StoredEvent> read_grants_from(pg::Connection& connection, const std::string& source,
+                                          const std::string& after_stream, int64_t after_version,
+                                          int64_t limit) {
+  assert(limit > 0);
+  return parse_events(connection.exec(
+      {"events_grants_from",
+       "SELECT " EVENT_COLUMNS
+       " FROM ledger_events WHERE event_type = 'CreditsGranted' AND payload->>'source' = $1"
+       " AND (stream_id, stream_version) > ($2::text, $3::bigint)"
+       " ORDER BY stream_id, stream_version LIMIT $4",
+       {source, after_stream, std::to_string(after_version), std::to_string(limit)}}));
+}
+
+std::vector<std::string> read_stream_ids(pg::Connection& connection, const std::string& after,
+                                         int64_t limit) {
+  const pg::Result rows = connection.exec(
+      {"events_stream_ids",
+       "SELECT DISTINCT stream_id FROM ledger_events WHERE stream_id > $1 ORDER BY 1 LIMIT $2",
+       {after, std::to_string(limit)}});
+  std::vector<std::string> ids;
+  for (int i = 0; i < rows.rows(); ++i) ids.push_back(rows.string(i, 0));
+  return ids;
+}
+
+int64_t enabled_trigger_count(pg::Connection& connection, const std::string& table) {
+  return connection
+      .exec({"enabled_trigger_count",
+             "SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass"
+             " AND NOT tgisinternal AND tgenabled <> 'D'",
+             {table}})
+      .int64(0, 0);
+}
+
+bool event_log_guarded(pg::Connection& connection) {
+  return enabled_trigger_count(connection, "ledger_events") >= 2;
+}
+
 bool fold_event(AccountState& state, const StoredEvent& event) {
   const auto body = decode_event(event.event_type, event.payload);
   if (!body || !apply_event(state, *body)) return false;

@@ -39,6 +39,29 @@ std::vector<StoredEvent> parse_events(const pg::Result& rows);
 std::vector<StoredEvent> read_stream(pg::Connection& connection, const std::string& stream_id,
                                      int64_t after_version, int64_t limit);
 
+// Events of every stream recorded in [from_us, to_us) with global_position > after_position,
+// in position order, at most `limit` (exports page through a snapshot with this).
+std::vector<StoredEvent> read_recorded_between(pg::Connection& connection, int64_t from_us,
+                                               int64_t to_us, int64_t after_position,
+                                               int64_t limit);
+
+// CreditsGranted events whose payload source is `source`, after (stream, version) in that
+// order, at most `limit` (reconciliation of Stripe grants).
+std::vector<StoredEvent> read_grants_from(pg::Connection& connection, const std::string& source,
+                                          const std::string& after_stream, int64_t after_version,
+                                          int64_t limit);
+
+// Stream ids in order after `after`, at most `limit` (verify and replay page through them).
+std::vector<std::string> read_stream_ids(pg::Connection& connection, const std::string& after,
+                                         int64_t limit);
+
+// The user triggers of `table` that exist and are enabled (immutability checks).
+int64_t enabled_trigger_count(pg::Connection& connection, const std::string& table);
+
+// True when both immutability triggers of ledger_events (UPDATE/DELETE, TRUNCATE) exist and
+// are enabled.
+bool event_log_guarded(pg::Connection& connection);
+
 // Applies `event` to `state` and advances its version and hash. False when the event does not
 // decode or cannot follow the state (a corrupt or tampered log).
 [[nodiscard]] bool fold_event(AccountState& state, const StoredEvent& event);

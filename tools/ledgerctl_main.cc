@@ -183,7 +183,7 @@ int run_replay(pg::Connection& connection) {
   return kExitOk;
 }
 
-int run_reconcile(pqxx::connection& connection) {
+int run_reconcile(pg::Connection& connection) {
   const auto report = audit::reconcile_stripe(connection);
   std::printf("%lld paid invoices, %lld Stripe grants checked\n",
               static_cast<long long>(report.invoices_checked),
@@ -250,7 +250,7 @@ int run_history(pg::Connection& connection, const Arguments& args) {
   return kExitOk;
 }
 
-int run_export(pqxx::connection& connection, const Arguments& args) {
+int run_export(pg::Connection& connection, const Arguments& args) {
   const auto from_us = ledger::parse_rfc3339(option(args, "--from"));
   const auto to_us = ledger::parse_rfc3339(option(args, "--to"));
   const std::string format_text = option(args, "--format").empty() ? "csv" : option(args, "--format");
@@ -409,11 +409,8 @@ int dispatch(const Arguments& args) {
   if (command == "token") return run_token(args);
   const std::string url = option(args, "--database-url", "DATABASE_URL");
   if (url.empty()) return std::fprintf(stderr, "set DATABASE_URL or --database-url\n"), kExitUsage;
-  if (command == "migrate" || command == "reconcile" || command == "export" ||
-      command == "prune") {
+  if (command == "migrate" || command == "prune") {
     pqxx::connection connection(url);
-    if (command == "reconcile") return run_reconcile(connection);
-    if (command == "export") return run_export(connection, args);
     if (command == "prune") return run_prune(connection, args);
     std::printf("applied %d migrations\n", ledger::migrate(connection));
     return kExitOk;
@@ -421,6 +418,8 @@ int dispatch(const Arguments& args) {
   // Operator tools may scan the whole log: no statement timeout, a generous socket wait.
   pg::Connection connection(pg::ConnectionOptions{url, 0, kToolIoTimeoutMs});
   if (command == "verify") return run_verify(connection);
+  if (command == "reconcile") return run_reconcile(connection);
+  if (command == "export") return run_export(connection, args);
   if (command == "replay") return run_replay(connection);
   if (command == "balance") return run_balance(connection, args);
   if (command == "history") return run_history(connection, args);

@@ -14,8 +14,7 @@ namespace {
 class ReconcileTest : public BillingTest {
  protected:
   audit::ReconcileReport reconcile() const {
-    auto connection = database_->connect();
-    return audit::reconcile_stripe(*connection);
+    return audit::reconcile_stripe(*database_->connect_pg());
   }
   const int64_t period0_s_ = now_s() - 40 * kDayS;
 };
@@ -32,6 +31,39 @@ TEST_F(ReconcileTest, CleanAfterASubscriptionsLife) {
   // checkout allowance, upgrade difference, renewal allowance, deletion reset
   EXPECT_EQ(report.grants_checked, 4);
   EXPECT_EQ(report.problem, "");
+}
+
+// Deliveries pruned by retention take the trace of their grants with them: a grant recorded
+// before the inbox's prune horizon needs no delivery, one recorded after it still does.
+TEST_F(ReconcileTest, GrantsOlderThanThePruneHorizonNeedNoDelivery) {
+  const Subscriber who = subscriber("old");
+  for (const std::string& body : life_of_a_subscription(who, "old", period0_s_, Shape::kBasil)) {
+    deliver_ok(body);
+  }
+  ASSERT_TRUE(reconcile().clean);
+  {
+    // As the prune would, but for deliveries received moments ago: behind the guard.
+    auto connection = database_->connect();
+    pqxx::work work(*connection);
+    work.exec0("SET LOCAL session_replication_role = replica");
+    work.exec0("DELETE FROM webhook_processing");
+    work.exec0("DELETE FROM webhook_deliveries");
+    work.commit();
+  }
+  const audit::ReconcileReport without_horizon = reconcile();
+  EXPECT_FALSE(without_horizon.clean);
+  EXPECT_EQ(without_horizon.grants_without_delivery, 4);
+  {
+    auto connection = database_->connect();
+    pqxx::work work(*connection);
+    work.exec0(
+        "INSERT INTO retention_horizons (subject, pruned_before)"
+        " VALUES ('webhook_deliveries', clock_timestamp())");
+    work.commit();
+  }
+  const audit::ReconcileReport with_horizon = reconcile();
+  EXPECT_TRUE(with_horizon.clean) << with_horizon.problem;
+  EXPECT_EQ(with_horizon.grants_checked, 4);
 }
 
 TEST_F(ReconcileTest, PaidInvoiceWithoutItsGrantIsReported) {

@@ -32,7 +32,7 @@ class WebhookEventsTest : public BillingTest {
     auto connection = database_->connect();
     const audit::VerifyReport verify = audit::verify_ledger(*database_->connect_pg());
     EXPECT_TRUE(verify.clean) << verify.problem << " " << verify.stream_id;
-    const audit::ReconcileReport reconcile = audit::reconcile_stripe(*connection);
+    const audit::ReconcileReport reconcile = audit::reconcile_stripe(*database_->connect_pg());
     EXPECT_TRUE(reconcile.clean) << reconcile.problem << " " << reconcile.account_id << " "
                                  << reconcile.reference;
   }

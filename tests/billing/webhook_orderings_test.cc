@@ -104,7 +104,7 @@ TEST_F(WebhookOrderingsTest, All120OrderingsEndInTheSameStateAndVerifyClean) {
   const audit::VerifyReport verify = audit::verify_ledger(*database_->connect_pg());
   EXPECT_TRUE(verify.clean) << verify.problem << " " << verify.stream_id;
   EXPECT_EQ(verify.streams_checked, 120);
-  const audit::ReconcileReport reconcile = audit::reconcile_stripe(*connection);
+  const audit::ReconcileReport reconcile = audit::reconcile_stripe(*database_->connect_pg());
   EXPECT_TRUE(reconcile.clean) << reconcile.problem << " " << reconcile.account_id << " "
                                << reconcile.reference;
   EXPECT_GT(reconcile.invoices_checked, 0);

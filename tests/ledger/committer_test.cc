@@ -209,7 +209,7 @@ TEST_F(CommitterTest, TwoCommittersOnOneDatabaseKeepEveryInvariant) {
 TEST_F(CommitterTest, ExportWritesTheRangeAsCsvAndJsonLines) {
   ASSERT_TRUE(submit("exp", "k1", GrantCredits{7, "a, \"quoted\" reason", "admin"}).ok());
   std::ostringstream csv;
-  EXPECT_EQ(audit::export_events(*connection_, 0, std::numeric_limits<int64_t>::max() / 2,
+  EXPECT_EQ(audit::export_events(*pg_, 0, std::numeric_limits<int64_t>::max() / 2,
                                        audit::ExportFormat::kCsv, csv),
             3);  // opened, allowance, grant
   const std::string text = csv.str();
@@ -217,13 +217,13 @@ TEST_F(CommitterTest, ExportWritesTheRangeAsCsvAndJsonLines) {
   EXPECT_NE(text.find("\"{\"\"amount\"\":7,\"\"reason\"\":\"\"a, \\\"\"quoted"), std::string::npos)
       << text;  // RFC 4180 quoting of the JSON payload
   std::ostringstream jsonl;
-  EXPECT_EQ(audit::export_events(*connection_, 0, std::numeric_limits<int64_t>::max() / 2,
+  EXPECT_EQ(audit::export_events(*pg_, 0, std::numeric_limits<int64_t>::max() / 2,
                                        audit::ExportFormat::kJsonLines, jsonl),
             3);
   EXPECT_NE(jsonl.str().find("\"type\":\"CreditsGranted\",\"recorded_at\""), std::string::npos);
   EXPECT_NE(jsonl.str().find("\"payload\":{\"amount\":7,"), std::string::npos);
   std::ostringstream empty;
-  EXPECT_EQ(audit::export_events(*connection_, 0, 1, audit::ExportFormat::kJsonLines,
+  EXPECT_EQ(audit::export_events(*pg_, 0, 1, audit::ExportFormat::kJsonLines,
                                        empty),
             0);
   EXPECT_EQ(empty.str(), "");

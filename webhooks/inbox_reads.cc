@@ -1,0 +1,69 @@
+// Stripe inbox reads (webhooks/inbox_reads.h).
+#include "webhooks/inbox_reads.h"
+
+#include <cassert>
+
+#include "ledger/store.h"
+#include "webhooks/stripe_inbox.h"
+
+namespace webhooks {
+namespace {
+
+std::vector<StoredDelivery> parse(const pg::Result& rows, bool with_bodies) {
+  std::vector<StoredDelivery> deliveries;
+  deliveries.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i) {
+    StoredDelivery delivery{rows.string(i, 0), rows.string(i, 1), rows.string(i, 2), ""};
+    if (with_bodies) delivery.raw_body = rows.bytes(i, 3);
+    deliveries.push_back(std::move(delivery));
+  }
+  return deliveries;
+}
+
+}  // namespace
+
+std::vector<StoredDelivery> read_processed(pg::Connection& connection, const std::string& after,
+                                           int64_t limit) {
+  assert(limit > 0);
+  return parse(connection.exec(
+                   {"inbox_read_processed",
+                    "SELECT d.provider_event_id, d.event_type, coalesce(p.account_id, '')"
+                    " FROM webhook_processing p"
+                    " JOIN webhook_deliveries d USING (provider, provider_event_id)"
+                    " WHERE p.provider = $1 AND p.status = 'processed'"
+                    " AND p.provider_event_id > $2 ORDER BY p.provider_event_id LIMIT $3",
+                    {std::string(kStripeProvider), after, std::to_string(limit)}}),
+               false);
+}
+
+std::vector<StoredDelivery> read_applied_invoices(pg::Connection& connection,
+                                                  const std::string& after, int64_t limit) {
+  assert(limit > 0);
+  return parse(connection.exec(
+                   {"inbox_read_applied_invoices",
+                    "SELECT d.provider_event_id, d.event_type, coalesce(p.account_id, ''),"
+                    " d.raw_body"
+                    " FROM webhook_processing p"
+                    " JOIN webhook_deliveries d USING (provider, provider_event_id)"
+                    " WHERE p.provider = $1 AND p.status = 'processed'"
+                    " AND d.event_type = 'invoice.paid' AND coalesce(p.note, '') <> 'superseded'"
+                    " AND p.provider_event_id > $2 ORDER BY p.provider_event_id LIMIT $3",
+                    {std::string(kStripeProvider), after, std::to_string(limit)}}),
+               true);
+}
+
+std::optional<int64_t> read_deliveries_pruned_before_us(pg::Connection& connection) {
+  const pg::Result rows = connection.exec(
+      {"inbox_pruned_before",
+       "SELECT (extract(epoch from pruned_before) * 1000000)::bigint FROM retention_horizons"
+       " WHERE subject = 'webhook_deliveries'",
+       {}});
+  if (rows.rows() == 0) return std::nullopt;
+  return rows.int64(0, 0);
+}
+
+bool deliveries_guarded(pg::Connection& connection) {
+  return ledger::enabled_trigger_count(connection, "webhook_deliveries") >= 2;
+}
+
+}  // namespace webhooks

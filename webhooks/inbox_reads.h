@@ -1,0 +1,37 @@
+// Named reads of the Stripe inbox (webhook_deliveries, webhook_processing, and the horizon
+// before which pruned deliveries may be missing), for reconciliation. Each is one statement;
+// a caller that needs one snapshot runs them inside its own transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/pg.h"
+
+namespace webhooks {
+
+struct StoredDelivery {
+  std::string event_id;
+  std::string event_type;
+  std::string account_id;  // "" when the delivery never resolved to an account
+  std::string raw_body;    // read_applied_invoices only
+};
+
+// Processed Stripe deliveries with event id > `after`, in event id order, at most `limit`.
+std::vector<StoredDelivery> read_processed(pg::Connection& connection, const std::string& after,
+                                           int64_t limit);
+
+// Processed invoice.paid deliveries that were applied (not superseded), with their bodies.
+std::vector<StoredDelivery> read_applied_invoices(pg::Connection& connection,
+                                                  const std::string& after, int64_t limit);
+
+// The instant (microseconds since the epoch) before which settled deliveries may have been
+// pruned (webhooks/inbox_retention.h), or nullopt when none ever was.
+std::optional<int64_t> read_deliveries_pruned_before_us(pg::Connection& connection);
+
+// True when both immutability triggers of webhook_deliveries exist and are enabled.
+bool deliveries_guarded(pg::Connection& connection);
+
+}  // namespace webhooks
