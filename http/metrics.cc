@@ -32,10 +32,21 @@ void render_histogram(std::string& out, std::string_view name, const std::string
   out += std::string(name) + "_count" + braced + " " + std::to_string(count) + "\n";
 }
 
-void render_gauge(std::string& out, std::string_view name, std::string_view help, int64_t value) {
+// One unlabelled sample with its HELP and TYPE ("gauge" or "counter") lines.
+void render_value(std::string& out, std::string_view type, std::string_view name,
+                  std::string_view help, const std::string& value) {
   out += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
-  out += "# TYPE " + std::string(name) + " gauge\n";
-  out += std::string(name) + " " + std::to_string(value) + "\n";
+  out += "# TYPE " + std::string(name) + " " + std::string(type) + "\n";
+  out += std::string(name) + " " + value + "\n";
+}
+
+void render_gauge(std::string& out, std::string_view name, std::string_view help, int64_t value) {
+  render_value(out, "gauge", name, help, std::to_string(value));
+}
+
+void render_counter(std::string& out, std::string_view name, std::string_view help,
+                    uint64_t value) {
+  render_value(out, "counter", name, help, std::to_string(value));
 }
 
 }  // namespace
@@ -97,19 +108,38 @@ std::string Metrics::render(const MetricsGauges& gauges) const {
   out += "# TYPE ledger_committer_batch_duration_seconds histogram\n";
   render_histogram(out, "ledger_committer_batch_duration_seconds", "", kLatencyBucketsS,
                    batch_latency_.bucket_counts, batch_latency_.count, batch_latency_.sum);
-  out += "# HELP ledger_database_errors_total Database errors (reads and committer).\n";
-  out += "# TYPE ledger_database_errors_total counter\n";
-  out += "ledger_database_errors_total " +
-         std::to_string(database_errors_.load(std::memory_order_relaxed)) + "\n";
-  render_gauge(out, "ledger_open_reservations", "Open reservations (-1: database unreachable).",
+  render_counter(out, "ledger_database_errors_total", "Database errors (reads and committer).",
+                 database_errors_.load(std::memory_order_relaxed));
+  render_gauge(out, "ledger_open_reservations",
+               "Open reservations at the last periodic read (-1: database unreachable).",
                gauges.open_reservations);
-  render_gauge(out, "ledger_worker_queue_depth", "Requests waiting for a worker.",
+  render_counter(out, "ledger_database_probe_queries_total",
+                 "Queries of the background database probe behind /health and /metrics.",
+                 static_cast<uint64_t>(gauges.database_probe_queries_total));
+  render_gauge(out, "ledger_worker_queue_depth", "Requests waiting for a ledger worker.",
                gauges.worker_queue_depth);
-  render_gauge(out, "ledger_workers_busy", "Workers running a request.", gauges.workers_busy);
+  render_gauge(out, "ledger_workers_busy", "Ledger workers running a request.",
+               gauges.workers_busy);
+  render_gauge(out, "ledger_outbound_queue_depth",
+               "Requests (humanize, detect, checkout) waiting for an outbound worker.",
+               gauges.outbound_queue_depth);
+  render_gauge(out, "ledger_outbound_workers_busy", "Outbound workers running a request.",
+               gauges.outbound_workers_busy);
+  render_gauge(out, "ledger_content_requests_in_flight",
+               "Humanize and detect requests holding a per-account slot.",
+               gauges.content_requests_in_flight);
   render_gauge(out, "ledger_committer_queue_depth", "Commands waiting for the committer.",
                gauges.committer_queue_depth);
   render_gauge(out, "ledger_rate_limit_buckets", "Rate limit buckets in memory.",
                gauges.rate_limit_buckets);
+  render_gauge(out, "ledger_auth_failure_addresses",
+               "Client addresses tracked by the failed-authentication limiter.",
+               gauges.auth_failure_addresses);
+  render_gauge(out, "ledger_open_connections", "Open client connections.",
+               gauges.connections_open);
+  render_counter(out, "ledger_connections_refused_total",
+                 "Connections refused (503 and closed) above the connection cap.",
+                 static_cast<uint64_t>(gauges.connections_refused_total));
   return out;
 }
 

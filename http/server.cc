@@ -1,15 +1,21 @@
-// Pistache endpoint and handler. The reactor thread only copies the request and queues it;
-// everything that can block runs on the worker pool, which sends the response itself.
+// Pistache endpoint and handler. The reactor thread only counts connections, copies the
+// request and queues it in its bulkhead's pool; everything that can block runs on the
+// worker pools, which send the responses themselves.
 #include "http/server.h"
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+#include <pistache/peer.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <cassert>
 #include <thread>
 
 #include "crypto/digest.h"
+#include "http/client_address.h"
+#include "http/route_table.h"
 
 namespace http {
 namespace {
@@ -20,7 +26,37 @@ using Clock = std::chrono::steady_clock;
 // Headers beyond the body that a request may carry (Pistache's own limit covers both).
 constexpr std::size_t kHeaderBytesMax = 16 * 1024;
 
-IncomingRequest copy_request(const Pistache::Http::Request& request) {
+// The peer data under which each connection keeps its ConnectionSlot.
+constexpr const char* kConnectionSlotKey = "ledger.connection_slot";
+
+// One accepted connection's place in ConnectionCounts::open, held by its Pistache peer and
+// given back when the peer is destroyed. Pistache closes timed-out peers (header, body and
+// keep-alive timeouts) without calling onDisconnection, so only the peer's lifetime counts
+// every path by which a connection ends.
+struct ConnectionSlot {
+  explicit ConnectionSlot(std::shared_ptr<ConnectionCounts> shared_counts)
+      : counts(std::move(shared_counts)), open_at_acceptance(counts->open.fetch_add(1) + 1) {}
+  ~ConnectionSlot() { counts->open.fetch_sub(1); }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+  const std::shared_ptr<ConnectionCounts> counts;
+  const int64_t open_at_acceptance;  // this connection included
+  bool refused = false;              // above the cap: answered 503, its requests are ignored
+};
+
+// The whole answer to a connection above the cap, written straight to its socket.
+const std::string& connection_refusal() {
+  static const std::string answer = [] {
+    const HttpReply reply = service_unavailable();
+    return "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: " +
+           reply.content_type + "\r\nRetry-After: " + std::to_string(reply.retry_after_s) +
+           "\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body;
+  }();
+  return answer;
+}
+
+IncomingRequest copy_request(const Pistache::Http::Request& request, const ServerOptions& options) {
   IncomingRequest incoming;
   incoming.method = Pistache::Http::methodString(request.method());
   incoming.path = request.resource();
@@ -39,6 +75,10 @@ IncomingRequest copy_request(const Pistache::Http::Request& request) {
   if (const auto signature = request.headers().tryGetRaw("Stripe-Signature")) {
     incoming.stripe_signature = signature->value();
   }
+  const auto forwarded_for = request.headers().tryGetRaw("X-Forwarded-For");
+  incoming.client_address = client_address(request.address().host(),
+                                           forwarded_for ? forwarded_for->value() : std::string(),
+                                           options.trust_forwarded_for);
   incoming.body = request.body();
   incoming.request_id = crypto::uuid_v4();
   return incoming;
@@ -98,11 +138,24 @@ class RequestHandler : public Pistache::Http::Handler {
 
   explicit RequestHandler(std::shared_ptr<ServerCore> core) : core_(std::move(core)) {}
 
+  // Runs on the reactor thread of the new connection. Http::Handler::onConnection (private
+  // there) only installs the request parser, which Pistache's input path expects on every
+  // peer, refused or not; the connection is then counted and, above the cap, refused.
+  void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+    peer->putData(ParserData, std::make_shared<Pistache::Http::RequestParser>(getMaxRequestSize()));
+    auto slot = std::make_shared<ConnectionSlot>(core_->connections);
+    peer->putData(kConnectionSlotKey, slot);
+    if (slot->open_at_acceptance > static_cast<int64_t>(core_->options.connections_max)) {
+      refuse(*peer, *slot);
+    }
+  }
+
   void onRequest(const Pistache::Http::Request& request, ResponseWriter response) override {
     const Clock::time_point started = Clock::now();
+    if (is_refused(response)) return;  // its 503 is written; the socket is shut down
     auto writer = std::make_shared<ResponseWriter>(std::move(response));
     try {
-      admit(copy_request(request), writer, started);
+      admit(copy_request(request, core_->options), writer, started);
     } catch (const std::exception& error) {
       spdlog::error("request not admitted: {}", error.what());
       IncomingRequest unknown;
@@ -112,6 +165,28 @@ class RequestHandler : public Pistache::Http::Handler {
   }
 
  private:
+  // Writes the 503 without waiting (a fresh socket's send buffer holds it) and shuts the
+  // socket down both ways: the reactor then reads end-of-stream and removes the peer
+  // through Pistache's own path, so the descriptor is closed exactly once, by Pistache.
+  void refuse(const Pistache::Tcp::Peer& peer, ConnectionSlot& slot) const {
+    slot.refused = true;
+    core_->connections->refused_total.fetch_add(1);
+    const std::string& answer = connection_refusal();
+    const ssize_t sent = ::send(peer.fd(), answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent != static_cast<ssize_t>(answer.size())) spdlog::debug("connection refusal not sent");
+    ::shutdown(peer.fd(), SHUT_RDWR);
+  }
+
+  static bool is_refused(const ResponseWriter& response) {
+    try {
+      const auto slot = std::static_pointer_cast<ConnectionSlot>(
+          response.peer()->tryGetData(kConnectionSlotKey));
+      return slot && slot->refused;
+    } catch (const std::exception&) {
+      return true;  // the peer is gone: nobody to answer
+    }
+  }
+
   void admit(IncomingRequest incoming, const std::shared_ptr<ResponseWriter>& writer,
              Clock::time_point started) {
     ServerCore& core = *core_;
@@ -128,16 +203,24 @@ class RequestHandler : public Pistache::Http::Handler {
                      RequestLog{}, started);
       return;
     }
+    // The route picks the pool before anything is queued: a full outbound pool refuses at
+    // once, without authentication, a database read or a reservation.
+    const RouteMatch route = match_route(incoming.method, incoming.path);
+    const bool outbound = route.bulkhead == Bulkhead::kOutbound;
+    WorkerPool& pool = outbound ? core.outbound_pool : core.pool;
     auto shared_request = std::make_shared<IncomingRequest>(std::move(incoming));
-    const bool queued = core.pool.try_submit([core_ptr = core_, writer, shared_request, started] {
+    const bool queued = pool.try_submit([core_ptr = core_, writer, shared_request, started] {
       RequestLog log;
       const HttpReply reply = core_ptr->service.handle(*shared_request, log);
       finish_request(*core_ptr, *writer, *shared_request, reply, log, started);
     });
     if (!queued) {
       RequestLog log;
-      log.detail = "worker_queue_full";
-      finish_request(core, *writer, *shared_request, service_unavailable(), log, started);
+      log.route_template = route.route_template;
+      log.detail = outbound ? "outbound_queue_full" : "worker_queue_full";
+      finish_request(core, *writer, *shared_request,
+                     service_unavailable(outbound ? core.options.outbound_retry_after_s : 1), log,
+                     started);
     }
   }
 
@@ -150,6 +233,8 @@ HttpServer::HttpServer(ServerOptions options, LedgerService& service, Metrics& m
     : core_(std::make_shared<ServerCore>(options, service, metrics)) {
   assert(options.reactor_threads >= 1);
   assert(options.max_body_bytes >= 1);
+  assert(options.connections_max >= 1);
+  assert(options.outbound_retry_after_s > 0);
 }
 
 HttpServer::~HttpServer() {
@@ -177,7 +262,12 @@ void HttpServer::start() {
 bool HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
   assert(endpoint_);
   core_->draining.store(true);
-  const bool drained = core_->pool.drain(grace);
+  const Clock::time_point deadline = Clock::now() + grace;
+  const bool ledger_drained = core_->pool.drain(grace);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  const bool outbound_drained =
+      core_->outbound_pool.drain(std::max(left, std::chrono::milliseconds(0)));
+  const bool drained = ledger_drained && outbound_drained;
   // Responses are written by the reactor threads from their queues: let them go out.
   std::this_thread::sleep_for(std::chrono::milliseconds(core_->options.write_flush_ms));
   endpoint_->shutdown();
@@ -188,6 +278,10 @@ bool HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
 void HttpServer::fill_gauges(MetricsGauges& gauges) const {
   gauges.worker_queue_depth = static_cast<int64_t>(core_->pool.queue_depth());
   gauges.workers_busy = static_cast<int64_t>(core_->pool.busy_count());
+  gauges.outbound_queue_depth = static_cast<int64_t>(core_->outbound_pool.queue_depth());
+  gauges.outbound_workers_busy = static_cast<int64_t>(core_->outbound_pool.busy_count());
+  gauges.connections_open = core_->connections->open.load();
+  gauges.connections_refused_total = core_->connections->refused_total.load();
 }
 
 }  // namespace http
