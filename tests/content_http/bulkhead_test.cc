@@ -85,6 +85,20 @@ class BulkheadTest : public ContentHttpTest {
     return slowest;
   }
 
+  // Times `call`, which must be refused with `status` and `body` (retry_after 5, also as
+  // Retry-After) within the latency bound; returns the milliseconds it took.
+  static double expect_prompt_refusal(const std::function<TestResponse()>& call, long status,
+                                      const std::string& body) {
+    const Clock::time_point started = Clock::now();
+    const TestResponse refused = call();
+    const double refused_ms = elapsed_ms(started);
+    EXPECT_EQ(refused.status, status);
+    EXPECT_EQ(refused.body, body);
+    EXPECT_EQ(refused.header("retry-after"), "5");
+    EXPECT_LT(refused_ms, kLatencyBoundMs);
+    return refused_ms;
+  }
+
   static double metric(const std::string& name) {
     return testing_support::metric_sample(http_get(url("/metrics"), {}).body, name).value_or(-1);
   }
@@ -132,13 +146,9 @@ TEST_F(BulkheadTest, AFullOutboundQueueIs503AtOnceAndTouchesNoLedger) {
   ASSERT_TRUE(testing_support::wait_for_metric(url("/metrics"), "ledger_outbound_queue_depth", 2));
 
   const std::string refused_account = new_account();
-  const Clock::time_point started = Clock::now();
-  const TestResponse refused = humanize(refused_account, text_body(prose(60)));
-  const double refused_ms = elapsed_ms(started);
-  EXPECT_EQ(refused.status, 503);
-  EXPECT_EQ(refused.body, R"({"error":"service_unavailable","retry_after":5})");
-  EXPECT_EQ(refused.header("retry-after"), "5");
-  EXPECT_LT(refused_ms, kLatencyBoundMs);
+  const double refused_ms = expect_prompt_refusal(
+      [&] { return humanize(refused_account, text_body(prose(60))); }, 503,
+      R"({"error":"service_unavailable","retry_after":5})");
   EXPECT_EQ(detect(refused_account, text_body(prose(60))).status, 503);
   // Refused before authentication: the account was never even opened.
   EXPECT_EQ(event_count(refused_account), 0);
@@ -156,13 +166,9 @@ TEST_F(BulkheadTest, AnAccountsThirdConcurrentRequestIs429AndReservesNothing) {
   ASSERT_TRUE(wait_for_hanging_calls(2));
   const std::size_t model_calls = backends_->requests_to(kHumanizerPath).size();
 
-  const Clock::time_point started = Clock::now();
-  const TestResponse third = humanize(busy, text_body(prose(60)));
-  const double third_ms = elapsed_ms(started);
-  EXPECT_EQ(third.status, 429);
-  EXPECT_EQ(third.body, R"({"error":"rate_limit_exceeded","retry_after":5})");
-  EXPECT_EQ(third.header("retry-after"), "5");
-  EXPECT_LT(third_ms, kLatencyBoundMs);
+  const double third_ms =
+      expect_prompt_refusal([&] { return humanize(busy, text_body(prose(60))); }, 429,
+                            R"({"error":"rate_limit_exceeded","retry_after":5})");
   const TestResponse detect_too = detect(busy, text_body(prose(60)));  // one cap for both
   EXPECT_EQ(detect_too.status, 429) << detect_too.body;
   EXPECT_EQ(backends_->requests_to(kHumanizerPath).size(), model_calls);
