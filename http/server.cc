@@ -5,6 +5,7 @@
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+#include <pistache/meta.h>
 #include <pistache/peer.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -43,6 +44,70 @@ struct ConnectionSlot {
   const std::shared_ptr<ConnectionCounts> counts;
   const int64_t open_at_acceptance;  // this connection included
   bool refused = false;              // above the cap: answered 503, its requests are ignored
+  // Requests of this connection in a worker (counted up on the reactor thread at dispatch,
+  // down on whichever thread finishes the response); read by the reactor's idle check.
+  std::atomic<int> requests_in_worker{0};
+};
+
+namespace pistache_private = Pistache::Http::Private;
+
+// Pistache 0.0.5 resets a connection's parser when it dispatches a request and, until the
+// response is sent, applies the header timeout to it as if the client were slow to send
+// headers: every request handled for longer than --header_timeout_ms (a humanize request
+// waits up to 120 s on the model) would be answered 408 and its connection closed while the
+// worker goes on, and charges. Pistache's idle check leaves alone a connection whose parser
+// step it does not know, so the first step (waiting for a request line) reports an id of
+// its own while the connection has a request in a worker, and is Pistache's step otherwise.
+class RequestLineStepUnlessHandling : public pistache_private::Step {
+ public:
+  static constexpr pistache_private::StepId kHandlingId =
+      Pistache::Meta::Hash::fnv1a("LedgerRequestInWorker");
+
+  RequestLineStepUnlessHandling(Pistache::Http::Request* request,
+                                std::unique_ptr<pistache_private::Step> request_line,
+                                std::shared_ptr<const ConnectionSlot> slot)
+      : Step(request), request_line_(std::move(request_line)), slot_(std::move(slot)) {
+    assert(request_line_->id() == pistache_private::RequestLineStep::Id);
+  }
+
+  pistache_private::StepId id() const override {
+    return slot_->requests_in_worker.load() > 0 ? kHandlingId : request_line_->id();
+  }
+  pistache_private::State apply(Pistache::StreamCursor& cursor) override {
+    return request_line_->apply(cursor);
+  }
+
+ private:
+  const std::unique_ptr<pistache_private::Step> request_line_;
+  const std::shared_ptr<const ConnectionSlot> slot_;
+};
+
+// Pistache's request parser with the first step above (what Http::Handler::onConnection
+// installs on each connection, plus the in-worker exemption).
+class ConnectionParser : public Pistache::Http::RequestParser {
+ public:
+  ConnectionParser(std::size_t request_bytes_max, std::shared_ptr<const ConnectionSlot> slot)
+      : Pistache::Http::RequestParser(request_bytes_max) {
+    allSteps[0] = std::make_unique<RequestLineStepUnlessHandling>(&request, std::move(allSteps[0]),
+                                                                  std::move(slot));
+  }
+};
+
+// The response of one dispatched request. Marks its connection as handling a request from
+// dispatch until the response is done with (sent, or abandoned on any path).
+struct PendingResponse {
+  PendingResponse(ResponseWriter response, const std::shared_ptr<ConnectionSlot>& connection)
+      : writer(std::move(response)), slot(connection) {
+    connection->requests_in_worker.fetch_add(1);
+  }
+  ~PendingResponse() {
+    if (const auto connection = slot.lock()) connection->requests_in_worker.fetch_sub(1);
+  }
+  PendingResponse(const PendingResponse&) = delete;
+  PendingResponse& operator=(const PendingResponse&) = delete;
+
+  ResponseWriter writer;
+  const std::weak_ptr<ConnectionSlot> slot;  // the connection may close first
 };
 
 // The whole answer to a connection above the cap, written straight to its socket.
@@ -140,10 +205,11 @@ class RequestHandler : public Pistache::Http::Handler {
 
   // Runs on the reactor thread of the new connection. Http::Handler::onConnection (private
   // there) only installs the request parser, which Pistache's input path expects on every
-  // peer, refused or not; the connection is then counted and, above the cap, refused.
+  // peer, refused or not; here it is ConnectionParser. The connection is counted and, above
+  // the cap, refused.
   void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
-    peer->putData(ParserData, std::make_shared<Pistache::Http::RequestParser>(getMaxRequestSize()));
     auto slot = std::make_shared<ConnectionSlot>(core_->connections);
+    peer->putData(ParserData, std::make_shared<ConnectionParser>(getMaxRequestSize(), slot));
     peer->putData(kConnectionSlotKey, slot);
     if (slot->open_at_acceptance > static_cast<int64_t>(core_->options.connections_max)) {
       refuse(*peer, *slot);
@@ -152,15 +218,16 @@ class RequestHandler : public Pistache::Http::Handler {
 
   void onRequest(const Pistache::Http::Request& request, ResponseWriter response) override {
     const Clock::time_point started = Clock::now();
-    if (is_refused(response)) return;  // its 503 is written; the socket is shut down
-    auto writer = std::make_shared<ResponseWriter>(std::move(response));
+    const std::shared_ptr<ConnectionSlot> slot = connection_slot(response);
+    if (!slot || slot->refused) return;  // refused: its 503 is written, the socket shut down
+    auto pending = std::make_shared<PendingResponse>(std::move(response), slot);
     try {
-      admit(copy_request(request, core_->options), writer, started);
+      admit(copy_request(request, core_->options), pending, started);
     } catch (const std::exception& error) {
       spdlog::error("request not admitted: {}", error.what());
       IncomingRequest unknown;
-      finish_request(*core_, *writer, unknown, json_error(500, "internal_error"), RequestLog{},
-                     started);
+      finish_request(*core_, pending->writer, unknown, json_error(500, "internal_error"),
+                     RequestLog{}, started);
     }
   }
 
@@ -177,27 +244,28 @@ class RequestHandler : public Pistache::Http::Handler {
     ::shutdown(peer.fd(), SHUT_RDWR);
   }
 
-  static bool is_refused(const ResponseWriter& response) {
+  // The slot onConnection gave the connection; null when the peer is already gone.
+  static std::shared_ptr<ConnectionSlot> connection_slot(const ResponseWriter& response) {
     try {
-      const auto slot = std::static_pointer_cast<ConnectionSlot>(
+      return std::static_pointer_cast<ConnectionSlot>(
           response.peer()->tryGetData(kConnectionSlotKey));
-      return slot && slot->refused;
     } catch (const std::exception&) {
-      return true;  // the peer is gone: nobody to answer
+      return nullptr;  // nobody to answer
     }
   }
 
-  void admit(IncomingRequest incoming, const std::shared_ptr<ResponseWriter>& writer,
+  void admit(IncomingRequest incoming, const std::shared_ptr<PendingResponse>& pending,
              Clock::time_point started) {
+    ResponseWriter& writer = pending->writer;
     ServerCore& core = *core_;
     if (core.draining.load()) {
       RequestLog log;
       log.detail = "draining";
-      finish_request(core, *writer, incoming, service_unavailable(), log, started);
+      finish_request(core, writer, incoming, service_unavailable(), log, started);
       return;
     }
     if (incoming.body.size() > core.options.max_body_bytes) {
-      finish_request(core, *writer, incoming,
+      finish_request(core, writer, incoming,
                      json_error(413, "payload_too_large",
                                 {{"max_bytes", static_cast<int64_t>(core.options.max_body_bytes)}}),
                      RequestLog{}, started);
@@ -209,16 +277,16 @@ class RequestHandler : public Pistache::Http::Handler {
     const bool outbound = route.bulkhead == Bulkhead::kOutbound;
     WorkerPool& pool = outbound ? core.outbound_pool : core.pool;
     auto shared_request = std::make_shared<IncomingRequest>(std::move(incoming));
-    const bool queued = pool.try_submit([core_ptr = core_, writer, shared_request, started] {
+    const bool queued = pool.try_submit([core_ptr = core_, pending, shared_request, started] {
       RequestLog log;
       const HttpReply reply = core_ptr->service.handle(*shared_request, log);
-      finish_request(*core_ptr, *writer, *shared_request, reply, log, started);
+      finish_request(*core_ptr, pending->writer, *shared_request, reply, log, started);
     });
     if (!queued) {
       RequestLog log;
       log.route_template = route.route_template;
       log.detail = outbound ? "outbound_queue_full" : "worker_queue_full";
-      finish_request(core, *writer, *shared_request,
+      finish_request(core, writer, *shared_request,
                      service_unavailable(outbound ? core.options.outbound_retry_after_s : 1), log,
                      started);
     }

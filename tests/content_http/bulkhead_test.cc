@@ -39,10 +39,11 @@ FakeResponse humanizer_hanging_on_marker(const RecordedRequest& request) {
 class BulkheadTest : public ContentHttpTest {
  protected:
   // Twice as many outbound workers as ledger workers: with one shared pool the hanging
-  // model calls alone would hold every worker.
+  // model calls alone would hold every worker. The model holds each request four times
+  // --header_timeout_ms, which Pistache would apply to requests still in a worker.
   static void SetUpTestSuite() {
     start_environment({"--workers=4", "--outbound_workers=8", "--outbound_queue_max=2",
-                       "--content_concurrency_per_account=2"});
+                       "--content_concurrency_per_account=2", "--header_timeout_ms=1000"});
   }
 
   void SetUp() override {
