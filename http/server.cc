@@ -179,17 +179,19 @@ void send_reply(ResponseWriter& writer, const HttpReply& reply, const std::strin
               Pistache::Http::Mime::MediaType::fromString(reply.content_type));
 }
 
-// Sends, logs one line and records the request metrics. Never throws.
+// Records the request metrics, sends, logs one line. Never throws.
+// The metrics are recorded before the response is handed to the reactor, so a client that
+// scrapes /metrics right after its answer (on any worker of either pool) finds its request.
 void finish_request(ServerCore& core, ResponseWriter& writer, const IncomingRequest& request,
                     const HttpReply& reply, const RequestLog& log, Clock::time_point started) {
+  const double latency_s = std::chrono::duration<double>(Clock::now() - started).count();
+  core.metrics.observe_request(request.method, log.route_template, reply.status, latency_s);
   try {
     send_reply(writer, reply, request.request_id);
   } catch (const std::exception& error) {
     // The peer went away; there is nobody to answer.
     spdlog::debug("request_id={} response not sent: {}", request.request_id, error.what());
   }
-  const double latency_s = std::chrono::duration<double>(Clock::now() - started).count();
-  core.metrics.observe_request(request.method, log.route_template, reply.status, latency_s);
   spdlog::info(
       "request method={} route={} status={} latency_ms={:.2f} account={} request_id={}{}{}",
       request.method, log.route_template, reply.status, latency_s * 1e3,
