@@ -1,7 +1,7 @@
 // POST /api/v1/humanize and POST /api/v1/detect: request parsing, pricing, the
 // reserve -> model -> capture/release sequence, and the reply bodies. The entry point
-// LedgerService::content_route (authentication, rate limit) is defined here too, like the
-// other route groups of LedgerService.
+// LedgerService::content_route (authentication, rate limit, the per-account concurrency
+// cap) is defined here too, like the other route groups of LedgerService.
 #include "http/content_routes.h"
 
 #include <rapidjson/stringbuffer.h>
@@ -489,6 +489,13 @@ HttpReply LedgerService::content_route(RouteId route, const IncomingRequest& req
   if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
   const Principal& caller = std::get<Principal>(principal);  // charged to the JWT subject
   if (content_ == nullptr) return service_unavailable();
+  // Held until the reply is built; taken before the account is read or anything reserved,
+  // so a refused request costs the ledger nothing.
+  const auto permit = content_in_flight_.try_acquire(caller.account_id);
+  if (!permit) {
+    log.detail = "content_concurrency_exceeded";
+    return rate_limit_exceeded(options_.content_busy_retry_after_s);
+  }
   const CommandSubmitter submit = [this](ledger::Command command) {
     return this->submit(std::move(command));
   };

@@ -14,7 +14,8 @@
 // `Idempotency-Key` header the base is the client key (so a retried request replays the
 // first reservation and its capture instead of charging again; the same key with another
 // price is 409 idempotency_conflict); without one it is a random UUID, i.e. each request
-// is a new charge. Authentication (user JWT only) and rate limiting happen before, in
+// is a new charge. Authentication (user JWT only), rate limiting and the per-account cap on
+// concurrent humanize/detect requests (429 before any reservation) happen before, in
 // LedgerService::content_route.
 #pragma once
 

@@ -88,6 +88,13 @@ HttpReply service_unavailable(int64_t retry_after_s) {
   return reply;
 }
 
+HttpReply rate_limit_exceeded(int64_t retry_after_s) {
+  assert(retry_after_s > 0);
+  HttpReply reply = json_error(429, "rate_limit_exceeded", {{"retry_after", retry_after_s}});
+  reply.retry_after_s = retry_after_s;
+  return reply;
+}
+
 HttpReply json_reply(int status, std::string body) {
   assert(status >= 200 && status <= 299);
   HttpReply reply;

@@ -61,6 +61,10 @@ HttpReply json_error(int status, std::string_view code,
 // 503 service_unavailable with retry_after (body field and Retry-After header).
 HttpReply service_unavailable(int64_t retry_after_s = 1);
 
+// 429 rate_limit_exceeded with retry_after (body field and Retry-After header): every limit
+// a client can run into (per-account rate and concurrency, failed authentications).
+HttpReply rate_limit_exceeded(int64_t retry_after_s);
+
 // A successful JSON reply.
 HttpReply json_reply(int status, std::string body);
 

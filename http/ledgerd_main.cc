@@ -3,11 +3,12 @@
 // INTERNAL_DETECTOR_URL, STRIPE_WEBHOOK_SECRET, STRIPE_API_KEY, STRIPE_API_BASE, or LEDGER_ +
 // the flag name in upper case, e.g. LEDGER_PORT, LEDGER_JWT_SECRET, LEDGER_PLANS,
 // LEDGER_DETECTORS), else the default.
-// Start-up: plans, migrations, committer, HTTP, the Stripe inbox retry loop and the outbox
-// deliverer. SIGTERM/SIGINT: drain, flush, exit 0.
+// Start-up: plans, migrations, committer, the database probe, HTTP, the Stripe inbox retry
+// loop and the outbox deliverer. SIGTERM/SIGINT: drain, flush, exit 0.
 #include <gflags/gflags.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,6 +23,7 @@
 
 #include "http/billing_routes.h"
 #include "http/content_routes.h"
+#include "http/database_probe.h"
 #include "http/jwt.h"
 #include "http/server.h"
 #include "http/service.h"
@@ -42,8 +44,31 @@ DEFINE_string(jwt_secret, "", "HS256 secret of user tokens (required, at least 3
 DEFINE_int64(jwt_leeway_s, 30, "clock skew allowed on exp and nbf, seconds");
 DEFINE_string(plans, "config/plans.json", "plans file");
 DEFINE_int32(threads, 2, "Pistache reactor threads");
-DEFINE_int32(workers, 16, "request worker threads (each may hold a database connection)");
-DEFINE_int32(worker_queue_max, 1024, "requests waiting for a worker before 503");
+DEFINE_int32(workers, 16,
+             "worker threads of the ledger routes, webhooks, health and metrics (each may hold a "
+             "database connection)");
+DEFINE_int32(worker_queue_max, 1024, "requests waiting for a ledger worker before 503");
+DEFINE_int32(outbound_workers, 16,
+             "worker threads of the routes that call out (humanize, detect, checkout); each may "
+             "hold a database connection");
+DEFINE_int32(outbound_queue_max, 64, "requests waiting for an outbound worker before 503");
+DEFINE_int32(content_concurrency_per_account, 2,
+             "humanize + detect requests one account may have in flight (0: no cap); 429 above");
+DEFINE_int64(auth_failures_max, 20,
+             "failed authentications per client address per --auth_failure_window_s before "
+             "429 (0: no limit)");
+DEFINE_int64(auth_failure_window_s, 60, "window of --auth_failures_max, seconds");
+DEFINE_int64(auth_failure_addresses_max, 100000,
+             "client addresses tracked by the failed-authentication limiter");
+DEFINE_bool(trust_forwarded_for, false,
+            "key per-address limits on the last X-Forwarded-For address (only behind a proxy "
+            "that sets it; otherwise clients could pick their own address)");
+DEFINE_int32(connections_max, 1024, "open client connections; above: 503 and closed");
+DEFINE_int64(health_check_interval_ms, 1000, "how often the database probe runs SELECT 1");
+DEFINE_int64(health_max_age_ms, 3000,
+             "/health is 503 when the last successful probe is older than this");
+DEFINE_int64(metrics_refresh_ms, 5000,
+             "how often the database gauges of /metrics (open reservations) are read");
 DEFINE_double(rate_limit_per_s, 50, "requests per second per account (<= 0: unlimited)");
 DEFINE_double(rate_limit_burst, 100, "token bucket size per account");
 DEFINE_int64(rate_limit_buckets_max, 100000, "accounts tracked by the rate limiter");
@@ -156,6 +181,30 @@ ledger::RetentionSettings retention_settings() {
 }
 
 template <typename Fail>
+bool limit_flags_valid(const Fail& fail) {
+  if (FLAGS_outbound_workers < 1 || FLAGS_outbound_workers > 256 || FLAGS_outbound_queue_max < 1) {
+    return fail("--outbound_workers must be 1..256 and --outbound_queue_max >= 1");
+  }
+  if (FLAGS_content_concurrency_per_account < 0) {
+    return fail("--content_concurrency_per_account must be >= 0 (0: no cap)");
+  }
+  if (FLAGS_auth_failures_max < 0 || FLAGS_auth_failure_window_s < 1 ||
+      FLAGS_auth_failure_window_s > 86'400 || FLAGS_auth_failure_addresses_max < 1) {
+    return fail(
+        "--auth_failures_max must be >= 0, --auth_failure_window_s 1..86400 and "
+        "--auth_failure_addresses_max >= 1");
+  }
+  if (FLAGS_connections_max < 1) return fail("--connections_max must be >= 1");
+  if (FLAGS_health_check_interval_ms < 10 || FLAGS_metrics_refresh_ms < 10 ||
+      FLAGS_health_max_age_ms <= FLAGS_health_check_interval_ms) {
+    return fail(
+        "--health_check_interval_ms and --metrics_refresh_ms must be >= 10 and "
+        "--health_max_age_ms > --health_check_interval_ms");
+  }
+  return true;
+}
+
+template <typename Fail>
 bool retention_flags_valid(const Fail& fail) {
   if (const std::string error = ledger::retention_settings_error(retention_settings());
       !error.empty()) {
@@ -202,7 +251,7 @@ bool flags_valid() {
   if (FLAGS_commit_timeout_ms < 1 || FLAGS_shutdown_grace_ms < 0) {
     return fail("--commit_timeout_ms must be >= 1 and --shutdown_grace_ms >= 0");
   }
-  return billing_flags_valid(fail) && retention_flags_valid(fail);
+  return billing_flags_valid(fail) && retention_flags_valid(fail) && limit_flags_valid(fail);
 }
 
 http::ServiceOptions service_options() {
@@ -215,6 +264,11 @@ http::ServiceOptions service_options() {
   options.rate_limit_buckets_max = static_cast<std::size_t>(FLAGS_rate_limit_buckets_max);
   options.reservation_ttl_default_s = FLAGS_reservation_ttl_default_s;
   options.commit_timeout_ms = FLAGS_commit_timeout_ms;
+  options.auth_failures_max = FLAGS_auth_failures_max;
+  options.auth_failure_window_s = FLAGS_auth_failure_window_s;
+  options.auth_failure_addresses_max = static_cast<std::size_t>(FLAGS_auth_failure_addresses_max);
+  options.content_concurrency_per_account =
+      static_cast<std::size_t>(FLAGS_content_concurrency_per_account);
   return options;
 }
 
@@ -225,11 +279,35 @@ http::ServerOptions server_options() {
   options.reactor_threads = FLAGS_threads;
   options.workers = static_cast<std::size_t>(FLAGS_workers);
   options.worker_queue_max = static_cast<std::size_t>(FLAGS_worker_queue_max);
+  options.outbound_workers = static_cast<std::size_t>(FLAGS_outbound_workers);
+  options.outbound_queue_max = static_cast<std::size_t>(FLAGS_outbound_queue_max);
+  options.connections_max = static_cast<std::size_t>(FLAGS_connections_max);
+  options.trust_forwarded_for = FLAGS_trust_forwarded_for;
   options.max_body_bytes = static_cast<std::size_t>(FLAGS_max_body_bytes);
   options.header_timeout_ms = FLAGS_header_timeout_ms;
   options.body_timeout_ms = FLAGS_body_timeout_ms;
   options.keepalive_timeout_ms = FLAGS_keepalive_timeout_ms;
   return options;
+}
+
+// Descriptors besides client connections: database connections of both pools and the
+// committer, epoll and timer descriptors, files.
+constexpr rlim_t kDescriptorsBesidesConnections = 512;
+
+// The connection cap only works while accept() succeeds: raises the soft descriptor limit
+// towards the hard one when the cap needs more, and warns when it still does not fit.
+void fit_descriptor_limit() {
+  const rlim_t needed = static_cast<rlim_t>(FLAGS_connections_max) + kDescriptorsBesidesConnections;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed) return;
+  limit.rlim_cur = std::min(needed, limit.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < needed) {
+    spdlog::warn(
+        "the descriptor limit ({}) is below --connections_max + {}: raise `ulimit -n` or lower "
+        "--connections_max, or accept() may fail before the cap answers 503",
+        limit.rlim_cur, kDescriptorsBesidesConnections);
+  }
 }
 
 // Loads the plans and migrates; nullopt (after logging why) when ledgerd cannot start.
@@ -373,8 +451,17 @@ int run() {
     spdlog::critical("cannot start the committer: {}", error.what());
     return 3;
   }
+  http::DatabaseProbeOptions probe_options;
+  probe_options.database_url = FLAGS_database_url;
+  probe_options.health_interval_ms = FLAGS_health_check_interval_ms;
+  probe_options.health_max_age_ms = FLAGS_health_max_age_ms;
+  probe_options.gauges_interval_ms = FLAGS_metrics_refresh_ms;
+  probe_options.on_database_error = [&metrics] { metrics.count_database_error(); };
+  http::DatabaseProbe probe(std::move(probe_options));
+  probe.start();
   std::atomic<http::HttpServer*> server_slot{nullptr};
   http::ServiceOptions options = service_options();
+  options.database_probe = &probe;
   options.fill_server_gauges = [&server_slot](http::MetricsGauges& gauges) {
     if (const http::HttpServer* server = server_slot.load()) server->fill_gauges(gauges);
   };
@@ -382,6 +469,7 @@ int run() {
   const http::BillingRoutes billing(billing_settings(), *plans, inbox);
   options.billing = &billing;
   http::LedgerService service(std::move(options), *committer, metrics, content.get());
+  fit_descriptor_limit();
   http::HttpServer server(server_options(), service, metrics);
   server_slot.store(&server);
   try {
@@ -418,6 +506,7 @@ int run() {
   spdlog::info("signal {} received: draining", received);
   const bool drained = server.drain_and_stop(std::chrono::milliseconds(FLAGS_shutdown_grace_ms));
   server_slot.store(nullptr);
+  probe.stop();
   retrier.stop();
   outbox.stop();
   if (pruner) pruner->stop();

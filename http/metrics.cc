@@ -3,6 +3,7 @@
 
 #include <cassert>
 #include <cstdio>
+#include <initializer_list>
 
 namespace http {
 namespace {
@@ -32,10 +33,21 @@ void render_histogram(std::string& out, std::string_view name, const std::string
   out += std::string(name) + "_count" + braced + " " + std::to_string(count) + "\n";
 }
 
-void render_gauge(std::string& out, std::string_view name, std::string_view help, int64_t value) {
-  out += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
-  out += "# TYPE " + std::string(name) + " gauge\n";
-  out += std::string(name) + " " + std::to_string(value) + "\n";
+// One unlabelled sample, rendered with its HELP and TYPE lines.
+struct PlainSample {
+  std::string_view type;  // "gauge" or "counter"
+  std::string_view name;
+  std::string_view help;
+  int64_t value;
+};
+
+void render_samples(std::string& out, std::initializer_list<PlainSample> samples) {
+  for (const PlainSample& sample : samples) {
+    const std::string name(sample.name);
+    out += "# HELP " + name + " " + std::string(sample.help) + "\n";
+    out += "# TYPE " + name + " " + std::string(sample.type) + "\n";
+    out += name + " " + std::to_string(sample.value) + "\n";
+  }
 }
 
 }  // namespace
@@ -97,19 +109,38 @@ std::string Metrics::render(const MetricsGauges& gauges) const {
   out += "# TYPE ledger_committer_batch_duration_seconds histogram\n";
   render_histogram(out, "ledger_committer_batch_duration_seconds", "", kLatencyBucketsS,
                    batch_latency_.bucket_counts, batch_latency_.count, batch_latency_.sum);
-  out += "# HELP ledger_database_errors_total Database errors (reads and committer).\n";
-  out += "# TYPE ledger_database_errors_total counter\n";
-  out += "ledger_database_errors_total " +
-         std::to_string(database_errors_.load(std::memory_order_relaxed)) + "\n";
-  render_gauge(out, "ledger_open_reservations", "Open reservations (-1: database unreachable).",
-               gauges.open_reservations);
-  render_gauge(out, "ledger_worker_queue_depth", "Requests waiting for a worker.",
-               gauges.worker_queue_depth);
-  render_gauge(out, "ledger_workers_busy", "Workers running a request.", gauges.workers_busy);
-  render_gauge(out, "ledger_committer_queue_depth", "Commands waiting for the committer.",
-               gauges.committer_queue_depth);
-  render_gauge(out, "ledger_rate_limit_buckets", "Rate limit buckets in memory.",
-               gauges.rate_limit_buckets);
+  render_samples(
+      out,
+      {{"counter", "ledger_database_errors_total", "Database errors (reads and committer).",
+        static_cast<int64_t>(database_errors_.load(std::memory_order_relaxed))},
+       {"gauge", "ledger_open_reservations",
+        "Open reservations at the last periodic read (-1: database unreachable).",
+        gauges.open_reservations},
+       {"counter", "ledger_database_probe_queries_total",
+        "Queries of the background database probe behind /health and /metrics.",
+        gauges.database_probe_queries_total},
+       {"gauge", "ledger_worker_queue_depth", "Requests waiting for a ledger worker.",
+        gauges.worker_queue_depth},
+       {"gauge", "ledger_workers_busy", "Ledger workers running a request.", gauges.workers_busy},
+       {"gauge", "ledger_outbound_queue_depth",
+        "Requests (humanize, detect, checkout) waiting for an outbound worker.",
+        gauges.outbound_queue_depth},
+       {"gauge", "ledger_outbound_workers_busy", "Outbound workers running a request.",
+        gauges.outbound_workers_busy},
+       {"gauge", "ledger_content_requests_in_flight",
+        "Humanize and detect requests holding a per-account slot.",
+        gauges.content_requests_in_flight},
+       {"gauge", "ledger_committer_queue_depth", "Commands waiting for the committer.",
+        gauges.committer_queue_depth},
+       {"gauge", "ledger_rate_limit_buckets", "Rate limit buckets in memory.",
+        gauges.rate_limit_buckets},
+       {"gauge", "ledger_auth_failure_addresses",
+        "Client addresses tracked by the failed-authentication limiter.",
+        gauges.auth_failure_addresses},
+       {"gauge", "ledger_open_connections", "Open client connections.", gauges.connections_open},
+       {"counter", "ledger_connections_refused_total",
+        "Connections refused (503 and closed) above the connection cap.",
+        gauges.connections_refused_total}});
   return out;
 }
 

@@ -17,11 +17,18 @@ namespace http {
 
 // Values read at scrape time from the parts that own them.
 struct MetricsGauges {
-  int64_t open_reservations = -1;  // < 0: unknown (database unreachable)
-  int64_t worker_queue_depth = 0;
+  int64_t open_reservations = -1;  // < 0: unknown (database unreachable); cached, see below
+  int64_t worker_queue_depth = 0;  // the ledger bulkhead
   int64_t workers_busy = 0;
+  int64_t outbound_queue_depth = 0;  // the outbound bulkhead (humanize, detect, checkout)
+  int64_t outbound_workers_busy = 0;
   int64_t committer_queue_depth = 0;
   int64_t rate_limit_buckets = 0;
+  int64_t auth_failure_addresses = 0;      // addresses tracked by the failed-auth limiter
+  int64_t content_requests_in_flight = 0;  // humanize + detect holding a per-account permit
+  int64_t connections_open = 0;
+  int64_t connections_refused_total = 0;     // counter: refused above the connection cap
+  int64_t database_probe_queries_total = 0;  // counter: every database query of health/metrics
 };
 
 class Metrics {

@@ -1,6 +1,7 @@
-// Per-account request rate limiting: a token bucket per key (rate per second, burst), in a
-// bounded map whose idle buckets are evicted. Process-local by design: a limit protects
-// this process; the ledger's correctness never depends on it.
+// Request rate limiting: a token bucket per key (rate per second, burst), in a bounded map
+// whose idle buckets are evicted. Keys are accounts (the per-account rate limit) or client
+// addresses (failed authentications). Process-local by design: a limit protects this
+// process; the ledger's correctness never depends on it.
 #pragma once
 
 #include <array>
@@ -30,6 +31,10 @@ class RateLimiter {
   // Takes one token from `key`'s bucket at `now`. Thread-safe.
   RateLimitDecision admit(std::string_view key, Clock::time_point now);
 
+  // What admit() would decide at `now`, without taking a token or tracking `key` (a key
+  // without a bucket has a full one). Thread-safe.
+  RateLimitDecision check(std::string_view key, Clock::time_point now) const;
+
   std::size_t bucket_count() const;
 
  private:
@@ -43,7 +48,13 @@ class RateLimiter {
   };
   static constexpr std::size_t kShards = 16;
 
+  Shard& shard_of(std::string_view key);
+  const Shard& shard_of(std::string_view key) const;
   void evict_idle(Shard& shard, Clock::time_point now) const;
+  // The bucket's tokens at `now` (refilled since `refilled_at`, at most burst).
+  double tokens_at(const Bucket& bucket, Clock::time_point now) const;
+  // Allowed when `tokens` >= 1; else the whole seconds until there is one.
+  RateLimitDecision decide(double tokens) const;
 
   const double rate_per_s_;
   const double burst_;

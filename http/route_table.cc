@@ -12,6 +12,7 @@ struct RouteEntry {
   std::string_view method;
   std::string_view path_template;
   RouteId id;
+  Bulkhead bulkhead = Bulkhead::kLedger;
 };
 
 constexpr std::array<RouteEntry, 15> kRoutes = {{
@@ -25,10 +26,10 @@ constexpr std::array<RouteEntry, 15> kRoutes = {{
     {"GET", "/api/v1/admin/accounts/{id}/events", RouteId::kEvents},
     {"GET", "/api/v1/admin/accounts/{id}/balance", RouteId::kBalance},
     {"GET", "/metrics", RouteId::kMetrics},
-    {"POST", "/api/v1/humanize", RouteId::kHumanize},
-    {"POST", "/api/v1/detect", RouteId::kDetect},
+    {"POST", "/api/v1/humanize", RouteId::kHumanize, Bulkhead::kOutbound},
+    {"POST", "/api/v1/detect", RouteId::kDetect, Bulkhead::kOutbound},
     {"POST", "/api/v1/billing/webhooks/stripe", RouteId::kStripeWebhook},
-    {"POST", "/api/v1/billing/checkout", RouteId::kBillingCheckout},
+    {"POST", "/api/v1/billing/checkout", RouteId::kBillingCheckout, Bulkhead::kOutbound},
     {"GET", "/api/v1/billing/subscription", RouteId::kBillingSubscription},
 }};
 
@@ -120,6 +121,7 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
     match.id = entry.id;
     match.route_template = entry.path_template;
     match.allow.clear();
+    match.bulkhead = entry.bulkhead;
     return match;
   }
   return match;

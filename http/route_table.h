@@ -1,5 +1,6 @@
 // The routes ledgerd serves: (method, path template) -> RouteId, with the path parameter
-// extracted and percent-decoded. Unknown paths are 404, known paths with another method 405.
+// extracted and percent-decoded, and the bulkhead (worker pool) each route runs in. Unknown
+// paths are 404, known paths with another method 405.
 #pragma once
 
 #include <string>
@@ -27,6 +28,14 @@ enum class RouteId {
 
 enum class RouteStatus { kFound, kNotFound, kMethodNotAllowed };
 
+// Which worker pool runs a route. Routes that wait on a model or a payment provider
+// (seconds to minutes) run in their own pool, so they can never take the workers of the
+// ledger routes, webhooks, health and metrics (milliseconds).
+enum class Bulkhead {
+  kLedger,    // the database and the committer only
+  kOutbound,  // outgoing calls: humanize, detect, checkout
+};
+
 struct RouteMatch {
   RouteStatus status = RouteStatus::kNotFound;
   RouteId id = RouteId::kHealth;
@@ -35,6 +44,7 @@ struct RouteMatch {
   std::string_view route_template = "unmatched";
   std::string path_param;  // the decoded {id}; empty when the route has none
   std::string allow;       // on kMethodNotAllowed: "GET" / "POST"
+  Bulkhead bulkhead = Bulkhead::kLedger;  // kOutbound only for a found outbound route
 };
 
 // Matches `method` ("GET", "POST", ...) and `path` (no query string).

@@ -1,15 +1,22 @@
-// Pistache endpoint and handler. The reactor thread only copies the request and queues it;
-// everything that can block runs on the worker pool, which sends the response itself.
+// Pistache endpoint and handler. The reactor thread only counts connections, copies the
+// request and queues it in its bulkhead's pool; everything that can block runs on the
+// worker pools, which send the responses themselves.
 #include "http/server.h"
 
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
+#include <pistache/meta.h>
+#include <pistache/peer.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <cassert>
 #include <thread>
 
 #include "crypto/digest.h"
+#include "http/client_address.h"
+#include "http/route_table.h"
 
 namespace http {
 namespace {
@@ -20,7 +27,101 @@ using Clock = std::chrono::steady_clock;
 // Headers beyond the body that a request may carry (Pistache's own limit covers both).
 constexpr std::size_t kHeaderBytesMax = 16 * 1024;
 
-IncomingRequest copy_request(const Pistache::Http::Request& request) {
+// The peer data under which each connection keeps its ConnectionSlot.
+constexpr const char* kConnectionSlotKey = "ledger.connection_slot";
+
+// One accepted connection's place in ConnectionCounts::open, held by its Pistache peer and
+// given back when the peer is destroyed. Pistache closes timed-out peers (header, body and
+// keep-alive timeouts) without calling onDisconnection, so only the peer's lifetime counts
+// every path by which a connection ends.
+struct ConnectionSlot {
+  explicit ConnectionSlot(std::shared_ptr<ConnectionCounts> shared_counts)
+      : counts(std::move(shared_counts)), open_at_acceptance(counts->open.fetch_add(1) + 1) {}
+  ~ConnectionSlot() { counts->open.fetch_sub(1); }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+  const std::shared_ptr<ConnectionCounts> counts;
+  const int64_t open_at_acceptance;  // this connection included
+  bool refused = false;              // above the cap: answered 503, its requests are ignored
+  // Requests of this connection in a worker (counted up on the reactor thread at dispatch,
+  // down on whichever thread finishes the response); read by the reactor's idle check.
+  std::atomic<int> requests_in_worker{0};
+};
+
+namespace pistache_private = Pistache::Http::Private;
+
+// Pistache 0.0.5 resets a connection's parser when it dispatches a request and, until the
+// response is sent, applies the header timeout to it as if the client were slow to send
+// headers: every request handled for longer than --header_timeout_ms (a humanize request
+// waits up to 120 s on the model) would be answered 408 and its connection closed while the
+// worker goes on, and charges. Pistache's idle check leaves alone a connection whose parser
+// step it does not know, so the first step (waiting for a request line) reports an id of
+// its own while the connection has a request in a worker, and is Pistache's step otherwise.
+class RequestLineStepUnlessHandling : public pistache_private::Step {
+ public:
+  static constexpr pistache_private::StepId kHandlingId =
+      Pistache::Meta::Hash::fnv1a("LedgerRequestInWorker");
+
+  RequestLineStepUnlessHandling(Pistache::Http::Request* request,
+                                std::unique_ptr<pistache_private::Step> request_line,
+                                std::shared_ptr<const ConnectionSlot> slot)
+      : Step(request), request_line_(std::move(request_line)), slot_(std::move(slot)) {
+    assert(request_line_->id() == pistache_private::RequestLineStep::Id);
+  }
+
+  pistache_private::StepId id() const override {
+    return slot_->requests_in_worker.load() > 0 ? kHandlingId : request_line_->id();
+  }
+  pistache_private::State apply(Pistache::StreamCursor& cursor) override {
+    return request_line_->apply(cursor);
+  }
+
+ private:
+  const std::unique_ptr<pistache_private::Step> request_line_;
+  const std::shared_ptr<const ConnectionSlot> slot_;
+};
+
+// Pistache's request parser with the first step above (what Http::Handler::onConnection
+// installs on each connection, plus the in-worker exemption).
+class ConnectionParser : public Pistache::Http::RequestParser {
+ public:
+  ConnectionParser(std::size_t request_bytes_max, std::shared_ptr<const ConnectionSlot> slot)
+      : Pistache::Http::RequestParser(request_bytes_max) {
+    allSteps[0] = std::make_unique<RequestLineStepUnlessHandling>(&request, std::move(allSteps[0]),
+                                                                  std::move(slot));
+  }
+};
+
+// The response of one dispatched request. Marks its connection as handling a request from
+// dispatch until the response is done with (sent, or abandoned on any path).
+struct PendingResponse {
+  PendingResponse(ResponseWriter response, const std::shared_ptr<ConnectionSlot>& connection)
+      : writer(std::move(response)), slot(connection) {
+    connection->requests_in_worker.fetch_add(1);
+  }
+  ~PendingResponse() {
+    if (const auto connection = slot.lock()) connection->requests_in_worker.fetch_sub(1);
+  }
+  PendingResponse(const PendingResponse&) = delete;
+  PendingResponse& operator=(const PendingResponse&) = delete;
+
+  ResponseWriter writer;
+  const std::weak_ptr<ConnectionSlot> slot;  // the connection may close first
+};
+
+// The whole answer to a connection above the cap, written straight to its socket.
+const std::string& connection_refusal() {
+  static const std::string answer = [] {
+    const HttpReply reply = service_unavailable();
+    return "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: " +
+           reply.content_type + "\r\nRetry-After: " + std::to_string(reply.retry_after_s) +
+           "\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body;
+  }();
+  return answer;
+}
+
+IncomingRequest copy_request(const Pistache::Http::Request& request, const ServerOptions& options) {
   IncomingRequest incoming;
   incoming.method = Pistache::Http::methodString(request.method());
   incoming.path = request.resource();
@@ -39,6 +140,10 @@ IncomingRequest copy_request(const Pistache::Http::Request& request) {
   if (const auto signature = request.headers().tryGetRaw("Stripe-Signature")) {
     incoming.stripe_signature = signature->value();
   }
+  const auto forwarded_for = request.headers().tryGetRaw("X-Forwarded-For");
+  incoming.client_address = client_address(request.address().host(),
+                                           forwarded_for ? forwarded_for->value() : std::string(),
+                                           options.trust_forwarded_for);
   incoming.body = request.body();
   incoming.request_id = crypto::uuid_v4();
   return incoming;
@@ -74,17 +179,19 @@ void send_reply(ResponseWriter& writer, const HttpReply& reply, const std::strin
               Pistache::Http::Mime::MediaType::fromString(reply.content_type));
 }
 
-// Sends, logs one line and records the request metrics. Never throws.
+// Records the request metrics, sends, logs one line. Never throws.
+// The metrics are recorded before the response is handed to the reactor, so a client that
+// scrapes /metrics right after its answer (on any worker of either pool) finds its request.
 void finish_request(ServerCore& core, ResponseWriter& writer, const IncomingRequest& request,
                     const HttpReply& reply, const RequestLog& log, Clock::time_point started) {
+  const double latency_s = std::chrono::duration<double>(Clock::now() - started).count();
+  core.metrics.observe_request(request.method, log.route_template, reply.status, latency_s);
   try {
     send_reply(writer, reply, request.request_id);
   } catch (const std::exception& error) {
     // The peer went away; there is nobody to answer.
     spdlog::debug("request_id={} response not sent: {}", request.request_id, error.what());
   }
-  const double latency_s = std::chrono::duration<double>(Clock::now() - started).count();
-  core.metrics.observe_request(request.method, log.route_template, reply.status, latency_s);
   spdlog::info(
       "request method={} route={} status={} latency_ms={:.2f} account={} request_id={}{}{}",
       request.method, log.route_template, reply.status, latency_s * 1e3,
@@ -98,46 +205,92 @@ class RequestHandler : public Pistache::Http::Handler {
 
   explicit RequestHandler(std::shared_ptr<ServerCore> core) : core_(std::move(core)) {}
 
+  // Runs on the reactor thread of the new connection. Http::Handler::onConnection (private
+  // there) only installs the request parser, which Pistache's input path expects on every
+  // peer, refused or not; here it is ConnectionParser. The connection is counted and, above
+  // the cap, refused.
+  void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+    auto slot = std::make_shared<ConnectionSlot>(core_->connections);
+    peer->putData(ParserData, std::make_shared<ConnectionParser>(getMaxRequestSize(), slot));
+    peer->putData(kConnectionSlotKey, slot);
+    if (slot->open_at_acceptance > static_cast<int64_t>(core_->options.connections_max)) {
+      refuse(*peer, *slot);
+    }
+  }
+
   void onRequest(const Pistache::Http::Request& request, ResponseWriter response) override {
     const Clock::time_point started = Clock::now();
-    auto writer = std::make_shared<ResponseWriter>(std::move(response));
+    const std::shared_ptr<ConnectionSlot> slot = connection_slot(response);
+    if (!slot || slot->refused) return;  // refused: its 503 is written, the socket shut down
+    auto pending = std::make_shared<PendingResponse>(std::move(response), slot);
     try {
-      admit(copy_request(request), writer, started);
+      admit(copy_request(request, core_->options), pending, started);
     } catch (const std::exception& error) {
       spdlog::error("request not admitted: {}", error.what());
       IncomingRequest unknown;
-      finish_request(*core_, *writer, unknown, json_error(500, "internal_error"), RequestLog{},
-                     started);
+      finish_request(*core_, pending->writer, unknown, json_error(500, "internal_error"),
+                     RequestLog{}, started);
     }
   }
 
  private:
-  void admit(IncomingRequest incoming, const std::shared_ptr<ResponseWriter>& writer,
+  // Writes the 503 without waiting (a fresh socket's send buffer holds it) and shuts the
+  // socket down both ways: the reactor then reads end-of-stream and removes the peer
+  // through Pistache's own path, so the descriptor is closed exactly once, by Pistache.
+  void refuse(const Pistache::Tcp::Peer& peer, ConnectionSlot& slot) const {
+    slot.refused = true;
+    core_->connections->refused_total.fetch_add(1);
+    const std::string& answer = connection_refusal();
+    const ssize_t sent = ::send(peer.fd(), answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent != static_cast<ssize_t>(answer.size())) spdlog::debug("connection refusal not sent");
+    ::shutdown(peer.fd(), SHUT_RDWR);
+  }
+
+  // The slot onConnection gave the connection; null when the peer is already gone.
+  static std::shared_ptr<ConnectionSlot> connection_slot(const ResponseWriter& response) {
+    try {
+      return std::static_pointer_cast<ConnectionSlot>(
+          response.peer()->tryGetData(kConnectionSlotKey));
+    } catch (const std::exception&) {
+      return nullptr;  // nobody to answer
+    }
+  }
+
+  void admit(IncomingRequest incoming, const std::shared_ptr<PendingResponse>& pending,
              Clock::time_point started) {
+    ResponseWriter& writer = pending->writer;
     ServerCore& core = *core_;
     if (core.draining.load()) {
       RequestLog log;
       log.detail = "draining";
-      finish_request(core, *writer, incoming, service_unavailable(), log, started);
+      finish_request(core, writer, incoming, service_unavailable(), log, started);
       return;
     }
     if (incoming.body.size() > core.options.max_body_bytes) {
-      finish_request(core, *writer, incoming,
+      finish_request(core, writer, incoming,
                      json_error(413, "payload_too_large",
                                 {{"max_bytes", static_cast<int64_t>(core.options.max_body_bytes)}}),
                      RequestLog{}, started);
       return;
     }
+    // The route picks the pool before anything is queued: a full outbound pool refuses at
+    // once, without authentication, a database read or a reservation.
+    const RouteMatch route = match_route(incoming.method, incoming.path);
+    const bool outbound = route.bulkhead == Bulkhead::kOutbound;
+    WorkerPool& pool = outbound ? core.outbound_pool : core.pool;
     auto shared_request = std::make_shared<IncomingRequest>(std::move(incoming));
-    const bool queued = core.pool.try_submit([core_ptr = core_, writer, shared_request, started] {
+    const bool queued = pool.try_submit([core_ptr = core_, pending, shared_request, started] {
       RequestLog log;
       const HttpReply reply = core_ptr->service.handle(*shared_request, log);
-      finish_request(*core_ptr, *writer, *shared_request, reply, log, started);
+      finish_request(*core_ptr, pending->writer, *shared_request, reply, log, started);
     });
     if (!queued) {
       RequestLog log;
-      log.detail = "worker_queue_full";
-      finish_request(core, *writer, *shared_request, service_unavailable(), log, started);
+      log.route_template = route.route_template;
+      log.detail = outbound ? "outbound_queue_full" : "worker_queue_full";
+      finish_request(core, writer, *shared_request,
+                     service_unavailable(outbound ? core.options.outbound_retry_after_s : 1), log,
+                     started);
     }
   }
 
@@ -150,6 +303,8 @@ HttpServer::HttpServer(ServerOptions options, LedgerService& service, Metrics& m
     : core_(std::make_shared<ServerCore>(options, service, metrics)) {
   assert(options.reactor_threads >= 1);
   assert(options.max_body_bytes >= 1);
+  assert(options.connections_max >= 1);
+  assert(options.outbound_retry_after_s > 0);
 }
 
 HttpServer::~HttpServer() {
@@ -177,7 +332,12 @@ void HttpServer::start() {
 bool HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
   assert(endpoint_);
   core_->draining.store(true);
-  const bool drained = core_->pool.drain(grace);
+  const Clock::time_point deadline = Clock::now() + grace;
+  const bool ledger_drained = core_->pool.drain(grace);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  const bool outbound_drained =
+      core_->outbound_pool.drain(std::max(left, std::chrono::milliseconds(0)));
+  const bool drained = ledger_drained && outbound_drained;
   // Responses are written by the reactor threads from their queues: let them go out.
   std::this_thread::sleep_for(std::chrono::milliseconds(core_->options.write_flush_ms));
   endpoint_->shutdown();
@@ -188,6 +348,10 @@ bool HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
 void HttpServer::fill_gauges(MetricsGauges& gauges) const {
   gauges.worker_queue_depth = static_cast<int64_t>(core_->pool.queue_depth());
   gauges.workers_busy = static_cast<int64_t>(core_->pool.busy_count());
+  gauges.outbound_queue_depth = static_cast<int64_t>(core_->outbound_pool.queue_depth());
+  gauges.outbound_workers_busy = static_cast<int64_t>(core_->outbound_pool.busy_count());
+  gauges.connections_open = core_->connections->open.load();
+  gauges.connections_refused_total = core_->connections->refused_total.load();
 }
 
 }  // namespace http

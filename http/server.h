@@ -1,6 +1,8 @@
-// The Pistache side of ledgerd: the endpoint (threads, size limits, timeouts), the handler
-// that copies each request off the reactor thread into the bounded worker pool, the
-// response writing, the per-request log line and request metrics, and graceful draining.
+// The Pistache side of ledgerd: the endpoint (threads, size limits, timeouts), the cap on
+// open connections, the handler that copies each request off the reactor thread into the
+// bounded worker pool of its bulkhead (ledger routes, or routes that call out: humanize,
+// detect, checkout), the response writing, the per-request log line and request metrics,
+// and graceful draining.
 #pragma once
 
 #include <atomic>
@@ -24,13 +26,27 @@ struct ServerOptions {
   std::string bind_address = "0.0.0.0";
   uint16_t port = 8000;
   int reactor_threads = 2;
-  std::size_t workers = 16;
+  std::size_t workers = 16;  // Bulkhead::kLedger
   std::size_t worker_queue_max = 1024;
+  std::size_t outbound_workers = 16;  // Bulkhead::kOutbound
+  std::size_t outbound_queue_max = 64;
+  int64_t outbound_retry_after_s = 5;  // of the 503 when the outbound queue is full
+  // Open connections above this are answered 503 and closed at once (Pistache has no
+  // such limit of its own).
+  std::size_t connections_max = 1024;
+  bool trust_forwarded_for = false;  // see http/client_address.h
   std::size_t max_body_bytes = 256 * 1024;
   int64_t header_timeout_ms = 5'000;
   int64_t body_timeout_ms = 15'000;
   int64_t keepalive_timeout_ms = 15'000;
   int64_t write_flush_ms = 200;  // after draining: time for queued responses to reach sockets
+};
+
+// Open connections, counted from acceptance until Pistache destroys the connection's peer.
+// Shared with every peer (a peer may outlive the server core during shutdown).
+struct ConnectionCounts {
+  std::atomic<int64_t> open{0};
+  std::atomic<uint64_t> refused_total{0};  // refused for being above connections_max
 };
 
 // Shared by every clone of the Pistache handler (one per reactor thread).
@@ -39,12 +55,15 @@ struct ServerCore {
       : options(options),
         service(service),
         metrics(metrics),
-        pool(options.workers, options.worker_queue_max) {}
+        pool(options.workers, options.worker_queue_max),
+        outbound_pool(options.outbound_workers, options.outbound_queue_max) {}
 
   const ServerOptions options;
   LedgerService& service;
   Metrics& metrics;
-  WorkerPool pool;
+  WorkerPool pool;           // Bulkhead::kLedger
+  WorkerPool outbound_pool;  // Bulkhead::kOutbound
+  const std::shared_ptr<ConnectionCounts> connections = std::make_shared<ConnectionCounts>();
   std::atomic<bool> draining{false};
 };
 
@@ -60,12 +79,12 @@ class HttpServer {
   // std::runtime_error when the address cannot be bound.
   void start();
 
-  // Graceful stop: new requests get 503, in-flight and queued requests finish (at most
-  // `grace`), their responses are flushed, then the endpoint shuts down. Returns true when
-  // every admitted request finished in time. Call once, after start().
+  // Graceful stop: new requests get 503, in-flight and queued requests of both pools finish
+  // (at most `grace` in all), their responses are flushed, then the endpoint shuts down.
+  // Returns true when every admitted request finished in time. Call once, after start().
   bool drain_and_stop(std::chrono::milliseconds grace);
 
-  // The worker pool's gauges for /metrics.
+  // The worker pools' and connections' gauges for /metrics.
   void fill_gauges(MetricsGauges& gauges) const;
 
  private:

@@ -8,12 +8,12 @@
 #include <cassert>
 #include <chrono>
 
+#include "http/database_probe.h"
 #include "http/identifiers.h"
 #include "http/outcome_reply.h"
 #include "http/read_connection.h"
 #include "http/request_body.h"
 #include "http/request_rules.h"
-#include "projections/reservations.h"
 
 namespace http {
 
@@ -24,9 +24,19 @@ LedgerService::LedgerService(ServiceOptions options, ledger::Committer& committe
       metrics_(metrics),
       rate_limiter_(options_.rate_limit_per_s, options_.rate_limit_burst,
                     options_.rate_limit_buckets_max),
+      auth_failure_limiter_(
+          options_.auth_failures_max <= 0
+              ? 0.0
+              : static_cast<double>(options_.auth_failures_max) /
+                    static_cast<double>(options_.auth_failure_window_s),
+          static_cast<double>(options_.auth_failures_max), options_.auth_failure_addresses_max),
+      content_in_flight_(options_.content_concurrency_per_account),
       content_(content) {
   assert(!options_.auth.jwt_secret.empty());
   assert(options_.commit_timeout_ms > 0);
+  assert(options_.database_probe != nullptr);
+  assert(options_.auth_failures_max <= 0 || options_.auth_failure_window_s > 0);
+  assert(options_.content_busy_retry_after_s > 0);
 }
 
 HttpReply LedgerService::handle(const IncomingRequest& request, RequestLog& log) {
@@ -94,27 +104,20 @@ HttpReply LedgerService::dispatch(const RouteMatch& route, const IncomingRequest
 }
 
 HttpReply LedgerService::health() {
-  try {
-    thread_connection(options_.database_url).exec({"health", "SELECT 1", {}});
-  } catch (const pg::Error&) {
-    discard_thread_connection();
-    metrics_.count_database_error();
-    return service_unavailable();
-  }
+  // The probe's last check, never a query per call: /health stays cheap under a flood.
+  if (!options_.database_probe->healthy()) return service_unavailable();
   return json_reply(200, R"({"status":"ok"})");
 }
 
 HttpReply LedgerService::metrics_text() {
   MetricsGauges gauges;
-  try {
-    gauges.open_reservations =
-        projections::reservations::count_open(thread_connection(options_.database_url));
-  } catch (const pg::Error&) {
-    discard_thread_connection();
-    metrics_.count_database_error();
-  }
+  gauges.open_reservations = options_.database_probe->open_reservations();
+  gauges.database_probe_queries_total =
+      static_cast<int64_t>(options_.database_probe->queries_total());
   gauges.committer_queue_depth = static_cast<int64_t>(committer_.queue_depth());
   gauges.rate_limit_buckets = static_cast<int64_t>(rate_limiter_.bucket_count());
+  gauges.auth_failure_addresses = static_cast<int64_t>(auth_failure_limiter_.bucket_count());
+  gauges.content_requests_in_flight = static_cast<int64_t>(content_in_flight_.in_flight());
   if (options_.fill_server_gauges) options_.fill_server_gauges(gauges);
   HttpReply reply;
   reply.body = metrics_.render(gauges);
@@ -124,11 +127,18 @@ HttpReply LedgerService::metrics_text() {
 
 ReplyOr<Principal> LedgerService::authenticate_request(const IncomingRequest& request,
                                                        RequestLog& log) {
+  const RateLimiter::Clock::time_point now = RateLimiter::Clock::now();
+  const RateLimitDecision address_limit = auth_failure_limiter_.check(request.client_address, now);
+  if (!address_limit.allowed) {
+    log.detail = "auth_failures_exceeded";
+    return rate_limit_exceeded(address_limit.retry_after_s);
+  }
   const ApiKeyLookup find_key = [this](std::string_view key) {
     return find_api_key(thread_connection(options_.database_url), key);
   };
   auto result = authenticate(request.authorization, options_.auth, unix_now_s(), find_key);
   if (const auto* failure = std::get_if<AuthFailure>(&result)) {
+    auth_failure_limiter_.admit(request.client_address, now);
     log.detail = std::string(auth_failure_name(*failure));
     return unauthorized();
   }
@@ -160,10 +170,7 @@ ReplyOr<Principal> LedgerService::authenticate_admin(const IncomingRequest& requ
 std::optional<HttpReply> LedgerService::rate_limit(const std::string& account_id) {
   const RateLimitDecision decision = rate_limiter_.admit(account_id, RateLimiter::Clock::now());
   if (decision.allowed) return std::nullopt;
-  HttpReply reply =
-      json_error(429, "rate_limit_exceeded", {{"retry_after", decision.retry_after_s}});
-  reply.retry_after_s = decision.retry_after_s;
-  return reply;
+  return rate_limit_exceeded(decision.retry_after_s);
 }
 
 ReplyOr<ledger::Outcome> LedgerService::submit(ledger::Command command) {

@@ -1,6 +1,8 @@
-// The request handling of ledgerd, independent of the HTTP library: authenticate, validate,
-// rate-limit, submit commands to the ledger committer or read the store, and produce the
-// reply of the JSON contract (shared/DESIGN.md). Runs on the worker threads, which may block.
+// The request handling of ledgerd, independent of the HTTP library: authenticate (behind a
+// per-address limit on failed authentications), validate, rate-limit, cap each account's
+// concurrent humanize/detect requests, submit commands to the ledger committer or read the
+// store, and produce the reply of the JSON contract (shared/DESIGN.md). Runs on the worker
+// threads, which may block.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +14,7 @@
 #include <string_view>
 
 #include "http/auth.h"
+#include "http/concurrency_limiter.h"
 #include "http/json_reply.h"
 #include "http/metrics.h"
 #include "http/rate_limiter.h"
@@ -22,6 +25,7 @@ namespace http {
 
 class ContentHandlers;  // http/content_routes.h: POST /api/v1/humanize and /api/v1/detect
 class BillingRoutes;    // http/billing_routes.h: Stripe webhook, checkout, subscription
+class DatabaseProbe;    // http/database_probe.h: the cached database facts of health, metrics
 
 // What the HTTP layer copied out of a request before handing it to a worker.
 struct IncomingRequest {
@@ -32,7 +36,8 @@ struct IncomingRequest {
   std::optional<std::string> idempotency_key;
   std::string stripe_signature;  // the Stripe-Signature header; empty when absent
   std::string body;
-  std::string request_id;  // generated per request; the events' correlation id
+  std::string request_id;      // generated per request; the events' correlation id
+  std::string client_address;  // what per-address limits key on (http/client_address.h)
 };
 
 // What the request log line and the metrics need to know beyond the reply.
@@ -48,12 +53,25 @@ struct ServiceOptions {
   double rate_limit_per_s = 50;  // <= 0 disables rate limiting
   double rate_limit_burst = 100;
   std::size_t rate_limit_buckets_max = 100'000;
+  // Failed authentications per client address: more than auth_failures_max within
+  // auth_failure_window_s (a token bucket refilling at max/window per second) and every
+  // authenticated route of that address is 429 without looking at its credential (so
+  // without an API key lookup). auth_failures_max == 0 disables the limit.
+  int64_t auth_failures_max = 20;
+  int64_t auth_failure_window_s = 60;
+  std::size_t auth_failure_addresses_max = 100'000;  // addresses tracked at most
+  // Concurrent humanize + detect requests per account (0: no cap); above it 429 with
+  // retry_after = content_busy_retry_after_s, before any reservation.
+  std::size_t content_concurrency_per_account = 2;
+  int64_t content_busy_retry_after_s = 5;
   int64_t reservation_ttl_default_s = 600;
   // A command the committer has not decided this long after submission is dropped unwritten
   // and answered 503; a decided command is always awaited.
   int64_t commit_timeout_ms = 10'000;
   // Fills the gauges the server owns (worker queue); called on each /metrics scrape.
   std::function<void(MetricsGauges&)> fill_server_gauges;
+  // /health and the database gauges of /metrics; required, must outlive the service.
+  const DatabaseProbe* database_probe = nullptr;
   // The billing routes; must outlive the service. Null: those routes answer 503.
   const BillingRoutes* billing = nullptr;
 };
@@ -87,6 +105,8 @@ class LedgerService {
   // authentication and rate limit), then BillingRoutes. In billing_routes.cc.
   HttpReply billing_route(RouteId route, const IncomingRequest& request, RequestLog& log);
 
+  // 429 while the client address is over its failed-authentication limit (before the
+  // credential is looked at), else 401 or the principal; a failure counts against the address.
   ReplyOr<Principal> authenticate_request(const IncomingRequest& request, RequestLog& log);
   // The gate of end-user routes: authenticated, a user (JWT; API keys are 403), logged as
   // the account acted on, and within the account's rate limit.
@@ -102,7 +122,9 @@ class LedgerService {
   const ServiceOptions options_;
   ledger::Committer& committer_;
   Metrics& metrics_;
-  RateLimiter rate_limiter_;
+  RateLimiter rate_limiter_;          // requests per account
+  RateLimiter auth_failure_limiter_;  // failed authentications per client address
+  ConcurrencyLimiter content_in_flight_;  // humanize + detect per account
   ContentHandlers* const content_;
 };
 

@@ -5,7 +5,8 @@
 
 namespace http {
 
-WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_max) : queue_max_(queue_max) {
+WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_max)
+    : thread_count_(threads), queue_max_(queue_max) {
   assert(threads >= 1);
   assert(queue_max >= 1);
   threads_.reserve(threads);
@@ -19,7 +20,10 @@ WorkerPool::~WorkerPool() {
 bool WorkerPool::try_submit(std::function<void()> task) {
   {
     std::lock_guard lock(mutex_);
-    if (!admitting_ || queue_.size() >= queue_max_) return false;
+    assert(busy_ <= thread_count_);
+    // Queued tasks beyond the idle threads are the ones that will wait.
+    const std::size_t idle = thread_count_ - busy_;
+    if (!admitting_ || queue_.size() >= queue_max_ + idle) return false;
     queue_.push_back(std::move(task));
   }
   work_available_.notify_one();

@@ -1,6 +1,8 @@
 // The bounded pool that runs request handlers off the Pistache reactor threads: a fixed
 // number of threads and a queue with a hard capacity. A full queue refuses at once (the
-// caller answers 503) instead of queueing without bound.
+// caller answers 503) instead of queueing without bound. The capacity counts tasks that
+// will wait for a busy thread: a burst that idle threads have not picked up yet is not
+// refused.
 #pragma once
 
 #include <chrono>
@@ -23,8 +25,9 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Queues `task`. Returns false, without running it, when the queue is full or the pool
-  // is draining. Thread-safe. Tasks must not throw (they are the request boundary).
+  // Queues `task`. Returns false, without running it, when queue_max tasks would wait with
+  // every thread busy, or the pool is draining. Thread-safe. Tasks must not throw (they are
+  // the request boundary).
   bool try_submit(std::function<void()> task);
 
   // Stops admitting, waits until every queued and running task has finished or `timeout`
@@ -38,6 +41,7 @@ class WorkerPool {
  private:
   void run();
 
+  const std::size_t thread_count_;
   const std::size_t queue_max_;
   mutable std::mutex mutex_;
   std::condition_variable work_available_;

@@ -191,14 +191,19 @@ std::unique_ptr<ContentEnvironment> ContentHttpTest::environment_;
 std::string ContentHttpTest::admin_key_;
 
 void ContentHttpTest::SetUpTestSuite() {
+  // Concurrency tests send 20 requests of one account at once: no per-account cap here.
+  start_environment({"--workers=24", "--outbound_workers=24", "--content_concurrency_per_account=0"});
+}
+
+void ContentHttpTest::start_environment(const std::vector<std::string>& extra_flags) {
   backends_ = std::make_unique<FakeBackends>();
   const std::string base = backends_->url();
-  environment_ = std::make_unique<ContentEnvironment>(
-      std::vector<std::string>{"--rate_limit_per_s=0", "--workers=24", "--log_level=warn",
-                               "--humanizer_url=" + base + kHumanizerPath,
-                               "--internal_detector_url=" + base + kInternalPath,
-                               "--humanizer_parallelism=4"},
-      test_detectors_json(base));
+  std::vector<std::string> flags = {"--rate_limit_per_s=0", "--log_level=warn",
+                                    "--humanizer_url=" + base + kHumanizerPath,
+                                    "--internal_detector_url=" + base + kInternalPath,
+                                    "--humanizer_parallelism=4"};
+  flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
+  environment_ = std::make_unique<ContentEnvironment>(std::move(flags), test_detectors_json(base));
   admin_key_ =
       http::create_api_key(*environment_->database.connect_pg(), "content-tests-admin", {"admin"});
 }

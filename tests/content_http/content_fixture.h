@@ -110,6 +110,10 @@ class ContentHttpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite();
   static void TearDownTestSuite();
+  // The fake backends and a ledgerd using them, started with the fixture's flags plus
+  // `extra_flags` (later flags win); suites with other limits call it from their own
+  // SetUpTestSuite.
+  static void start_environment(const std::vector<std::string>& extra_flags);
   void SetUp() override;
   void TearDown() override;
 

@@ -1,5 +1,7 @@
-// Unit tests of the http library's pure parts: JWT verification, the route table, request
-// body rules, identifiers, the rejection mapping, the rate limiter and the worker pool.
+// Unit tests of the http library's pure parts: JWT verification, the route table and its
+// bulkheads, request body rules, identifiers, the rejection mapping, the rate limiter (and
+// its read-only check), the per-account concurrency cap, the client address, the health
+// rule of the database probe and the worker pool.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,6 +11,9 @@
 
 #include "crypto/digest.h"
 #include "http/api_keys.h"
+#include "http/client_address.h"
+#include "http/concurrency_limiter.h"
+#include "http/database_probe.h"
 #include "http/identifiers.h"
 #include "http/jwt.h"
 #include "http/outcome_reply.h"
@@ -127,6 +132,25 @@ TEST(HttpRouteTableTest, MatchesTemplatesAndExtractsTheParameter) {
        {"", "/", "api/v1/health", "/api/v1/health/", "/api//v1/health", "/metrics/x"}) {
     EXPECT_EQ(http::match_route("GET", path).status, http::RouteStatus::kNotFound) << path;
     EXPECT_EQ(http::match_route("GET", path).route_template, "unmatched") << path;
+  }
+}
+
+TEST(HttpRouteTableTest, OnlyRoutesThatCallOutRunInTheOutboundBulkhead) {
+  using http::Bulkhead;
+  EXPECT_EQ(http::match_route("POST", "/api/v1/humanize").bulkhead, Bulkhead::kOutbound);
+  EXPECT_EQ(http::match_route("POST", "/api/v1/detect").bulkhead, Bulkhead::kOutbound);
+  EXPECT_EQ(http::match_route("POST", "/api/v1/billing/checkout").bulkhead, Bulkhead::kOutbound);
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/api/v1/health"},
+           {"GET", "/metrics"},
+           {"GET", "/api/v1/credits"},
+           {"POST", "/api/v1/credits/reservations"},
+           {"POST", "/api/v1/credits/reservations/r/capture"},
+           {"POST", "/api/v1/billing/webhooks/stripe"},
+           {"GET", "/api/v1/billing/subscription"},
+           {"GET", "/api/v1/humanize"},  // 405: answered at once, no model call
+           {"GET", "/nowhere"}}) {
+    EXPECT_EQ(http::match_route(method, path).bulkhead, Bulkhead::kLedger) << method << path;
   }
 }
 
@@ -258,6 +282,76 @@ TEST(HttpRateLimiterTest, BucketCountStaysBounded) {
   EXPECT_LE(limiter.bucket_count(), 160u);
 }
 
+TEST(HttpRateLimiterTest, CheckDecidesLikeAdmitWithoutTakingATokenOrTrackingTheKey) {
+  // The failed-authentication limiter: 3 failures per 60 s.
+  http::RateLimiter limiter(3.0 / 60.0, 3.0, 1000);
+  const auto t0 = http::RateLimiter::Clock::now();
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(limiter.check("10.0.0.1", t0).allowed);
+  EXPECT_EQ(limiter.bucket_count(), 0u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(limiter.check("10.0.0.1", t0).allowed);
+    limiter.admit("10.0.0.1", t0);  // a failure
+  }
+  const auto refused = limiter.check("10.0.0.1", t0);
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.retry_after_s, 20);  // one failure's worth refills in 60 / 3 s
+  EXPECT_EQ(limiter.check("10.0.0.1", t0 + std::chrono::milliseconds(19'500)).retry_after_s, 1);
+  EXPECT_TRUE(limiter.check("10.0.0.1", t0 + std::chrono::seconds(21)).allowed);
+  EXPECT_TRUE(limiter.check("10.0.0.2", t0).allowed);
+  EXPECT_EQ(limiter.bucket_count(), 1u);
+  http::RateLimiter disabled(0, 0, 1);
+  disabled.admit("a", t0);
+  EXPECT_TRUE(disabled.check("a", t0).allowed);
+}
+
+TEST(HttpConcurrencyLimiterTest, CapsEachKeyAndReleasesWithThePermit) {
+  http::ConcurrencyLimiter limiter(2);
+  auto first = limiter.try_acquire("alice");
+  auto second = limiter.try_acquire("alice");
+  ASSERT_TRUE(first && second);
+  EXPECT_FALSE(limiter.try_acquire("alice").has_value());
+  auto other = limiter.try_acquire("bob");
+  EXPECT_TRUE(other.has_value());
+  EXPECT_EQ(limiter.in_flight(), 3u);
+  {
+    const http::ConcurrencyLimiter::Permit moved = std::move(*first);
+    first.reset();  // the moved-from permit releases nothing
+    EXPECT_EQ(limiter.in_flight(), 3u);
+    EXPECT_FALSE(limiter.try_acquire("alice").has_value());
+  }
+  EXPECT_EQ(limiter.in_flight(), 2u);
+  EXPECT_TRUE(limiter.try_acquire("alice").has_value());  // released again at once
+  second.reset();
+  other.reset();
+  EXPECT_EQ(limiter.in_flight(), 0u);
+  http::ConcurrencyLimiter unlimited(0);
+  std::vector<http::ConcurrencyLimiter::Permit> many;
+  for (int i = 0; i < 100; ++i) many.push_back(std::move(*unlimited.try_acquire("alice")));
+  EXPECT_EQ(unlimited.in_flight(), 0u);
+}
+
+TEST(HttpClientAddressTest, ForwardedForOnlyWhenTrustedAndOnlyItsLastAddress) {
+  EXPECT_EQ(http::client_address("10.0.0.9", "203.0.113.7", false), "10.0.0.9");
+  EXPECT_EQ(http::client_address("10.0.0.9", "", true), "10.0.0.9");
+  EXPECT_EQ(http::client_address("10.0.0.9", "203.0.113.7", true), "203.0.113.7");
+  // A client may send its own entries; the proxy appends the address it saw.
+  EXPECT_EQ(http::client_address("10.0.0.9", "1.2.3.4, 203.0.113.7", true), "203.0.113.7");
+  EXPECT_EQ(http::client_address("10.0.0.9", "1.2.3.4,\t2001:db8::1 ", true), "2001:db8::1");
+  for (const char* bad : {"unknown", "1.2.3.4, ", "1.2.3.4,evil", "[2001:db8::1]:443",
+                          "1.2.3.4 5.6.7.8", "0000000000000000000000000000000000000000000001"}) {
+    EXPECT_EQ(http::client_address("10.0.0.9", bad, true), "10.0.0.9") << bad;
+  }
+}
+
+TEST(HttpDatabaseProbeTest, OnlyARecentSuccessVouches) {
+  using std::chrono::milliseconds;
+  const auto now = std::chrono::steady_clock::now();
+  EXPECT_FALSE(http::database_vouched(std::nullopt, now, milliseconds(3'000)));
+  EXPECT_TRUE(http::database_vouched(now, now, milliseconds(3'000)));
+  EXPECT_TRUE(http::database_vouched(now - milliseconds(3'000), now, milliseconds(3'000)));
+  EXPECT_FALSE(http::database_vouched(now - milliseconds(3'001), now, milliseconds(3'000)));
+}
+
 TEST(HttpWorkerPoolTest, RefusesWhenFullAndDrainsEverythingAdmitted) {
   http::WorkerPool pool(1, 2);
   std::promise<void> gate;
@@ -272,6 +366,26 @@ TEST(HttpWorkerPoolTest, RefusesWhenFullAndDrainsEverythingAdmitted) {
   EXPECT_TRUE(pool.try_submit([&ran] { ++ran; }));
   EXPECT_FALSE(pool.try_submit([&ran] { ++ran; }));
   EXPECT_EQ(pool.queue_depth(), 2u);
+  gate.set_value();
+  EXPECT_TRUE(pool.drain(std::chrono::seconds(5)));
+  EXPECT_EQ(ran.load(), 3);
+}
+
+TEST(HttpWorkerPoolTest, ABurstIsNotRefusedWhileThreadsAreIdle) {
+  // Whether or not the idle threads picked the first tasks up yet, threads + queue_max tasks
+  // fit and the next one does not.
+  http::WorkerPool pool(2, 1);
+  std::promise<void> gate;
+  std::shared_future<void> opened = gate.get_future().share();
+  std::atomic<int> ran{0};
+  const auto blocked = [opened, &ran] {
+    opened.wait();
+    ++ran;
+  };
+  EXPECT_TRUE(pool.try_submit(blocked));
+  EXPECT_TRUE(pool.try_submit(blocked));
+  EXPECT_TRUE(pool.try_submit(blocked));
+  EXPECT_FALSE(pool.try_submit(blocked));
   gate.set_value();
   EXPECT_TRUE(pool.drain(std::chrono::seconds(5)));
   EXPECT_EQ(ran.load(), 3);

@@ -11,8 +11,12 @@
 namespace http_tests {
 
 std::vector<std::string> LedgerdTest::ledgerd_flags() const {
-  return {"--rate_limit_per_s=0", "--workers=8", "--log_level=info"};
+  // Every client of these tests is 127.0.0.1 and many send bad credentials on purpose: the
+  // per-address limit on failed authentications has its own tests (client_limits_test.cc).
+  return {"--rate_limit_per_s=0", "--auth_failures_max=0", "--workers=8", "--log_level=info"};
 }
+
+std::string LedgerdTest::ledgerd_database_url() { return database_->url(); }
 
 void LedgerdTest::SetUp() {
   database_ = std::make_unique<testing_support::TestDatabase>();
@@ -30,10 +34,32 @@ void LedgerdTest::TearDown() {
 void LedgerdTest::restart_ledgerd(const std::vector<std::string>& flags) {
   ledgerd_.reset();
   testing_support::LedgerdOptions options;
-  options.database_url = database_->url();
+  options.database_url = ledgerd_database_url();
   options.jwt_secret = secret_;
   options.extra_flags = flags;
   ledgerd_ = std::make_unique<testing_support::LedgerdProcess>(options);
+}
+
+std::vector<std::string> WireCountedLedgerdTest::ledgerd_flags() const {
+  std::vector<std::string> flags = LedgerdTest::ledgerd_flags();
+  flags.insert(flags.end(), {"--sweep_interval_ms=0", "--webhook_retry_poll_ms=600000",
+                             "--outbox_poll_ms=600000", "--prune_interval_s=0",
+                             "--health_check_interval_ms=1000", "--metrics_refresh_ms=5000"});
+  return flags;
+}
+
+std::string WireCountedLedgerdTest::ledgerd_database_url() {
+  if (!proxy_) {
+    proxy_ = std::make_unique<testing_support::RoundTripProxy>(
+        testing_support::url_port(database_->url()));
+  }
+  return testing_support::url_with_port(database_->url(), proxy_->port());
+}
+
+int64_t WireCountedLedgerdTest::probe_round_trips_max(std::chrono::steady_clock::duration elapsed) {
+  // One SELECT 1 per second plus one gauge read per 5 s; one round trip each.
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  return static_cast<int64_t>((seconds + 2.0) * 1.2) + 1;
 }
 
 std::string LedgerdTest::url(const std::string& path) const { return ledgerd_->base_url() + path; }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "projections/balances.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/ledgerd_process.h"
+#include "tests/support/round_trip_proxy.h"
 #include "tests/support/test_database.h"
 
 namespace http_tests {
@@ -28,6 +30,8 @@ class LedgerdTest : public ::testing::Test {
  protected:
   // Flags added to every ledgerd of the fixture; subclasses override.
   virtual std::vector<std::string> ledgerd_flags() const;
+  // The database URL ledgerd is given; subclasses may put a relay in between.
+  virtual std::string ledgerd_database_url();
 
   void SetUp() override;
   void TearDown() override;
@@ -60,6 +64,23 @@ class LedgerdTest : public ::testing::Test {
   std::unique_ptr<testing_support::TestDatabase> database_;
   std::unique_ptr<testing_support::LedgerdProcess> ledgerd_;
   std::string secret_ = "test-secret-0123456789abcdef-0123456789";
+};
+
+// LedgerdTest whose ledgerd reaches PostgreSQL through a RoundTripProxy, with its periodic
+// work (sweeper, webhook retries, outbox, prune) off or slowed to a crawl, so that the
+// round trips counted on the wire are those of request handling and the database probe
+// (about 1.2 per second by default: SELECT 1 every second, the gauges every 5 s).
+class WireCountedLedgerdTest : public LedgerdTest {
+ protected:
+  // The fixture's flags plus the quiet background; subclasses append their own.
+  std::vector<std::string> ledgerd_flags() const override;
+  std::string ledgerd_database_url() override;
+
+  int64_t round_trips() const { return proxy_->round_trips(); }
+  // Round trips the database probe may make in `elapsed` (with a margin of two rounds).
+  static int64_t probe_round_trips_max(std::chrono::steady_clock::duration elapsed);
+
+  std::unique_ptr<testing_support::RoundTripProxy> proxy_;
 };
 
 // Parses a JSON body (an assertion failure when it is not JSON).

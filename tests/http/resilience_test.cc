@@ -1,11 +1,13 @@
 // ledgerd under pressure: a full worker queue answers 503 at once, the per-account rate
-// limit answers 429 with Retry-After, a database outage is 503 and heals by reconnecting,
-// SIGTERM lets in-flight requests finish, and slow clients meet the header timeout.
+// limit answers 429 with Retry-After, a database outage is 503 (on /health within the
+// probe's bounds) and heals by reconnecting, SIGTERM lets in-flight requests finish, and
+// slow clients meet the header timeout.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <csignal>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "tests/http/ledgerd_fixture.h"
@@ -112,12 +114,34 @@ class HttpOutageTest : public LedgerdTest {
   }
 };
 
+// GET /api/v1/health until it answers `status`; the time that took, or nullopt past `bound`.
+std::optional<std::chrono::milliseconds> time_until_health(const std::string& health_url,
+                                                           long status,
+                                                           std::chrono::milliseconds bound,
+                                                           TestResponse& last) {
+  const auto started = Clock::now();
+  while (Clock::now() - started < bound) {
+    last = http_get(health_url, {});
+    if (last.status == status) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::nullopt;
+}
+
 TEST_F(HttpOutageTest, DatabaseOutageIs503AndHeals) {
   const std::string alice = token("alice");
   ASSERT_EQ(reserve(alice, 5).status, 201);
   set_connections_allowed(false);
-  const TestResponse health = http_get(url("/api/v1/health"), {});
-  EXPECT_EQ(health.status, 503);
+  // /health answers from the probe, which checks every second (--health_check_interval_ms):
+  // the first failed check turns it to 503.
+  TestResponse health;
+  const auto turned_503 = time_until_health(url("/api/v1/health"), 503,
+                                            std::chrono::milliseconds(2'500), health);
+  ASSERT_TRUE(turned_503.has_value()) << health.status << " " << health.body;
+  std::printf("/health answered 503 %lld ms after the outage began\n",
+              static_cast<long long>(turned_503->count()));
   EXPECT_EQ(health.body, R"({"error":"service_unavailable","retry_after":1})");
   const TestResponse refused = reserve(alice, 5);
   EXPECT_EQ(refused.status, 503) << refused.body;
@@ -130,7 +154,9 @@ TEST_F(HttpOutageTest, DatabaseOutageIs503AndHeals) {
     if (reserved_status != 201) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(reserved_status, 201);
-  EXPECT_EQ(http_get(url("/api/v1/health"), {}).status, 200);
+  EXPECT_TRUE(time_until_health(url("/api/v1/health"), 200,
+                                std::chrono::milliseconds(2'500), health)
+                  .has_value());
   const TestResponse metrics = http_get(url("/metrics"), {});
   EXPECT_EQ(metrics.body.find("ledger_database_errors_total 0\n"), std::string::npos);
   expect_consistent("alice");

@@ -187,8 +187,10 @@ FakeHttpServer::FakeHttpServer(FakeHandler handler, FakeHttpServerOptions option
                             .threads(std::max(options.threads, 1))
                             .flags(Pistache::Tcp::Options::ReuseAddr)
                             .maxRequestSize(options.max_request_bytes)
-                            .headerTimeout(std::chrono::seconds(5))
-                            .bodyTimeout(std::chrono::seconds(10))
+                            // Pistache applies these to a request whose response is still
+                            // pending: they must outlast the longest FakeResponse::delay_ms.
+                            .headerTimeout(std::chrono::minutes(5))
+                            .bodyTimeout(std::chrono::minutes(5))
                             .keepaliveTimeout(std::chrono::seconds(2)));
   impl_->endpoint->setHandler(std::make_shared<Impl::Handler>(impl_->state));
   impl_->endpoint->serveThreaded();  // Binds (port 0: the kernel picks a free port).

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <thread>
 
 namespace testing_support {
 namespace {
@@ -98,37 +99,91 @@ TestResponse http_post(const std::string& url, const TestHeaders& headers, const
   return http_request("POST", url, headers, body, timeout_ms);
 }
 
-std::string raw_http_exchange(int port, const std::string& raw, long timeout_ms) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return "";
+std::optional<double> metric_sample(const std::string& exposition, const std::string& name) {
+  const std::string prefix = name + " ";
+  std::size_t line_start = 0;
+  while (line_start < exposition.size()) {
+    const std::size_t line_end = std::min(exposition.find('\n', line_start), exposition.size());
+    if (exposition.compare(line_start, prefix.size(), prefix) == 0) {
+      return std::stod(exposition.substr(line_start + prefix.size(),
+                                         line_end - line_start - prefix.size()));
+    }
+    line_start = line_end + 1;
+  }
+  return std::nullopt;
+}
+
+bool wait_for_metric(const std::string& metrics_url, const std::string& name, double value,
+                     long timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const TestResponse metrics = http_get(metrics_url, {});
+    if (metrics.status == 200 && metric_sample(metrics.body, name) == value) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+RawConnection::RawConnection(int port, const std::string& local_address) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd_ < 0) return;
+  if (!local_address.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, local_address.c_str(), &local.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      return;
+    }
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   address.sin_port = htons(static_cast<uint16_t>(port));
+  connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawConnection::send(const std::string& bytes) {
+  return connected_ &&
+         ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+std::string RawConnection::receive(long timeout_ms, bool until_complete_response) {
   std::string answer;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::send(fd, raw.data(), raw.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(raw.size())) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    char buffer[4096];
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd poll_fd{fd, POLLIN, 0};
-      if (::poll(&poll_fd, 1, 50) <= 0) {
-        // A complete response with a body length we can check ends the exchange early.
-        const auto end = answer.find("\r\n\r\n");
-        const auto length_at = answer.find("Content-Length: ");
-        if (end != std::string::npos && length_at != std::string::npos && length_at < end) {
-          const auto length = std::stoul(answer.substr(length_at + 16));
-          if (answer.size() >= end + 4 + length) break;
-        }
-        continue;
+  if (!connected_) return answer;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  char buffer[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd poll_fd{fd_, POLLIN, 0};
+    if (::poll(&poll_fd, 1, 50) <= 0) {
+      if (!until_complete_response) continue;
+      // A complete response with a body length we can check ends the exchange early.
+      const auto end = answer.find("\r\n\r\n");
+      const auto length_at = answer.find("Content-Length: ");
+      if (end != std::string::npos && length_at != std::string::npos && length_at < end) {
+        const auto length = std::stoul(answer.substr(length_at + 16));
+        if (answer.size() >= end + 4 + length) break;
       }
-      const ssize_t count = ::recv(fd, buffer, sizeof buffer, 0);
-      if (count <= 0) break;
-      answer.append(buffer, static_cast<std::size_t>(count));
+      continue;
     }
+    const ssize_t count = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (count <= 0) {
+      closed_by_server_ = true;
+      break;
+    }
+    answer.append(buffer, static_cast<std::size_t>(count));
   }
-  ::close(fd);
   return answer;
+}
+
+std::string raw_http_exchange(int port, const std::string& raw, long timeout_ms,
+                              const std::string& local_address) {
+  RawConnection connection(port, local_address);
+  if (!connection.send(raw)) return "";
+  return connection.receive(timeout_ms);
 }
 
 }  // namespace testing_support
