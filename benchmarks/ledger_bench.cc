@@ -11,6 +11,7 @@
 //
 // The last line is machine-readable for scripts/bench.sh:
 //   RESULT naive_commands_per_s=N committer_commands_per_s=M
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -70,6 +71,14 @@ double process_cpu_seconds(int pid) {
     if (index == 15) break;
   }
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds this process has used (every thread).
+double own_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 // CPU seconds of every other backend connected to the database now.
@@ -236,6 +245,7 @@ int main(int argc, char** argv) {
         .get();
   }
   const double committer_cpu_before = backends_cpu_seconds(url);
+  const double client_cpu_before = own_cpu_seconds();
   int64_t laned_commands = 0;
   const double laned = run_threads(
       options.threads, options.seconds,
@@ -246,14 +256,16 @@ int main(int argc, char** argv) {
       },
       laned_commands);
   const double committer_cpu_s = backends_cpu_seconds(url) - committer_cpu_before;
+  const double client_cpu_s = own_cpu_seconds() - client_cpu_before;
   const ledger::CommitterStats stats = committer->stats();
   committer->shutdown();
   char label[96];
   std::snprintf(label, sizeof label, "committer: %d lanes, same callers", options.lanes);
   std::printf("  %-58s %9.0f commands/s  (%.2fx baseline) database CPU %5.0f us/command;"
-              " %.1f commands per batch\n",
+              " committer and callers %4.0f us/command; %.1f commands per batch\n",
               label, laned, laned / naive,
               1e6 * committer_cpu_s / static_cast<double>(laned_commands),
+              1e6 * client_cpu_s / static_cast<double>(laned_commands),
               static_cast<double>(stats.commands_decided) /
                   static_cast<double>(std::max<int64_t>(1, stats.batches_committed)));
   std::printf("load average after: %s\n", load_average().c_str());

@@ -55,18 +55,20 @@ pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, in
     hashes.push_back(crypto::hex_encode(a->last_hash));
   }
   using namespace ledger::sql;
+  // MERGE, not INSERT .. ON CONFLICT: the callers hold the accounts' locks, so no row can
+  // appear concurrently, and a join costs less than speculative insertion.
   return {"balances_write",
-          "INSERT INTO ledger_accounts (account_id, plan_id, credits_available, credits_reserved,"
-          " credits_granted, credits_spent, credits_expired, stream_version, last_hash, updated_at)"
-          " SELECT a, p, av, rs, g, sp, ex, v, decode(h, 'hex'), $10::timestamptz"
-          " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[],"
-          " $6::bigint[], $7::bigint[], $8::bigint[], $9::text[]) AS x(a, p, av, rs, g, sp, ex, v, h)"
-          " ON CONFLICT (account_id) DO UPDATE SET plan_id = EXCLUDED.plan_id,"
-          " credits_available = EXCLUDED.credits_available,"
-          " credits_reserved = EXCLUDED.credits_reserved,"
-          " credits_granted = EXCLUDED.credits_granted, credits_spent = EXCLUDED.credits_spent,"
-          " credits_expired = EXCLUDED.credits_expired, stream_version = EXCLUDED.stream_version,"
-          " last_hash = EXCLUDED.last_hash, updated_at = EXCLUDED.updated_at",
+          "MERGE INTO ledger_accounts t USING (SELECT * FROM unnest($1::text[], $2::text[],"
+          " $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],"
+          " $9::text[]) AS x(a, p, av, rs, g, sp, ex, v, h)) x ON t.account_id = x.a"
+          " WHEN MATCHED THEN UPDATE SET plan_id = x.p, credits_available = x.av,"
+          " credits_reserved = x.rs, credits_granted = x.g, credits_spent = x.sp,"
+          " credits_expired = x.ex, stream_version = x.v, last_hash = decode(x.h, 'hex'),"
+          " updated_at = $10::timestamptz"
+          " WHEN NOT MATCHED THEN INSERT (account_id, plan_id, credits_available,"
+          " credits_reserved, credits_granted, credits_spent, credits_expired, stream_version,"
+          " last_hash, updated_at) VALUES (x.a, x.p, x.av, x.rs, x.g, x.sp, x.ex, x.v,"
+          " decode(x.h, 'hex'), $10::timestamptz)",
           {text_array(ids), text_array(plans), int64_array(available), int64_array(reserved),
            int64_array(granted), int64_array(spent), int64_array(expired), int64_array(versions),
            text_array(hashes), timestamp_literal(now_us)}};

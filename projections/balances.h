@@ -19,6 +19,7 @@ pg::Statement load(const std::vector<std::string>& account_ids);
 void apply(const pg::Result& rows, ledger::AccountStates& states);
 
 // Inserts or replaces the rows of `accounts` (opened, invariants holding), stamped `now_us`.
+// The caller holds the accounts' advisory locks (or the replay's table lock).
 pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, int64_t now_us);
 
 // Deletes every row (replay rebuilds them).

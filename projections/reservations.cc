@@ -78,13 +78,15 @@ pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& s
     captured.push_back(r.amount_captured);
   }
   using namespace ledger::sql;
+  // MERGE under the accounts' locks (see projections/balances.cc).
   return {"reservations_write",
-          "INSERT INTO ledger_reservations (account_id, reservation_id, amount, feature,"
+          "MERGE INTO ledger_reservations t USING (SELECT * FROM unnest($1::text[], $2::text[],"
+          " $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[])"
+          " AS x(a, r, n, f, e, s, c)) x ON t.account_id = x.a AND t.reservation_id = x.r"
+          " WHEN MATCHED THEN UPDATE SET status = x.s, amount_captured = x.c"
+          " WHEN NOT MATCHED THEN INSERT (account_id, reservation_id, amount, feature,"
           " expires_at, status, amount_captured)"
-          " SELECT a, r, n, f, e::timestamptz, s, c FROM unnest($1::text[], $2::text[],"
-          " $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[]) AS x(a, r, n, f, e, s, c)"
-          " ON CONFLICT (account_id, reservation_id) DO UPDATE SET status = EXCLUDED.status,"
-          " amount_captured = EXCLUDED.amount_captured",
+          " VALUES (x.a, x.r, x.n, x.f, x.e::timestamptz, x.s, x.c)",
           {text_array(accounts), text_array(ids), int64_array(amounts), text_array(features),
            text_array(expiries), text_array(statuses), int64_array(captured)}};
 }
