@@ -9,15 +9,14 @@
 #include "ledger/store.h"
 #include "projections/balances.h"
 #include "audit/verify.h"
+#include "tests/ledger/ledger_test_support.h"
 #include "tests/support/test_database.h"
 
 namespace {
 
 using namespace ledger;
 
-PlanCatalog plans() {
-  return std::get<PlanCatalog>(PlanCatalog::load(std::string(LEDGER_SOURCE_DIR) + "/config/plans.json"));
-}
+PlanCatalog plans() { return ledger_tests::shipped_plans(); }
 
 StripeBillingEvent stripe(std::string id, std::string type, int64_t created, std::string plan = "") {
   StripeBillingEvent e;

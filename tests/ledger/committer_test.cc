@@ -15,6 +15,7 @@
 #include "projections/balances.h"
 #include "audit/export.h"
 #include "audit/verify.h"
+#include "tests/ledger/ledger_test_support.h"
 #include "tests/support/test_database.h"
 
 namespace {
@@ -22,16 +23,10 @@ namespace {
 using namespace ledger;
 using testing_support::TestDatabase;
 
-PlanCatalog plans() {
-  auto parsed = PlanCatalog::load(std::string(LEDGER_SOURCE_DIR) + "/config/plans.json");
-  return std::get<PlanCatalog>(parsed);
-}
+PlanCatalog plans() { return ledger_tests::shipped_plans(); }
 
 Command make(const std::string& account, const std::string& key, CommandBody body) {
-  Command command{account, key, std::move(body), {}};
-  command.metadata.actor = "test";
-  command.metadata.source = "committer_test";
-  return command;
+  return ledger_tests::make_command(account, key, std::move(body));
 }
 
 class CommitterTest : public ::testing::Test {

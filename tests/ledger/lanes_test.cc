@@ -16,6 +16,7 @@
 #include "ledger/store.h"
 #include "projections/balances.h"
 #include "tests/support/round_trip_proxy.h"
+#include "tests/ledger/ledger_test_support.h"
 #include "tests/support/test_database.h"
 
 namespace {
@@ -24,16 +25,10 @@ using namespace ledger;
 using testing_support::TestDatabase;
 using Clock = std::chrono::steady_clock;
 
-PlanCatalog plans() {
-  auto parsed = PlanCatalog::load(std::string(LEDGER_SOURCE_DIR) + "/config/plans.json");
-  return std::get<PlanCatalog>(parsed);
-}
+PlanCatalog plans() { return ledger_tests::shipped_plans(); }
 
 Command make(const std::string& account, const std::string& key, CommandBody body) {
-  Command command{account, key, std::move(body), {}};
-  command.metadata.actor = "test";
-  command.metadata.source = "lanes_test";
-  return command;
+  return ledger_tests::make_command(account, key, std::move(body));
 }
 
 CommitterOptions options_for(const std::string& url, std::size_t lanes) {

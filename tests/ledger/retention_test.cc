@@ -13,6 +13,7 @@
 #include "ledger/store.h"
 #include "audit/verify.h"
 #include "projections/balances.h"
+#include "tests/ledger/ledger_test_support.h"
 #include "tests/support/test_database.h"
 
 namespace {
@@ -20,10 +21,7 @@ namespace {
 using namespace ledger;
 using testing_support::TestDatabase;
 
-PlanCatalog plans() {
-  return std::get<PlanCatalog>(
-      PlanCatalog::load(std::string(LEDGER_SOURCE_DIR) + "/config/plans.json"));
-}
+PlanCatalog plans() { return ledger_tests::shipped_plans(); }
 
 class RetentionTest : public ::testing::Test {
  protected:
