@@ -79,7 +79,7 @@ TestHeaders LedgerdTest::with_key(TestHeaders headers, const std::string& idempo
 
 std::string LedgerdTest::create_key(const std::string& name,
                                     const std::vector<std::string>& scopes) const {
-  return http::create_api_key(*database_->connect_pg(), name, scopes);
+  return http::create_api_key(*connect_ledger_database(), name, scopes);
 }
 
 TestResponse LedgerdTest::reserve(const std::string& credential, int64_t amount,
@@ -106,23 +106,31 @@ TestResponse LedgerdTest::grant(const std::string& admin_key, const std::string&
 }
 
 int64_t LedgerdTest::event_count(const std::string& account) const {
-  auto connection = database_->connect();
-  pqxx::work work(*connection);
+  pqxx::connection connection(ledger_database_url());
+  pqxx::work work(connection);
   return work.exec_params1("SELECT count(*) FROM ledger_events WHERE stream_id = $1", account)[0]
       .as<int64_t>();
 }
 
+std::unique_ptr<pg::Connection> LedgerdTest::connect_ledger_database() const {
+  pg::ConnectionOptions options;
+  options.url = ledger_database_url();
+  return std::make_unique<pg::Connection>(options);
+}
+
+std::string LedgerdTest::ledger_database_url() const { return database_->url(); }
+
 std::optional<projections::balances::BalanceView> LedgerdTest::balance_row(
     const std::string& account) const {
-  return projections::balances::read(*database_->connect_pg(), account);
+  return projections::balances::read(*connect_ledger_database(), account);
 }
 
 std::optional<ledger::AccountState> LedgerdTest::fold(const std::string& account) const {
-  return ledger::fold_stream(*database_->connect_pg(), account, INT64_MAX);
+  return ledger::fold_stream(*connect_ledger_database(), account, INT64_MAX);
 }
 
 std::vector<ledger::StoredEvent> LedgerdTest::stored_events(const std::string& account) const {
-  return ledger::read_stream(*database_->connect_pg(), account, 0, 1'000'000);
+  return ledger::read_stream(*connect_ledger_database(), account, 0, 1'000'000);
 }
 
 void LedgerdTest::expect_consistent(const std::string& account) const {

@@ -53,7 +53,10 @@ class LedgerdTest : public ::testing::Test {
   TestResponse grant(const std::string& admin_key, const std::string& account,
                      int64_t amount) const;
 
-  // Direct database reads.
+  // Direct database reads, of the database the ledger lives in (the fixture's, unless a
+  // subclass runs ledgerd on another server).
+  virtual std::string ledger_database_url() const;
+  std::unique_ptr<pg::Connection> connect_ledger_database() const;
   int64_t event_count(const std::string& account) const;
   std::optional<projections::balances::BalanceView> balance_row(const std::string& account) const;
   std::optional<ledger::AccountState> fold(const std::string& account) const;

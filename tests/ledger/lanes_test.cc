@@ -217,6 +217,30 @@ TEST(CommitterLanes, AConstraintViolationIsIsolatedByBisection) {
   EXPECT_EQ(event_count(db, "poisoned"), 2);
 }
 
+// A statement timeout is transient: the batch is retried, not its commands failed. Here the
+// append waits on a table lock longer than the statement timeout, twice, then gets through.
+TEST(CommitterLanes, AStatementTimeoutIsRetriedNotFailed) {
+  TestDatabase db;
+  const PlanCatalog catalog = plans();
+  CommitterOptions options = options_for(db.url(), 1);
+  options.statement_timeout_ms = 150;
+  options.batch_attempts_max = 5;
+  auto committer = Committer::start(options, catalog);
+  ASSERT_TRUE(committer->submit(make("slowpoke", "open", OpenAccount{})).get().ok());
+  auto holder = db.connect();
+  auto lock = std::make_unique<pqxx::work>(*holder);
+  lock->exec("LOCK TABLE ledger_events IN EXCLUSIVE MODE");
+  const CommitterStats before = committer->stats();
+  auto pending = committer->submit(make("slowpoke", "g", GrantCredits{5, "x", "admin"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // > 2 timeouts
+  lock.reset();
+  const Outcome outcome = pending.get();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_FALSE(outcome.replayed);
+  EXPECT_GT(committer->stats().round_trips - before.round_trips, 2) << "no retry happened";
+  EXPECT_EQ(event_count(db, "slowpoke"), 3);
+}
+
 // The connection dies while the COMMIT is in flight: the lane learns from the idempotency
 // records what landed, answers the first outcome (not flagged as a replay) and writes
 // nothing twice.

@@ -84,16 +84,8 @@ void RoundTripProxy::run() {
     }
     if (::poll(fds.data(), fds.size(), -1) < 0) continue;
     if (fds[0].revents != 0) break;
-    if (fds[1].revents & POLLIN) {
-      const int client = ::accept(listener_, nullptr, nullptr);
-      const int server = client >= 0 ? connect_to(target_port_) : -1;
-      if (server >= 0) {
-        pairs.push_back({client, server, false});
-      } else if (client >= 0) {
-        ::close(client);
-      }
-    }
     std::vector<Pair> open;
+    // Only the pairs this poll covered: fds holds no entry for one accepted below.
     for (std::size_t i = 0; i < pairs.size(); ++i) {
       Pair pair = pairs[i];
       const short client_events = fds[2 + 2 * i].revents;
@@ -113,6 +105,15 @@ void RoundTripProxy::run() {
       } else {
         ::close(pair.client);
         ::close(pair.server);
+      }
+    }
+    if (fds[1].revents & POLLIN) {
+      const int client = ::accept(listener_, nullptr, nullptr);
+      const int server = client >= 0 ? connect_to(target_port_) : -1;
+      if (server >= 0) {
+        open.push_back({client, server, false});
+      } else if (client >= 0) {
+        ::close(client);
       }
     }
     pairs = std::move(open);
