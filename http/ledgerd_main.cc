@@ -44,7 +44,7 @@ DEFINE_string(jwt_secret, "", "HS256 secret of user tokens (required, at least 3
 DEFINE_int64(jwt_leeway_s, 30, "clock skew allowed on exp and nbf, seconds");
 DEFINE_string(plans, "config/plans.json", "plans file");
 DEFINE_int32(threads, 2, "Pistache reactor threads");
-DEFINE_int32(workers, 16,
+DEFINE_int32(workers, 32,
              "worker threads of the ledger routes, webhooks, health and metrics (each may hold a "
              "database connection)");
 DEFINE_int32(worker_queue_max, 1024, "requests waiting for a ledger worker before 503");
