@@ -26,7 +26,7 @@ struct ServerOptions {
   std::string bind_address = "0.0.0.0";
   uint16_t port = 8000;
   int reactor_threads = 2;
-  std::size_t workers = 16;  // Bulkhead::kLedger
+  std::size_t workers = 32;  // Bulkhead::kLedger
   std::size_t worker_queue_max = 1024;
   std::size_t outbound_workers = 16;  // Bulkhead::kOutbound
   std::size_t outbound_queue_max = 64;
