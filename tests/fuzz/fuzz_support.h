@@ -1,0 +1,37 @@
+// Shared by the fuzz targets of tests/fuzz: the property check that stops a run, the UTF-8
+// rule that strings produced from untrusted input must meet, and the framing of inputs made
+// of several parts. Each target documents its own framing at its top.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace fuzz {
+
+// Writes `what` and where to stderr and aborts: libFuzzer reports it as a crash with its
+// reproducer, and the corpus replay test fails. Used instead of assert() because the test
+// build that replays the corpora defines NDEBUG.
+[[noreturn]] void property_failed(const char* what, const char* file, int line);
+
+// The input bytes as text (not necessarily valid UTF-8).
+std::string_view as_text(const uint8_t* data, std::size_t size);
+
+// Removes and returns the first byte of `input` (0 when empty): targets use it to choose a
+// mode or a variant, so the fuzzer can reach each of them from any seed.
+uint8_t take_byte(std::string_view& input);
+
+// Splits `input` into `count` parts at its first `count - 1` NUL bytes. The last part keeps
+// the rest of the input, NUL bytes included; parts beyond the input are empty.
+std::vector<std::string_view> split_parts(std::string_view input, std::size_t count);
+
+// The project's strict UTF-8 rule (no overlong forms, no surrogates, nothing above
+// U+10FFFF): every string a parser accepts or produces from untrusted bytes must meet it.
+bool is_valid_utf8(std::string_view text);
+
+}  // namespace fuzz
+
+// Checks a property of the code under test; see fuzz::property_failed.
+#define FUZZ_REQUIRE(condition) \
+  ((condition) ? static_cast<void>(0) : ::fuzz::property_failed(#condition, __FILE__, __LINE__))
