@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
   testing_support::LedgerdProcess ledgerd(ledgerd_options);
   std::string admin_key;
   {
-    pqxx::connection connection(database_url);
+    pg::Connection connection(pg::ConnectionOptions{database_url});
     admin_key = http::create_api_key(connection, "http-bench", {"admin"});
   }
   const auto make_accounts = [&](const std::string& prefix, int count) {

@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "ledger/committer.h"
-#include "ledger/store.h"
+#include "ledger/migrations.h"
 
 namespace {
 

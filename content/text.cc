@@ -5,10 +5,15 @@
 #include <array>
 #include <cassert>
 
-#include "content/utf8.h"
+#include "unicode/utf8.h"
 
 namespace content {
 namespace {
+
+using unicode::append_utf8;
+using unicode::decode_utf8_at;
+using unicode::DecodedCodePoint;
+using unicode::is_unicode_whitespace;
 
 bool is_line_break(char32_t code_point) {
   return code_point == '\n' || code_point == '\r' || code_point == 0x0B || code_point == 0x0C ||

@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include <cassert>
+#include <cstdint>
 #include <stdexcept>
 
 namespace crypto {
@@ -54,6 +55,42 @@ int hex_value(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+// The value of a base64 digit whose alphabet ends with `digit62`, `digit63`; -1 otherwise.
+int base64_value(char c, char digit62, char digit63) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == digit62) return 62;
+  if (c == digit63) return 63;
+  return -1;
+}
+
+// Decodes base64 digits without padding. Canonical only: a length of 1 mod 4 and a last
+// digit with non-zero bits beyond the data are refused, so each byte string has exactly
+// one accepted spelling (RFC 4648 section 3.5). Whitespace and '=' are not digits.
+std::optional<std::string> decode_base64_digits(std::string_view digits, char digit62,
+                                                char digit63) {
+  if (digits.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(digits.size() * 3 / 4);
+  uint32_t pending = 0;  // bits read but not yet emitted, in the low `pending_bits`
+  int pending_bits = 0;
+  for (const char c : digits) {
+    const int value = base64_value(c, digit62, digit63);
+    if (value < 0) return std::nullopt;
+    pending = (pending << 6) | static_cast<uint32_t>(value);
+    pending_bits += 6;
+    if (pending_bits >= 8) {
+      pending_bits -= 8;
+      out.push_back(static_cast<char>(pending >> pending_bits));
+      pending &= (uint32_t{1} << pending_bits) - 1;
+    }
+  }
+  assert(pending_bits == 0 || pending_bits == 2 || pending_bits == 4);
+  if (pending != 0) return std::nullopt;  // the last digit carries bits beyond the data
+  return out;
+}
 }  // namespace
 
 std::optional<std::string> hex_decode(std::string_view hex) {
@@ -81,22 +118,12 @@ std::string base64_encode(std::string_view bytes) {
 
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
-  for (char c : text) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '+' || c == '/' || c == '=';
-    if (!ok) return std::nullopt;
+  std::size_t padding = 0;
+  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') {
+    ++padding;
   }
-  std::string out(3 * text.size() / 4 + 1, '\0');
-  const int written = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                      reinterpret_cast<const unsigned char*>(text.data()),
-                                      static_cast<int>(text.size()));
-  if (written < 0) return std::nullopt;
-  // EVP_DecodeBlock counts padding as zero bytes: remove them.
-  std::size_t length = static_cast<std::size_t>(written);
-  if (!text.empty() && text.back() == '=') --length;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') --length;
-  out.resize(length);
-  return out;
+  // Any other '=' (a third one, or one inside) is not a digit and is refused below.
+  return decode_base64_digits(text.substr(0, text.size() - padding), '+', '/');
 }
 
 std::string base64url_encode(std::string_view bytes) {
@@ -110,19 +137,7 @@ std::string base64url_encode(std::string_view bytes) {
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string standard(text);
-  for (char& c : standard) {
-    if (c == '-') {
-      c = '+';
-    } else if (c == '_') {
-      c = '/';
-    } else if (c == '+' || c == '/' || c == '=') {
-      return std::nullopt;
-    }
-  }
-  while (standard.size() % 4 != 0) standard.push_back('=');
-  return base64_decode(standard);
+  return decode_base64_digits(text, '-', '_');
 }
 
 std::string random_bytes(std::size_t count) {

@@ -28,11 +28,13 @@ std::optional<std::string> hex_decode(std::string_view hex);
 
 // Standard base64 with padding (RFC 4648 section 4).
 std::string base64_encode(std::string_view bytes);
-// Decodes standard base64 with padding; nullopt when malformed.
+// Decodes standard base64 with padding; nullopt when malformed or not canonical (missing or
+// extra padding, whitespace, non-zero bits after the data in the last digit).
 std::optional<std::string> base64_decode(std::string_view text);
 // URL-safe base64 without padding (RFC 4648 section 5), as JWT uses.
 std::string base64url_encode(std::string_view bytes);
-// Decodes URL-safe base64 without padding; nullopt when malformed.
+// Decodes URL-safe base64 without padding; nullopt when malformed or not canonical (any
+// '=', whitespace, non-zero bits after the data in the last digit): one spelling per value.
 std::optional<std::string> base64url_decode(std::string_view text);
 
 // `count` bytes from OpenSSL's CSPRNG. Throws std::runtime_error if it fails.

@@ -12,6 +12,7 @@
 #include "http/service.h"
 #include "ledger/store.h"
 #include "ledger/time_format.h"
+#include "projections/balances.h"
 
 namespace http {
 namespace {
@@ -62,7 +63,7 @@ HttpReply LedgerService::grant_or_refund(RouteId route, const std::string& accou
     command =
         ledger::GrantCredits{std::get<int64_t>(amount), std::get<std::string>(reason), "admin"};
   } else {
-    if (!ledger::read_balance(thread_read_connection(options_.database_url), account_id)) {
+    if (!projections::balances::read(thread_connection(options_.database_url), account_id)) {
       return json_error(404, "account_not_found");
     }
     command = ledger::RefundCredits{std::get<int64_t>(amount), std::get<std::string>(reason),
@@ -84,7 +85,7 @@ HttpReply LedgerService::events(const std::string& account_id, const IncomingReq
   if (auto* error = std::get_if<HttpReply>(&limit)) return std::move(*error);
 
   const std::vector<ledger::StoredEvent> page =
-      ledger::read_stream(thread_read_connection(options_.database_url), account_id,
+      ledger::read_stream(thread_connection(options_.database_url), account_id,
                           std::get<int64_t>(after), std::get<int64_t>(limit));
   assert(page.size() <= static_cast<std::size_t>(std::get<int64_t>(limit)));
   std::string events_array = "[";
@@ -117,7 +118,7 @@ HttpReply LedgerService::balance(const std::string& account_id, const IncomingRe
     as_of_us = *parsed;
   }
   const auto state =
-      ledger::fold_stream(thread_read_connection(options_.database_url), account_id, as_of_us);
+      ledger::fold_stream(thread_connection(options_.database_url), account_id, as_of_us);
   if (!state) return json_error(404, "account_not_found");
   int64_t open_reservations = 0;
   for (const auto& [id, reservation] : state->reservations) {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "crypto/digest.h"
+#include "ledger/sql_text.h"
 
 namespace http {
 namespace {
@@ -34,6 +35,14 @@ std::optional<KeyParts> split_key(std::string_view key) {
   const std::string_view key_id = rest.substr(0, id_length);
   if (!crypto::hex_decode(key_id)) return std::nullopt;
   return KeyParts{std::string(key_id)};
+}
+
+// A bare key id: 16 hex digits, returned in the stored (lower-case) form.
+std::optional<std::string> parse_key_id(std::string_view text) {
+  if (text.size() != kKeyIdBytes * 2) return std::nullopt;
+  const auto bytes = crypto::hex_decode(text);
+  if (!bytes) return std::nullopt;
+  return crypto::hex_encode(*bytes);
 }
 
 std::vector<std::string> split_scopes_column(const std::string& joined) {
@@ -74,7 +83,7 @@ bool looks_like_api_key(std::string_view token) {
   return token.substr(0, kPrefix.size()) == kPrefix;
 }
 
-std::string create_api_key(pqxx::connection& connection, const std::string& name,
+std::string create_api_key(pg::Connection& connection, const std::string& name,
                            const std::vector<std::string>& scopes) {
   if (name.empty() || name.size() > kApiKeyNameLengthMax) {
     throw std::invalid_argument("api key name must be 1..128 characters");
@@ -92,32 +101,68 @@ std::string create_api_key(pqxx::connection& connection, const std::string& name
   const std::string key = std::string(kPrefix) + key_id + "_" +
                           crypto::base64url_encode(crypto::random_bytes(kSecretBytes));
   assert(split_key(key).has_value());
-  pqxx::work work(connection);
-  work.exec_params(
-      "INSERT INTO ledger_api_keys (key_id, name, key_hash, scopes) "
-      "VALUES ($1, $2, $3, string_to_array($4, ','))",
-      key_id, name, pqxx::binarystring(crypto::sha256(key)), scopes_joined);
-  work.commit();
+  connection.exec({"api_keys_create",
+                   "INSERT INTO ledger_api_keys (key_id, name, key_hash, scopes)"
+                   " VALUES ($1, $2, decode($3, 'hex'), string_to_array($4, ','))",
+                   {key_id, name, crypto::hex_encode(crypto::sha256(key)), scopes_joined}});
   return key;
 }
 
-std::optional<ApiKeyIdentity> find_api_key(pqxx::connection& connection,
+std::optional<ApiKeyIdentity> find_api_key(pg::Connection& connection,
                                            std::string_view presented_key) {
   const auto parts = split_key(presented_key);
   if (!parts) return std::nullopt;
-  pqxx::read_transaction work(connection);
-  const pqxx::result rows = work.exec_params(
-      "SELECT name, key_hash, array_to_string(scopes, ',') FROM ledger_api_keys "
-      "WHERE key_id = $1 AND revoked_at IS NULL",
-      parts->key_id);
-  work.commit();
-  if (rows.empty()) return std::nullopt;
-  const pqxx::binarystring stored_hash(rows[0][1]);
-  if (!crypto::constant_time_equal(stored_hash.str(), crypto::sha256(presented_key))) {
+  const pg::Result rows = connection.exec(
+      {"api_keys_find",
+       "SELECT name, key_hash, array_to_string(scopes, ',') FROM ledger_api_keys"
+       " WHERE key_id = $1 AND revoked_at IS NULL",
+       {parts->key_id}});
+  if (rows.rows() == 0) return std::nullopt;
+  if (!crypto::constant_time_equal(rows.bytes(0, 1), crypto::sha256(presented_key))) {
     return std::nullopt;
   }
-  return ApiKeyIdentity{parts->key_id, rows[0][0].as<std::string>(),
-                        split_scopes_column(rows[0][2].as<std::string>())};
+  return ApiKeyIdentity{parts->key_id, rows.string(0, 0), split_scopes_column(rows.string(0, 2))};
+}
+
+std::vector<ApiKeyListing> list_api_keys(pg::Connection& connection) {
+  const pg::Result rows = connection.exec(
+      {"api_keys_list",
+       "SELECT key_id, name, array_to_string(scopes, ','),"
+       " (extract(epoch from created_at) * 1000000)::bigint,"
+       " (extract(epoch from revoked_at) * 1000000)::bigint"
+       " FROM ledger_api_keys ORDER BY created_at, key_id",
+       {}});
+  std::vector<ApiKeyListing> keys;
+  keys.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i) {
+    ApiKeyListing key{rows.string(i, 0), rows.string(i, 1), split_scopes_column(rows.string(i, 2)),
+                      rows.int64(i, 3), std::nullopt};
+    if (!rows.is_null(i, 4)) key.revoked_at_us = rows.int64(i, 4);
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+ApiKeyRevocation revoke_api_key(pg::Connection& connection, std::string_view key_or_id) {
+  const auto parts = split_key(key_or_id);
+  const std::optional<std::string> key_id = parts ? parts->key_id : parse_key_id(key_or_id);
+  if (!key_id) return {};
+  // Key text names a key only when it is that key (its hash matches): a typo must not revoke
+  // another one. One statement: the row is locked, checked and updated together.
+  const std::string presented_hash = parts ? crypto::hex_encode(crypto::sha256(key_or_id)) : "";
+  const pg::Result rows = connection.exec(
+      {"api_keys_revoke",
+       "WITH target AS (SELECT key_id, revoked_at FROM ledger_api_keys"
+       "   WHERE key_id = $1 AND ($2 = '' OR key_hash = decode($2, 'hex')) FOR UPDATE),"
+       " revoked AS (UPDATE ledger_api_keys k SET revoked_at = now() FROM target"
+       "   WHERE k.key_id = target.key_id AND target.revoked_at IS NULL RETURNING k.revoked_at)"
+       " SELECT (extract(epoch from target.revoked_at) * 1000000)::bigint,"
+       " (SELECT (extract(epoch from revoked_at) * 1000000)::bigint FROM revoked)"
+       " FROM target",
+       {*key_id, presented_hash}});
+  if (rows.rows() == 0) return {};
+  if (!rows.is_null(0, 0)) return {RevokeOutcome::kAlreadyRevoked, *key_id, rows.int64(0, 0)};
+  return {RevokeOutcome::kRevoked, *key_id, rows.int64(0, 1)};
 }
 
 }  // namespace http

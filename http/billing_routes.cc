@@ -14,6 +14,7 @@
 #include "http/request_body.h"
 #include "http/request_rules.h"
 #include "ledger/time_format.h"
+#include "projections/subscriptions.h"
 #include "webhooks/stripe_event.h"
 
 namespace http {
@@ -104,7 +105,7 @@ HttpReply BillingRoutes::stripe_webhook(const IncomingRequest& request, RequestL
     return json_error(400, "invalid_payload");
   }
   const webhooks::StripeEvent& event = std::get<webhooks::StripeEvent>(parsed);
-  pqxx::connection& connection = thread_read_connection(settings_.database_url);
+  pg::Connection& connection = thread_connection(settings_.database_url);
   if (!inbox_.store(connection, event, request.body)) {
     log.detail = "duplicate";
     return json_reply(200, R"({"received":true,"duplicate":true})");
@@ -112,8 +113,10 @@ HttpReply BillingRoutes::stripe_webhook(const IncomingRequest& request, RequestL
   webhooks::ProcessingResult result;
   try {
     result = inbox_.process(connection, event.id, request.request_id);
-  } catch (const pqxx::broken_connection&) {
-    discard_thread_read_connection();
+  } catch (const pg::Error& failure) {
+    if (failure.kind() == pg::ErrorKind::kConnection) discard_thread_connection();
+    spdlog::warn("request_id={} stripe event {} stored, processing deferred: {}",
+                 request.request_id, event.id, failure.what());
     result.note = "retry_scheduled";
   } catch (const std::exception& failure) {
     // Stored: the inbox loop processes it after its lease. Stripe must not resend.
@@ -134,36 +137,30 @@ HttpReply BillingRoutes::stripe_webhook(const IncomingRequest& request, RequestL
 }
 
 HttpReply BillingRoutes::subscription(const std::string& account_id) const {
-  pqxx::read_transaction work(thread_read_connection(settings_.database_url));
-  const pqxx::row row = work.exec_params1(
-      "SELECT coalesce(a.plan_id, s.plan_id, $2), s.status, s.scheduled_plan_id,"
-      " coalesce(s.period_end_s, 0), coalesce(s.cancel_at_period_end, false), s.customer_id,"
-      " s.subscription_id"
-      " FROM (SELECT $1::text AS account_id) k"
-      " LEFT JOIN ledger_accounts a USING (account_id)"
-      " LEFT JOIN ledger_subscriptions s USING (account_id)",
-      account_id, std::string(ledger::PlanCatalog::kFreePlanId));
-  work.commit();
-  const auto text_or_null = [&row](JsonObject& json, std::string_view name, int column) {
-    if (row[column].is_null() || row[column].as<std::string>().empty()) {
+  const projections::subscriptions::SubscriptionView view = projections::subscriptions::read_view(
+      thread_connection(settings_.database_url), account_id,
+      std::string(ledger::PlanCatalog::kFreePlanId));
+  const auto text_or_null = [](JsonObject& json, std::string_view name, const std::string& text) {
+    if (text.empty()) {
       json.null_field(name);
     } else {
-      json.field(name, row[column].as<std::string>());
+      json.field(name, text);
     }
   };
+  const ledger::SubscriptionState none;
+  const ledger::SubscriptionState& sub = view.subscription ? *view.subscription : none;
   JsonObject json;
-  json.field("plan", row[0].as<std::string>());
-  json.field("status", row[1].is_null() ? std::string("none") : row[1].as<std::string>());
-  const int64_t period_end_s = row[3].as<int64_t>();
-  if (period_end_s > 0) {
-    json.field("current_period_end", ledger::format_rfc3339(period_end_s * 1'000'000));
+  json.field("plan", view.plan_id);
+  json.field("status", view.subscription ? sub.status : std::string("none"));
+  if (sub.period_end_s > 0) {
+    json.field("current_period_end", ledger::format_rfc3339(sub.period_end_s * 1'000'000));
   } else {
     json.null_field("current_period_end");
   }
-  json.field("cancel_at_period_end", row[4].as<bool>());
-  text_or_null(json, "scheduled_plan", 2);
-  text_or_null(json, "stripe_customer_id", 5);
-  text_or_null(json, "stripe_subscription_id", 6);
+  json.field("cancel_at_period_end", sub.cancel_at_period_end);
+  text_or_null(json, "scheduled_plan", sub.scheduled_plan_id);
+  text_or_null(json, "stripe_customer_id", sub.customer_id);
+  text_or_null(json, "stripe_subscription_id", sub.subscription_id);
   return json_reply(200, json.finish());
 }
 
@@ -176,11 +173,10 @@ std::string BillingRoutes::checkout_idempotency_key(const std::string& account_i
 }
 
 std::string BillingRoutes::known_customer_id(const std::string& account_id) const {
-  pqxx::read_transaction work(thread_read_connection(settings_.database_url));
-  const pqxx::result rows = work.exec_params(
-      "SELECT customer_id FROM ledger_subscriptions WHERE account_id = $1", account_id);
-  work.commit();
-  return rows.empty() ? std::string() : rows[0][0].as<std::string>();
+  const auto view = projections::subscriptions::read_view(
+      thread_connection(settings_.database_url), account_id,
+      std::string(ledger::PlanCatalog::kFreePlanId));
+  return view.subscription ? view.subscription->customer_id : std::string();
 }
 
 HttpReply BillingRoutes::checkout(const std::string& account_id, const IncomingRequest& request,

@@ -28,7 +28,8 @@
 #include "http/read_connection.h"
 #include "http/request_body.h"
 #include "http/request_rules.h"
-#include "ledger/store.h"
+#include "projections/balances.h"
+#include "projections/reservations.h"
 
 namespace http {
 namespace {
@@ -191,17 +192,6 @@ ReplyOr<std::string> ledger_key_base(const IncomingRequest& request, std::string
   return std::get<std::string>(key) + "#" + std::string(route);
 }
 
-std::optional<std::string> reservation_status(const std::string& database_url,
-                                              const std::string& account_id,
-                                              const std::string& reservation_id) {
-  pqxx::read_transaction work(thread_read_connection(database_url));
-  const pqxx::result rows = work.exec_params(
-      "SELECT status FROM ledger_reservations WHERE account_id = $1 AND reservation_id = $2",
-      account_id, reservation_id);
-  if (rows.empty()) return std::nullopt;
-  return rows[0][0].as<std::string>();
-}
-
 // The ledger side of one content request: one reservation, settled exactly once (capture
 // or release), every command keyed from one base so that a retried request never charges
 // twice. A repeated key whose earlier reservation was released or expired (the earlier
@@ -238,8 +228,8 @@ class RequestCharge {
         reservation_id_ = reserved.reservation_id;
         return std::nullopt;
       }
-      const auto status =
-          reservation_status(database_url_, caller_.account_id, reserved.reservation_id);
+      const auto status = projections::reservations::read_status(
+          thread_connection(database_url_), caller_.account_id, reserved.reservation_id);
       if (status != "released" && status != "expired") break;
       key = key_base_ + "/reserve-after/" + reserved.reservation_id;
     }
@@ -328,8 +318,8 @@ ReplyOr<const ledger::Plan*> ContentHandlers::account_plan(const Principal& call
                                                            const IncomingRequest& request,
                                                            const CommandSubmitter& submit) const {
   std::string plan_id;
-  if (auto view =
-          ledger::read_balance(thread_read_connection(settings_.database_url), caller.account_id)) {
+  if (auto view = projections::balances::read(thread_connection(settings_.database_url),
+                                              caller.account_id)) {
     plan_id = std::move(view->plan_id);
   } else {
     const std::string key(kOpenAccountKey);

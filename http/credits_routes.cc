@@ -11,12 +11,12 @@
 #include "http/request_body.h"
 #include "http/request_rules.h"
 #include "http/service.h"
-#include "ledger/store.h"
+#include "projections/balances.h"
 
 namespace http {
 namespace {
 
-ledger::Outcome balance_outcome(const ledger::BalanceView& view) {
+ledger::Outcome balance_outcome(const projections::balances::BalanceView& view) {
   ledger::Outcome outcome;
   outcome.account_id = view.account_id;
   outcome.plan_id = view.plan_id;
@@ -32,8 +32,8 @@ HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log
   auto principal = authenticate_user(request, log);
   if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
   const Principal& caller = std::get<Principal>(principal);
-  pqxx::connection& connection = thread_read_connection(options_.database_url);
-  auto view = ledger::read_balance(connection, caller.account_id);
+  pg::Connection& connection = thread_connection(options_.database_url);
+  auto view = projections::balances::read(connection, caller.account_id);
   if (!view) {
     auto opened = submit(
         ledger::Command{caller.account_id, std::string(kOpenAccountKey), ledger::OpenAccount{},
@@ -42,7 +42,7 @@ HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log
     if (!std::get<ledger::Outcome>(opened).ok()) {
       return rejection_reply(std::get<ledger::Outcome>(opened));
     }
-    view = ledger::read_balance(connection, caller.account_id);
+    view = projections::balances::read(connection, caller.account_id);
     if (!view) return service_unavailable();  // opened but not visible yet: retry
   }
   return outcome_reply(RouteId::kCredits, balance_outcome(*view));

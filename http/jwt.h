@@ -13,6 +13,9 @@ namespace http {
 
 inline constexpr std::size_t kJwtLengthMax = 4096;
 inline constexpr int64_t kJwtLeewayDefaultS = 30;
+// The shortest HS256 secret ledgerd and `ledgerctl token` accept: as many bytes as the
+// SHA-256 output (RFC 7518 section 3.2), so the key is never weaker than the MAC.
+inline constexpr std::size_t kJwtSecretBytesMin = 32;
 
 struct JwtClaims {
   std::string subject;       // `sub`: the account id (validated as one)

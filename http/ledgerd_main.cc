@@ -22,18 +22,23 @@
 
 #include "http/billing_routes.h"
 #include "http/content_routes.h"
+#include "http/jwt.h"
 #include "http/server.h"
 #include "http/service.h"
 #include "ledger/committer.h"
 #include "ledger/outbox.h"
 #include "ledger/plans.h"
-#include "ledger/store.h"
+#include "ledger/migrations.h"
+#include "ledger/retention.h"
+#include "webhooks/inbox_retention.h"
 #include "webhooks/stripe_inbox.h"
+#include "webhooks/stripe_mode.h"
 
 DEFINE_string(database_url, "", "libpq URL of the ledger database (env DATABASE_URL)");
-DEFINE_string(address, "0.0.0.0", "address to listen on");
+DEFINE_string(address, "127.0.0.1",
+              "address to listen on (0.0.0.0: every interface; scripts/run.sh sets it)");
 DEFINE_int32(port, 8000, "TCP port to listen on");
-DEFINE_string(jwt_secret, "", "HS256 secret of user tokens (required)");
+DEFINE_string(jwt_secret, "", "HS256 secret of user tokens (required, at least 32 bytes)");
 DEFINE_int64(jwt_leeway_s, 30, "clock skew allowed on exp and nbf, seconds");
 DEFINE_string(plans, "config/plans.json", "plans file");
 DEFINE_int32(threads, 2, "Pistache reactor threads");
@@ -50,6 +55,8 @@ DEFINE_int64(reservation_ttl_default_s, 600, "reservation ttl when the request n
 DEFINE_int64(commit_timeout_ms, 10000, "longest wait for the committer before 503");
 DEFINE_int64(committer_queue_max, 10000, "commands waiting for the committer");
 DEFINE_int64(batch_max, 256, "commands per committed batch");
+DEFINE_int32(committer_lanes, 4,
+             "writer lanes (each with its own connection); an account always uses the same lane");
 DEFINE_int64(sweep_interval_ms, 1000, "expired reservation sweep interval (<= 0: off)");
 DEFINE_int64(shutdown_grace_ms, 10000, "time in-flight requests get on SIGTERM");
 DEFINE_string(log_level, "info", "spdlog level: trace, debug, info, warn, error");
@@ -80,6 +87,16 @@ DEFINE_int64(webhook_retry_base_ms, 5000,
 DEFINE_int64(webhook_retry_max_ms, 3600000, "longest backoff between two attempts of a delivery");
 DEFINE_int32(webhook_attempts_max, 12, "attempts before a delivery without an account is failed");
 DEFINE_int64(outbox_poll_ms, 1000, "how often the outbox (payment-failed emails) is delivered");
+DEFINE_string(stripe_livemode, "auto",
+              "Stripe mode billed in: live, test, or auto (from STRIPE_API_KEY's sk_live_/sk_test_ "
+              "prefix; no key: test). Events of the other mode are stored and ignored");
+DEFINE_int32(idempotency_retention_days, ledger::kIdempotencyRetentionDaysDefault,
+             "days an idempotency record answers repeats of its key (0: forever)");
+DEFINE_int32(outbox_retention_days, ledger::kOutboxRetentionDaysDefault,
+             "days a delivered (or given-up) outbox message is kept (0: forever)");
+DEFINE_int32(webhook_retention_days, ledger::kWebhookRetentionDaysDefault,
+             "days a settled webhook delivery is kept (0: forever)");
+DEFINE_int64(prune_interval_s, 3600, "how often expired rows are pruned (0: never by ledgerd)");
 
 namespace {
 
@@ -125,6 +142,28 @@ bool billing_flags_valid(const Fail& fail) {
       FLAGS_outbox_poll_ms < 1) {
     return fail("webhook retry and outbox settings must be positive (max >= base)");
   }
+  const auto mode = webhooks::resolve_stripe_mode(FLAGS_stripe_livemode, FLAGS_stripe_api_key);
+  if (const auto* error = std::get_if<std::string>(&mode)) return fail(error->c_str());
+  return true;
+}
+
+ledger::RetentionSettings retention_settings() {
+  ledger::RetentionSettings settings;
+  settings.idempotency_days = FLAGS_idempotency_retention_days;
+  settings.outbox_days = FLAGS_outbox_retention_days;
+  settings.webhook_days = FLAGS_webhook_retention_days;
+  return settings;
+}
+
+template <typename Fail>
+bool retention_flags_valid(const Fail& fail) {
+  if (const std::string error = ledger::retention_settings_error(retention_settings());
+      !error.empty()) {
+    return fail(("retention flags: " + error).c_str());
+  }
+  if (FLAGS_prune_interval_s < 0 || FLAGS_prune_interval_s > 7 * 86'400) {
+    return fail("--prune_interval_s must be 0 (off) .. 604800");
+  }
   return true;
 }
 
@@ -135,6 +174,12 @@ bool flags_valid() {
   };
   if (FLAGS_database_url.empty()) return fail("DATABASE_URL (--database_url) is required");
   if (FLAGS_jwt_secret.empty()) return fail("LEDGER_JWT_SECRET (--jwt_secret) is required");
+  if (FLAGS_jwt_secret.size() < http::kJwtSecretBytesMin) {
+    std::cerr << "ledgerd: LEDGER_JWT_SECRET (--jwt_secret) is " << FLAGS_jwt_secret.size()
+              << " bytes; it must be at least " << http::kJwtSecretBytesMin
+              << " (generate one with: openssl rand -base64 32)\n";
+    return false;
+  }
   if (FLAGS_port < 0 || FLAGS_port > 65535) return fail("--port must be 0..65535");
   if (FLAGS_threads < 1 || FLAGS_threads > 64) return fail("--threads must be 1..64");
   if (FLAGS_workers < 1 || FLAGS_workers > 256) return fail("--workers must be 1..256");
@@ -148,10 +193,16 @@ bool flags_valid() {
   if (FLAGS_reservation_ttl_default_s < 1 || FLAGS_reservation_ttl_default_s > 86400) {
     return fail("--reservation_ttl_default_s must be 1..86400");
   }
+  if (FLAGS_committer_lanes < 1 || FLAGS_committer_lanes > 64) {
+    return fail("--committer_lanes must be 1..64");
+  }
+  if (FLAGS_batch_max < 1 || FLAGS_batch_max > 10'000 || FLAGS_committer_queue_max < 1) {
+    return fail("--batch_max must be 1..10000 and --committer_queue_max >= 1");
+  }
   if (FLAGS_commit_timeout_ms < 1 || FLAGS_shutdown_grace_ms < 0) {
     return fail("--commit_timeout_ms must be >= 1 and --shutdown_grace_ms >= 0");
   }
-  return billing_flags_valid(fail);
+  return billing_flags_valid(fail) && retention_flags_valid(fail);
 }
 
 http::ServiceOptions service_options() {
@@ -268,7 +319,25 @@ webhooks::StripeInboxSettings inbox_settings() {
   settings.retry_base_ms = FLAGS_webhook_retry_base_ms;
   settings.retry_max_ms = FLAGS_webhook_retry_max_ms;
   settings.commit_timeout_ms = FLAGS_commit_timeout_ms;
+  settings.mode = std::get<webhooks::StripeMode>(
+      webhooks::resolve_stripe_mode(FLAGS_stripe_livemode, FLAGS_stripe_api_key));
+  spdlog::info("stripe: billing {} mode events (--stripe_livemode={})",
+               webhooks::stripe_mode_name(settings.mode), FLAGS_stripe_livemode);
   return settings;
+}
+
+// One pruning pass on a fresh connection (ledger/retention.h); counts are logged when rows
+// went. Safe alongside other ledgerd processes and `ledgerctl prune`.
+void prune_expired_rows(const ledger::PeriodicTask& task) {
+  const ledger::RetentionSettings settings = retention_settings();
+  pqxx::connection connection(FLAGS_database_url);
+  const auto counts = ledger::prune(connection, webhooks::service_prune_targets(settings), settings,
+                                    false, [&task] { return task.stop_requested(); });
+  for (const ledger::PruneCount& count : counts) {
+    if (count.rows == 0) continue;
+    spdlog::info("pruned {} rows of {} older than {} days{}", count.rows, count.name,
+                 count.retention_days, count.more_left ? " (more left for the next run)" : "");
+  }
 }
 
 // The stand-in for an email provider: the payment-retry email is logged, not sent.
@@ -290,6 +359,7 @@ int run() {
   committer_options.database_url = FLAGS_database_url;
   committer_options.queue_capacity = static_cast<std::size_t>(FLAGS_committer_queue_max);
   committer_options.batch_max = static_cast<std::size_t>(FLAGS_batch_max);
+  committer_options.lanes = static_cast<std::size_t>(FLAGS_committer_lanes);
   committer_options.sweep_interval_ms = FLAGS_sweep_interval_ms;
   ledger::CommitterObserver observer;
   observer.on_batch_committed = [&metrics](std::size_t commands, int64_t latency_us) {
@@ -331,6 +401,13 @@ int run() {
   ledger::OutboxDeliverer outbox(outbox_options,
                                  {{"email.payment_failed", log_payment_failed_email}});
   outbox.start();
+  std::unique_ptr<ledger::PeriodicTask> pruner;
+  if (FLAGS_prune_interval_s > 0) {
+    pruner =
+        std::make_unique<ledger::PeriodicTask>("retention prune", FLAGS_prune_interval_s * 1000,
+                                               [&pruner] { prune_expired_rows(*pruner); });
+    pruner->start();
+  }
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -343,6 +420,7 @@ int run() {
   server_slot.store(nullptr);
   retrier.stop();
   outbox.stop();
+  if (pruner) pruner->stop();
   committer->shutdown();
   spdlog::info("ledgerd stopped ({})", drained ? "all requests finished" : "grace period exceeded");
   if (!drained) {

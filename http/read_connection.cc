@@ -1,4 +1,4 @@
-// thread_local connection slot.
+// thread_local connection slot (http/read_connection.h).
 #include "http/read_connection.h"
 
 #include <cassert>
@@ -7,28 +7,20 @@
 namespace http {
 namespace {
 
-thread_local std::unique_ptr<pqxx::connection> t_connection;
+thread_local std::unique_ptr<pg::Connection> t_connection;
 
 }  // namespace
 
-pqxx::connection& thread_read_connection(const std::string& database_url) {
-  if (t_connection && !t_connection->is_open()) t_connection.reset();
+pg::Connection& thread_connection(const std::string& database_url) {
+  if (t_connection && !t_connection->usable()) t_connection.reset();
   if (!t_connection) {
-    auto connection = std::make_unique<pqxx::connection>(database_url);
-    // libpqxx 6 would otherwise reconnect behind our back and lose session settings.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    connection->inhibit_reactivation(true);
-#pragma GCC diagnostic pop
-    pqxx::nontransaction setup(*connection);
-    setup.exec0("SET statement_timeout = " + std::to_string(kReadStatementTimeoutMs));
-    setup.commit();
-    t_connection = std::move(connection);
+    t_connection = std::make_unique<pg::Connection>(
+        pg::ConnectionOptions{database_url, kReadStatementTimeoutMs, kReadIoTimeoutMs});
   }
-  assert(t_connection->is_open());
+  assert(t_connection->usable());
   return *t_connection;
 }
 
-void discard_thread_read_connection() { t_connection.reset(); }
+void discard_thread_connection() { t_connection.reset(); }
 
 }  // namespace http

@@ -1,20 +1,21 @@
-// One PostgreSQL read connection per worker thread (pqxx connections are not thread-safe),
-// opened on first use, never silently reactivated, and replaced after it breaks.
+// One database connection per worker thread (libpq connections are not thread-safe), opened
+// on first use and replaced after it breaks. Every read of a request is one round trip on it.
 #pragma once
 
-#include <pqxx/pqxx>
 #include <string>
+
+#include "ledger/pg.h"
 
 namespace http {
 
 inline constexpr int kReadStatementTimeoutMs = 5'000;
+inline constexpr int kReadIoTimeoutMs = 10'000;
 
-// Returns this thread's connection to `database_url`, connecting when there is none
-// (pqxx::broken_connection when the database is unreachable). Reads on it run with a
-// statement timeout of kReadStatementTimeoutMs.
-pqxx::connection& thread_read_connection(const std::string& database_url);
+// Returns this thread's connection to `database_url`, connecting when there is none or the
+// last one broke (pg::Error of kind kConnection when the database is unreachable).
+pg::Connection& thread_connection(const std::string& database_url);
 
-// Drops this thread's connection (after pqxx::broken_connection); the next call reconnects.
-void discard_thread_read_connection();
+// Drops this thread's connection; the next call reconnects.
+void discard_thread_connection();
 
 }  // namespace http

@@ -7,9 +7,14 @@
 
 #include "ledger/commands.h"
 #include "ledger/json_fields.h"
+#include "unicode/json_text.h"
+#include "unicode/utf8.h"
 
 namespace http {
 namespace {
+
+// An unknown member name is echoed in the error, cut to this many bytes (never mid-character).
+constexpr std::size_t kUnknownFieldEchoBytesMax = 64;
 
 HttpReply invalid_json(std::string_view message) {
   return json_error(400, "invalid_json", {{"message", message}});
@@ -42,6 +47,9 @@ ReplyOr<rapidjson::Document> parse_json_object(
       body.data(), body.size());
   if (document.HasParseError()) return invalid_json("malformed JSON or invalid UTF-8");
   if (!document.IsObject()) return invalid_json("the body must be a JSON object");
+  if (!unicode::json_strings_are_storable(document)) {
+    return invalid_json("a string holds invalid UTF-8 (e.g. a lone surrogate escape) or NUL");
+  }
   std::set<std::string_view> seen;
   for (const auto& member : document.GetObject()) {
     const std::string_view name(member.name.GetString(), member.name.GetStringLength());
@@ -49,7 +57,8 @@ ReplyOr<rapidjson::Document> parse_json_object(
     if (std::find(allowed_fields.begin(), allowed_fields.end(), name) == allowed_fields.end()) {
       return json_error(
           400, "invalid_request",
-          {{"field", name.size() <= 64 ? name : name.substr(0, 64)}, {"message", "unknown field"}});
+          {{"field", unicode::truncate_utf8(name, kUnknownFieldEchoBytesMax)},
+           {"message", "unknown field"}});
     }
   }
   return document;

@@ -13,7 +13,7 @@
 #include "http/read_connection.h"
 #include "http/request_body.h"
 #include "http/request_rules.h"
-#include "ledger/store.h"
+#include "projections/reservations.h"
 
 namespace http {
 
@@ -40,27 +40,19 @@ HttpReply LedgerService::handle(const IncomingRequest& request, RequestLog& log)
       return reply;
     }
     return dispatch(route, request, log);
-  } catch (const pqxx::broken_connection&) {
-    discard_thread_read_connection();
+  } catch (const pg::Error& error) {
+    // Reads only: every write goes through the committer, whose failures are replies.
     metrics_.count_database_error();
-    log.detail = "database_unreachable";
-    return service_unavailable();
-  } catch (const pqxx::transaction_rollback&) {
-    metrics_.count_database_error();
-    log.detail = "database_rollback";
-    return service_unavailable();
-  } catch (const pqxx::in_doubt_error&) {
-    metrics_.count_database_error();
-    log.detail = "database_in_doubt";
-    return service_unavailable();
-  } catch (const pqxx::sql_error& error) {
-    metrics_.count_database_error();
-    // 57014 query_canceled (statement timeout), 53xxx insufficient resources: transient.
-    if (error.sqlstate() == "57014" || error.sqlstate().rfind("53", 0) == 0) {
+    if (error.kind() == pg::ErrorKind::kConnection) {
+      discard_thread_connection();
+      log.detail = "database_unreachable";
+      return service_unavailable();
+    }
+    if (error.kind() == pg::ErrorKind::kTransient) {
       log.detail = "database_busy";
       return service_unavailable();
     }
-    spdlog::error("request_id={} sql error: {}", request.request_id, error.what());
+    spdlog::error("request_id={} database error: {}", request.request_id, error.what());
     return json_error(500, "internal_error", {{"request_id", request.request_id}});
   } catch (const std::exception& error) {
     spdlog::error("request_id={} unexpected error: {}", request.request_id, error.what());
@@ -103,10 +95,9 @@ HttpReply LedgerService::dispatch(const RouteMatch& route, const IncomingRequest
 
 HttpReply LedgerService::health() {
   try {
-    pqxx::nontransaction work(thread_read_connection(options_.database_url));
-    work.exec1("SELECT 1");
-  } catch (const pqxx::broken_connection&) {
-    discard_thread_read_connection();
+    thread_connection(options_.database_url).exec({"health", "SELECT 1", {}});
+  } catch (const pg::Error&) {
+    discard_thread_connection();
     metrics_.count_database_error();
     return service_unavailable();
   }
@@ -116,12 +107,10 @@ HttpReply LedgerService::health() {
 HttpReply LedgerService::metrics_text() {
   MetricsGauges gauges;
   try {
-    pqxx::read_transaction work(thread_read_connection(options_.database_url));
     gauges.open_reservations =
-        work.exec1("SELECT count(*) FROM ledger_reservations WHERE status = 'open'")[0]
-            .as<int64_t>();
-  } catch (const pqxx::broken_connection&) {
-    discard_thread_read_connection();
+        projections::reservations::count_open(thread_connection(options_.database_url));
+  } catch (const pg::Error&) {
+    discard_thread_connection();
     metrics_.count_database_error();
   }
   gauges.committer_queue_depth = static_cast<int64_t>(committer_.queue_depth());
@@ -136,7 +125,7 @@ HttpReply LedgerService::metrics_text() {
 ReplyOr<Principal> LedgerService::authenticate_request(const IncomingRequest& request,
                                                        RequestLog& log) {
   const ApiKeyLookup find_key = [this](std::string_view key) {
-    return find_api_key(thread_read_connection(options_.database_url), key);
+    return find_api_key(thread_connection(options_.database_url), key);
   };
   auto result = authenticate(request.authorization, options_.auth, unix_now_s(), find_key);
   if (const auto* failure = std::get_if<AuthFailure>(&result)) {
@@ -180,18 +169,25 @@ std::optional<HttpReply> LedgerService::rate_limit(const std::string& account_id
 ReplyOr<ledger::Outcome> LedgerService::submit(ledger::Command command) {
   assert(!command.account_id.empty());
   assert(!command.idempotency_key.empty());
+  // The committer drops a command not decided by the deadline and otherwise commits it or
+  // fails it as a whole, with every wait of its own bounded: waiting for the future without
+  // a timeout is what keeps "503 means nothing was done" true.
+  const auto deadline =
+      ledger::Committer::Clock::now() + std::chrono::milliseconds(options_.commit_timeout_ms);
   try {
-    std::future<ledger::Outcome> future = committer_.submit(std::move(command));
-    if (future.wait_for(std::chrono::milliseconds(options_.commit_timeout_ms)) !=
-        std::future_status::ready) {
-      return service_unavailable();
-    }
-    return future.get();
+    return committer_.submit(std::move(command), deadline).get();
   } catch (const ledger::LedgerUnavailable&) {
     metrics_.count_database_error();
     return service_unavailable();
   } catch (const ledger::LedgerOverloaded&) {
     return service_unavailable();
+  } catch (const ledger::LedgerDeadlineExceeded&) {
+    return service_unavailable();
+  } catch (const ledger::LedgerOutcomeUnknown&) {
+    metrics_.count_database_error();
+    return json_error(500, "outcome_unknown",
+                      {{"message", "the database connection broke while the command committed;"
+                                   " repeat it with the same Idempotency-Key to learn its outcome"}});
   }
 }
 

@@ -49,7 +49,9 @@ struct ServiceOptions {
   double rate_limit_burst = 100;
   std::size_t rate_limit_buckets_max = 100'000;
   int64_t reservation_ttl_default_s = 600;
-  int64_t commit_timeout_ms = 10'000;  // longest wait for the committer: then 503
+  // A command the committer has not decided this long after submission is dropped unwritten
+  // and answered 503; a decided command is always awaited.
+  int64_t commit_timeout_ms = 10'000;
   // Fills the gauges the server owns (worker queue); called on each /metrics scrape.
   std::function<void(MetricsGauges&)> fill_server_gauges;
   // The billing routes; must outlive the service. Null: those routes answer 503.
@@ -92,7 +94,9 @@ class LedgerService {
   ReplyOr<Principal> authenticate_admin(const IncomingRequest& request,
                                         const std::string& account_id, RequestLog& log);
   std::optional<HttpReply> rate_limit(const std::string& account_id);
-  // Submits and waits (bounded by commit_timeout_ms); 503 on LedgerUnavailable/Overloaded.
+  // Submits with a deadline of commit_timeout_ms and waits for the outcome; 503 when the
+  // ledger did nothing (unavailable, overloaded, deadline passed), 500 outcome_unknown when
+  // a COMMIT was in doubt and could not be resolved.
   ReplyOr<ledger::Outcome> submit(ledger::Command command);
 
   const ServiceOptions options_;

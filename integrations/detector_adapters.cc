@@ -6,7 +6,7 @@
 
 #include <cassert>
 
-#include "content/utf8.h"
+#include "unicode/utf8.h"
 #include "crypto/digest.h"
 #include "integrations/provider_json.h"
 
@@ -184,7 +184,7 @@ ParsedScore parse_body(const DetectorConfig& detector, const rapidjson::Value& r
 
 std::optional<std::string> length_skip_reason(const DetectorConfig& detector,
                                               std::string_view text) {
-  const int64_t chars = content::count_code_points(text);
+  const int64_t chars = unicode::count_code_points(text);
   if (detector.kind == DetectorKind::kCopyleaks &&
       (chars < kCopyleaksCharsMin || chars > kCopyleaksCharsMax)) {
     return "copyleaks accepts " + std::to_string(kCopyleaksCharsMin) + ".." +

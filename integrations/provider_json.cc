@@ -1,6 +1,8 @@
 // JSON helpers for outgoing clients.
 #include "integrations/provider_json.h"
 
+#include "unicode/json_text.h"
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -53,7 +55,10 @@ std::string json_object(const std::vector<JsonField>& fields) {
 
 std::string parse_json(std::string_view body, rapidjson::Document& document) {
   document.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
-  if (!document.HasParseError()) return "";
+  if (!document.HasParseError()) {
+    if (unicode::json_strings_are_storable(document)) return "";
+    return "invalid JSON (a string holds a lone surrogate escape or NUL)";
+  }
   return std::string("invalid JSON (") + rapidjson::GetParseError_En(document.GetParseError()) +
          " at offset " + std::to_string(document.GetErrorOffset()) + ")";
 }
@@ -65,7 +70,7 @@ std::string describe_http_error(const HttpResponse& response) {
   if (parse_json(response.body, document).empty())
     message = provider_message(document).value_or("");
   if (message.empty()) message = response.body.substr(0, kErrorExcerptBytes);
-  if (message.size() > kErrorExcerptBytes) message.resize(kErrorExcerptBytes);
+  message = unicode::scrub_utf8(unicode::truncate_utf8(message, kErrorExcerptBytes));
   return "HTTP " + std::to_string(response.status) + (message.empty() ? "" : ": " + message);
 }
 

@@ -67,7 +67,9 @@ bool apply_body(AccountState& s, const ReservationExpired& e) {
   return settle(s, e.reservation_id, 0, e.amount, ReservationStatus::kExpired);
 }
 bool apply_body(AccountState& s, const CreditsRefunded& e) {
-  if (!e.reference.empty() && !s.refund_references.insert(e.reference).second) return false;
+  if (!e.reference.empty() && !s.refund_references.emplace(e.reference, e.amount).second) {
+    return false;
+  }
   return e.amount > 0 && subtract(s.credits_spent, e.amount) && add(s.credits_available, e.amount);
 }
 bool apply_body(AccountState& s, const CreditsExpired& e) {

@@ -51,9 +51,13 @@ struct AccountState {
   // only those its commands name.
   std::map<std::string, Reservation> reservations;
   SubscriptionState subscription;
-  // Refund references used (a full fold holds all; the committer loads those it needs).
-  std::set<std::string> refund_references;
+  // Refund references used, with the amount refunded under each (a full fold holds all; the
+  // committer loads those its commands name).
+  std::map<std::string, int64_t> refund_references;
 };
+
+// Account states by account id: what a batch, a fold of the log or a projection load holds.
+using AccountStates = std::map<std::string, AccountState>;
 
 // A state with no events: version 0 and the genesis hash.
 AccountState empty_account(std::string account_id);

@@ -9,6 +9,7 @@
 #include "crypto/digest.h"
 #include "ledger/billing_rules.h"
 #include "ledger/json_fields.h"
+#include "unicode/utf8.h"
 
 namespace ledger {
 namespace {
@@ -182,6 +183,44 @@ void fill_balances(Outcome& outcome, const AccountState& state) {
 }
 
 }  // namespace
+
+bool command_is_storable(const Command& command) {
+  bool storable = true;
+  const auto check = [&storable](const std::string& text, std::size_t bytes_max) {
+    storable = storable && text.size() <= bytes_max && unicode::is_storable_text(text);
+  };
+  check(command.account_id, kIdMax);
+  check(command.idempotency_key, kIdempotencyKeyBytesMax);
+  for (const std::string* text :
+       {&command.metadata.actor, &command.metadata.source, &command.metadata.correlation_id,
+        &command.metadata.causation_id, &command.metadata.idempotency_key}) {
+    check(*text, kCommandTextBytesMax);
+  }
+  std::visit(Overloaded{
+                 [&](const OpenAccount&) {},
+                 [&](const GrantCredits& c) {
+                   check(c.reason, kCommandTextBytesMax), check(c.source, kIdMax);
+                 },
+                 [&](const ReserveCredits& c) {
+                   check(c.feature, kCommandTextBytesMax), check(c.reservation_id, kIdMax);
+                 },
+                 [&](const CaptureReservation& c) { check(c.reservation_id, kIdMax); },
+                 [&](const ReleaseReservation& c) { check(c.reservation_id, kIdMax); },
+                 [&](const ExpireReservation& c) { check(c.reservation_id, kIdMax); },
+                 [&](const RefundCredits& c) {
+                   check(c.reason, kCommandTextBytesMax), check(c.reference, kCommandTextBytesMax);
+                 },
+                 [&](const StripeBillingEvent& c) {
+                   for (const std::string* text :
+                        {&c.stripe_event_id, &c.type, &c.customer_id, &c.subscription_id,
+                         &c.plan_id, &c.status, &c.billing_reason, &c.invoice_id}) {
+                     check(*text, kCommandTextBytesMax);
+                   }
+                 },
+             },
+             command.body);
+  return storable;
+}
 
 std::string command_fingerprint(const Command& command) {
   std::string canonical = command.account_id;

@@ -80,6 +80,15 @@ struct Command {
   EventMetadata metadata;
 };
 
+// Longest idempotency key and text field a command may carry (bytes).
+inline constexpr std::size_t kIdempotencyKeyBytesMax = 1'024;
+inline constexpr std::size_t kCommandTextBytesMax = 1'024;
+
+// True when every string of the command (ids, key, body, metadata) is text PostgreSQL can
+// store (valid UTF-8 without NUL, unicode::is_storable_text) within the limits above. The
+// committer rejects any other command before it can reach a batch.
+bool command_is_storable(const Command& command);
+
 // SHA-256 (hex) over the command's type and request fields: the same key with another
 // fingerprint is an idempotency conflict.
 std::string command_fingerprint(const Command& command);

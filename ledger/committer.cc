@@ -1,56 +1,61 @@
-// The batching committer (ledger/committer.h): one writer thread with its own connection
-// takes up to batch_max queued commands, decides them against locked account state and
-// writes events, projections and idempotency records in one transaction. A sweeper thread
-// submits ExpireReservation for overdue reservations through the same path.
+// The laned batching committer (ledger/committer.h).
+//
+// A lane batch is one transaction in two round trips:
+//   1. BEGIN; lock the batch's accounts (pg_try_advisory_xact_lock through
+//      ledger_lock_account, in hash order); read the clock; load the balance,
+//      reservation, subscription, refund-reference and idempotency rows of the batch.
+//   2. Append events; upsert balances, reservations and subscriptions; insert refund
+//      references, outbox and idempotency rows; COMMIT.
+// Between them every command is decided in memory (ledger/commands.h). A command whose
+// account lock another process holds is deferred to a later batch (backoff up to 20 ms)
+// instead of stalling the lane; a command whose deadline passed before its decision is
+// dropped unwritten.
+//
+// Failures: a lost connection or a transient error (serialization, deadlock, timeouts)
+// retries the batch (idempotency records make a retry after an in-doubt COMMIT safe); a
+// constraint violation is isolated by bisecting the batch by account, so only the accounts
+// that cause it fail; any other error fails the batch, writing nothing.
 #include "ledger/committer.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
-#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
-
-#include <pqxx/pqxx>
+#include <vector>
 
 #include "crypto/digest.h"
+#include "ledger/idempotency.h"
+#include "ledger/outbox.h"
+#include "ledger/pg.h"
 #include "ledger/sql_text.h"
 #include "ledger/store.h"
+#include "projections/balances.h"
+#include "projections/refund_references.h"
+#include "projections/reservations.h"
+#include "projections/subscriptions.h"
+#include "unicode/utf8.h"
 
 namespace ledger {
 namespace {
 
-using AccountKey = std::pair<std::string, std::string>;  // (account id, idempotency key)
+using Clock = Committer::Clock;
+namespace reservations = projections::reservations;
+namespace refund_references = projections::refund_references;
 
 struct Pending {
   Command command;
   std::string fingerprint;
   std::promise<Outcome> promise;
-};
-
-struct StoredOutcome {
-  std::string fingerprint;
-  Outcome outcome;
-};
-
-// Everything one batch transaction reads and writes.
-struct BatchState {
-  int64_t now_us = 0;
-  std::map<std::string, AccountState> accounts;
-  std::map<AccountKey, StoredOutcome> idempotency;
-  std::set<std::string> touched_accounts;
-  std::set<AccountKey> touched_reservations;  // (account id, reservation id)
-  std::set<std::string> touched_subscriptions;
-  std::vector<std::string> refund_reference_rows;
-  std::vector<std::string> outbox_rows;
-  std::vector<std::string> event_rows;        // SQL VALUES tuples
-  std::vector<std::string> idempotency_rows;
-  std::vector<Outcome> outcomes;
+  Clock::time_point deadline = Committer::kNoDeadline;
+  int deferrals = 0;       // batches that could not lock the account (another process held it)
+  bool in_doubt = false;   // an attempt's COMMIT may have landed: only the database knows
 };
 
 const std::string* named_reservation(const CommandBody& body) {
@@ -61,340 +66,410 @@ const std::string* named_reservation(const CommandBody& body) {
   return nullptr;
 }
 
-ReservationStatus parse_status(const std::string& text) {
-  if (text == "open") return ReservationStatus::kOpen;
-  if (text == "captured") return ReservationStatus::kCaptured;
-  if (text == "released") return ReservationStatus::kReleased;
-  if (text == "expired") return ReservationStatus::kExpired;
-  throw std::runtime_error("unknown reservation status in projection");
+// The rows one batch writes, collected while its commands are decided.
+struct BatchWrites {
+  std::vector<StoredEvent> events;
+  std::set<std::string> balances;
+  std::set<reservations::Key> reservations;
+  std::set<std::string> subscriptions;
+  std::vector<refund_references::Key> refund_references;
+  std::vector<OutboxRow> outbox;
+  std::vector<idempotency::Key> idempotency;
+};
+
+// What round trip 1 learned.
+struct Loaded {
+  std::set<std::string> locked;  // accounts whose advisory lock this transaction holds
+  int64_t now_us = 0;            // the database clock after the locks were taken
+};
+
+// What one attempt did with each command of its batch.
+struct AttemptResult {
+  std::vector<std::pair<std::size_t, Outcome>> decided;  // batch index, outcome
+  std::vector<std::size_t> deferred;                      // lock held elsewhere
+  std::vector<std::size_t> dropped;                       // deadline passed, not written
+  std::vector<std::size_t> unwritten;                     // resolve mode: no record found
+};
+
+void fail(Pending& pending, std::exception_ptr error) { pending.promise.set_exception(error); }
+
+template <typename Exception>
+void fail_all(std::vector<Pending>& batch, const char* message) {
+  for (Pending& pending : batch) fail(pending, std::make_exception_ptr(Exception(message)));
 }
 
-class BatchingCommitter final : public Committer {
+// Backoff before the next attempt of a failed batch: 20, 40, ... ms, at most 1 s.
+std::chrono::milliseconds retry_backoff(int attempt) {
+  return std::chrono::milliseconds(std::min(10 << std::min(attempt, 7), 1'000));
+}
+
+// How long a command whose account lock was busy waits before its next batch.
+std::chrono::microseconds deferral_backoff(int deferrals) {
+  return std::chrono::microseconds(std::min(500 << std::min(deferrals, 6), 20'000));
+}
+
+class Lane {
  public:
-  BatchingCommitter(CommitterOptions options, const PlanCatalog& plans, CommitterObserver observer)
-      : options_(std::move(options)), plans_(plans), observer_(std::move(observer)) {
-    assert(options_.batch_max > 0 && options_.queue_capacity > 0);
+  Lane(std::size_t index, const CommitterOptions& options, const PlanCatalog& plans,
+       const CommitterObserver& observer, std::size_t capacity)
+      : index_(index), options_(options), plans_(plans), observer_(observer), capacity_(capacity) {
     connect();  // fail fast at start when the database is unreachable
-    writer_ = std::thread([this] { write_loop(); });
-    if (options_.sweep_interval_ms > 0) sweeper_ = std::thread([this] { sweep_loop(); });
+    thread_ = std::thread([this] { run(); });
   }
 
-  ~BatchingCommitter() override { shutdown(); }
+  ~Lane() { stop(); }
 
-  std::future<Outcome> submit(Command command) override {
-    Pending pending;
-    pending.fingerprint = command_fingerprint(command);
-    pending.command = std::move(command);
-    std::future<Outcome> future = pending.promise.get_future();
+  // Queues `pending`; false (untouched) when the lane is full or stopping.
+  bool enqueue(Pending& pending) {
     {
       std::lock_guard lock(mutex_);
-      if (stopping_ || queue_.size() >= options_.queue_capacity) {
-        pending.promise.set_exception(std::make_exception_ptr(
-            LedgerOverloaded(stopping_ ? "ledger is shutting down" : "ledger queue is full")));
-        return future;
-      }
+      if (stopping_ || queue_.size() + deferred_.size() >= capacity_) return false;
       queue_.push_back(std::move(pending));
     }
-    queue_changed_.notify_one();
-    return future;
+    changed_.notify_one();
+    return true;
   }
 
-  void shutdown() override {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-      sweeper_stopping_ = true;
-    }
-    sweeper_wakeup_.notify_all();
-    if (sweeper_.joinable()) sweeper_.join();
+  // Stops admitting, decides everything queued, ends the thread.
+  void stop() {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    queue_changed_.notify_all();
-    if (writer_.joinable()) writer_.join();
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
   }
 
-  std::size_t queue_depth() const override {
+  std::size_t depth() const {
     std::lock_guard lock(mutex_);
-    return queue_.size();
+    return queue_.size() + deferred_.size();
+  }
+
+  CommitterStats stats() const {
+    return {batches_.load(), decided_.load(), round_trips_.load()};
   }
 
  private:
-  // A connection with the committer's session settings; libpqxx 6 must not silently
-  // reconnect (it would lose them): callers reconnect themselves after a break.
-  std::unique_ptr<pqxx::connection> open_connection() const {
-    auto connection = std::make_unique<pqxx::connection>(options_.database_url);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    connection->inhibit_reactivation(true);
-#pragma GCC diagnostic pop
-    pqxx::nontransaction work(*connection);
-    work.exec0("SET statement_timeout = " + std::to_string(options_.statement_timeout_ms));
-    return connection;
-  }
-
   void connect() {
     try {
-      connection_ = open_connection();
-    } catch (const std::exception& error) {
+      connection_ = std::make_unique<pg::Connection>(pg::ConnectionOptions{
+          options_.database_url, options_.statement_timeout_ms, options_.io_timeout_ms});
+      round_trips_counted_ = connection_->round_trips();  // session setup is not a batch's
+    } catch (const pg::Error& error) {
       connection_.reset();
       throw LedgerUnavailable(std::string("cannot connect to the ledger database: ") +
                               error.what());
     }
   }
 
-  void write_loop() {
+  void run() {
     for (;;) {
-      std::vector<Pending> batch;
-      {
-        std::unique_lock lock(mutex_);
-        queue_changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // stopping and drained
-        while (!queue_.empty() && batch.size() < options_.batch_max) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      process(batch);
+      std::vector<Pending> batch = next_batch();
+      if (batch.empty()) return;  // stopping and drained
+      process(std::move(batch));
     }
   }
 
-  // Runs the batch, retrying transient failures (idempotency makes a retry after an
-  // in-doubt commit safe), and fulfils every promise exactly once.
-  void process(std::vector<Pending>& batch) {
-    const auto started = std::chrono::steady_clock::now();
-    std::string last_error;
-    for (int attempt = 1; attempt <= options_.batch_attempts_max; ++attempt) {
+  // Waits for work; takes deferred commands that are due first, then queued ones.
+  std::vector<Pending> next_batch() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      const Clock::time_point now = Clock::now();
+      std::vector<Pending> batch;
+      while (!deferred_.empty() && deferred_.front().first <= now &&
+             batch.size() < options_.batch_max) {
+        batch.push_back(std::move(deferred_.front().second));
+        deferred_.pop_front();
+      }
+      while (!queue_.empty() && batch.size() < options_.batch_max) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      if (!batch.empty()) return batch;
+      if (stopping_ && queue_.empty() && deferred_.empty()) return batch;
+      if (deferred_.empty()) {
+        changed_.wait(lock);
+      } else {
+        changed_.wait_until(lock, deferred_.front().first);
+      }
+    }
+  }
+
+  void defer(Pending pending) {
+    pending.deferrals += 1;
+    const Clock::time_point due = Clock::now() + deferral_backoff(pending.deferrals);
+    std::lock_guard lock(mutex_);
+    // Deferred commands keep their order: due times only grow along the deque.
+    deferred_.emplace_back(std::max(due, deferred_.empty() ? due : deferred_.back().first),
+                           std::move(pending));
+  }
+
+  // Fails the commands whose deadline passed and that cannot have been committed.
+  static void drop_overdue(std::vector<Pending>& batch) {
+    const Clock::time_point now = Clock::now();
+    std::erase_if(batch, [now](Pending& pending) {
+      if (pending.in_doubt || pending.deadline > now) return false;
+      fail(pending, std::make_exception_ptr(
+                        LedgerDeadlineExceeded("the command's deadline passed before its turn")));
+      return true;
+    });
+  }
+
+  // Runs the batch to its end: every promise is fulfilled, or its command deferred. After
+  // batch_attempts_max failed attempts, a batch whose last COMMIT was in doubt only learns
+  // what landed (resolve mode), for at most in_doubt_resolve_ms.
+  void process(std::vector<Pending> batch) {
+    const Clock::time_point started = Clock::now();
+    Clock::time_point resolving_since = Clock::time_point::min();
+    for (int attempt = 1;; ++attempt) {
+      drop_overdue(batch);
+      if (batch.empty()) return;
+      const bool resolve_only = attempt > options_.batch_attempts_max;
+      bool commit_sent = false;
+      std::string error_text;
       try {
+        if (connection_ && !connection_->usable()) drop_connection();
         if (!connection_) connect();
-        std::vector<Outcome> outcomes = execute(batch, attempt);
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-          batch[i].promise.set_value(std::move(outcomes[i]));
-        }
-        const auto latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                    std::chrono::steady_clock::now() - started)
-                                    .count();
-        if (observer_.on_batch_committed) observer_.on_batch_committed(batch.size(), latency_us);
+        AttemptResult result = attempt_batch(batch, attempt, resolve_only, commit_sent);
+        count_round_trips();
+        finish(batch, std::move(result), started);
         return;
-      } catch (const pqxx::broken_connection& error) {
-        last_error = error.what();
-        connection_.reset();
-      } catch (const pqxx::in_doubt_error& error) {
-        last_error = error.what();
-        connection_.reset();
-      } catch (const pqxx::transaction_rollback& error) {
-        last_error = error.what();  // deadlock or serialization failure: retry
-      } catch (const LedgerUnavailable& error) {
-        last_error = error.what();
-      } catch (const std::exception& error) {
-        // A constraint or SQL error will not pass on retry. One command may have caused it:
-        // run each command of the batch alone so only that one fails.
-        last_error = error.what();
-        if (batch.size() > 1) {
-          spdlog::warn("ledger batch of {} commands failed ({}); isolating each command",
-                       batch.size(), last_error);
-          process_each_alone(batch);
+      } catch (const pg::Error& error) {
+        error_text = error.what();
+        if (observer_.on_database_error) observer_.on_database_error();
+        if (error.kind() == pg::ErrorKind::kConstraint) {
+          rollback_quietly();
+          isolate(std::move(batch), error_text);
           return;
         }
-        break;
+        if (error.kind() == pg::ErrorKind::kOther) {
+          rollback_quietly();
+          spdlog::error("lane {}: batch of {} commands refused, nothing written: {}", index_,
+                        batch.size(), error_text);
+          fail_all<LedgerUnavailable>(batch, "the ledger database refused the batch");
+          return;
+        }
+        if (error.kind() == pg::ErrorKind::kConnection) {
+          drop_connection();
+        } else {
+          rollback_quietly();
+        }
+      } catch (const LedgerUnavailable& error) {
+        error_text = error.what();  // reconnecting failed
+      } catch (const std::exception& error) {
+        // A stored row the code cannot read (e.g. a corrupt idempotency outcome).
+        rollback_quietly();
+        spdlog::error("lane {}: batch of {} commands failed, nothing written: {}", index_,
+                      batch.size(), error.what());
+        fail_all<LedgerUnavailable>(batch, "the ledger could not read its own rows");
+        return;
       }
-      if (observer_.on_database_error) observer_.on_database_error();
-      spdlog::warn("ledger batch attempt {} of {} commands failed: {}", attempt, batch.size(),
-                   last_error);
-      // Back off before the next attempt: 20 ms, 40 ms, ... (bounded by batch_attempts_max).
-      std::this_thread::sleep_for(std::chrono::milliseconds(10 << std::min(attempt, 6)));
-    }
-    if (observer_.on_database_error) observer_.on_database_error();
-    spdlog::error("ledger batch of {} commands failed, nothing written: {}", batch.size(),
-                  last_error);
-    for (Pending& pending : batch) {
-      pending.promise.set_exception(
-          std::make_exception_ptr(LedgerUnavailable("ledger database unavailable")));
+      if (commit_sent && connection_ == nullptr && !resolve_only) {
+        for (Pending& pending : batch) pending.in_doubt = true;
+      }
+      spdlog::warn("lane {}: attempt {} of a batch of {} commands failed{}: {}", index_, attempt,
+                   batch.size(), commit_sent ? " at commit" : "", error_text);
+      if (!retry_allowed(attempt, resolving_since, batch)) return;
+      std::this_thread::sleep_for(retry_backoff(attempt));
     }
   }
 
-  void process_each_alone(std::vector<Pending>& batch) {
-    for (Pending& pending : batch) {
-      std::vector<Pending> alone;
-      alone.push_back(std::move(pending));
-      process(alone);
+  // False after failing the batch: out of attempts with nothing in doubt, or in doubt for
+  // longer than in_doubt_resolve_ms.
+  bool retry_allowed(int attempt, Clock::time_point& resolving_since,
+                     std::vector<Pending>& batch) {
+    if (attempt < options_.batch_attempts_max) return true;
+    const bool in_doubt = std::any_of(batch.begin(), batch.end(),
+                                      [](const Pending& pending) { return pending.in_doubt; });
+    if (!in_doubt) {
+      spdlog::error("lane {}: batch of {} commands failed after {} attempts, nothing written",
+                    index_, batch.size(), attempt);
+      fail_all<LedgerUnavailable>(batch, "ledger database unavailable");
+      return false;
     }
+    if (resolving_since == Clock::time_point::min()) resolving_since = Clock::now();
+    if (Clock::now() - resolving_since < std::chrono::milliseconds(options_.in_doubt_resolve_ms)) {
+      return true;
+    }
+    spdlog::error("lane {}: the outcome of a batch of {} commands is unknown", index_,
+                  batch.size());
+    for (Pending& pending : batch) {
+      fail(pending, pending.in_doubt
+                        ? std::make_exception_ptr(
+                              LedgerOutcomeUnknown("the outcome of the command is unknown"))
+                        : std::make_exception_ptr(
+                              LedgerUnavailable("ledger database unavailable")));
+    }
+    return false;
   }
 
-  std::vector<Outcome> execute(std::vector<Pending>& batch, int attempt) {
-    pqxx::work work(*connection_);
-    BatchState state;
-    lock_accounts(work, batch);
-    state.now_us = work.exec1("SELECT " + sql::epoch_us("clock_timestamp()"))[0].as<int64_t>();
-    load_accounts(work, batch, state);
-    load_reservations(work, batch, state);
-    load_subscriptions(work, state);
-    load_refund_references(work, batch, state);
-    load_idempotency(work, batch, state);
-    for (Pending& pending : batch) state.outcomes.push_back(run_command(pending, state));
-    write(work, state);
+  void rollback_quietly() {
+    if (!connection_) return;
+    try {
+      connection_->rollback();
+    } catch (const pg::Error&) {
+      drop_connection();
+      return;
+    }
+    count_round_trips();
+  }
+
+  // Adds the round trips of connection_ since the last count to the lane's total.
+  void count_round_trips() {
+    if (!connection_) return;
+    round_trips_.fetch_add(connection_->round_trips() - round_trips_counted_);
+    round_trips_counted_ = connection_->round_trips();
+  }
+
+  void drop_connection() {
+    count_round_trips();
+    connection_.reset();
+  }
+
+  // A constraint refused a row of the batch: the accounts' rows are inconsistent with the
+  // decision (a projection edited behind the ledger, or a bug). Bisect by account until the
+  // accounts that cause it are alone; every other command commits.
+  void isolate(std::vector<Pending> batch, const std::string& error_text) {
+    std::vector<std::string> accounts;
+    for (const Pending& pending : batch) {
+      if (std::find(accounts.begin(), accounts.end(), pending.command.account_id) ==
+          accounts.end()) {
+        accounts.push_back(pending.command.account_id);
+      }
+    }
+    if (accounts.size() == 1) {
+      spdlog::error("lane {}: the database refused the commands of account {}: {}", index_,
+                    accounts.front(), error_text);
+      fail_all<LedgerUnavailable>(batch, "the ledger database refused the command");
+      return;
+    }
+    const std::set<std::string> first_half(accounts.begin(),
+                                           accounts.begin() + accounts.size() / 2);
+    std::vector<Pending> first;
+    std::vector<Pending> second;
+    for (Pending& pending : batch) {
+      (first_half.count(pending.command.account_id) ? first : second)
+          .push_back(std::move(pending));
+    }
+    process(std::move(first));
+    process(std::move(second));
+  }
+
+  // One attempt. In resolve mode the locks are waited for (so that an in-doubt transaction of
+  // this or another session has ended) and nothing is decided: a command with an idempotency
+  // record gets its outcome, any other was not written.
+  AttemptResult attempt_batch(std::vector<Pending>& batch, int attempt, bool resolve_only,
+                              bool& commit_sent) {
+    AccountStates states;
+    idempotency::Records records;
+    const Loaded loaded = lock_and_load(batch, resolve_only, states, records);
+    const std::set<std::string>& locked = loaded.locked;
+    const int64_t now_us = loaded.now_us;
+    AttemptResult result;
+    BatchWrites writes;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Pending& pending = batch[i];
+      if (!locked.count(pending.command.account_id)) {
+        result.deferred.push_back(i);
+        continue;
+      }
+      const idempotency::Key key{pending.command.account_id, pending.command.idempotency_key};
+      if (auto stored = records.find(key); stored != records.end()) {
+        result.decided.emplace_back(i, replay(stored->second, pending));
+        continue;
+      }
+      if (resolve_only) {
+        result.unwritten.push_back(i);
+        continue;
+      }
+      pending.in_doubt = false;  // no record under the lock: no earlier attempt committed it
+      if (pending.deadline <= Clock::now()) {
+        result.dropped.push_back(i);
+        continue;
+      }
+      result.decided.emplace_back(i, decide(pending, states, records, writes, now_us));
+    }
+    if (resolve_only) {
+      rollback_quietly();  // what landed is known: whether this read-only end fails is moot
+      return result;
+    }
+    std::vector<pg::Statement> statements = write_statements(writes, states, records, now_us);
     if (options_.before_commit_for_tests) {
-      options_.before_commit_for_tests(attempt, connection_->backendpid());
+      options_.before_commit_for_tests(attempt, connection_->backend_pid());
     }
-    work.commit();
-    return std::move(state.outcomes);
+    commit_sent = true;
+    connection_->pipeline(statements);
+    return result;
   }
 
-  // Advisory transaction locks on every account of the batch, taken in ascending key
-  // order so that concurrent batches (in any process) cannot deadlock.
-  static void lock_accounts(pqxx::work& work, const std::vector<Pending>& batch) {
-    std::vector<std::string> ids;
-    for (const Pending& pending : batch) ids.push_back(pending.command.account_id);
-    work.exec_params(
-        "SELECT count(pg_advisory_xact_lock(k)) FROM ("
-        " SELECT DISTINCT hashtextextended(a, 0) AS k FROM unnest($1::text[]) a ORDER BY 1) s",
-        sql::text_array(ids));
-  }
-
-  static void load_accounts(pqxx::work& work, const std::vector<Pending>& batch,
-                            BatchState& state) {
-    std::vector<std::string> ids;
+  // Round trip 1: begin, lock, read the clock, load every row the batch names.
+  Loaded lock_and_load(const std::vector<Pending>& batch, bool wait_for_every_lock,
+                       AccountStates& states, idempotency::Records& records) {
+    std::set<std::string> accounts_sorted;
+    std::vector<reservations::Key> reservation_keys;
+    std::vector<refund_references::Key> refund_keys;
+    std::vector<idempotency::Key> idempotency_keys;
     for (const Pending& pending : batch) {
-      const std::string& id = pending.command.account_id;
-      if (state.accounts.emplace(id, empty_account(id)).second) ids.push_back(id);
-    }
-    const pqxx::result rows = work.exec_params(
-        "SELECT account_id, plan_id, credits_available, credits_reserved, credits_granted,"
-        " credits_spent, credits_expired, stream_version, last_hash"
-        " FROM ledger_accounts WHERE account_id = ANY($1::text[])",
-        sql::text_array(ids));
-    for (const pqxx::row& row : rows) {
-      AccountState& account = state.accounts.at(row[0].as<std::string>());
-      account.opened = true;
-      account.plan_id = row[1].as<std::string>();
-      account.credits_available = row[2].as<int64_t>();
-      account.credits_reserved = row[3].as<int64_t>();
-      account.credits_granted = row[4].as<int64_t>();
-      account.credits_spent = row[5].as<int64_t>();
-      account.credits_expired = row[6].as<int64_t>();
-      account.version = row[7].as<int64_t>();
-      account.last_hash = pqxx::binarystring(row[8]).str();
-    }
-  }
-
-  static void load_reservations(pqxx::work& work, const std::vector<Pending>& batch,
-                                BatchState& state) {
-    std::vector<std::string> accounts;
-    std::vector<std::string> reservations;
-    for (const Pending& pending : batch) {
-      if (const std::string* id = named_reservation(pending.command.body)) {
-        accounts.push_back(pending.command.account_id);
-        reservations.push_back(*id);
+      const Command& command = pending.command;
+      accounts_sorted.insert(command.account_id);
+      states.emplace(command.account_id, empty_account(command.account_id));
+      if (const std::string* id = named_reservation(command.body)) {
+        reservation_keys.emplace_back(command.account_id, *id);
       }
-    }
-    if (accounts.empty()) return;
-    const pqxx::result rows = work.exec_params(
-        "SELECT r.account_id, r.reservation_id, r.amount, r.feature, " +
-            sql::epoch_us("r.expires_at") +
-            ", r.status, r.amount_captured FROM ledger_reservations r"
-            " JOIN unnest($1::text[], $2::text[]) AS k(account_id, reservation_id)"
-            " USING (account_id, reservation_id)",
-        sql::text_array(accounts), sql::text_array(reservations));
-    for (const pqxx::row& row : rows) {
-      Reservation r;
-      r.id = row[1].as<std::string>();
-      r.amount = row[2].as<int64_t>();
-      r.feature = row[3].as<std::string>();
-      r.expires_at_us = row[4].as<int64_t>();
-      r.status = parse_status(row[5].as<std::string>());
-      r.amount_captured = row[6].as<int64_t>();
-      state.accounts.at(row[0].as<std::string>()).reservations[r.id] = std::move(r);
-    }
-  }
-
-  static void load_subscriptions(pqxx::work& work, BatchState& state) {
-    std::vector<std::string> ids;
-    for (const auto& [id, account] : state.accounts) {
-      if (account.opened) ids.push_back(id);
-    }
-    if (ids.empty()) return;
-    const pqxx::result rows = work.exec_params(
-        "SELECT account_id, subscription_id, customer_id, status, plan_id, scheduled_plan_id,"
-        " period_start_s, period_end_s, cancel_at_period_end, watermark_created_s,"
-        " granted_periods FROM ledger_subscriptions WHERE account_id = ANY($1::text[])",
-        sql::text_array(ids));
-    for (const pqxx::row& row : rows) {
-      SubscriptionState& sub = state.accounts.at(row[0].as<std::string>()).subscription;
-      sub.subscription_id = row[1].as<std::string>();
-      sub.customer_id = row[2].as<std::string>();
-      sub.status = row[3].as<std::string>();
-      sub.plan_id = row[4].as<std::string>();
-      sub.scheduled_plan_id = row[5].as<std::string>();
-      sub.period_start_s = row[6].as<int64_t>();
-      sub.period_end_s = row[7].as<int64_t>();
-      sub.cancel_at_period_end = row[8].as<bool>();
-      sub.watermark_created_s = row[9].as<int64_t>();
-      for (std::string& key : sql::parse_text_array(row[10].as<std::string>())) {
-        sub.granted_periods.insert(std::move(key));
+      if (const auto* refund = std::get_if<RefundCredits>(&command.body)) {
+        refund_keys.emplace_back(command.account_id, refund->reference);
       }
+      idempotency_keys.emplace_back(command.account_id, command.idempotency_key);
     }
+    const std::vector<std::string> accounts(accounts_sorted.begin(), accounts_sorted.end());
+    const std::vector<bool> waits(accounts.size(), wait_for_every_lock);
+    const std::vector<pg::Statement> statements = {
+        {"", "BEGIN", {}},
+        {"committer_lock",
+         "SELECT a FROM (SELECT a, w, hashtextextended(a, 0) AS k"
+         " FROM unnest($1::text[], $2::bool[]) AS x(a, w) ORDER BY k) s"
+         " WHERE ledger_lock_account(k, w)",
+         {sql::text_array(accounts), sql::bool_array(waits)}},
+        {"committer_clock", "SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint", {}},
+        projections::balances::load(accounts),
+        reservations::load(reservation_keys),
+        projections::subscriptions::load(accounts),
+        refund_references::load(refund_keys),
+        idempotency::load(idempotency_keys),
+    };
+    const std::vector<pg::Result> results = connection_->pipeline(statements);
+    Loaded loaded;
+    for (int i = 0; i < results[1].rows(); ++i) loaded.locked.insert(results[1].string(i, 0));
+    loaded.now_us = results[2].int64(0, 0);
+    projections::balances::apply(results[3], states);
+    reservations::apply(results[4], states);
+    projections::subscriptions::apply(results[5], states);
+    refund_references::apply(results[6], states);
+    idempotency::apply(results[7], records);
+    return loaded;
   }
 
-  static void load_refund_references(pqxx::work& work, const std::vector<Pending>& batch,
-                                     BatchState& state) {
-    std::vector<std::string> accounts;
-    std::vector<std::string> references;
-    for (const Pending& pending : batch) {
-      if (auto* refund = std::get_if<RefundCredits>(&pending.command.body)) {
-        accounts.push_back(pending.command.account_id);
-        references.push_back(refund->reference);
-      }
+  static Outcome replay(const idempotency::Record& stored, const Pending& pending) {
+    if (stored.fingerprint != pending.fingerprint) {
+      Outcome conflict;
+      conflict.rejection = Rejection::kIdempotencyConflict;
+      conflict.account_id = pending.command.account_id;
+      return conflict;
     }
-    if (accounts.empty()) return;
-    const pqxx::result rows = work.exec_params(
-        "SELECT r.account_id, r.reference FROM ledger_refund_references r"
-        " JOIN unnest($1::text[], $2::text[]) AS k(account_id, reference)"
-        " USING (account_id, reference)",
-        sql::text_array(accounts), sql::text_array(references));
-    for (const pqxx::row& row : rows) {
-      state.accounts.at(row[0].as<std::string>()).refund_references.insert(row[1].as<std::string>());
-    }
+    Outcome outcome = stored.outcome;
+    // After an in-doubt COMMIT the record is this very command's first outcome.
+    outcome.replayed = !pending.in_doubt;
+    return outcome;
   }
 
-  static void load_idempotency(pqxx::work& work, const std::vector<Pending>& batch,
-                               BatchState& state) {
-    std::vector<std::string> accounts;
-    std::vector<std::string> keys;
-    for (const Pending& pending : batch) {
-      accounts.push_back(pending.command.account_id);
-      keys.push_back(pending.command.idempotency_key);
-    }
-    const pqxx::result rows = work.exec_params(
-        "SELECT i.account_id, i.idempotency_key, i.fingerprint, i.outcome::text"
-        " FROM ledger_idempotency i"
-        " JOIN unnest($1::text[], $2::text[]) AS k(account_id, idempotency_key)"
-        " USING (account_id, idempotency_key)",
-        sql::text_array(accounts), sql::text_array(keys));
-    for (const pqxx::row& row : rows) {
-      state.idempotency[{row[0].as<std::string>(), row[1].as<std::string>()}] =
-          StoredOutcome{row[2].as<std::string>(), Outcome::from_json(row[3].as<std::string>())};
-    }
-  }
-
-  // Decides one command (or replays its stored outcome) and queues its rows.
-  Outcome run_command(const Pending& pending, BatchState& state) {
+  // Decides one new command and queues its rows.
+  Outcome decide(const Pending& pending, AccountStates& states, idempotency::Records& records,
+                 BatchWrites& writes, int64_t now_us) const {
     const Command& command = pending.command;
-    const AccountKey key{command.account_id, command.idempotency_key};
-    if (auto it = state.idempotency.find(key); it != state.idempotency.end()) {
-      if (it->second.fingerprint != pending.fingerprint) {
-        Outcome conflict;
-        conflict.rejection = Rejection::kIdempotencyConflict;
-        conflict.account_id = command.account_id;
-        return conflict;
-      }
-      Outcome replay = it->second.outcome;
-      replay.replayed = true;
-      return replay;
-    }
-    AccountState& account = state.accounts.at(command.account_id);
+    AccountState& account = states.at(command.account_id);
     const int64_t version_before = account.version;
-    Decision decision = decide_and_apply(account, command, state.now_us, plans_);
+    Decision decision = decide_and_apply(account, command, now_us, plans_);
+    assert(version_before + static_cast<int64_t>(decision.events.size()) == account.version);
     EventMetadata metadata = command.metadata;
     metadata.idempotency_key = command.idempotency_key;
     const std::string metadata_json = encode_event_metadata(metadata);
@@ -407,180 +482,195 @@ class BatchingCommitter final : public Committer {
       event.event_type = std::string(event_type_name(decision.events[i]));
       event.payload = encode_event_payload(decision.events[i]);
       event.metadata = metadata_json;
-      event.recorded_at_us = state.now_us;
+      event.recorded_at_us = now_us;
       hash = event_hash(hash, event);
       event.hash = hash;
-      state.event_rows.push_back(event_values(event));
-    }
-    assert(version_before + static_cast<int64_t>(decision.events.size()) == account.version);
-    for (const OutboxMessage& message : decision.outbox) {
-      state.outbox_rows.push_back("(" + connection_->quote(command.account_id) + "," +
-                                  connection_->quote(crypto::uuid_v4()) + "::uuid," +
-                                  connection_->quote(message.kind) + "," +
-                                  connection_->quote(message.payload_json) + "::json)");
-    }
-    for (const EventBody& event : decision.events) {
-      if (auto* refund = std::get_if<CreditsRefunded>(&event); refund && !refund->reference.empty()) {
-        state.refund_reference_rows.push_back("(" + connection_->quote(command.account_id) + "," +
-                                              connection_->quote(refund->reference) + "," +
-                                              std::to_string(refund->amount) + ")");
+      writes.events.push_back(std::move(event));
+      if (const auto* refund = std::get_if<CreditsRefunded>(&decision.events[i]);
+          refund && !refund->reference.empty()) {
+        writes.refund_references.emplace_back(command.account_id, refund->reference);
       }
+    }
+    for (OutboxMessage& message : decision.outbox) {
+      writes.outbox.push_back(
+          {command.account_id, crypto::uuid_v4(), message.kind, std::move(message.payload_json)});
     }
     if (!decision.events.empty()) {
-      if (!account.subscription.subscription_id.empty()) {
-        state.touched_subscriptions.insert(command.account_id);
-      }
       account.last_hash = hash;
-      state.touched_accounts.insert(command.account_id);
+      writes.balances.insert(command.account_id);
+      if (!account.subscription.subscription_id.empty()) {
+        writes.subscriptions.insert(command.account_id);
+      }
       if (const std::string* id = named_reservation(command.body)) {
-        state.touched_reservations.insert({command.account_id, *id});
+        writes.reservations.insert({command.account_id, *id});
       }
     }
-    const std::string outcome_json = decision.outcome.to_json();
-    state.idempotency[key] = StoredOutcome{pending.fingerprint, decision.outcome};
-    state.idempotency_rows.push_back("(" + connection_->quote(command.account_id) + "," +
-                                     connection_->quote(command.idempotency_key) + "," +
-                                     connection_->quote(pending.fingerprint) + "," +
-                                     connection_->quote(outcome_json) + "::json)");
+    const idempotency::Key key{command.account_id, command.idempotency_key};
+    records[key] = idempotency::Record{pending.fingerprint, decision.outcome};
+    writes.idempotency.push_back(key);
     return decision.outcome;
   }
 
-  std::string bytea(const std::string& bytes) const {
-    return connection_->quote("\\x" + crypto::hex_encode(bytes)) + "::bytea";
+  // Round trip 2: the writes of the batch and COMMIT.
+  static std::vector<pg::Statement> write_statements(const BatchWrites& writes,
+                                                     const AccountStates& states,
+                                                     const idempotency::Records& records,
+                                                     int64_t now_us) {
+    std::vector<pg::Statement> statements;
+    if (!writes.events.empty()) statements.push_back(append_events(writes.events));
+    const auto accounts_of = [&states](const std::set<std::string>& ids) {
+      std::vector<const AccountState*> accounts;
+      for (const std::string& id : ids) accounts.push_back(&states.at(id));
+      return accounts;
+    };
+    if (!writes.balances.empty()) {
+      statements.push_back(projections::balances::write(accounts_of(writes.balances), now_us));
+    }
+    if (!writes.reservations.empty()) {
+      statements.push_back(reservations::write(
+          {writes.reservations.begin(), writes.reservations.end()}, states));
+    }
+    if (!writes.subscriptions.empty()) {
+      statements.push_back(
+          projections::subscriptions::write(accounts_of(writes.subscriptions), now_us));
+    }
+    if (!writes.refund_references.empty()) {
+      statements.push_back(refund_references::write(writes.refund_references, states));
+    }
+    if (!writes.outbox.empty()) statements.push_back(append_outbox(writes.outbox));
+    if (!writes.idempotency.empty()) {
+      statements.push_back(idempotency::write(writes.idempotency, records));
+    }
+    statements.push_back({"", "COMMIT", {}});
+    return statements;
   }
 
-  std::string event_values(const StoredEvent& e) const {
-    return "(" + connection_->quote(e.stream_id) + "," + std::to_string(e.stream_version) + "," +
-           connection_->quote(e.event_id) + "::uuid," + connection_->quote(e.event_type) + "," +
-           connection_->quote(e.payload) + "::json," + connection_->quote(e.metadata) + "::json," +
-           connection_->quote(sql::timestamp_literal(e.recorded_at_us)) + "::timestamptz," +
-           bytea(e.hash) + ")";
+  // Fulfils the decided and dropped commands and requeues the deferred ones. The counters
+  // move first: whoever sees an outcome sees its batch counted.
+  void finish(std::vector<Pending>& batch, AttemptResult result, Clock::time_point started) {
+    if (!result.decided.empty()) {
+      batches_.fetch_add(1);
+      decided_.fetch_add(static_cast<int64_t>(result.decided.size()));
+      if (observer_.on_batch_committed) {
+        const auto latency_us =
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+        observer_.on_batch_committed(result.decided.size(), latency_us);
+      }
+    }
+    for (auto& [index, outcome] : result.decided) batch[index].promise.set_value(std::move(outcome));
+    for (const std::size_t index : result.dropped) {
+      fail(batch[index], std::make_exception_ptr(LedgerDeadlineExceeded(
+                             "the command's deadline passed before its turn")));
+    }
+    for (const std::size_t index : result.unwritten) {
+      fail(batch[index], std::make_exception_ptr(LedgerUnavailable("ledger database unavailable")));
+    }
+    for (const std::size_t index : result.deferred) defer(std::move(batch[index]));
+    if (!result.deferred.empty()) changed_.notify_one();
   }
 
-  static std::string join(const std::vector<std::string>& rows) {
-    std::string out;
-    for (const std::string& row : rows) {
-      if (!out.empty()) out.push_back(',');
-      out += row;
+  const std::size_t index_;
+  const CommitterOptions& options_;
+  const PlanCatalog& plans_;
+  const CommitterObserver& observer_;
+  const std::size_t capacity_;
+  std::unique_ptr<pg::Connection> connection_;  // the lane thread's only
+  int64_t round_trips_counted_ = 0;               // of connection_, already in round_trips_
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Pending> queue_;
+  std::deque<std::pair<Clock::time_point, Pending>> deferred_;
+  bool stopping_ = false;
+  std::thread thread_;
+
+  std::atomic<int64_t> batches_{0};
+  std::atomic<int64_t> decided_{0};
+  std::atomic<int64_t> round_trips_{0};
+};
+
+class LanedCommitter final : public Committer {
+ public:
+  LanedCommitter(CommitterOptions options, const PlanCatalog& plans, CommitterObserver observer)
+      : options_(std::move(options)), plans_(plans), observer_(std::move(observer)) {
+    assert(options_.lanes >= 1 && options_.batch_max >= 1 && options_.queue_capacity >= 1);
+    assert(options_.batch_attempts_max >= 1 && options_.in_doubt_resolve_ms >= 0);
+    const std::size_t capacity =
+        std::max<std::size_t>(1, (options_.queue_capacity + options_.lanes - 1) / options_.lanes);
+    for (std::size_t i = 0; i < options_.lanes; ++i) {
+      lanes_.push_back(std::make_unique<Lane>(i, options_, plans_, observer_, capacity));
     }
-    return out;
+    if (options_.sweep_interval_ms > 0) sweeper_ = std::thread([this] { sweep_loop(); });
   }
 
-  // Set-based writes: one statement per table for the whole batch.
-  void write(pqxx::work& work, const BatchState& state) const {
-    if (!state.event_rows.empty()) {
-      work.exec0(
-          "INSERT INTO ledger_events (stream_id, stream_version, event_id, event_type, payload,"
-          " metadata, recorded_at, hash) VALUES " +
-          join(state.event_rows));
+  ~LanedCommitter() override { shutdown(); }
+
+  std::future<Outcome> submit(Command command, Clock::time_point deadline) override {
+    Pending pending;
+    std::future<Outcome> future = pending.promise.get_future();
+    if (!command_is_storable(command)) {
+      // Never batched: PostgreSQL would refuse the whole batch for it.
+      Outcome invalid;
+      invalid.rejection = Rejection::kInvalidCommand;
+      invalid.account_id = unicode::is_storable_text(command.account_id) ? command.account_id : "";
+      pending.promise.set_value(std::move(invalid));
+      return future;
     }
-    write_accounts(work, state);
-    write_reservations(work, state);
-    write_subscriptions(work, state);
-    if (!state.refund_reference_rows.empty()) {
-      work.exec0("INSERT INTO ledger_refund_references (account_id, reference, amount) VALUES " +
-                 join(state.refund_reference_rows));
+    pending.fingerprint = command_fingerprint(command);
+    pending.deadline = deadline;
+    Lane& lane = *lanes_[lane_of(command.account_id, lanes_.size())];
+    pending.command = std::move(command);
+    if (stopping_.load() || !lane.enqueue(pending)) {
+      pending.promise.set_exception(std::make_exception_ptr(LedgerOverloaded(
+          stopping_.load() ? "ledger is shutting down" : "ledger queue is full")));
     }
-    if (!state.outbox_rows.empty()) {
-      work.exec0("INSERT INTO ledger_outbox (account_id, message_id, kind, payload) VALUES " +
-                 join(state.outbox_rows));
-    }
-    if (!state.idempotency_rows.empty()) {
-      work.exec0(
-          "INSERT INTO ledger_idempotency (account_id, idempotency_key, fingerprint, outcome)"
-          " VALUES " +
-          join(state.idempotency_rows));
-    }
+    return future;
   }
 
-  void write_accounts(pqxx::work& work, const BatchState& state) const {
-    if (state.touched_accounts.empty()) return;
-    std::vector<std::string> rows;
-    const std::string now = connection_->quote(sql::timestamp_literal(state.now_us));
-    for (const std::string& id : state.touched_accounts) {
-      const AccountState& a = state.accounts.at(id);
-      assert(a.opened && balance_invariants_hold(a));
-      rows.push_back("(" + connection_->quote(a.account_id) + "," + connection_->quote(a.plan_id) +
-                     "," + std::to_string(a.credits_available) + "," +
-                     std::to_string(a.credits_reserved) + "," + std::to_string(a.credits_granted) +
-                     "," + std::to_string(a.credits_spent) + "," +
-                     std::to_string(a.credits_expired) + "," + std::to_string(a.version) + "," +
-                     bytea(a.last_hash) + "," + now + "::timestamptz)");
+  void shutdown() override {
+    if (stopping_.exchange(true)) return;
+    {
+      std::lock_guard lock(sweeper_mutex_);
+      sweeper_stopping_ = true;
     }
-    work.exec0(
-        "INSERT INTO ledger_accounts (account_id, plan_id, credits_available, credits_reserved,"
-        " credits_granted, credits_spent, credits_expired, stream_version, last_hash, updated_at)"
-        " VALUES " +
-        join(rows) +
-        " ON CONFLICT (account_id) DO UPDATE SET plan_id = EXCLUDED.plan_id,"
-        " credits_available = EXCLUDED.credits_available,"
-        " credits_reserved = EXCLUDED.credits_reserved,"
-        " credits_granted = EXCLUDED.credits_granted, credits_spent = EXCLUDED.credits_spent,"
-        " credits_expired = EXCLUDED.credits_expired, stream_version = EXCLUDED.stream_version,"
-        " last_hash = EXCLUDED.last_hash, updated_at = EXCLUDED.updated_at");
+    sweeper_wakeup_.notify_all();
+    if (sweeper_.joinable()) sweeper_.join();
+    for (auto& lane : lanes_) lane->stop();
   }
 
-  void write_reservations(pqxx::work& work, const BatchState& state) const {
-    if (state.touched_reservations.empty()) return;
-    std::vector<std::string> rows;
-    for (const auto& [account_id, reservation_id] : state.touched_reservations) {
-      const Reservation& r = state.accounts.at(account_id).reservations.at(reservation_id);
-      rows.push_back("(" + connection_->quote(account_id) + "," + connection_->quote(r.id) + "," +
-                     std::to_string(r.amount) + "," + connection_->quote(r.feature) + "," +
-                     connection_->quote(sql::timestamp_literal(r.expires_at_us)) +
-                     "::timestamptz," +
-                     connection_->quote(std::string(reservation_status_name(r.status))) + "," +
-                     std::to_string(r.amount_captured) + ")");
-    }
-    work.exec0(
-        "INSERT INTO ledger_reservations (account_id, reservation_id, amount, feature,"
-        " expires_at, status, amount_captured) VALUES " +
-        join(rows) +
-        " ON CONFLICT (account_id, reservation_id) DO UPDATE SET status = EXCLUDED.status,"
-        " amount_captured = EXCLUDED.amount_captured");
+  std::size_t queue_depth() const override {
+    std::size_t depth = 0;
+    for (const auto& lane : lanes_) depth += lane->depth();
+    return depth;
   }
 
-  void write_subscriptions(pqxx::work& work, const BatchState& state) const {
-    if (state.touched_subscriptions.empty()) return;
-    std::vector<std::string> rows;
-    const std::string now = connection_->quote(sql::timestamp_literal(state.now_us));
-    for (const std::string& id : state.touched_subscriptions) {
-      const SubscriptionState& s = state.accounts.at(id).subscription;
-      const std::vector<std::string> periods(s.granted_periods.begin(), s.granted_periods.end());
-      rows.push_back("(" + connection_->quote(id) + "," + connection_->quote(s.subscription_id) +
-                     "," + connection_->quote(s.customer_id) + "," + connection_->quote(s.status) +
-                     "," + connection_->quote(s.plan_id) + "," +
-                     connection_->quote(s.scheduled_plan_id) + "," +
-                     std::to_string(s.period_start_s) + "," + std::to_string(s.period_end_s) +
-                     "," + (s.cancel_at_period_end ? "true" : "false") + "," +
-                     std::to_string(s.watermark_created_s) + "," +
-                     connection_->quote(sql::text_array(periods)) + "::text[]," + now +
-                     "::timestamptz)");
+  CommitterStats stats() const override {
+    CommitterStats total;
+    for (const auto& lane : lanes_) {
+      const CommitterStats stats = lane->stats();
+      total.batches_committed += stats.batches_committed;
+      total.commands_decided += stats.commands_decided;
+      total.round_trips += stats.round_trips;
     }
-    work.exec0(
-        "INSERT INTO ledger_subscriptions (account_id, subscription_id, customer_id, status,"
-        " plan_id, scheduled_plan_id, period_start_s, period_end_s, cancel_at_period_end,"
-        " watermark_created_s, granted_periods, updated_at) VALUES " +
-        join(rows) +
-        " ON CONFLICT (account_id) DO UPDATE SET subscription_id = EXCLUDED.subscription_id,"
-        " customer_id = EXCLUDED.customer_id, status = EXCLUDED.status,"
-        " plan_id = EXCLUDED.plan_id, scheduled_plan_id = EXCLUDED.scheduled_plan_id,"
-        " period_start_s = EXCLUDED.period_start_s, period_end_s = EXCLUDED.period_end_s,"
-        " cancel_at_period_end = EXCLUDED.cancel_at_period_end,"
-        " watermark_created_s = EXCLUDED.watermark_created_s,"
-        " granted_periods = EXCLUDED.granted_periods, updated_at = EXCLUDED.updated_at");
+    return total;
   }
 
+ private:
+  // Lanes are started by the constructor, after the sweeper would need them: the sweeper
+  // submits like any other writer (shutdown stops it before the lanes).
   void sweep_loop() {
-    std::unique_ptr<pqxx::connection> connection;
-    std::unique_lock lock(mutex_);
+    std::unique_ptr<pg::Connection> connection;
+    std::unique_lock lock(sweeper_mutex_);
     while (!sweeper_stopping_) {
       sweeper_wakeup_.wait_for(lock, std::chrono::milliseconds(options_.sweep_interval_ms),
                                [this] { return sweeper_stopping_; });
       if (sweeper_stopping_) return;
       lock.unlock();
       try {
-        if (!connection) connection = open_connection();
+        if (!connection || !connection->usable()) {
+          connection = std::make_unique<pg::Connection>(pg::ConnectionOptions{
+              options_.database_url, options_.statement_timeout_ms, options_.io_timeout_ms});
+        }
         sweep_once(*connection);
       } catch (const std::exception& error) {
         connection.reset();
@@ -592,17 +682,18 @@ class BatchingCommitter final : public Committer {
 
   // Expires one bounded page of overdue reservations and waits for the outcomes, so the
   // sweeper never has more than sweep_batch_max commands in flight.
-  void sweep_once(pqxx::connection& connection) {
-    const auto overdue = read_overdue_reservations(connection, options_.sweep_batch_max);
+  void sweep_once(pg::Connection& connection) {
+    const auto overdue =
+        reservations::read_overdue(connection, static_cast<int64_t>(options_.sweep_batch_max));
     std::vector<std::future<Outcome>> futures;
-    for (const ExpiredReservationRef& ref : overdue) {
+    for (const auto& [account_id, reservation_id] : overdue) {
       Command command;
-      command.account_id = ref.account_id;
-      command.idempotency_key = "expire:" + ref.reservation_id;
-      command.body = ExpireReservation{ref.reservation_id};
+      command.account_id = account_id;
+      command.idempotency_key = "expire:" + reservation_id;
+      command.body = ExpireReservation{reservation_id};
       command.metadata.actor = "system";
       command.metadata.source = "sweeper";
-      futures.push_back(submit(std::move(command)));
+      futures.push_back(submit(std::move(command), kNoDeadline));
     }
     for (auto& future : futures) future.wait();
   }
@@ -610,23 +701,30 @@ class BatchingCommitter final : public Committer {
   const CommitterOptions options_;
   const PlanCatalog plans_;
   const CommitterObserver observer_;
-  std::unique_ptr<pqxx::connection> connection_;  // used by the writer thread only
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::atomic<bool> stopping_{false};
 
-  mutable std::mutex mutex_;
-  std::condition_variable queue_changed_;
+  std::mutex sweeper_mutex_;
   std::condition_variable sweeper_wakeup_;
-  std::deque<Pending> queue_;
-  bool stopping_ = false;
   bool sweeper_stopping_ = false;
-  std::thread writer_;
   std::thread sweeper_;
 };
 
 }  // namespace
 
+std::size_t lane_of(std::string_view account_id, std::size_t lanes) {
+  assert(lanes >= 1);
+  uint64_t hash = 14'695'981'039'346'656'037ull;
+  for (const char c : account_id) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1'099'511'628'211ull;
+  }
+  return static_cast<std::size_t>(hash % lanes);
+}
+
 std::unique_ptr<Committer> Committer::start(CommitterOptions options, const PlanCatalog& plans,
                                             CommitterObserver observer) {
-  return std::make_unique<BatchingCommitter>(std::move(options), plans, std::move(observer));
+  return std::make_unique<LanedCommitter>(std::move(options), plans, std::move(observer));
 }
 
 }  // namespace ledger

@@ -1,7 +1,9 @@
-// The schema migrations compiled into the binary from schema/NNN_name.sql.
+// The schema migrations compiled into the binary from schema/NNN_name.sql, and applying them.
 #pragma once
 
 #include <string>
+
+#include <pqxx/pqxx>
 #include <vector>
 
 namespace ledger {
@@ -14,5 +16,9 @@ struct Migration {
 
 // In ascending version order.
 const std::vector<Migration>& embedded_migrations();
+
+// Applies every migration not yet applied, each in its own transaction, under an advisory
+// lock (safe to run twice and concurrently). Returns how many it applied.
+int migrate(pqxx::connection& connection);
 
 }  // namespace ledger

@@ -6,8 +6,25 @@
 #include <pqxx/pqxx>
 
 #include "ledger/sql_text.h"
+#include "unicode/utf8.h"
 
 namespace ledger {
+
+pg::Statement append_outbox(const std::vector<OutboxRow>& rows) {
+  std::vector<std::string> accounts, ids, kinds, payloads;
+  for (const OutboxRow& row : rows) {
+    accounts.push_back(row.account_id);
+    ids.push_back(row.message_id);
+    kinds.push_back(row.kind);
+    payloads.push_back(row.payload_json);
+  }
+  return {"outbox_append",
+          "INSERT INTO ledger_outbox (account_id, message_id, kind, payload)"
+          " SELECT a, m::uuid, k, p::json FROM unnest($1::text[], $2::text[], $3::text[],"
+          " $4::text[]) AS x(a, m, k, p)",
+          {sql::text_array(accounts), sql::text_array(ids), sql::text_array(kinds),
+           sql::text_array(payloads)}};
+}
 
 OutboxDeliverer::OutboxDeliverer(OutboxOptions options, std::map<std::string, OutboxHandler> handlers)
     : options_(std::move(options)),
@@ -62,7 +79,7 @@ int OutboxDeliverer::deliver_due() {
           "UPDATE ledger_outbox SET last_error = $3,"
           " next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond'"
           " WHERE account_id = $1 AND message_id = $2::uuid",
-          account, id, error.substr(0, 500), backoff_ms);
+          account, id, unicode::scrub_utf8(unicode::truncate_utf8(error, 500)), backoff_ms);
       spdlog::warn("outbox {} ({}) attempt {} failed: {}", id, kind, attempts, error);
     }
     work.commit();

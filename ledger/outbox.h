@@ -1,17 +1,29 @@
-// Delivery of outbox messages (side effects written in the same transaction as the events
-// that caused them). A message is claimed with a lease in one short transaction, delivered
-// with no transaction open, then marked delivered; a failure is retried with exponential
-// backoff up to a limit. Safe with several processes (FOR UPDATE SKIP LOCKED + lease).
+// The outbox, table ledger_outbox: side effects (emails, Stripe calls) appended in the same
+// transaction as the events that cause them, then delivered. A message is claimed with a
+// lease in one short transaction, delivered with no transaction open, then marked delivered;
+// a failure is retried with exponential backoff up to a limit. Safe with several processes
+// (FOR UPDATE SKIP LOCKED + lease).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "ledger/pg.h"
 #include "ledger/periodic_task.h"
 
 namespace ledger {
+
+// One message to append with the events that cause it (ledger_outbox).
+struct OutboxRow {
+  std::string account_id;
+  std::string message_id;  // a UUID
+  std::string kind;
+  std::string payload_json;
+};
+pg::Statement append_outbox(const std::vector<OutboxRow>& rows);
 
 // Delivers one message; returns "" on success or an error text. Must be idempotent by
 // message id (a crash between delivery and marking delivers again).
@@ -19,12 +31,16 @@ using OutboxHandler = std::function<std::string(const std::string& message_id,
                                                 const std::string& account_id,
                                                 const std::string& payload_json)>;
 
+// Attempts after which an undelivered message is given up (kept for operators, then pruned
+// with the delivered ones: ledger/retention.h).
+inline constexpr int kOutboxAttemptsMaxDefault = 10;
+
 struct OutboxOptions {
   std::string database_url;
   int64_t poll_interval_ms = 1'000;
   int64_t lease_ms = 60'000;
   std::size_t batch_max = 50;
-  int attempts_max = 10;
+  int attempts_max = kOutboxAttemptsMaxDefault;
 };
 
 class OutboxDeliverer {

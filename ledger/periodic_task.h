@@ -1,5 +1,5 @@
 // A background thread that runs one function every interval until stopped: the one loop
-// behind the outbox deliverer and the webhook retrier. stop() wakes it at once and waits
+// behind the outbox deliverer, the webhook retrier and ledgerd's retention prune. stop() wakes it at once and waits
 // for the run in progress; exceptions from a run are logged and the loop goes on.
 #pragma once
 

@@ -20,6 +20,26 @@ std::string text_array(const std::vector<std::string>& values) {
   return out;
 }
 
+std::string int64_array(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out += std::to_string(values[i]);
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string bool_array(const std::vector<bool>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out.push_back(values[i] ? 't' : 'f');
+  }
+  out.push_back('}');
+  return out;
+}
+
 std::vector<std::string> parse_text_array(const std::string& literal) {
   std::vector<std::string> out;
   if (literal.size() < 2 || literal.front() != '{' || literal.back() != '}') return out;

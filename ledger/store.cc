@@ -1,38 +1,22 @@
-// Migrations, reads of the event log and projections, and the hash chain (ledger/store.h).
+// The event store (ledger/store.h).
 #include "ledger/store.h"
 
 #include <cassert>
+#include <limits>
 #include <stdexcept>
 
 #include "crypto/digest.h"
-#include "ledger/migrations.h"
+#include "ledger/events.h"
 #include "ledger/sql_text.h"
 
 namespace ledger {
 namespace {
 
-constexpr int64_t kMigrationLockKey = 7'245'001;
 constexpr int64_t kFoldPageSize = 1'000;
 
-// Holds the session-level migration advisory lock for its lifetime.
-class MigrationLock {
- public:
-  explicit MigrationLock(pqxx::connection& connection) : connection_(connection) {
-    pqxx::nontransaction work(connection_);
-    work.exec("SELECT pg_advisory_lock(" + std::to_string(kMigrationLockKey) + ")");
-  }
-  ~MigrationLock() {
-    try {
-      pqxx::nontransaction work(connection_);
-      work.exec("SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockKey) + ")");
-    } catch (...) {
-      // The lock ends with the session anyway.
-    }
-  }
-
- private:
-  pqxx::connection& connection_;
-};
+#define EVENT_COLUMNS                                                                      \
+  "stream_id, stream_version, global_position, event_id::text, event_type, payload::text," \
+  " metadata::text, (extract(epoch from recorded_at) * 1000000)::bigint, hash"
 
 void append_field(std::string& out, std::string_view value) {
   out += std::to_string(value.size());
@@ -40,95 +24,7 @@ void append_field(std::string& out, std::string_view value) {
   out.append(value);
 }
 
-const char* kEventColumns =
-    "stream_id, stream_version, global_position, event_id::text, event_type, payload::text, "
-    "metadata::text, (extract(epoch from recorded_at) * 1000000)::bigint, hash";
-
-StoredEvent to_stored_event(const pqxx::row& row) {
-  StoredEvent event;
-  event.stream_id = row[0].as<std::string>();
-  event.stream_version = row[1].as<int64_t>();
-  event.global_position = row[2].as<int64_t>();
-  event.event_id = row[3].as<std::string>();
-  event.event_type = row[4].as<std::string>();
-  event.payload = row[5].as<std::string>();
-  event.metadata = row[6].as<std::string>();
-  event.recorded_at_us = row[7].as<int64_t>();
-  event.hash = pqxx::binarystring(row[8]).str();
-  return event;
-}
-
 }  // namespace
-
-int migrate(pqxx::connection& connection) {
-  MigrationLock lock(connection);
-  {
-    pqxx::work work(connection);
-    work.exec0(
-        "CREATE TABLE IF NOT EXISTS ledger_schema_migrations ("
-        " version integer PRIMARY KEY, name text NOT NULL,"
-        " applied_at timestamptz NOT NULL DEFAULT now())");
-    work.commit();
-  }
-  int applied = 0;
-  for (const Migration& migration : embedded_migrations()) {
-    pqxx::work work(connection);
-    const pqxx::result done = work.exec_params(
-        "SELECT 1 FROM ledger_schema_migrations WHERE version = $1", migration.version);
-    if (!done.empty()) continue;
-    work.exec(migration.sql);
-    work.exec_params("INSERT INTO ledger_schema_migrations (version, name) VALUES ($1, $2)",
-                     migration.version, migration.name);
-    work.commit();
-    ++applied;
-  }
-  return applied;
-}
-
-std::optional<BalanceView> read_balance(pqxx::connection& connection,
-                                        const std::string& account_id) {
-  pqxx::read_transaction work(connection);
-  const pqxx::result rows = work.exec_params(
-      "SELECT a.account_id, a.plan_id, a.credits_available, a.credits_reserved,"
-      " a.credits_granted, a.credits_spent, a.credits_expired, a.stream_version,"
-      " (SELECT count(*) FROM ledger_reservations r"
-      "   WHERE r.account_id = a.account_id AND r.status = 'open')"
-      " FROM ledger_accounts a WHERE a.account_id = $1",
-      account_id);
-  if (rows.empty()) return std::nullopt;
-  const pqxx::row row = rows[0];
-  BalanceView view;
-  view.account_id = row[0].as<std::string>();
-  view.plan_id = row[1].as<std::string>();
-  view.credits_available = row[2].as<int64_t>();
-  view.credits_reserved = row[3].as<int64_t>();
-  view.credits_granted = row[4].as<int64_t>();
-  view.credits_spent = row[5].as<int64_t>();
-  view.credits_expired = row[6].as<int64_t>();
-  view.version = row[7].as<int64_t>();
-  view.open_reservations = row[8].as<int64_t>();
-  return view;
-}
-
-std::vector<StoredEvent> read_stream(pqxx::connection& connection, const std::string& stream_id,
-                                     int64_t after_version, int64_t limit) {
-  pqxx::read_transaction work(connection);
-  return read_stream(work, stream_id, after_version, limit);
-}
-
-std::vector<StoredEvent> read_stream(pqxx::transaction_base& work, const std::string& stream_id,
-                                     int64_t after_version, int64_t limit) {
-  assert(limit > 0);
-  const pqxx::result rows = work.exec_params(
-      std::string("SELECT ") + kEventColumns +
-          " FROM ledger_events WHERE stream_id = $1 AND stream_version > $2"
-          " ORDER BY stream_version LIMIT $3",
-      stream_id, after_version, limit);
-  std::vector<StoredEvent> events;
-  events.reserve(rows.size());
-  for (const pqxx::row& row : rows) events.push_back(to_stored_event(row));
-  return events;
-}
 
 std::string event_hash(const std::string& previous_hash, const StoredEvent& event) {
   assert(previous_hash.size() == crypto::kSha256Size);
@@ -143,47 +39,105 @@ std::string event_hash(const std::string& previous_hash, const StoredEvent& even
   return crypto::sha256(input);
 }
 
-std::optional<AccountState> fold_stream(pqxx::connection& connection,
-                                        const std::string& stream_id, int64_t as_of_us) {
-  AccountState state = empty_account(stream_id);
-  for (;;) {
-    pqxx::read_transaction work(connection);
-    const pqxx::result rows = work.exec_params(
-        std::string("SELECT ") + kEventColumns +
-            " FROM ledger_events WHERE stream_id = $1 AND stream_version > $2"
-            " AND recorded_at <= $3::timestamptz ORDER BY stream_version LIMIT $4",
-        stream_id, state.version, sql::timestamp_literal(as_of_us), kFoldPageSize);
-    work.commit();
-    for (const pqxx::row& row : rows) {
-      const StoredEvent event = to_stored_event(row);
-      const auto body = decode_event(event.event_type, event.payload);
-      if (!body || !apply_event(state, *body)) {
-        throw std::runtime_error("stream " + stream_id + " version " +
-                                 std::to_string(event.stream_version) + " does not fold");
-      }
-      state.version = event.stream_version;
-      state.last_hash = event.hash;
-    }
-    if (static_cast<int64_t>(rows.size()) < kFoldPageSize) break;
+pg::Statement append_events(const std::vector<StoredEvent>& events) {
+  assert(!events.empty());
+  std::vector<std::string> streams, ids, types, payloads, metadata, recorded, hashes;
+  std::vector<int64_t> versions;
+  for (const StoredEvent& e : events) {
+    assert(e.hash.size() == crypto::kSha256Size);
+    streams.push_back(e.stream_id);
+    versions.push_back(e.stream_version);
+    ids.push_back(e.event_id);
+    types.push_back(e.event_type);
+    payloads.push_back(e.payload);
+    metadata.push_back(e.metadata);
+    recorded.push_back(sql::timestamp_literal(e.recorded_at_us));
+    hashes.push_back(crypto::hex_encode(e.hash));
   }
-  if (state.version == 0) return std::nullopt;
-  return state;
+  using namespace sql;
+  return {"events_append",
+          "INSERT INTO ledger_events (stream_id, stream_version, event_id, event_type, payload,"
+          " metadata, recorded_at, hash)"
+          " SELECT s, v, e::uuid, t, p::json, m::json, r::timestamptz, decode(h, 'hex')"
+          " FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],"
+          " $7::text[], $8::text[]) AS x(s, v, e, t, p, m, r, h)",
+          {text_array(streams), int64_array(versions), text_array(ids), text_array(types),
+           text_array(payloads), text_array(metadata), text_array(recorded), text_array(hashes)}};
 }
 
-std::vector<ExpiredReservationRef> read_overdue_reservations(pqxx::connection& connection,
-                                                             std::size_t limit) {
-  pqxx::read_transaction work(connection);
-  const pqxx::result rows = work.exec_params(
-      "SELECT account_id, reservation_id FROM ledger_reservations"
-      " WHERE status = 'open' AND expires_at <= clock_timestamp()"
-      " ORDER BY expires_at LIMIT $1",
-      static_cast<int64_t>(limit));
-  std::vector<ExpiredReservationRef> refs;
-  refs.reserve(rows.size());
-  for (const pqxx::row& row : rows) {
-    refs.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+pg::Statement read_stream_statement(const std::string& stream_id, int64_t after_version,
+                                    int64_t limit) {
+  assert(limit > 0);
+  return {"events_read_stream",
+          "SELECT " EVENT_COLUMNS
+          " FROM ledger_events WHERE stream_id = $1 AND stream_version > $2"
+          " ORDER BY stream_version LIMIT $3",
+          {stream_id, std::to_string(after_version), std::to_string(limit)}};
+}
+
+std::vector<StoredEvent> parse_events(const pg::Result& rows) {
+  std::vector<StoredEvent> events;
+  events.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i) {
+    StoredEvent event;
+    event.stream_id = rows.string(i, 0);
+    event.stream_version = rows.int64(i, 1);
+    event.global_position = rows.int64(i, 2);
+    event.event_id = rows.string(i, 3);
+    event.event_type = rows.string(i, 4);
+    event.payload = rows.string(i, 5);
+    event.metadata = rows.string(i, 6);
+    event.recorded_at_us = rows.int64(i, 7);
+    event.hash = rows.bytes(i, 8);
+    events.push_back(std::move(event));
   }
-  return refs;
+  return events;
+}
+
+std::vector<StoredEvent> read_stream(pg::Connection& connection, const std::string& stream_id,
+                                     int64_t after_version, int64_t limit) {
+  return parse_events(connection.exec(read_stream_statement(stream_id, after_version, limit)));
+}
+
+bool fold_event(AccountState& state, const StoredEvent& event) {
+  const auto body = decode_event(event.event_type, event.payload);
+  if (!body || !apply_event(state, *body)) return false;
+  state.version = event.stream_version;
+  state.last_hash = event.hash;
+  return true;
+}
+
+std::optional<AccountState> fold_stream(pg::Connection& connection, const std::string& stream_id,
+                                        int64_t as_of_us) {
+  AccountState state = empty_account(stream_id);
+  const std::string as_of = as_of_us == std::numeric_limits<int64_t>::max()
+                                ? std::string("infinity")
+                                : sql::timestamp_literal(as_of_us);
+  // One snapshot for every page: a commit between two pages cannot tear the fold.
+  connection.exec({"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}});
+  try {
+    for (;;) {
+      const std::vector<StoredEvent> events = parse_events(connection.exec(
+          {"events_fold_page",
+           "SELECT " EVENT_COLUMNS
+           " FROM ledger_events WHERE stream_id = $1 AND stream_version > $2"
+           " AND recorded_at <= $3::timestamptz ORDER BY stream_version LIMIT $4",
+           {stream_id, std::to_string(state.version), as_of, std::to_string(kFoldPageSize)}}));
+      for (const StoredEvent& event : events) {
+        if (!fold_event(state, event)) {
+          throw std::runtime_error("stream " + stream_id + " version " +
+                                   std::to_string(event.stream_version) + " does not fold");
+        }
+      }
+      if (static_cast<int64_t>(events.size()) < kFoldPageSize) break;
+    }
+  } catch (...) {
+    connection.rollback();
+    throw;
+  }
+  connection.exec({"", "COMMIT", {}});
+  if (state.version == 0) return std::nullopt;
+  return state;
 }
 
 }  // namespace ledger

@@ -5,7 +5,9 @@
 # the migrations at start). Ctrl-C or SIGTERM stops ledgerd gracefully, then PostgreSQL.
 #   scripts/run.sh [ledgerd flags...]
 # Variables: LEDGER_BUILD_DIR (build/), LEDGER_PG_PORT (5433), LEDGER_PORT (8000), DATABASE_URL (the local database),
-# LEDGER_JWT_SECRET (a development default, with a warning), and every LEDGER_* of ledgerd.
+# LEDGER_ADDRESS (0.0.0.0 here, for the local demo; ledgerd's own default is 127.0.0.1),
+# LEDGER_JWT_SECRET (unset: a random development secret generated once into
+# .data/jwt_secret), and every LEDGER_* of ledgerd.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/lib/common.sh"
@@ -42,12 +44,22 @@ export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:$pg_port/le
 export LEDGER_PLANS="${LEDGER_PLANS:-$ROOT/config/plans.json}"
 export LEDGER_DETECTORS="${LEDGER_DETECTORS:-$ROOT/config/detectors.json}"
 export LEDGER_PORT="${LEDGER_PORT:-8000}"
+# The local demo is reachable from other machines (e.g. a VM's or container's host); set
+# LEDGER_ADDRESS=127.0.0.1 to keep it on this machine only.
+export LEDGER_ADDRESS="${LEDGER_ADDRESS:-0.0.0.0}"
+secret_file="$ROOT/.data/jwt_secret"
 if [ -z "${LEDGER_JWT_SECRET:-}" ]; then
-  export LEDGER_JWT_SECRET="dev-secret-change-me"
-  log "WARNING: LEDGER_JWT_SECRET is not set; using a development secret (never in production)"
+  if [ ! -s "$secret_file" ]; then
+    log "generating a random development JWT secret into $secret_file"
+    (umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$secret_file")
+  fi
+  LEDGER_JWT_SECRET=$(cat "$secret_file")
+  export LEDGER_JWT_SECRET
+  log "JWT secret: $secret_file (development only). Mint a user token with:"
+  log "  LEDGER_JWT_SECRET=\$(cat $secret_file) $build_dir/tools/ledgerctl token --sub alice"
 fi
 
-log "ledgerd on http://127.0.0.1:$LEDGER_PORT (Ctrl-C to stop)"
+log "ledgerd on http://$LEDGER_ADDRESS:$LEDGER_PORT (Ctrl-C to stop)"
 "$build_dir/http/ledgerd" "$@" &
 ledgerd_pid=$!
 # A non-interactive shell's background job ignores SIGINT: forward both signals as SIGTERM.

@@ -1,8 +1,8 @@
-// ledgerctl: operator commands over the ledger database (DATABASE_URL or --database-url).
-//   migrate | verify | replay | reconcile | balance ACCOUNT [--as-of T] | history ACCOUNT [--limit N]
-//   export --from T --to T [--format csv|jsonl] [--out FILE]
-//   api-key create --name N --scopes reserve,admin | token --sub ACCOUNT [--ttl-seconds S]
-// Exit status: 0 success, 1 verification failure, 2 usage or runtime error.
+// ledgerctl: operator commands over the ledger database (DATABASE_URL or --database-url):
+//   migrate, verify, replay, reconcile, balance, history, export, api-key (create, list,
+//   revoke), prune, token; `ledgerctl --help` lists their arguments.
+// Every command answers --help. Exit status: 0 success, 1 verification failure, 2 usage or
+// runtime error.
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,47 +13,107 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crypto/digest.h"
 #include "http/api_keys.h"
 #include "http/identifiers.h"
 #include "http/jwt.h"
+#include "audit/export.h"
+#include "audit/reconcile.h"
+#include "audit/verify.h"
+#include "ledger/migrations.h"
+#include "ledger/retention.h"
 #include "ledger/store.h"
 #include "ledger/time_format.h"
-#include "projections/export.h"
-#include "projections/reconcile.h"
-#include "projections/verify.h"
+#include "webhooks/inbox_retention.h"
 
 namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitVerifyFailed = 1;
 constexpr int kExitUsage = 2;
+constexpr int64_t kToolIoTimeoutMs = 600'000;
 
-const char* kUsage =
-    "usage: ledgerctl [--database-url URL] COMMAND\n"
-    "  migrate                               apply schema migrations (idempotent)\n"
-    "  verify                                hash chains, immutability, projections == fold\n"
-    "  replay                                rebuild projections from the event log\n"
-    "  reconcile                             paid invoices <-> allowance grants, one to one\n"
-    "  balance ACCOUNT [--as-of RFC3339]     balance now or at an instant\n"
-    "  history ACCOUNT [--limit N]           the account's events\n"
-    "  export --from T --to T [--format csv|jsonl] [--out FILE]\n"
-    "                                        events recorded in [from, to), RFC 3339 bounds\n"
-    "  api-key create --name N --scopes S    create a service/admin key (printed once)\n"
-    "  token --sub ACCOUNT [--ttl-seconds S] development JWT signed with LEDGER_JWT_SECRET\n";
+struct CommandHelp {
+  std::string_view name;
+  std::string_view synopsis;  // the usage line
+  std::string_view details;   // what --help adds
+};
+
+constexpr CommandHelp kCommands[] = {
+    {"migrate", "migrate", "Applies schema/NNN_*.sql not yet applied, under an advisory lock."},
+    {"verify", "verify",
+     "Immutability triggers present, every hash chain recomputed, versions contiguous, every\n"
+     "projection row equal to a fresh fold. Exit 0 clean, 1 naming the first bad event."},
+    {"replay", "replay", "Rebuilds the projections from the event log."},
+    {"reconcile", "reconcile",
+     "Every processed invoice.paid has exactly one allowance grant, and every Stripe grant\n"
+     "traces to a delivery. Exit 1 naming the first mismatch."},
+    {"balance", "balance ACCOUNT [--as-of RFC3339]",
+     "Balance now or at an instant, folded from events."},
+    {"history", "history ACCOUNT [--limit N]",
+     "The account's events (version, time, type, payload, hash)."},
+    {"export", "export --from T --to T [--format csv|jsonl] [--out FILE]",
+     "Events recorded in [from, to) (RFC 3339 bounds), in global-position order."},
+    {"api-key", "api-key create --name N --scopes S | api-key list | api-key revoke KEY_OR_ID",
+     "create: a service/admin key with scopes reserve,admin (printed once, stored as SHA-256).\n"
+     "list: id, name, scopes, created, revoked (never the key or its hash).\n"
+     "revoke: by the key text or its 16-hex-digit id; revoking twice is harmless. The key is\n"
+     "refused (401) from the next request on."},
+    {"prune", "prune [--dry-run]",
+     "Deletes idempotency records, delivered (or given-up) outbox messages and settled webhook\n"
+     "deliveries older than their windows, in bounded batches, and prints the counts; with\n"
+     "--dry-run only counts. Never touches ledger_events. Windows in days (0: keep forever):\n"
+     "--idempotency-retention-days (LEDGER_IDEMPOTENCY_RETENTION_DAYS, 30),\n"
+     "--outbox-retention-days (LEDGER_OUTBOX_RETENTION_DAYS, 30),\n"
+     "--webhook-retention-days (LEDGER_WEBHOOK_RETENTION_DAYS, 90)."},
+    {"token", "token --sub ACCOUNT [--ttl-seconds S]",
+     "A development JWT signed with LEDGER_JWT_SECRET (at least 32 bytes)."},
+};
+
+std::string usage() {
+  std::string text = "usage: ledgerctl [--database-url URL] COMMAND [--help]\n";
+  for (const CommandHelp& command : kCommands) {
+    text += "  ledgerctl " + std::string(command.synopsis) + "\n";
+  }
+  return text;
+}
+
+const CommandHelp* find_command(std::string_view name) {
+  for (const CommandHelp& command : kCommands) {
+    if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+int usage_error() {
+  std::fprintf(stderr, "%s", usage().c_str());
+  return kExitUsage;
+}
 
 struct Arguments {
   std::vector<std::string> positional;
   std::map<std::string, std::string> options;  // "--name" -> value
 };
 
-// Splits argv into positional words and "--option value" / "--option=value" pairs.
+// Options that take no value.
+bool is_switch(const std::string& word) {
+  return word == "--help" || word == "-h" || word == "--dry-run";
+}
+
+// Splits argv into positional words, switches ("--dry-run": "") and "--option value" /
+// "--option=value" pairs.
 bool parse_arguments(int argc, char** argv, Arguments& args) {
   for (int i = 1; i < argc; ++i) {
     std::string word = argv[i];
+    if (is_switch(word)) {
+      args.options[word == "-h" ? "--help" : word] = "";
+      continue;
+    }
     if (word.rfind("--", 0) != 0) {
       args.positional.push_back(word);
       continue;
@@ -71,6 +131,10 @@ bool parse_arguments(int argc, char** argv, Arguments& args) {
   return true;
 }
 
+bool has_option(const Arguments& args, const std::string& name) {
+  return args.options.count(name) > 0;
+}
+
 std::string option(const Arguments& args, const std::string& name, const char* env = nullptr) {
   if (auto it = args.options.find(name); it != args.options.end()) return it->second;
   if (env != nullptr) {
@@ -86,9 +150,9 @@ void print_progress(int64_t streams, int64_t events) {
   }
 }
 
-int run_verify(pqxx::connection& connection) {
+int run_verify(pg::Connection& connection) {
   const auto started = std::chrono::steady_clock::now();
-  const auto report = projections::verify_ledger(connection, print_progress);
+  const auto report = audit::verify_ledger(connection, print_progress);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\n");
@@ -103,10 +167,10 @@ int run_verify(pqxx::connection& connection) {
   return kExitOk;
 }
 
-int run_replay(pqxx::connection& connection) {
+int run_replay(pg::Connection& connection) {
   const auto started = std::chrono::steady_clock::now();
   int64_t events_total = 0;
-  const int64_t streams = projections::replay_projections(
+  const int64_t streams = audit::replay_projections(
       connection, [&events_total](int64_t s, int64_t e) {
         events_total = e;
         print_progress(s, e);
@@ -120,7 +184,7 @@ int run_replay(pqxx::connection& connection) {
 }
 
 int run_reconcile(pqxx::connection& connection) {
-  const auto report = projections::reconcile_stripe(connection);
+  const auto report = audit::reconcile_stripe(connection);
   std::printf("%lld paid invoices, %lld Stripe grants checked\n",
               static_cast<long long>(report.invoices_checked),
               static_cast<long long>(report.grants_checked));
@@ -139,8 +203,8 @@ int run_reconcile(pqxx::connection& connection) {
   return kExitOk;
 }
 
-int run_balance(pqxx::connection& connection, const Arguments& args) {
-  if (args.positional.size() != 2) return std::fprintf(stderr, "%s", kUsage), kExitUsage;
+int run_balance(pg::Connection& connection, const Arguments& args) {
+  if (args.positional.size() != 2) return usage_error();
   const std::string& account = args.positional[1];
   int64_t as_of_us = std::numeric_limits<int64_t>::max();
   if (const std::string text = option(args, "--as-of"); !text.empty()) {
@@ -164,8 +228,8 @@ int run_balance(pqxx::connection& connection, const Arguments& args) {
   return kExitOk;
 }
 
-int run_history(pqxx::connection& connection, const Arguments& args) {
-  if (args.positional.size() != 2) return std::fprintf(stderr, "%s", kUsage), kExitUsage;
+int run_history(pg::Connection& connection, const Arguments& args) {
+  if (args.positional.size() != 2) return usage_error();
   const std::string limit_text = option(args, "--limit");
   const int64_t limit = limit_text.empty() ? 1000 : std::atoll(limit_text.c_str());
   if (limit < 1 || limit > 100'000) return std::fprintf(stderr, "--limit: 1..100000\n"), kExitUsage;
@@ -195,7 +259,7 @@ int run_export(pqxx::connection& connection, const Arguments& args) {
     return kExitUsage;
   }
   const auto format =
-      format_text == "csv" ? projections::ExportFormat::kCsv : projections::ExportFormat::kJsonLines;
+      format_text == "csv" ? audit::ExportFormat::kCsv : audit::ExportFormat::kJsonLines;
   const std::string path = option(args, "--out");
   std::ofstream file;
   if (!path.empty()) {
@@ -203,7 +267,7 @@ int run_export(pqxx::connection& connection, const Arguments& args) {
     if (!file) return std::fprintf(stderr, "cannot write %s\n", path.c_str()), kExitUsage;
   }
   std::ostream& out = path.empty() ? std::cout : file;
-  const int64_t written = projections::export_events(
+  const int64_t written = audit::export_events(
       connection, *from_us, *to_us, format, out, [](int64_t events) {
         if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r%lld events", static_cast<long long>(events));
       });
@@ -213,10 +277,7 @@ int run_export(pqxx::connection& connection, const Arguments& args) {
   return out ? kExitOk : kExitUsage;
 }
 
-int run_api_key(pqxx::connection& connection, const Arguments& args) {
-  if (args.positional.size() != 2 || args.positional[1] != "create") {
-    return std::fprintf(stderr, "%s", kUsage), kExitUsage;
-  }
+int create_api_key(pg::Connection& connection, const Arguments& args) {
   const auto scopes = http::parse_scopes(option(args, "--scopes"));
   if (const auto* error = std::get_if<std::string>(&scopes)) {
     return std::fprintf(stderr, "--scopes: %s\n", error->c_str()), kExitUsage;
@@ -228,13 +289,108 @@ int run_api_key(pqxx::connection& connection, const Arguments& args) {
   return kExitOk;
 }
 
+std::string join_scopes(const std::vector<std::string>& scopes) {
+  std::string joined;
+  for (const std::string& scope : scopes) joined += (joined.empty() ? "" : ",") + scope;
+  return joined;
+}
+
+int list_api_keys(pg::Connection& connection) {
+  std::printf("id\tname\tscopes\tcreated\trevoked\n");
+  for (const http::ApiKeyListing& key : http::list_api_keys(connection)) {
+    std::printf("%s\t%s\t%s\t%s\t%s\n", key.key_id.c_str(), key.name.c_str(),
+                join_scopes(key.scopes).c_str(), ledger::format_rfc3339(key.created_at_us).c_str(),
+                key.revoked_at_us ? ledger::format_rfc3339(*key.revoked_at_us).c_str() : "-");
+  }
+  return kExitOk;
+}
+
+int revoke_api_key(pg::Connection& connection, const std::string& key_or_id) {
+  const http::ApiKeyRevocation revocation = http::revoke_api_key(connection, key_or_id);
+  switch (revocation.outcome) {
+    case http::RevokeOutcome::kRevoked:
+      std::printf("revoked %s at %s\n", revocation.key_id.c_str(),
+                  ledger::format_rfc3339(revocation.revoked_at_us).c_str());
+      return kExitOk;
+    case http::RevokeOutcome::kAlreadyRevoked:
+      std::printf("%s was already revoked at %s\n", revocation.key_id.c_str(),
+                  ledger::format_rfc3339(revocation.revoked_at_us).c_str());
+      return kExitOk;
+    case http::RevokeOutcome::kNotFound:
+      break;
+  }
+  std::fprintf(stderr, "no API key matches (give the whole key or its 16-hex-digit id)\n");
+  return kExitUsage;
+}
+
+int run_api_key(pg::Connection& connection, const Arguments& args) {
+  const std::string action = args.positional.size() >= 2 ? args.positional[1] : "";
+  if (action == "create" && args.positional.size() == 2) return create_api_key(connection, args);
+  if (action == "list" && args.positional.size() == 2) return list_api_keys(connection);
+  if (action == "revoke" && args.positional.size() == 3) {
+    return revoke_api_key(connection, args.positional[2]);
+  }
+  return usage_error();
+}
+
+// A retention window in days from --NAME, else the variable, else `fallback`.
+std::optional<int> retention_days(const Arguments& args, const std::string& name, const char* env,
+                                  int fallback) {
+  const std::string text = option(args, name, env);
+  if (text.empty()) return fallback;
+  char* end = nullptr;
+  const long days = std::strtol(text.c_str(), &end, 10);
+  if (*end != '\0' || days < 0 || days > ledger::kRetentionDaysMax) return std::nullopt;
+  return static_cast<int>(days);
+}
+
+int run_prune(pqxx::connection& connection, const Arguments& args) {
+  if (args.positional.size() != 1) return usage_error();
+  const auto idempotency =
+      retention_days(args, "--idempotency-retention-days", "LEDGER_IDEMPOTENCY_RETENTION_DAYS",
+                     ledger::kIdempotencyRetentionDaysDefault);
+  const auto outbox =
+      retention_days(args, "--outbox-retention-days", "LEDGER_OUTBOX_RETENTION_DAYS",
+                     ledger::kOutboxRetentionDaysDefault);
+  const auto webhook =
+      retention_days(args, "--webhook-retention-days", "LEDGER_WEBHOOK_RETENTION_DAYS",
+                     ledger::kWebhookRetentionDaysDefault);
+  if (!idempotency || !outbox || !webhook) {
+    std::fprintf(stderr, "retention windows are whole days, 0 (keep forever) to %d\n",
+                 ledger::kRetentionDaysMax);
+    return kExitUsage;
+  }
+  ledger::RetentionSettings settings;
+  settings.idempotency_days = *idempotency;
+  settings.outbox_days = *outbox;
+  settings.webhook_days = *webhook;
+  const bool dry_run = has_option(args, "--dry-run");
+  // One run, as ledgerd's periodic one: bounded per table (batches_max * batch_rows rows).
+  for (const ledger::PruneCount& count :
+       ledger::prune(connection, webhooks::service_prune_targets(settings), settings, dry_run)) {
+    if (count.retention_days == 0) {
+      std::printf("%s\tkept forever (retention 0)\n", count.name.c_str());
+      continue;
+    }
+    std::printf("%s\t%s %lld rows older than %d days%s\n", count.name.c_str(),
+                dry_run ? "would delete" : "deleted", static_cast<long long>(count.rows),
+                count.retention_days, count.more_left ? " (more left: run prune again)" : "");
+  }
+  std::printf("ledger_events\tnever pruned\n");
+  return kExitOk;
+}
+
 int run_token(const Arguments& args) {
   const std::string secret = option(args, "--secret", "LEDGER_JWT_SECRET");
   const std::string subject = option(args, "--sub");
   const std::string ttl_text = option(args, "--ttl-seconds");
   const int64_t ttl_s = ttl_text.empty() ? 3600 : std::atoll(ttl_text.c_str());
-  if (secret.empty() || !http::is_valid_account_id(subject) || ttl_s < 1 || ttl_s > 30 * 86'400) {
-    std::fprintf(stderr, "token needs a valid --sub account id, LEDGER_JWT_SECRET and a ttl of 1..2592000 s\n");
+  if (secret.size() < http::kJwtSecretBytesMin || !http::is_valid_account_id(subject) ||
+      ttl_s < 1 || ttl_s > 30 * 86'400) {
+    std::fprintf(stderr,
+                 "token needs a valid --sub account id, LEDGER_JWT_SECRET of at least %zu bytes "
+                 "(as ledgerd) and a ttl of 1..2592000 s\n",
+                 http::kJwtSecretBytesMin);
     return kExitUsage;
   }
   std::printf("%s\n", http::issue_dev_token(secret, subject, ttl_s).c_str());
@@ -243,32 +399,44 @@ int run_token(const Arguments& args) {
 
 int dispatch(const Arguments& args) {
   const std::string& command = args.positional[0];
+  const CommandHelp* help = find_command(command);
+  if (help == nullptr) return usage_error();
+  if (has_option(args, "--help")) {
+    std::printf("usage: ledgerctl [--database-url URL] %s\n%s\n",
+                std::string(help->synopsis).c_str(), std::string(help->details).c_str());
+    return kExitOk;
+  }
   if (command == "token") return run_token(args);
   const std::string url = option(args, "--database-url", "DATABASE_URL");
   if (url.empty()) return std::fprintf(stderr, "set DATABASE_URL or --database-url\n"), kExitUsage;
-  pqxx::connection connection(url);
-  if (command == "migrate") {
+  if (command == "migrate" || command == "reconcile" || command == "export" ||
+      command == "prune") {
+    pqxx::connection connection(url);
+    if (command == "reconcile") return run_reconcile(connection);
+    if (command == "export") return run_export(connection, args);
+    if (command == "prune") return run_prune(connection, args);
     std::printf("applied %d migrations\n", ledger::migrate(connection));
     return kExitOk;
   }
+  // Operator tools may scan the whole log: no statement timeout, a generous socket wait.
+  pg::Connection connection(pg::ConnectionOptions{url, 0, kToolIoTimeoutMs});
   if (command == "verify") return run_verify(connection);
   if (command == "replay") return run_replay(connection);
-  if (command == "reconcile") return run_reconcile(connection);
   if (command == "balance") return run_balance(connection, args);
   if (command == "history") return run_history(connection, args);
   if (command == "api-key") return run_api_key(connection, args);
-  if (command == "export") return run_export(connection, args);
-  std::fprintf(stderr, "%s", kUsage);
-  return kExitUsage;
+  return usage_error();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Arguments args;
-  if (!parse_arguments(argc, argv, args) || args.positional.empty()) {
-    std::fprintf(stderr, "%s", kUsage);
-    return kExitUsage;
+  if (!parse_arguments(argc, argv, args)) return usage_error();
+  if (args.positional.empty()) {
+    if (!has_option(args, "--help")) return usage_error();
+    std::printf("%s", usage().c_str());
+    return kExitOk;
   }
   try {
     return dispatch(args);

@@ -2,6 +2,7 @@
 #include "webhooks/json_reader.h"
 
 #include "ledger/json_fields.h"
+#include "unicode/json_text.h"
 
 #include <rapidjson/error/en.h>
 
@@ -41,6 +42,9 @@ std::string parse_bounded_json(std::string_view body, rapidjson::Document& docum
   if (document.HasParseError()) {
     return std::string("invalid JSON: ") + rapidjson::GetParseError_En(document.GetParseError()) +
            " at offset " + std::to_string(document.GetErrorOffset());
+  }
+  if (!unicode::json_strings_are_storable(document)) {
+    return "invalid JSON: a string holds a lone surrogate escape or NUL";
   }
   return {};
 }

@@ -8,6 +8,9 @@
 #include <chrono>
 #include <optional>
 
+#include "crypto/digest.h"
+#include "projections/subscriptions.h"
+#include "unicode/utf8.h"
 #include "webhooks/stripe_billing.h"
 
 namespace webhooks {
@@ -37,29 +40,9 @@ bool is_open(ProcessingStatus status, const std::string& note) {
          (status == ProcessingStatus::kFailed && note == kAccountUnresolved);
 }
 
-// The SQL condition of an open row (see is_open).
-constexpr const char* kOpenRow =
-    "(status IN ('pending', 'parked') OR (status = 'failed' AND note = 'account_unresolved'))";
-
-// At most kErrorTextBytesMax bytes, never cutting a UTF-8 sequence (PostgreSQL rejects one).
+// At most kErrorTextBytesMax bytes of valid UTF-8 (PostgreSQL rejects anything else).
 std::string bounded_error(std::string_view text) {
-  if (text.size() <= kErrorTextBytesMax) return std::string(text);
-  std::size_t end = kErrorTextBytesMax;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return std::string(text.substr(0, end));
-}
-
-// The account whose subscription projection names this subscription, else this customer.
-std::string lookup_account(pqxx::connection& connection, const std::string& subscription_id,
-                           const std::string& customer_id) {
-  pqxx::read_transaction work(connection);
-  const pqxx::result rows = work.exec_params(
-      "SELECT account_id FROM ledger_subscriptions"
-      " WHERE ($1 <> '' AND subscription_id = $1) OR ($2 <> '' AND customer_id = $2)"
-      " ORDER BY (subscription_id = $1) DESC, updated_at DESC LIMIT 1",
-      subscription_id, customer_id);
-  work.commit();
-  return rows.empty() ? std::string() : rows[0][0].as<std::string>();
+  return unicode::scrub_utf8(unicode::truncate_utf8(text, kErrorTextBytesMax));
 }
 
 // The links (subscription, customer) stored with a delivery; empty for unhandled types.
@@ -70,10 +53,10 @@ std::pair<std::string, std::string> links_of(const StripeEvent& event) {
 }
 
 // Claims up to `limit` open deliveries due now, leasing them for `lease_ms`.
-std::vector<std::string> claim_due(pqxx::connection& connection, std::size_t limit,
+std::vector<std::string> claim_due(pg::Connection& connection, std::size_t limit,
                                    int64_t lease_ms) {
-  pqxx::work work(connection);
-  const pqxx::result rows = work.exec_params(
+  const pg::Result rows = connection.exec(
+      {"inbox_claim_due",
       "UPDATE webhook_processing p"
       " SET next_attempt_at = clock_timestamp() + $2 * interval '1 millisecond'"
       " FROM (SELECT provider, provider_event_id FROM webhook_processing"
@@ -82,10 +65,9 @@ std::vector<std::string> claim_due(pqxx::connection& connection, std::size_t lim
       "       ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due"
       " WHERE p.provider = due.provider AND p.provider_event_id = due.provider_event_id"
       " RETURNING p.provider_event_id",
-      provider(), lease_ms, static_cast<int64_t>(limit));
-  work.commit();
+      {provider(), std::to_string(lease_ms), std::to_string(limit)}});
   std::vector<std::string> ids;
-  for (const pqxx::row& row : rows) ids.push_back(row[0].as<std::string>());
+  for (int i = 0; i < rows.rows(); ++i) ids.push_back(rows.string(i, 0));
   return ids;
 }
 
@@ -124,28 +106,28 @@ StripeInbox::StripeInbox(StripeInboxSettings settings, const ledger::PlanCatalog
   assert(settings_.lease_ms > 0 && settings_.commit_timeout_ms > 0);
 }
 
-bool StripeInbox::store(pqxx::connection& connection, const StripeEvent& event,
+bool StripeInbox::store(pg::Connection& connection, const StripeEvent& event,
                         std::string_view raw_body) const {
   assert(!event.id.empty() && !event.type.empty());
   const auto [subscription_id, customer_id] = links_of(event);
-  pqxx::work work(connection);
-  const pqxx::result inserted = work.exec_params(
-      "INSERT INTO webhook_deliveries (provider, provider_event_id, event_type, raw_body)"
-      " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
-      provider(), event.id, event.type, pqxx::binarystring(std::string(raw_body)));
-  if (inserted.empty()) return false;  // a duplicate: the transaction rolls back, unchanged
-  // Leased from the start: the receiving request processes it; the loop only after a crash.
-  work.exec_params(
-      "INSERT INTO webhook_processing (provider, provider_event_id, status, next_attempt_at,"
-      " subscription_id, customer_id)"
-      " VALUES ($1, $2, 'pending', clock_timestamp() + $3 * interval '1 millisecond',"
-      " NULLIF($4, ''), NULLIF($5, ''))",
-      provider(), event.id, settings_.lease_ms, subscription_id, customer_id);
-  work.commit();
-  return true;
+  // One statement: the processing row exists exactly when the delivery row was new. It is
+  // leased from the start: the receiving request processes it, the loop only after a crash.
+  const pg::Result inserted = connection.exec(
+      {"inbox_store",
+       "WITH delivery AS (INSERT INTO webhook_deliveries (provider, provider_event_id,"
+       " event_type, raw_body) VALUES ($1, $2, $3, decode($4, 'hex')) ON CONFLICT DO NOTHING"
+       " RETURNING provider, provider_event_id)"
+       " INSERT INTO webhook_processing (provider, provider_event_id, status, next_attempt_at,"
+       " subscription_id, customer_id)"
+       " SELECT provider, provider_event_id, 'pending',"
+       " clock_timestamp() + $5 * interval '1 millisecond', NULLIF($6, ''), NULLIF($7, '')"
+       " FROM delivery RETURNING 1",
+       {provider(), event.id, event.type, crypto::hex_encode(raw_body),
+        std::to_string(settings_.lease_ms), subscription_id, customer_id}});
+  return inserted.rows() == 1;  // none: a duplicate, nothing changed
 }
 
-ProcessingResult StripeInbox::process(pqxx::connection& connection, const std::string& event_id,
+ProcessingResult StripeInbox::process(pg::Connection& connection, const std::string& event_id,
                                       const std::string& correlation_id) const {
   std::string subscription_id;
   std::string customer_id;
@@ -157,15 +139,16 @@ ProcessingResult StripeInbox::process(pqxx::connection& connection, const std::s
   return result;
 }
 
-std::size_t StripeInbox::process_due(pqxx::connection& connection, std::size_t limit) const {
+std::size_t StripeInbox::process_due(pg::Connection& connection, std::size_t limit) const {
   const std::vector<std::string> ids = claim_due(connection, limit, settings_.lease_ms);
   for (const std::string& id : ids) {
     try {
       const ProcessingResult result = process(connection, id, "");
       spdlog::info("stripe delivery {} retried: {} {}", id, processing_status_name(result.status),
                    result.note);
-    } catch (const pqxx::broken_connection&) {
-      throw;  // the rest of the batch is retried after its lease, on a new connection
+    } catch (const pg::Error& error) {
+      if (error.kind() == pg::ErrorKind::kConnection) throw;  // the rest: after their lease
+      spdlog::warn("stripe delivery {} not retried: {}", id, error.what());
     } catch (const std::exception& failure) {
       spdlog::warn("stripe delivery {} not retried: {}", id, failure.what());
     }
@@ -173,7 +156,7 @@ std::size_t StripeInbox::process_due(pqxx::connection& connection, std::size_t l
   return ids.size();
 }
 
-ProcessingResult StripeInbox::process_claimed(pqxx::connection& connection,
+ProcessingResult StripeInbox::process_claimed(pg::Connection& connection,
                                               const std::string& event_id,
                                               const std::string& correlation_id,
                                               std::string* subscription_id,
@@ -186,48 +169,48 @@ ProcessingResult StripeInbox::process_claimed(pqxx::connection& connection,
   return apply(connection, *delivery, correlation_id, subscription_id, customer_id);
 }
 
-std::optional<StripeInbox::Delivery> StripeInbox::load_delivery(pqxx::connection& connection,
+std::optional<StripeInbox::Delivery> StripeInbox::load_delivery(pg::Connection& connection,
                                                                 const std::string& event_id) {
-  pqxx::read_transaction work(connection);
-  const pqxx::result rows = work.exec_params(
-      "SELECT d.raw_body, p.status, p.attempts, coalesce(p.account_id, ''), coalesce(p.note, '')"
-      " FROM webhook_processing p JOIN webhook_deliveries d USING (provider, provider_event_id)"
-      " WHERE p.provider = $1 AND p.provider_event_id = $2",
-      provider(), event_id);
-  work.commit();
-  if (rows.empty()) return std::nullopt;
+  const pg::Result rows = connection.exec(
+      {"inbox_load_delivery",
+       "SELECT d.raw_body, p.status, p.attempts, coalesce(p.account_id, ''),"
+       " coalesce(p.note, '')"
+       " FROM webhook_processing p JOIN webhook_deliveries d USING (provider, provider_event_id)"
+       " WHERE p.provider = $1 AND p.provider_event_id = $2",
+       {provider(), event_id}});
+  if (rows.rows() == 0) return std::nullopt;
   StripeInbox::Delivery delivery;
   delivery.event_id = event_id;
-  delivery.raw_body = pqxx::binarystring(rows[0][0]).str();
-  const std::optional<ProcessingStatus> status = parse_status(rows[0][1].as<std::string>());
+  delivery.raw_body = rows.bytes(0, 0);
+  const std::optional<ProcessingStatus> status = parse_status(rows.text(0, 1));
   assert(status.has_value());  // the table's CHECK constraint admits no other value
   delivery.status = status.value_or(ProcessingStatus::kFailed);
-  delivery.attempts = rows[0][2].as<int>();
-  delivery.account_id = rows[0][3].as<std::string>();
-  delivery.note = rows[0][4].as<std::string>();
+  delivery.attempts = static_cast<int>(rows.int64(0, 2));
+  delivery.account_id = rows.string(0, 3);
+  delivery.note = rows.string(0, 4);
   return delivery;
 }
 
-ProcessingResult StripeInbox::record_attempt(pqxx::connection& connection,
+ProcessingResult StripeInbox::record_attempt(pg::Connection& connection,
                                              const std::string& event_id, int loaded_attempts,
                                              const Attempt& attempt) {
-  pqxx::work work(connection);
-  work.exec_params(
+  static const std::string sql =
       std::string(
           "UPDATE webhook_processing SET status = $3, attempts = attempts + 1,"
           " account_id = NULLIF($4, ''), note = NULLIF($5, ''), last_error = NULLIF($6, ''),"
           " next_attempt_at = clock_timestamp() + $7 * interval '1 millisecond',"
           " updated_at = now()"
           " WHERE provider = $1 AND provider_event_id = $2 AND ") +
-          kOpenRow + " AND ($8 OR attempts = $9)",
-      provider(), event_id, std::string(processing_status_name(attempt.status)), attempt.account_id,
-      attempt.note, bounded_error(attempt.error), attempt.retry_in_ms, attempt.settled,
-      loaded_attempts);
-  work.commit();
+          std::string(kOpenDeliveryCondition) + " AND ($8::bool OR attempts = $9::integer)";
+  connection.exec({"inbox_record_attempt", sql,
+                   {provider(), event_id, std::string(processing_status_name(attempt.status)),
+                    attempt.account_id, attempt.note, bounded_error(attempt.error),
+                    std::to_string(attempt.retry_in_ms), attempt.settled ? "true" : "false",
+                    std::to_string(loaded_attempts)}});
   return {attempt.status, attempt.account_id, attempt.note};
 }
 
-ProcessingResult StripeInbox::apply(pqxx::connection& connection, const Delivery& delivery,
+ProcessingResult StripeInbox::apply(pg::Connection& connection, const Delivery& delivery,
                                     const std::string& correlation_id, std::string* subscription_id,
                                     std::string* customer_id) const {
   const auto record = [&](const Attempt& attempt) {
@@ -239,6 +222,11 @@ ProcessingResult StripeInbox::apply(pqxx::connection& connection, const Delivery
     return record({ProcessingStatus::kFailed, "", "unparseable", *error, 0, true});
   }
   const StripeEvent& event = std::get<StripeEvent>(parsed);
+  if (event.livemode != (settings_.mode == StripeMode::kLive)) {
+    spdlog::warn("stripe event {} has livemode={} but ledgerd bills in {} mode: stored, ignored",
+                 event.id, event.livemode, stripe_mode_name(settings_.mode));
+    return record({ProcessingStatus::kIgnored, "", std::string(kLivemodeMismatchNote), "", 0, true});
+  }
   if (!is_handled_stripe_event_type(event.type)) {
     return record({ProcessingStatus::kIgnored, "", "unhandled_type", "", 0, true});
   }
@@ -251,7 +239,8 @@ ProcessingResult StripeInbox::apply(pqxx::connection& connection, const Delivery
   }
   const std::string account_id =
       mapping.account_hint.empty()
-          ? lookup_account(connection, mapping.event.subscription_id, mapping.event.customer_id)
+          ? projections::subscriptions::find_account(connection, mapping.event.subscription_id,
+                                                     mapping.event.customer_id)
           : mapping.account_hint;
   if (account_id.empty()) {
     if (attempt_number >= settings_.attempts_max) {
@@ -286,38 +275,38 @@ StripeInbox::Attempt StripeInbox::submit(const std::string& account_id,
   const std::string idempotency_key = "stripe:" + event.stripe_event_id;
   ledger::Command command{account_id, idempotency_key, std::move(event), std::move(metadata)};
   std::string error;
+  const auto deadline = ledger::Committer::Clock::now() +
+                        std::chrono::milliseconds(settings_.commit_timeout_ms);
   try {
-    std::future<ledger::Outcome> future = committer_.submit(std::move(command));
-    if (future.wait_for(std::chrono::milliseconds(settings_.commit_timeout_ms)) ==
-        std::future_status::ready) {
-      const ledger::Outcome outcome = future.get();
-      if (!outcome.ok()) {
-        return {ProcessingStatus::kFailed,
-                account_id,
-                "rejected:" + std::string(ledger::rejection_code(outcome.rejection)),
-                "the ledger rejected the billing event",
-                0,
-                true};
-      }
-      return {ProcessingStatus::kProcessed, account_id, outcome.note, "", 0, true};
+    // Waits for the outcome: the committer decides the command by the deadline or drops it.
+    const ledger::Outcome outcome = committer_.submit(std::move(command), deadline).get();
+    if (!outcome.ok()) {
+      return {ProcessingStatus::kFailed,
+              account_id,
+              "rejected:" + std::string(ledger::rejection_code(outcome.rejection)),
+              "the ledger rejected the billing event",
+              0,
+              true};
     }
-    error = "ledger commit timed out";
+    return {ProcessingStatus::kProcessed, account_id, outcome.note, "", 0, true};
   } catch (const ledger::LedgerUnavailable& unavailable) {
     error = unavailable.what();
   } catch (const ledger::LedgerOverloaded& overloaded) {
     error = overloaded.what();
+  } catch (const ledger::LedgerDeadlineExceeded& late) {
+    error = late.what();
+  } catch (const ledger::LedgerOutcomeUnknown& unknown) {
+    error = unknown.what();  // the retry finds the idempotency record if it committed
   }
   return {open_status, account_id, "ledger_unavailable", error, backoff_ms(attempt_number), false};
 }
 
-void StripeInbox::retry_linked(pqxx::connection& connection, const std::string& subscription_id,
+void StripeInbox::retry_linked(pg::Connection& connection, const std::string& subscription_id,
                                const std::string& customer_id) const {
   if (subscription_id.empty() && customer_id.empty()) return;
-  pqxx::result rows;
-  {
-    // Deliveries that failed only for want of an account come back too: never dropped.
-    pqxx::work work(connection);
-    rows = work.exec_params(
+  // Deliveries that failed only for want of an account come back too: never dropped.
+  const pg::Result rows = connection.exec(
+      {"inbox_retry_linked",
         "UPDATE webhook_processing p SET status = 'parked',"
         " next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond', updated_at = now()"
         " FROM (SELECT provider, provider_event_id FROM webhook_processing"
@@ -327,12 +316,10 @@ void StripeInbox::retry_linked(pqxx::connection& connection, const std::string& 
         "       ORDER BY updated_at LIMIT $5 FOR UPDATE SKIP LOCKED) linked"
         " WHERE p.provider = linked.provider AND p.provider_event_id = linked.provider_event_id"
         " RETURNING p.provider_event_id",
-        provider(), subscription_id, customer_id, settings_.lease_ms,
-        static_cast<int64_t>(settings_.linked_retry_max));
-    work.commit();
-  }
-  for (const pqxx::row& row : rows) {
-    const std::string id = row[0].as<std::string>();
+       {provider(), subscription_id, customer_id, std::to_string(settings_.lease_ms),
+        std::to_string(settings_.linked_retry_max)}});
+  for (int i = 0; i < rows.rows(); ++i) {
+    const std::string id = rows.string(i, 0);
     std::string ignored_subscription;
     std::string ignored_customer;
     try {
@@ -340,8 +327,9 @@ void StripeInbox::retry_linked(pqxx::connection& connection, const std::string& 
           process_claimed(connection, id, "", &ignored_subscription, &ignored_customer);
       spdlog::info("stripe delivery {} retried after a link: {} {}", id,
                    processing_status_name(result.status), result.note);
-    } catch (const pqxx::broken_connection&) {
-      throw;
+    } catch (const pg::Error& error) {
+      if (error.kind() == pg::ErrorKind::kConnection) throw;
+      spdlog::warn("stripe delivery {} not retried after a link: {}", id, error.what());
     } catch (const std::exception& failure) {
       // Its lease runs out and the retry loop takes it.
       spdlog::warn("stripe delivery {} not retried after a link: {}", id, failure.what());
@@ -368,17 +356,16 @@ StripeInboxRetrier::~StripeInboxRetrier() { stop(); }
 
 void StripeInboxRetrier::run_once() {
   try {
-    if (!connection_) {
-      // No session state to lose: libpqxx 6 may reactivate this connection after a break.
-      connection_ = std::make_unique<pqxx::connection>(options_.database_url);
+    if (!connection_ || !connection_->usable()) {
+      connection_ = std::make_unique<pg::Connection>(pg::ConnectionOptions{options_.database_url});
     }
     // A full batch means more may be due: keep going (each pass is bounded by batch_max).
     while (inbox_.process_due(*connection_, options_.batch_max) == options_.batch_max) {
       if (task_.stop_requested()) return;
     }
-  } catch (const pqxx::broken_connection& broken) {
-    spdlog::warn("stripe inbox retry: database connection lost: {}", broken.what());
-    connection_.reset();
+  } catch (const pg::Error& error) {
+    spdlog::warn("stripe inbox retry: {}", error.what());
+    if (error.kind() == pg::ErrorKind::kConnection) connection_.reset();
   } catch (const std::exception& failure) {
     spdlog::warn("stripe inbox retry: {}", failure.what());
   }

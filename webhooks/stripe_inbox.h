@@ -1,19 +1,21 @@
 // The Stripe webhook inbox: verified deliveries are stored raw (webhook_deliveries, append
-// only) with a processing row (webhook_processing) in one transaction before the 2xx, then
-// applied to the ledger through the committer as StripeBillingEvent commands (idempotency
-// key "stripe:<event id>", so a delivery applies at most once however often it is run).
+// only; settled ones are pruned after a window, webhooks/inbox_retention.h) with a
+// processing row (webhook_processing) in one transaction before the 2xx, then applied to
+// the ledger through the committer as StripeBillingEvent commands (idempotency key
+// "stripe:<event id>", so a delivery applies at most once however often it is run).
 //
 // Processing states: pending -> processed (the ledger's note: applied, superseded,
-// period_already_granted) | ignored (a type or object we do not bill) | parked (the account
-// cannot be resolved yet: retried with exponential backoff) | failed (kept for operators:
-// the ledger rejected it, or it stayed unresolvable for attempts_max attempts). A failure of
+// period_already_granted) | ignored (a type or object we do not bill, or an event of the
+// other Stripe mode: note livemode_mismatch) | parked (the account cannot be resolved yet:
+// retried with exponential backoff) | failed (kept for operators: the ledger rejected it,
+// or it stayed unresolvable for attempts_max attempts). A failure of
 // the database or committer leaves the delivery in its state, due again after a backoff.
 // When a delivery is applied, the deliveries parked for the same subscription or customer
 // (and those that failed only for want of an account) are retried at once.
 //
 // The account of a delivery: what the event names itself (webhooks/stripe_billing.h), else
-// the account whose subscription projection (ledger_subscriptions) has the event's
-// subscription id, else its customer id.
+// the account whose subscription projection has the event's subscription id, else its
+// customer id (projections::subscriptions::find_account).
 //
 // Several processes may share the inbox: deliveries are claimed with a lease (FOR UPDATE
 // SKIP LOCKED), and running one twice is harmless (idempotent commands, guarded updates).
@@ -25,23 +27,30 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <pqxx/pqxx>
-
-#include "ledger/periodic_task.h"
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "ledger/committer.h"
+#include "ledger/periodic_task.h"
+#include "ledger/pg.h"
 #include "ledger/plans.h"
 #include "webhooks/stripe_event.h"
+#include "webhooks/stripe_mode.h"
 
 namespace webhooks {
 
 inline constexpr std::string_view kStripeProvider = "stripe";
 
 enum class ProcessingStatus { kPending, kProcessed, kIgnored, kParked, kFailed };
+
+// The SQL condition (on webhook_processing) of a delivery still open: pending, parked, or
+// failed only for want of an account (a later link revives it). Every other delivery is
+// settled: retries leave it alone and retention may prune it.
+inline constexpr std::string_view kOpenDeliveryCondition =
+    "(status IN ('pending', 'parked') OR (status = 'failed' AND note = 'account_unresolved'))";
+
 // "pending", "processed", "ignored", "parked", "failed" (the webhook_processing values).
 std::string_view processing_status_name(ProcessingStatus status);
 
@@ -52,10 +61,14 @@ struct StripeInboxSettings {
   // A delivery being processed is not claimed by another processor for this long; it is
   // also how soon a delivery whose processing died (crash) is retried.
   int64_t lease_ms = 60'000;
-  int64_t commit_timeout_ms = 10'000;  // Longest wait for the committer's outcome.
+  // A command the committer has not decided this long after submission is dropped unwritten.
+  int64_t commit_timeout_ms = 10'000;
   // Parked deliveries retried inline per link (bounds the webhook request; the retry loop
   // takes any others).
   std::size_t linked_retry_max = 10;
+  // The mode billed in: an event whose `livemode` says otherwise is ignored with note
+  // livemode_mismatch (webhooks/stripe_mode.h).
+  StripeMode mode = StripeMode::kTest;
 };
 
 struct ProcessingResult {
@@ -74,7 +87,7 @@ class StripeInbox {
   // Stores the delivery of `event` (`raw_body`: the exact bytes received) and its pending
   // processing row in one transaction. Returns false, writing nothing, when a delivery with
   // this event id is already stored. Database errors propagate (nothing is stored then).
-  bool store(pqxx::connection& connection, const StripeEvent& event,
+  bool store(pg::Connection& connection, const StripeEvent& event,
              std::string_view raw_body) const;
 
   // Processes the stored delivery `event_id` once (see the states above), and when it is
@@ -82,12 +95,12 @@ class StripeInbox {
   // processed, ignored or failed is returned as it is. Database errors propagate; the
   // delivery is then retried after its lease. `correlation_id` goes into the events'
   // metadata (the request id of the delivery, or "" for retries).
-  ProcessingResult process(pqxx::connection& connection, const std::string& event_id,
+  ProcessingResult process(pg::Connection& connection, const std::string& event_id,
                            const std::string& correlation_id) const;
 
   // Claims up to `limit` due deliveries (pending or parked, next attempt reached) and
   // processes each. Returns how many were claimed. Database errors propagate.
-  std::size_t process_due(pqxx::connection& connection, std::size_t limit) const;
+  std::size_t process_due(pg::Connection& connection, std::size_t limit) const;
 
   const StripeInboxSettings& settings() const { return settings_; }
 
@@ -105,20 +118,20 @@ class StripeInbox {
     int64_t retry_in_ms = 0;
     bool settled = true;
   };
-  static std::optional<Delivery> load_delivery(pqxx::connection& connection,
+  static std::optional<Delivery> load_delivery(pg::Connection& connection,
                                                const std::string& event_id);
-  static ProcessingResult record_attempt(pqxx::connection& connection, const std::string& event_id,
+  static ProcessingResult record_attempt(pg::Connection& connection, const std::string& event_id,
                                          int loaded_attempts, const Attempt& attempt);
-  ProcessingResult process_claimed(pqxx::connection& connection, const std::string& event_id,
+  ProcessingResult process_claimed(pg::Connection& connection, const std::string& event_id,
                                    const std::string& correlation_id, std::string* subscription_id,
                                    std::string* customer_id) const;
-  ProcessingResult apply(pqxx::connection& connection, const Delivery& delivery,
+  ProcessingResult apply(pg::Connection& connection, const Delivery& delivery,
                          const std::string& correlation_id, std::string* subscription_id,
                          std::string* customer_id) const;
   Attempt submit(const std::string& account_id, ledger::StripeBillingEvent event,
                  const std::string& correlation_id, ProcessingStatus open_status,
                  int attempt_number) const;
-  void retry_linked(pqxx::connection& connection, const std::string& subscription_id,
+  void retry_linked(pg::Connection& connection, const std::string& subscription_id,
                     const std::string& customer_id) const;
   int64_t backoff_ms(int attempt) const;
 
@@ -151,7 +164,7 @@ class StripeInboxRetrier {
 
   const StripeInboxRetrierOptions options_;
   const StripeInbox& inbox_;
-  std::unique_ptr<pqxx::connection> connection_;
+  std::unique_ptr<pg::Connection> connection_;
   ledger::PeriodicTask task_;
 };
 

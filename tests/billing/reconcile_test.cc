@@ -1,6 +1,6 @@
-// projections::reconcile_stripe: clean after real deliveries; a paid invoice without its
+// audit::reconcile_stripe: clean after real deliveries; a paid invoice without its
 // grant and a Stripe grant without a delivery are both found and named.
-#include "projections/reconcile.h"
+#include "audit/reconcile.h"
 
 #include <gtest/gtest.h>
 
@@ -13,9 +13,9 @@ namespace {
 
 class ReconcileTest : public BillingTest {
  protected:
-  projections::ReconcileReport reconcile() const {
+  audit::ReconcileReport reconcile() const {
     auto connection = database_->connect();
-    return projections::reconcile_stripe(*connection);
+    return audit::reconcile_stripe(*connection);
   }
   const int64_t period0_s_ = now_s() - 40 * kDayS;
 };
@@ -26,7 +26,7 @@ TEST_F(ReconcileTest, CleanAfterASubscriptionsLife) {
     deliver_ok(body);
     deliver(body);  // duplicates change nothing
   }
-  const projections::ReconcileReport report = reconcile();
+  const audit::ReconcileReport report = reconcile();
   EXPECT_TRUE(report.clean) << report.problem;
   EXPECT_EQ(report.invoices_checked, 2);  // the first invoice (period shared) and the renewal
   // checkout allowance, upgrade difference, renewal allowance, deletion reset
@@ -54,7 +54,7 @@ TEST_F(ReconcileTest, PaidInvoiceWithoutItsGrantIsReported) {
         " VALUES ('stripe', 'evt_gap_1', 'processed', 'acct-gap', 'applied')");
     work.commit();
   }
-  const projections::ReconcileReport report = reconcile();
+  const audit::ReconcileReport report = reconcile();
   EXPECT_FALSE(report.clean);
   EXPECT_EQ(report.invoices_without_grant, 1);
   EXPECT_EQ(report.account_id, "acct-gap");
@@ -82,7 +82,7 @@ TEST_F(ReconcileTest, StripeGrantWithoutADeliveryIsReported) {
     ASSERT_TRUE(committer->submit({"orphan", "stripe:evt_never_delivered", event, {}}).get().ok());
     committer->shutdown();
   }
-  const projections::ReconcileReport report = reconcile();
+  const audit::ReconcileReport report = reconcile();
   EXPECT_FALSE(report.clean);
   EXPECT_EQ(report.grants_without_delivery, 1);
   EXPECT_EQ(report.account_id, "orphan");

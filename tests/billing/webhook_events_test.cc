@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "ledger/time_format.h"
-#include "projections/reconcile.h"
-#include "projections/verify.h"
+#include "audit/reconcile.h"
+#include "audit/verify.h"
 #include "tests/billing/billing_fixture.h"
 #include "tests/billing/stripe_payloads.h"
 
@@ -30,9 +30,9 @@ class WebhookEventsTest : public BillingTest {
   }
   void expect_ledger_clean() const {
     auto connection = database_->connect();
-    const projections::VerifyReport verify = projections::verify_ledger(*connection);
+    const audit::VerifyReport verify = audit::verify_ledger(*database_->connect_pg());
     EXPECT_TRUE(verify.clean) << verify.problem << " " << verify.stream_id;
-    const projections::ReconcileReport reconcile = projections::reconcile_stripe(*connection);
+    const audit::ReconcileReport reconcile = audit::reconcile_stripe(*connection);
     EXPECT_TRUE(reconcile.clean) << reconcile.problem << " " << reconcile.account_id << " "
                                  << reconcile.reference;
   }

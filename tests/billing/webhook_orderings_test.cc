@@ -11,8 +11,8 @@
 #include <thread>
 
 #include "ledger/time_format.h"
-#include "projections/reconcile.h"
-#include "projections/verify.h"
+#include "audit/reconcile.h"
+#include "audit/verify.h"
 #include "tests/billing/billing_fixture.h"
 #include "tests/billing/stripe_payloads.h"
 
@@ -101,10 +101,10 @@ TEST_F(WebhookOrderingsTest, All120OrderingsEndInTheSameStateAndVerifyClean) {
                 R"("stripe_customer_id":"","stripe_subscription_id":""})");
 
   auto connection = database_->connect();
-  const projections::VerifyReport verify = projections::verify_ledger(*connection);
+  const audit::VerifyReport verify = audit::verify_ledger(*database_->connect_pg());
   EXPECT_TRUE(verify.clean) << verify.problem << " " << verify.stream_id;
   EXPECT_EQ(verify.streams_checked, 120);
-  const projections::ReconcileReport reconcile = projections::reconcile_stripe(*connection);
+  const audit::ReconcileReport reconcile = audit::reconcile_stripe(*connection);
   EXPECT_TRUE(reconcile.clean) << reconcile.problem << " " << reconcile.account_id << " "
                                << reconcile.reference;
   EXPECT_GT(reconcile.invoices_checked, 0);

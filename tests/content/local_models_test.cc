@@ -7,7 +7,7 @@
 #include "content/ai_heuristic.h"
 #include "content/local_rewriter.h"
 #include "content/text.h"
-#include "content/utf8.h"
+#include "unicode/utf8.h"
 
 namespace {
 
@@ -56,7 +56,7 @@ TEST(LocalRewriter, IsDeterministicAndKeepsUnicode) {
   const std::string first = rewrite_locally(text, "standard");
   EXPECT_EQ(first, rewrite_locally(text, "standard"));
   EXPECT_NE(first, text);
-  EXPECT_TRUE(content::is_valid_utf8(first));
+  EXPECT_TRUE(unicode::is_valid_utf8(first));
   EXPECT_NE(first.find("Zoë говорит 中文 😀."), std::string::npos);
   EXPECT_EQ(first.find("utilize"), std::string::npos);
 }

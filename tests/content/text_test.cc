@@ -1,4 +1,4 @@
-// Tests for content/utf8.h and content/text.h: UTF-8 validation, sanitising, word
+// Tests for unicode/utf8.h and content/text.h: UTF-8 validation, sanitising, word
 // counting (Unicode) and sentence-boundary chunking.
 #include "content/text.h"
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "content/utf8.h"
+#include "unicode/utf8.h"
 
 namespace {
 
@@ -40,25 +40,44 @@ std::string join(const std::vector<content::TextChunk>& chunks) {
 }
 
 TEST(Utf8, AcceptsWellFormedText) {
-  EXPECT_TRUE(content::is_valid_utf8(""));
-  EXPECT_TRUE(content::is_valid_utf8("plain ascii"));
-  EXPECT_TRUE(content::is_valid_utf8("caf\xC3\xA9 \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80"));
+  EXPECT_TRUE(unicode::is_valid_utf8(""));
+  EXPECT_TRUE(unicode::is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(unicode::is_valid_utf8("caf\xC3\xA9 \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x98\x80"));
 }
 
 TEST(Utf8, RejectsMalformedSequences) {
-  EXPECT_FALSE(content::is_valid_utf8("\xC3"));              // Truncated.
-  EXPECT_FALSE(content::is_valid_utf8("\xC0\xAF"));          // Overlong '/'.
-  EXPECT_FALSE(content::is_valid_utf8("\xE0\x80\xAF"));      // Overlong, 3 bytes.
-  EXPECT_FALSE(content::is_valid_utf8("\xED\xA0\x80"));      // UTF-16 surrogate.
-  EXPECT_FALSE(content::is_valid_utf8("\xF4\x90\x80\x80"));  // Above U+10FFFF.
-  EXPECT_FALSE(content::is_valid_utf8("\xFF"));
-  EXPECT_FALSE(content::is_valid_utf8("ok \x80 lone continuation"));
+  EXPECT_FALSE(unicode::is_valid_utf8("\xC3"));              // Truncated.
+  EXPECT_FALSE(unicode::is_valid_utf8("\xC0\xAF"));          // Overlong '/'.
+  EXPECT_FALSE(unicode::is_valid_utf8("\xE0\x80\xAF"));      // Overlong, 3 bytes.
+  EXPECT_FALSE(unicode::is_valid_utf8("\xED\xA0\x80"));      // UTF-16 surrogate.
+  EXPECT_FALSE(unicode::is_valid_utf8("\xF4\x90\x80\x80"));  // Above U+10FFFF.
+  EXPECT_FALSE(unicode::is_valid_utf8("\xFF"));
+  EXPECT_FALSE(unicode::is_valid_utf8("ok \x80 lone continuation"));
 }
 
 TEST(Utf8, CountsCodePoints) {
-  EXPECT_EQ(content::count_code_points("abc"), 3);
-  EXPECT_EQ(content::count_code_points("\xC3\xA9\xF0\x9F\x98\x80"), 2);
-  EXPECT_EQ(content::count_code_points("a\xFF"), 2);  // An invalid byte counts as one.
+  EXPECT_EQ(unicode::count_code_points("abc"), 3);
+  EXPECT_EQ(unicode::count_code_points("\xC3\xA9\xF0\x9F\x98\x80"), 2);
+  EXPECT_EQ(unicode::count_code_points("a\xFF"), 2);  // An invalid byte counts as one.
+}
+
+TEST(Utf8, StorableTextIsValidUtf8WithoutNul) {
+  EXPECT_TRUE(unicode::is_storable_text("caf\xC3\xA9"));
+  EXPECT_FALSE(unicode::is_storable_text(std::string("a\0b", 3)));
+  EXPECT_FALSE(unicode::is_storable_text("\xED\xB0\x80"));  // "\udc00" as RapidJSON unescapes it
+}
+
+TEST(Utf8, TruncationNeverSplitsACharacter) {
+  EXPECT_EQ(unicode::truncate_utf8("abc", 5), "abc");
+  EXPECT_EQ(unicode::truncate_utf8("ab\xC3\xA9", 3), "ab");          // 2-byte character cut
+  EXPECT_EQ(unicode::truncate_utf8("a\xF0\x9F\x98\x80" "b", 4), "a");  // 4-byte character cut
+  EXPECT_EQ(unicode::truncate_utf8("a\xF0\x9F\x98\x80" "b", 5), "a\xF0\x9F\x98\x80");
+}
+
+TEST(Utf8, ScrubReplacesInvalidBytesAndDropsNul) {
+  EXPECT_EQ(unicode::scrub_utf8(std::string("a\xFF\0b", 4)), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(unicode::scrub_utf8("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_TRUE(unicode::is_storable_text(unicode::scrub_utf8("\xED\xA0\x80\xC0\xAF")));
 }
 
 TEST(CountWords, SeparatesOnAnyUnicodeWhitespace) {
@@ -114,7 +133,7 @@ TEST(SanitizeText, KeepsAllUnicodeAndReplacesInvalidBytes) {
   EXPECT_EQ(sanitize_text(unicode), unicode);
   const std::string cleaned = sanitize_text("bad \xFF byte");
   EXPECT_EQ(cleaned, "bad \xEF\xBF\xBD byte");  // U+FFFD.
-  EXPECT_TRUE(content::is_valid_utf8(cleaned));
+  EXPECT_TRUE(unicode::is_valid_utf8(cleaned));
 }
 
 TEST(SanitizeText, PreservesWordCountOfOrdinaryText) {
@@ -216,8 +235,8 @@ TEST(SplitIntoChunks, HandlesUnicodeWords) {
   const auto chunks = split_into_chunks(text, 500);
   ASSERT_EQ(chunks.size(), 2u);
   EXPECT_EQ(chunks[0].word_count + chunks[1].word_count, 601);
-  EXPECT_TRUE(content::is_valid_utf8(chunks[0].text));
-  EXPECT_TRUE(content::is_valid_utf8(chunks[1].text));
+  EXPECT_TRUE(unicode::is_valid_utf8(chunks[0].text));
+  EXPECT_TRUE(unicode::is_valid_utf8(chunks[1].text));
 }
 
 }  // namespace

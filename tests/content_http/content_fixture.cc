@@ -15,13 +15,13 @@
 #include "crypto/digest.h"
 #include "http/api_keys.h"
 #include "http/jwt.h"
-#include "projections/verify.h"
+#include "audit/verify.h"
 #include "tests/integrations/detector_fakes.h"
 
 namespace content_http_tests {
 namespace {
 
-const char* const kSecret = "content-test-secret-0123456789";
+const char* const kSecret = "content-test-secret-0123456789abcdef";
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -199,8 +199,8 @@ void ContentHttpTest::SetUpTestSuite() {
                                "--internal_detector_url=" + base + kInternalPath,
                                "--humanizer_parallelism=4"},
       test_detectors_json(base));
-  auto connection = environment_->database.connect();
-  admin_key_ = http::create_api_key(*connection, "content-tests-admin", {"admin"});
+  admin_key_ =
+      http::create_api_key(*environment_->database.connect_pg(), "content-tests-admin", {"admin"});
 }
 
 void ContentHttpTest::TearDownTestSuite() {
@@ -264,9 +264,20 @@ void ContentHttpTest::grant(const std::string& account, int64_t amount) {
   ASSERT_EQ(response.status, 200) << response.body;
 }
 
-std::optional<ledger::BalanceView> ContentHttpTest::balance(const std::string& account) {
-  auto connection = environment_->database.connect();
-  return ledger::read_balance(*connection, account);
+std::optional<projections::balances::BalanceView> ContentHttpTest::balance(
+    const std::string& account) {
+  return projections::balances::read(*environment_->database.connect_pg(), account);
+}
+
+int64_t ContentHttpTest::open_reservations(const std::string& account) {
+  const auto state =
+      ledger::fold_stream(*environment_->database.connect_pg(), account, INT64_MAX);
+  int64_t open = 0;
+  if (!state) return open;
+  for (const auto& [id, reservation] : state->reservations) {
+    if (reservation.status == ledger::ReservationStatus::kOpen) ++open;
+  }
+  return open;
 }
 
 int64_t ContentHttpTest::event_count(const std::string& account) {
@@ -277,8 +288,7 @@ int64_t ContentHttpTest::event_count(const std::string& account) {
 }
 
 void ContentHttpTest::expect_ledger_verified() {
-  auto connection = environment_->database.connect();
-  const projections::VerifyReport report = projections::verify_ledger(*connection);
+  const audit::VerifyReport report = audit::verify_ledger(*environment_->database.connect_pg());
   EXPECT_TRUE(report.clean) << report.problem << " (stream " << report.stream_id << " version "
                             << report.stream_version << ")";
   EXPECT_GT(report.events_checked, 0);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ledger/store.h"
+#include "projections/balances.h"
 #include "tests/support/fake_http_server.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/ledgerd_process.h"
@@ -126,9 +127,11 @@ class ContentHttpTest : public ::testing::Test {
   static std::string text_body(const std::string& text, const std::string& extra_fields = "");
   static void grant(const std::string& account, int64_t amount);
 
-  static std::optional<ledger::BalanceView> balance(const std::string& account);
+  static std::optional<projections::balances::BalanceView> balance(const std::string& account);
+  // Reservations of the account still open, from a fold of its events.
+  static int64_t open_reservations(const std::string& account);
   static int64_t event_count(const std::string& account);
-  // projections::verify_ledger over the whole database: hash chains, projections == fold.
+  // audit::verify_ledger over the whole database: hash chains, projections == fold.
   static void expect_ledger_verified();
 
   static std::unique_ptr<FakeBackends> backends_;

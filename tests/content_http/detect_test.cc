@@ -309,7 +309,7 @@ TEST_F(DetectTest, NothingSucceededIs503AndChargesNothing) {
   EXPECT_EQ(after->credits_available, kFreeCredits);
   EXPECT_EQ(after->credits_reserved, 0);
   EXPECT_EQ(after->credits_spent, 0);
-  EXPECT_EQ(after->open_reservations, 0);
+  EXPECT_EQ(open_reservations(account), 0);
 }
 
 TEST_F(DetectTest, AFailedInternalServiceIsExcludedWhenAnExternalDetectorAnswers) {

@@ -37,7 +37,7 @@ TEST_F(HumanizeTest, ChargesThePriceExactlyOnceAndAnswersTheSeedShape) {
   EXPECT_EQ(after->credits_available, kFreeCredits - kHumanizeBaseCredits);
   EXPECT_EQ(after->credits_reserved, 0);
   EXPECT_EQ(after->credits_spent, kHumanizeBaseCredits);
-  EXPECT_EQ(after->open_reservations, 0);
+  EXPECT_EQ(open_reservations(account), 0);
 
   // The model got the options; a second request is a second charge.
   const auto calls = backends_->requests_to(kHumanizerPath);
@@ -65,7 +65,7 @@ TEST_F(HumanizeTest, ModelDownOnEveryChunkIs503AndChargesNothing) {
   EXPECT_EQ(after->credits_available, kFreeCredits);
   EXPECT_EQ(after->credits_reserved, 0);
   EXPECT_EQ(after->credits_spent, 0);
-  EXPECT_EQ(after->open_reservations, 0);
+  EXPECT_EQ(open_reservations(account), 0);
 }
 
 TEST_F(HumanizeTest, PartialFailureChargesOnlyTheChunksThatSucceeded) {
@@ -141,7 +141,7 @@ TEST_F(HumanizeTest, TwentyConcurrentRequestsForTenAffordableOnes) {
   EXPECT_EQ(after->credits_available, 0);
   EXPECT_EQ(after->credits_reserved, 0);
   EXPECT_EQ(after->credits_spent, kFreeCredits);
-  EXPECT_EQ(after->open_reservations, 0);
+  EXPECT_EQ(open_reservations(account), 0);
   expect_ledger_verified();
 }
 

@@ -46,6 +46,77 @@ TEST(Base64Url, NoPaddingAndUrlAlphabet) {
   EXPECT_FALSE(crypto::base64url_decode("a").has_value());
 }
 
+// Flips the bits of the last digit that carry no data (the low 2 bits after 2 bytes, the
+// low 4 after 1 byte): the spelling a lenient decoder also accepts.
+std::string with_stray_bits(std::string encoded, char digit62, char digit63) {
+  static const std::string kStandard =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const std::string alphabet = kStandard + digit62 + digit63;
+  std::size_t last = encoded.size() - 1;
+  while (encoded[last] == '=') --last;
+  const std::size_t value = alphabet.find(encoded[last]);
+  encoded[last] = alphabet[value ^ 1];
+  return encoded;
+}
+
+TEST(Base64, RefusesNonCanonicalSpellings) {
+  EXPECT_EQ(crypto::base64_decode("").value(), "");
+  EXPECT_EQ(crypto::base64_decode("Zg==").value(), "f");
+  EXPECT_FALSE(crypto::base64_decode("Zh==").has_value()) << "stray bits after one byte";
+  EXPECT_FALSE(crypto::base64_decode("Zm9=").has_value()) << "stray bits after two bytes";
+  EXPECT_FALSE(crypto::base64_decode("Zg=").has_value());
+  EXPECT_FALSE(crypto::base64_decode("Z===").has_value());
+  EXPECT_FALSE(crypto::base64_decode("====").has_value());
+  EXPECT_FALSE(crypto::base64_decode("Zg==Zg==").has_value()) << "padding inside";
+  EXPECT_FALSE(crypto::base64_decode("Zm=8").has_value());
+  EXPECT_FALSE(crypto::base64_decode(" Zg=").has_value());
+  EXPECT_FALSE(crypto::base64_decode("Zg==\n").has_value());
+  EXPECT_FALSE(crypto::base64_decode("Zm 8").has_value());
+  EXPECT_FALSE(crypto::base64_decode("-_8=").has_value()) << "URL alphabet";
+}
+
+TEST(Base64Url, RefusesNonCanonicalSpellings) {
+  EXPECT_EQ(crypto::base64url_decode("").value(), "");
+  EXPECT_EQ(crypto::base64url_decode("Zg").value(), "f");
+  EXPECT_FALSE(crypto::base64url_decode("Zh").has_value());
+  EXPECT_FALSE(crypto::base64url_decode("-_9").has_value());
+  EXPECT_FALSE(crypto::base64url_decode("Zg==").has_value()) << "padding";
+  EXPECT_FALSE(crypto::base64url_decode("Zg=").has_value());
+  EXPECT_FALSE(crypto::base64url_decode("Zm9v\n").has_value());
+  EXPECT_FALSE(crypto::base64url_decode("Zm 9v").has_value());
+  EXPECT_FALSE(crypto::base64url_decode("Zm9v/A").has_value()) << "standard alphabet";
+}
+
+// Every value has exactly one accepted spelling: of the 64 possible last digits of an
+// encoding, exactly those whose unused bits are zero decode (4 or 2 bits unused after 1 or
+// 2 trailing bytes), and each decodes to a value that encodes back to that same spelling.
+TEST(Base64Url, ExactlyOneSpellingPerValue) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (std::size_t length = 1; length <= 34; ++length) {
+    const std::string value = crypto::random_bytes(length);
+    const std::string encoded = crypto::base64url_encode(value);
+    const int unused_bits = length % 3 == 1 ? 4 : length % 3 == 2 ? 2 : 0;
+    int accepted = 0;
+    for (const char last : kAlphabet) {
+      std::string spelling = encoded;
+      spelling.back() = last;
+      const auto decoded = crypto::base64url_decode(spelling);
+      if (!decoded) continue;
+      ++accepted;
+      EXPECT_EQ(crypto::base64url_encode(*decoded), spelling) << "a second spelling";
+    }
+    EXPECT_EQ(accepted, 64 >> unused_bits) << "length " << length;
+    EXPECT_EQ(crypto::base64url_decode(encoded).value(), value);
+    if (unused_bits > 0) {
+      EXPECT_FALSE(crypto::base64url_decode(with_stray_bits(encoded, '-', '_')).has_value());
+      const std::string standard = crypto::base64_encode(value);
+      EXPECT_EQ(crypto::base64_decode(standard).value(), value);
+      EXPECT_FALSE(crypto::base64_decode(with_stray_bits(standard, '+', '/')).has_value());
+    }
+  }
+}
+
 TEST(Uuid, Version4Format) {
   const std::string id = crypto::uuid_v4();
   ASSERT_EQ(id.size(), 36u);

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "content/utf8.h"
+#include "unicode/utf8.h"
 
 namespace fuzz {
 
@@ -36,6 +36,6 @@ std::vector<std::string_view> split_parts(std::string_view input, std::size_t co
 }
 
 // The one call to retarget when the validator moves module.
-bool is_valid_utf8(std::string_view text) { return content::is_valid_utf8(text); }
+bool is_valid_utf8(std::string_view text) { return unicode::is_valid_utf8(text); }
 
 }  // namespace fuzz

@@ -82,6 +82,7 @@ TEST_F(HttpAuthTest, UserTokenMatrix) {
       {"exp as string", "Bearer " + hs256(R"({"sub":"alice","exp":"tomorrow"})"), 401},
       {"no sub", "Bearer " + hs256(R"({"exp":)" + std::to_string(now + 600) + "}"), 401},
       {"sub not an account id", "Bearer " + hs256(claims("alice smith", now + 600)), 401},
+      {"signature's unused bits set", "Bearer " + with_stray_last_bit(valid), 401},
       {"valid", "Bearer " + valid, 200},
       {"valid, scheme lower case", "bearer " + valid, 200},
   };

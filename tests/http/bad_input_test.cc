@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/http/ledgerd_fixture.h"
+#include "unicode/utf8.h"
 
 namespace http_tests {
 namespace {
@@ -88,7 +89,17 @@ std::vector<BadInput> bad_inputs(const std::string& reservation_id) {
       {"feature too long", "POST", reserve,
        R"({"amount":5,"feature":")" + std::string(65, 'f') + "\"}", 400, "invalid_request"},
       {"feature with NUL", "POST", reserve, R"({"amount":5,"feature":"a\u0000b"})", 400,
-       "invalid_request"},
+       "invalid_json"},
+      {"feature a lone low surrogate", "POST", reserve, R"({"amount":1,"feature":"\udc00"})",
+       400, "invalid_json"},
+      {"feature a lone high surrogate", "POST", reserve, R"({"amount":1,"feature":"\ud800"})",
+       400, "invalid_json"},
+      {"feature a reversed surrogate pair", "POST", reserve,
+       R"({"amount":1,"feature":"\udc00\ud800"})", 400, "invalid_json"},
+      {"member name a lone surrogate", "POST", reserve,
+       R"({"amount":1,"feature":"x","\udfff":1})", 400, "invalid_json"},
+      {"grant reason a lone surrogate", "POST", grants, R"({"amount":100,"reason":"\udc00"})",
+       400, "invalid_json", admin},
       {"ttl zero", "POST", reserve, R"({"amount":5,"feature":"x","ttl_seconds":0})", 400,
        "invalid_request"},
       {"ttl above a day", "POST", reserve, R"({"amount":5,"feature":"x","ttl_seconds":86401})", 400,
@@ -184,6 +195,22 @@ TEST_F(HttpBadInputTest, EveryBadRequestIs4xxWithACodeAndChangesNothing) {
   }
   EXPECT_EQ(http_get(url("/api/v1/health"), {}).status, 200);
   EXPECT_TRUE(ledgerd_->running());
+}
+
+// An unknown member name is echoed cut to 64 bytes, never inside a character: the reply is
+// valid UTF-8 whatever the name.
+TEST_F(HttpBadInputTest, UnknownFieldEchoNeverSplitsACharacter) {
+  const std::string victim = token("victim");
+  std::string name(63, 'n');
+  name += "\u00e9\u00e9";  // bytes 64-67: two 2-byte characters, the first straddles the cut
+  const TestResponse response =
+      http_request("POST", url("/api/v1/credits/reservations"), with_key(bearer(victim), fresh_key()),
+                   R"({"amount":1,"feature":"x",")" + name + R"(":1})");
+  EXPECT_EQ(response.status, 400) << response.body;
+  EXPECT_EQ(error_code(response), "invalid_request");
+  EXPECT_TRUE(unicode::is_valid_utf8(response.body)) << response.body;
+  EXPECT_NE(response.body.find("\"field\":\"" + std::string(63, 'n') + "\""), std::string::npos)
+      << response.body;
 }
 
 }  // namespace

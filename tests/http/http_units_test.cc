@@ -16,6 +16,7 @@
 #include "http/request_body.h"
 #include "http/route_table.h"
 #include "http/worker_pool.h"
+#include "tests/http/ledgerd_fixture.h"
 
 namespace http_tests {
 namespace {
@@ -74,8 +75,21 @@ TEST(HttpJwtTest, RefusesEachKindOfBadToken) {
   EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})", payload("a/b", kNow + 60))),
             JwtError::kInvalidSubject);
   const std::string good = sign(R"({"alg":"HS256"})", payload("a", kNow + 60));
-  EXPECT_EQ(jwt_error(good.substr(0, good.size() - 1)),
-            good.back() == 'A' ? JwtError::kBadSignature : JwtError::kBadSignature);
+  // Cut to 40 digits: a canonical 30-byte MAC, which does not match.
+  EXPECT_EQ(jwt_error(good.substr(0, good.size() - 3)), JwtError::kBadSignature);
+}
+
+// The 43-digit signature of an HS256 token carries 2 unused bits: only the spelling with
+// them zero is the token; the three others are refused before the MAC is compared.
+TEST(HttpJwtTest, OnlyTheCanonicalSpellingOfTheSignatureVerifies) {
+  const std::string good =
+      http::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})", payload("alice", kNow + 60));
+  ASSERT_EQ(good.size() - good.rfind('.') - 1, 43u);
+  ASSERT_TRUE(std::holds_alternative<http::JwtClaims>(http::verify_jwt(good, kSecret, kNow, 30)));
+  const std::string tweaked = with_stray_last_bit(good);
+  ASSERT_NE(tweaked, good);
+  EXPECT_EQ(crypto::base64url_decode(good.substr(good.rfind('.') + 1)).value().size(), 32u);
+  EXPECT_EQ(jwt_error(tweaked), http::JwtError::kMalformed);
 }
 
 TEST(HttpJwtTest, LeewayIsInclusive) {

@@ -53,8 +53,7 @@ TestHeaders LedgerdTest::with_key(TestHeaders headers, const std::string& idempo
 
 std::string LedgerdTest::create_key(const std::string& name,
                                     const std::vector<std::string>& scopes) const {
-  auto connection = database_->connect();
-  return http::create_api_key(*connection, name, scopes);
+  return http::create_api_key(*database_->connect_pg(), name, scopes);
 }
 
 TestResponse LedgerdTest::reserve(const std::string& credential, int64_t amount,
@@ -87,19 +86,17 @@ int64_t LedgerdTest::event_count(const std::string& account) const {
       .as<int64_t>();
 }
 
-std::optional<ledger::BalanceView> LedgerdTest::balance_row(const std::string& account) const {
-  auto connection = database_->connect();
-  return ledger::read_balance(*connection, account);
+std::optional<projections::balances::BalanceView> LedgerdTest::balance_row(
+    const std::string& account) const {
+  return projections::balances::read(*database_->connect_pg(), account);
 }
 
 std::optional<ledger::AccountState> LedgerdTest::fold(const std::string& account) const {
-  auto connection = database_->connect();
-  return ledger::fold_stream(*connection, account, INT64_MAX);
+  return ledger::fold_stream(*database_->connect_pg(), account, INT64_MAX);
 }
 
 std::vector<ledger::StoredEvent> LedgerdTest::stored_events(const std::string& account) const {
-  auto connection = database_->connect();
-  return ledger::read_stream(*connection, account, 0, 1'000'000);
+  return ledger::read_stream(*database_->connect_pg(), account, 0, 1'000'000);
 }
 
 void LedgerdTest::expect_consistent(const std::string& account) const {
@@ -155,5 +152,15 @@ int64_t int_field(const rapidjson::Document& document, const char* name) {
 }
 
 std::string fresh_key() { return "key-" + crypto::uuid_v4(); }
+
+std::string with_stray_last_bit(const std::string& token) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string tweaked = token;
+  const std::size_t value = kAlphabet.find(tweaked.back());
+  EXPECT_NE(value, std::string::npos) << token;
+  tweaked.back() = kAlphabet[value ^ 1];
+  return tweaked;
+}
 
 }  // namespace http_tests

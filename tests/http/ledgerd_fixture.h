@@ -14,6 +14,7 @@
 
 #include "ledger/account.h"
 #include "ledger/store.h"
+#include "projections/balances.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/ledgerd_process.h"
 #include "tests/support/test_database.h"
@@ -50,7 +51,7 @@ class LedgerdTest : public ::testing::Test {
 
   // Direct database reads.
   int64_t event_count(const std::string& account) const;
-  std::optional<ledger::BalanceView> balance_row(const std::string& account) const;
+  std::optional<projections::balances::BalanceView> balance_row(const std::string& account) const;
   std::optional<ledger::AccountState> fold(const std::string& account) const;
   std::vector<ledger::StoredEvent> stored_events(const std::string& account) const;
   // Projection equals a fresh fold and the hash chain links: what `ledgerctl verify` checks.
@@ -58,7 +59,7 @@ class LedgerdTest : public ::testing::Test {
 
   std::unique_ptr<testing_support::TestDatabase> database_;
   std::unique_ptr<testing_support::LedgerdProcess> ledgerd_;
-  std::string secret_ = "test-secret-0123456789abcdef";
+  std::string secret_ = "test-secret-0123456789abcdef-0123456789";
 };
 
 // Parses a JSON body (an assertion failure when it is not JSON).
@@ -68,5 +69,9 @@ std::string error_code(const TestResponse& response);
 std::string string_field(const rapidjson::Document& document, const char* name);
 int64_t int_field(const rapidjson::Document& document, const char* name);
 std::string fresh_key();
+// `token` (a JWT, or any base64url text whose last digit carries unused bits, as the 43-digit
+// HS256 signature does) with the lowest bit of its last digit flipped: the same bytes to a
+// lenient decoder, a second spelling that must be refused.
+std::string with_stray_last_bit(const std::string& token);
 
 }  // namespace http_tests

@@ -1,6 +1,10 @@
 // Every route of issue 3 over loopback against the real ledgerd: success bodies with their
 // exact fields, and each route's error paths with status and error code.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -391,6 +395,55 @@ TEST_F(HttpStartupTest, MissingSecretStopsStart) {
         << error.what();
     EXPECT_NE(std::string(error.what()).find("exited with 2"), std::string::npos) << error.what();
   }
+}
+
+TEST_F(HttpStartupTest, SecretShorterThan32BytesStopsStart) {
+  testing_support::LedgerdOptions options;
+  options.database_url = database_.url();
+  options.jwt_secret = std::string(31, 's');
+  const std::string message = testing_support::start_failure(options);
+  EXPECT_NE(message.find("exited with 2"), std::string::npos) << message;
+  EXPECT_NE(message.find("LEDGER_JWT_SECRET (--jwt_secret) is 31 bytes; it must be at least 32"),
+            std::string::npos)
+      << message;
+  options.jwt_secret = std::string(32, 's');
+  testing_support::LedgerdProcess process(options);
+  EXPECT_EQ(process.stop(SIGTERM, std::chrono::seconds(10)), 0);
+}
+
+// An IPv4 address of this machine other than loopback, or "" when it has none.
+std::string non_loopback_ipv4() {
+  ifaddrs* interfaces = nullptr;
+  if (::getifaddrs(&interfaces) != 0) return "";
+  std::string found;
+  for (const ifaddrs* entry = interfaces; entry != nullptr && found.empty(); entry = entry->ifa_next) {
+    if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET ||
+        (entry->ifa_flags & IFF_LOOPBACK) != 0 || (entry->ifa_flags & IFF_UP) == 0) {
+      continue;
+    }
+    char text[INET_ADDRSTRLEN] = {};
+    const auto* address = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
+    if (::inet_ntop(AF_INET, &address->sin_addr, text, sizeof text) != nullptr) found = text;
+  }
+  ::freeifaddrs(interfaces);
+  return found;
+}
+
+TEST_F(HttpStartupTest, ListensOnLoopbackOnlyWithoutAddressFlag) {
+  testing_support::LedgerdOptions options;
+  options.database_url = database_.url();
+  options.address = "";
+  testing_support::LedgerdProcess process(options);
+  EXPECT_NE(process.log_text().find("ledgerd listening on 127.0.0.1:" +
+                                    std::to_string(process.port())),
+            std::string::npos)
+      << process.log_text();
+  if (const std::string other = non_loopback_ipv4(); !other.empty()) {
+    const TestResponse refused = http_get(
+        "http://" + other + ":" + std::to_string(process.port()) + "/api/v1/health", {}, 2000);
+    EXPECT_EQ(refused.status, 0) << "reachable on " << other;
+  }
+  EXPECT_EQ(process.stop(SIGTERM, std::chrono::seconds(10)), 0);
 }
 
 TEST_F(HttpStartupTest, FlagsWinOverTheEnvironmentWhichWinsOverDefaults) {

@@ -7,7 +7,8 @@
 #include "ledger/billing_rules.h"
 #include "ledger/committer.h"
 #include "ledger/store.h"
-#include "projections/verify.h"
+#include "projections/balances.h"
+#include "audit/verify.h"
 #include "tests/support/test_database.h"
 
 namespace {
@@ -241,6 +242,7 @@ TEST(BillingOrderings, All120OrderingsEndInTheSameStateAndVerifyClean) {
   options.sweep_interval_ms = 0;
   auto committer = Committer::start(options, catalog);
   auto connection = db.connect();
+  auto reads = db.connect_pg();
   std::vector<int> order{0, 1, 2, 3, 4};
   const auto events = life_of_a_subscription();
   std::optional<FinalState> expected;
@@ -253,7 +255,7 @@ TEST(BillingOrderings, All120OrderingsEndInTheSameStateAndVerifyClean) {
         ASSERT_TRUE(committer->submit(command).get().ok());
       }
     }
-    const auto balance = read_balance(*connection, account);
+    const auto balance = projections::balances::read(*reads, account);
     pqxx::read_transaction work(*connection);
     const auto sub = work.exec_params1(
         "SELECT status FROM ledger_subscriptions WHERE account_id = $1", account);
@@ -268,7 +270,7 @@ TEST(BillingOrderings, All120OrderingsEndInTheSameStateAndVerifyClean) {
   EXPECT_EQ(expected->plan, "free");
   EXPECT_EQ(expected->status, "canceled");
   EXPECT_EQ(expected->available, 300);
-  const auto report = projections::verify_ledger(*connection);
+  const auto report = audit::verify_ledger(*reads);
   EXPECT_TRUE(report.clean) << report.problem << " " << report.stream_id;
 }
 

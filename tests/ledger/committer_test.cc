@@ -3,15 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include "crypto/digest.h"
 #include "ledger/committer.h"
+#include "ledger/migrations.h"
 #include "ledger/store.h"
-#include "projections/export.h"
-#include "projections/verify.h"
+#include "projections/balances.h"
+#include "audit/export.h"
+#include "audit/verify.h"
 #include "tests/support/test_database.h"
 
 namespace {
@@ -39,12 +42,13 @@ class CommitterTest : public ::testing::Test {
     options.sweep_interval_ms = 0;
     committer_ = Committer::start(options, plans_);
     connection_ = db_.connect();
+    pg_ = db_.connect_pg();
   }
   Outcome submit(const std::string& account, const std::string& key, CommandBody body) {
     return committer_->submit(make(account, key, std::move(body))).get();
   }
   void expect_verify_clean() {
-    const auto report = projections::verify_ledger(*connection_);
+    const auto report = audit::verify_ledger(*pg_);
     EXPECT_TRUE(report.clean) << report.problem << " at " << report.stream_id << "@"
                               << report.stream_version;
   }
@@ -56,7 +60,8 @@ class CommitterTest : public ::testing::Test {
   TestDatabase db_;
   PlanCatalog plans_ = plans();
   std::unique_ptr<Committer> committer_;
-  std::unique_ptr<pqxx::connection> connection_;
+  std::unique_ptr<pqxx::connection> connection_;  // raw SQL of the tests
+  std::unique_ptr<pg::Connection> pg_;             // the ledger's own reads
 };
 
 TEST_F(CommitterTest, ReserveCaptureReleaseRoundTrip) {
@@ -71,7 +76,7 @@ TEST_F(CommitterTest, ReserveCaptureReleaseRoundTrip) {
   EXPECT_EQ(captured.credits_available, 260);
   EXPECT_EQ(submit("alice", "k3", CaptureReservation{"res_1", 1}).rejection,
             Rejection::kReservationSettled);
-  const auto balance = read_balance(*connection_, "alice");
+  const auto balance = projections::balances::read(*pg_, "alice");
   ASSERT_TRUE(balance.has_value());
   EXPECT_EQ(balance->credits_available, 260);
   EXPECT_EQ(balance->credits_spent, 40);
@@ -109,7 +114,7 @@ TEST_F(CommitterTest, SameKeyFromEightThreadsHasExactlyOneEffect) {
     EXPECT_EQ(o.credits_available, 250);
   }
   EXPECT_EQ(count("SELECT count(*) FROM ledger_events WHERE event_type = 'CreditsReserved'"), 1);
-  EXPECT_EQ(read_balance(*connection_, "carol")->credits_reserved, 50);
+  EXPECT_EQ(projections::balances::read(*pg_, "carol")->credits_reserved, 50);
   expect_verify_clean();
 }
 
@@ -158,8 +163,8 @@ TEST_F(CommitterTest, ThirtyTwoThreadsOnOneAccountKeepEveryInvariant) {
   EXPECT_GT(insufficient.load(), 0);
   std::printf("32x500: %lld accepted, %lld insufficient\n", static_cast<long long>(accepted.load()),
               static_cast<long long>(insufficient.load()));
-  const auto folded = fold_stream(*connection_, "hot", std::numeric_limits<int64_t>::max());
-  const auto balance = read_balance(*connection_, "hot");
+  const auto folded = fold_stream(*pg_, "hot", std::numeric_limits<int64_t>::max());
+  const auto balance = projections::balances::read(*pg_, "hot");
   ASSERT_TRUE(folded && balance);
   EXPECT_TRUE(full_invariants_hold(*folded));
   EXPECT_EQ(folded->credits_available, balance->credits_available);
@@ -204,21 +209,21 @@ TEST_F(CommitterTest, TwoCommittersOnOneDatabaseKeepEveryInvariant) {
 TEST_F(CommitterTest, ExportWritesTheRangeAsCsvAndJsonLines) {
   ASSERT_TRUE(submit("exp", "k1", GrantCredits{7, "a, \"quoted\" reason", "admin"}).ok());
   std::ostringstream csv;
-  EXPECT_EQ(projections::export_events(*connection_, 0, std::numeric_limits<int64_t>::max() / 2,
-                                       projections::ExportFormat::kCsv, csv),
+  EXPECT_EQ(audit::export_events(*connection_, 0, std::numeric_limits<int64_t>::max() / 2,
+                                       audit::ExportFormat::kCsv, csv),
             3);  // opened, allowance, grant
   const std::string text = csv.str();
   EXPECT_EQ(text.rfind("global_position,stream_id,", 0), 0u);
   EXPECT_NE(text.find("\"{\"\"amount\"\":7,\"\"reason\"\":\"\"a, \\\"\"quoted"), std::string::npos)
       << text;  // RFC 4180 quoting of the JSON payload
   std::ostringstream jsonl;
-  EXPECT_EQ(projections::export_events(*connection_, 0, std::numeric_limits<int64_t>::max() / 2,
-                                       projections::ExportFormat::kJsonLines, jsonl),
+  EXPECT_EQ(audit::export_events(*connection_, 0, std::numeric_limits<int64_t>::max() / 2,
+                                       audit::ExportFormat::kJsonLines, jsonl),
             3);
   EXPECT_NE(jsonl.str().find("\"type\":\"CreditsGranted\",\"recorded_at\""), std::string::npos);
   EXPECT_NE(jsonl.str().find("\"payload\":{\"amount\":7,"), std::string::npos);
   std::ostringstream empty;
-  EXPECT_EQ(projections::export_events(*connection_, 0, 1, projections::ExportFormat::kJsonLines,
+  EXPECT_EQ(audit::export_events(*connection_, 0, 1, audit::ExportFormat::kJsonLines,
                                        empty),
             0);
   EXPECT_EQ(empty.str(), "");
@@ -248,7 +253,7 @@ TEST_F(CommitterTest, VerifyNamesAnEventEditedBehindTheTriggers) {
         " WHERE stream_id = 'erin' AND stream_version = 2");
     work.commit();
   }
-  const auto report = projections::verify_ledger(*connection_);
+  const auto report = audit::verify_ledger(*pg_);
   EXPECT_FALSE(report.clean);
   EXPECT_EQ(report.stream_id, "erin");
   EXPECT_EQ(report.stream_version, 2);
@@ -262,7 +267,7 @@ TEST_F(CommitterTest, VerifyReportsDisabledImmutabilityTriggers) {
     work.exec0("ALTER TABLE ledger_events DISABLE TRIGGER ledger_events_no_update_delete");
     work.commit();
   }
-  const auto report = projections::verify_ledger(*connection_);
+  const auto report = audit::verify_ledger(*pg_);
   EXPECT_FALSE(report.clean);
   EXPECT_NE(report.problem.find("ledger_events"), std::string::npos) << report.problem;
 }
@@ -276,11 +281,11 @@ TEST_F(CommitterTest, VerifyReportsAProjectionThatDriftedFromItsEvents) {
         " credits_granted = credits_granted + 1 WHERE account_id = 'gina'");
     work.commit();
   }
-  const auto report = projections::verify_ledger(*connection_);
+  const auto report = audit::verify_ledger(*pg_);
   EXPECT_FALSE(report.clean);
   EXPECT_EQ(report.stream_id, "gina");
   // Replay rebuilds the projection from the log.
-  EXPECT_EQ(projections::replay_projections(*connection_), 1);
+  EXPECT_EQ(audit::replay_projections(*pg_), 1);
   expect_verify_clean();
 }
 
@@ -289,6 +294,7 @@ TEST_F(CommitterTest, VerifyReportsAProjectionThatDriftedFromItsEvents) {
 TEST(CommitterCrash, ConnectionKilledMidBatchLeavesNothingHalfWritten) {
   TestDatabase db;
   auto killer = db.connect();
+  std::mutex killer_mutex;  // the hook runs on every lane thread
   std::atomic<int> kills{0};
   CommitterOptions options;
   options.database_url = db.url();
@@ -296,6 +302,7 @@ TEST(CommitterCrash, ConnectionKilledMidBatchLeavesNothingHalfWritten) {
   options.before_commit_for_tests = [&](int attempt, int pid) {
     if (attempt != 1) return;
     kills.fetch_add(1);
+    std::lock_guard lock(killer_mutex);
     pqxx::nontransaction work(*killer);
     work.exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
   };
@@ -313,16 +320,18 @@ TEST(CommitterCrash, ConnectionKilledMidBatchLeavesNothingHalfWritten) {
   EXPECT_EQ(work.exec1("SELECT count(*) FROM ledger_events WHERE event_type = 'CreditsGranted'"
                        " AND payload->>'source' = 'admin'")[0].as<int64_t>(), 20);
   work.commit();
-  EXPECT_TRUE(projections::verify_ledger(*connection).clean);
+  EXPECT_TRUE(audit::verify_ledger(*db.connect_pg()).clean);
 }
 
 TEST(CommitterCrash, EveryAttemptKilledFailsTheFuturesAndWritesNothing) {
   TestDatabase db;
   auto killer = db.connect();
+  std::mutex killer_mutex;
   CommitterOptions options;
   options.database_url = db.url();
   options.sweep_interval_ms = 0;
   options.before_commit_for_tests = [&](int, int pid) {
+    std::lock_guard lock(killer_mutex);
     pqxx::nontransaction work(*killer);
     work.exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
   };
@@ -385,9 +394,10 @@ TEST(CommitterSweeper, ExpiresOverdueReservationsAsEvents) {
   auto committer = Committer::start(options, catalog);
   ASSERT_TRUE(committer->submit(make("ivy", "k", ReserveCredits{25, "f", 1, "res_i"})).get().ok());
   auto connection = db.connect();
-  std::optional<BalanceView> balance;
+  auto reads = db.connect_pg();
+  std::optional<projections::balances::BalanceView> balance;
   for (int i = 0; i < 60; ++i) {  // bounded wait: at most 6 s
-    balance = read_balance(*connection, "ivy");
+    balance = projections::balances::read(*reads, "ivy");
     if (balance && balance->credits_reserved == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -397,7 +407,7 @@ TEST(CommitterSweeper, ExpiresOverdueReservationsAsEvents) {
   const Outcome late = committer->submit(make("ivy", "k2", CaptureReservation{"res_i", 5})).get();
   EXPECT_EQ(late.rejection, Rejection::kReservationSettled);
   EXPECT_EQ(late.reservation_status, "expired");
-  EXPECT_TRUE(projections::verify_ledger(*connection).clean);
+  EXPECT_TRUE(audit::verify_ledger(*db.connect_pg()).clean);
 }
 
 TEST(CommitterQueue, SubmitAfterShutdownIsOverloaded) {

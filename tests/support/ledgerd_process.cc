@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -92,8 +93,9 @@ LedgerdProcess::LedgerdProcess(LedgerdOptions options) : options_(std::move(opti
   }
   port_ = free_loopback_port();
   ExecArgs argv;
-  argv.storage = {build_path("http/ledgerd"), "--address=127.0.0.1",
-                  "--port=" + std::to_string(port_), "--plans=" + options_.plans_path};
+  argv.storage = {build_path("http/ledgerd"), "--port=" + std::to_string(port_),
+                  "--plans=" + options_.plans_path};
+  if (!options_.address.empty()) argv.storage.push_back("--address=" + options_.address);
   for (const auto& flag : options_.extra_flags) argv.storage.push_back(flag);
   argv.finish();
   ExecArgs envp;
@@ -189,6 +191,16 @@ std::string LedgerdProcess::log_text() const {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+std::string start_failure(const LedgerdOptions& options) {
+  try {
+    LedgerdProcess process(options);
+  } catch (const std::runtime_error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "ledgerd started although it should have refused";
+  return "";
 }
 
 }  // namespace testing_support

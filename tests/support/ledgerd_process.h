@@ -16,8 +16,9 @@ namespace testing_support {
 
 struct LedgerdOptions {
   std::string database_url;  // required
-  std::string jwt_secret = "test-secret-0123456789abcdef";
+  std::string jwt_secret = "test-secret-0123456789abcdef-0123456789";
   std::string plans_path;                  // empty: a temporary copy of the default plans
+  std::string address = "127.0.0.1";       // --address; empty: none given (ledgerd's default)
   std::vector<std::string> extra_flags;    // e.g. "--rate_limit_per_s=5"
   std::map<std::string, std::string> env;  // extra environment variables
   std::chrono::milliseconds start_timeout{15'000};
@@ -28,6 +29,11 @@ std::string default_test_plans_json();
 
 // A TCP port on 127.0.0.1 that nothing listened on a moment ago.
 uint16_t free_loopback_port();
+
+// Starts ledgerd with `options` expecting it to refuse to start; returns the failure
+// message ("ledgerd exited with N during start-up:" and its log). Records a test failure
+// and returns "" when it started.
+std::string start_failure(const LedgerdOptions& options);
 
 class LedgerdProcess {
  public:

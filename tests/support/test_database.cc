@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "crypto/digest.h"
-#include "ledger/store.h"
+#include "ledger/migrations.h"
 
 namespace testing_support {
 namespace {
@@ -53,6 +53,10 @@ TestDatabase::~TestDatabase() {
 
 std::unique_ptr<pqxx::connection> TestDatabase::connect() const {
   return std::make_unique<pqxx::connection>(url_);
+}
+
+std::unique_ptr<pg::Connection> TestDatabase::connect_pg() const {
+  return std::make_unique<pg::Connection>(pg::ConnectionOptions{url_});
 }
 
 std::string build_path(const std::string& relative) {

@@ -7,6 +7,8 @@
 
 #include <pqxx/pqxx>
 
+#include "ledger/pg.h"
+
 namespace testing_support {
 
 class TestDatabase {
@@ -22,6 +24,8 @@ class TestDatabase {
   const std::string& url() const { return url_; }
   // A new connection to it (pqxx 6 connections are not movable).
   std::unique_ptr<pqxx::connection> connect() const;
+  // A new connection through the ledger's own libpq client (verify, replay, gateway reads).
+  std::unique_ptr<pg::Connection> connect_pg() const;
   // A connection as a superuser to the same database (tests tampering with the log).
   const std::string& name() const { return name_; }
 

@@ -413,6 +413,19 @@ TEST(StripeEventErrors, GarbageIsAnErrorValue) {
   EXPECT_NE(parse_error("{").find("invalid JSON"), std::string::npos);
 }
 
+// Escapes that unescape to bytes PostgreSQL refuses (a lone surrogate, NUL) anywhere in the
+// event, even in fields the parser ignores, make the whole delivery invalid.
+TEST(StripeEventErrors, EscapesThatAreNotStorableTextAreRefused) {
+  for (const char* escaped : {"\\udc00", "\\ud800", "\\u0000", "x\\udfffy"}) {
+    const std::string body = event_with(
+        "invoice.paid", R"({"id":"in_1","customer":"cus_)" + std::string(escaped) + R"("})");
+    EXPECT_NE(parse_error(body).find("invalid JSON"), std::string::npos) << escaped;
+    const std::string ignored_field = event_with(
+        "invoice.paid", R"({"id":"in_1","note":")" + std::string(escaped) + R"("})");
+    EXPECT_NE(parse_error(ignored_field).find("invalid JSON"), std::string::npos) << escaped;
+  }
+}
+
 // An event whose data.object holds `levels` nested arrays; the event itself adds 3 levels.
 std::string event_nested(int levels) {
   return R"({"id":"e","type":"x","created":1,"data":{"object":{"deep":)" +

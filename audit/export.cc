@@ -1,5 +1,5 @@
-// Event log export (projections/export.h).
-#include "projections/export.h"
+// Event log export (audit/export.h).
+#include "audit/export.h"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -10,7 +10,7 @@
 #include "ledger/sql_text.h"
 #include "ledger/time_format.h"
 
-namespace projections {
+namespace audit {
 namespace {
 
 constexpr int64_t kPageSize = 5'000;
@@ -112,4 +112,4 @@ int64_t export_events(pqxx::connection& connection, int64_t from_us, int64_t to_
   return written;
 }
 
-}  // namespace projections
+}  // namespace audit

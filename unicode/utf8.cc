@@ -1,9 +1,9 @@
 // Strict UTF-8 decoding (RFC 3629, table 3-7 of the Unicode standard).
-#include "content/utf8.h"
+#include "unicode/utf8.h"
 
 #include <cassert>
 
-namespace content {
+namespace unicode {
 namespace {
 
 constexpr DecodedCodePoint kInvalidByte{kReplacementCharacter, 1, false};
@@ -90,6 +90,33 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+bool is_storable_text(std::string_view text) {
+  return text.find('\0') == std::string_view::npos && is_valid_utf8(text);
+}
+
+std::string_view truncate_utf8(std::string_view text, std::size_t bytes_max) {
+  if (text.size() <= bytes_max) return text;
+  std::size_t end = bytes_max;
+  while (end > 0 && is_continuation(static_cast<unsigned char>(text[end]))) --end;
+  return text.substr(0, end);
+}
+
+std::string scrub_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t offset = 0;
+  while (offset < text.size()) {
+    const DecodedCodePoint decoded = decode_utf8_at(text, offset);
+    if (!decoded.valid) {
+      append_utf8(out, kReplacementCharacter);
+    } else if (decoded.code_point != 0) {
+      out.append(text.substr(offset, decoded.length_bytes));
+    }
+    offset += decoded.length_bytes;
+  }
+  return out;
+}
+
 bool is_unicode_whitespace(char32_t code_point) {
   if (code_point >= 0x09 && code_point <= 0x0D) return true;
   if (code_point >= 0x2000 && code_point <= 0x200A) return true;
@@ -119,4 +146,4 @@ int64_t count_code_points(std::string_view text) {
   return count;
 }
 
-}  // namespace content
+}  // namespace unicode

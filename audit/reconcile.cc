@@ -1,5 +1,5 @@
-// Stripe reconciliation (projections/reconcile.h).
-#include "projections/reconcile.h"
+// Stripe reconciliation (audit/reconcile.h).
+#include "audit/reconcile.h"
 
 #include <rapidjson/document.h>
 
@@ -12,7 +12,7 @@
 #include "webhooks/stripe_billing.h"
 #include "webhooks/stripe_event.h"
 
-namespace projections {
+namespace audit {
 namespace {
 
 constexpr int64_t kPageSize = 1'000;
@@ -184,4 +184,4 @@ ReconcileReport reconcile_stripe(pqxx::connection& connection) {
   return report;
 }
 
-}  // namespace projections
+}  // namespace audit

@@ -9,7 +9,7 @@
 
 #include <pqxx/pqxx>
 
-namespace projections {
+namespace audit {
 
 enum class ExportFormat { kCsv, kJsonLines };
 
@@ -22,4 +22,4 @@ using ExportProgress = std::function<void(int64_t events_written)>;
 int64_t export_events(pqxx::connection& connection, int64_t from_us, int64_t to_us,
                       ExportFormat format, std::ostream& out, const ExportProgress& progress = {});
 
-}  // namespace projections
+}  // namespace audit

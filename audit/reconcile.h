@@ -14,7 +14,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
-namespace projections {
+namespace audit {
 
 struct ReconcileReport {
   bool clean = true;
@@ -35,4 +35,4 @@ struct ReconcileReport {
 // counts every mismatch (the first is described). Read-only. Database errors propagate.
 ReconcileReport reconcile_stripe(pqxx::connection& connection);
 
-}  // namespace projections
+}  // namespace audit

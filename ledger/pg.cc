@@ -1,0 +1,272 @@
+// libpq pipeline client (ledger/pg.h). The connection stays in pipeline mode for its whole
+// life and in non-blocking mode, so sending a long pipeline never deadlocks against the
+// server's results; every wait is a poll() bounded by io_timeout_ms.
+#include "ledger/pg.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <charconv>
+
+#include "crypto/digest.h"
+
+namespace pg {
+namespace {
+
+// SQLSTATEs that a later attempt of the same work can pass.
+bool is_transient(std::string_view sqlstate) {
+  return sqlstate == "40001"      // serialization_failure
+         || sqlstate == "40P01"   // deadlock_detected
+         || sqlstate == "57014"   // query_canceled (statement_timeout)
+         || sqlstate == "55P03"   // lock_not_available (lock_timeout)
+         || sqlstate == "57P01"   // admin_shutdown: the server is going away
+         || sqlstate.substr(0, 2) == "53";  // insufficient resources
+}
+
+ErrorKind classify(std::string_view sqlstate) {
+  if (sqlstate.substr(0, 2) == "08") return ErrorKind::kConnection;
+  if (is_transient(sqlstate)) return ErrorKind::kTransient;
+  if (sqlstate.substr(0, 2) == "23") return ErrorKind::kConstraint;
+  return ErrorKind::kOther;
+}
+
+struct ResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using OwnedResult = std::unique_ptr<PGresult, ResultDeleter>;
+
+}  // namespace
+
+Result::Result(pg_result* result) : result_(result) { assert(result_ != nullptr); }
+Result::~Result() {
+  if (result_ != nullptr) PQclear(result_);
+}
+Result::Result(Result&& other) noexcept : result_(other.result_) { other.result_ = nullptr; }
+Result& Result::operator=(Result&& other) noexcept {
+  if (this != &other) {
+    if (result_ != nullptr) PQclear(result_);
+    result_ = other.result_;
+    other.result_ = nullptr;
+  }
+  return *this;
+}
+
+int Result::rows() const { return PQntuples(result_); }
+
+bool Result::is_null(int row, int column) const {
+  assert(row < rows() && column < PQnfields(result_));
+  return PQgetisnull(result_, row, column) == 1;
+}
+
+std::string_view Result::text(int row, int column) const {
+  assert(row < rows() && column < PQnfields(result_));
+  return {PQgetvalue(result_, row, column),
+          static_cast<std::size_t>(PQgetlength(result_, row, column))};
+}
+
+int64_t Result::int64(int row, int column) const {
+  assert(!is_null(row, column));
+  const std::string_view digits = text(row, column);
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (error != std::errc() || end != digits.data() + digits.size()) {
+    throw Error(ErrorKind::kOther, "", "column is not an int64: " + std::string(digits));
+  }
+  return value;
+}
+
+bool Result::boolean(int row, int column) const {
+  assert(!is_null(row, column));
+  return text(row, column) == "t";
+}
+
+std::string Result::bytes(int row, int column) const {
+  const std::string_view value = text(row, column);
+  if (value.substr(0, 2) != "\\x") throw Error(ErrorKind::kOther, "", "bytea is not in hex form");
+  std::optional<std::string> decoded = crypto::hex_decode(value.substr(2));
+  if (!decoded) throw Error(ErrorKind::kOther, "", "bytea holds invalid hex");
+  return std::move(*decoded);
+}
+
+int64_t Result::affected_rows() const {
+  const char* tuples = PQcmdTuples(result_);
+  return tuples[0] == '\0' ? 0 : std::stoll(tuples);
+}
+
+Connection::Connection(ConnectionOptions options) : options_(std::move(options)) {
+  assert(options_.io_timeout_ms > 0);
+  const std::string connect_timeout = std::to_string(options_.connect_timeout_s);
+  // The URL comes last so that a connect_timeout it names wins over ours.
+  const char* keywords[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {connect_timeout.c_str(), options_.url.c_str(), nullptr};
+  connection_ = PQconnectdbParams(keywords, values, 1);
+  if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
+    fail_connection("cannot connect to the database: " +
+                    std::string(connection_ ? PQerrorMessage(connection_) : "out of memory"));
+  }
+  if (PQsetnonblocking(connection_, 1) != 0 || PQenterPipelineMode(connection_) != 1) {
+    fail_connection("cannot enter pipeline mode");
+  }
+  const std::string timeout = std::to_string(options_.statement_timeout_ms);
+  exec({"", "SELECT set_config('statement_timeout', $1, false)", {timeout}});
+}
+
+Connection::~Connection() {
+  if (connection_ != nullptr) PQfinish(connection_);
+}
+
+bool Connection::usable() const {
+  return !broken_ && connection_ != nullptr && PQstatus(connection_) == CONNECTION_OK;
+}
+
+int Connection::backend_pid() const { return PQbackendPID(connection_); }
+
+void Connection::fail_connection(const std::string& what) {
+  broken_ = true;
+  throw Error(ErrorKind::kConnection, "", what);
+}
+
+void Connection::wait_socket(bool for_write) {
+  pollfd descriptor{PQsocket(connection_), static_cast<short>(for_write ? POLLOUT | POLLIN : POLLIN),
+                    0};
+  if (descriptor.fd < 0) fail_connection("the database connection has no socket");
+  for (;;) {
+    const int ready = ::poll(&descriptor, 1, static_cast<int>(options_.io_timeout_ms));
+    if (ready > 0) return;
+    if (ready == 0) fail_connection("no answer from the database within io_timeout_ms");
+    if (errno != EINTR) fail_connection("poll on the database socket failed");
+  }
+}
+
+void Connection::send(const Statement& statement) {
+  std::vector<const char*> values;
+  values.reserve(statement.params.size());
+  for (const std::string& param : statement.params) values.push_back(param.c_str());
+  const int count = static_cast<int>(values.size());
+  if (statement.name.empty()) {
+    // An unnamed statement is parsed on every use (session setup, rare statements).
+    const std::string sql(statement.sql);
+    if (PQsendQueryParams(connection_, sql.c_str(), count, nullptr, values.data(), nullptr,
+                          nullptr, 0) != 1) {
+      fail_connection(std::string("cannot queue a statement: ") + PQerrorMessage(connection_));
+    }
+    return;
+  }
+  const std::string name(statement.name);
+  if (prepared_.find(statement.name) == prepared_.end() &&
+      std::find(pending_prepares_.begin(), pending_prepares_.end(), statement.name) ==
+          pending_prepares_.end()) {
+    const std::string sql(statement.sql);
+    if (PQsendPrepare(connection_, name.c_str(), sql.c_str(), count, nullptr) != 1) {
+      fail_connection(std::string("cannot queue a prepare: ") + PQerrorMessage(connection_));
+    }
+    pending_prepares_.push_back(statement.name);
+  }
+  if (PQsendQueryPrepared(connection_, name.c_str(), count, values.data(), nullptr, nullptr,
+                          0) != 1) {
+    fail_connection(std::string("cannot queue a statement: ") + PQerrorMessage(connection_));
+  }
+}
+
+void Connection::flush() {
+  for (;;) {
+    const int pending = PQflush(connection_);
+    if (pending == 0) return;
+    if (pending < 0) fail_connection(std::string("send failed: ") + PQerrorMessage(connection_));
+    wait_socket(true);
+    // Read what the server already answered, so that neither side blocks on a full buffer.
+    if (PQconsumeInput(connection_) != 1) {
+      fail_connection(std::string("receive failed: ") + PQerrorMessage(connection_));
+    }
+  }
+}
+
+pg_result* Connection::next_result() {
+  // Results are separated by NULLs (how many after an aborted statement is libpq's
+  // business): skip them, but never loop on a connection that only yields NULLs.
+  for (int nulls = 0; nulls < 4; ++nulls) {
+    while (PQisBusy(connection_) == 1) {
+      wait_socket(false);
+      if (PQconsumeInput(connection_) != 1) {
+        fail_connection(std::string("receive failed: ") + PQerrorMessage(connection_));
+      }
+    }
+    if (pg_result* result = PQgetResult(connection_)) return result;
+  }
+  fail_connection("the database sent no result where one was due");
+}
+
+std::vector<Result> Connection::pipeline(std::span<const Statement> statements) {
+  assert(!statements.empty());
+  if (!usable()) fail_connection("the database connection is broken");
+  pending_prepares_.clear();
+  // Prepares are sent (at most once per name) just before their first execution; their
+  // results come back in the same order, interleaved with the statements' results.
+  std::vector<bool> expects_prepare;  // per result slot: a prepare (true) or a statement
+  for (const Statement& statement : statements) {
+    const std::size_t prepares_before = pending_prepares_.size();
+    send(statement);
+    if (pending_prepares_.size() > prepares_before) expects_prepare.push_back(true);
+    expects_prepare.push_back(false);
+  }
+  if (PQpipelineSync(connection_) != 1) fail_connection("cannot queue the pipeline sync");
+  ++round_trips_;
+  flush();
+
+  std::vector<Result> results;
+  results.reserve(statements.size());
+  std::optional<Error> first_error;
+  std::size_t prepare_index = 0;
+  for (const bool is_prepare : expects_prepare) {
+    OwnedResult result(next_result());
+    const ExecStatusType status = PQresultStatus(result.get());
+    if (status == PGRES_PIPELINE_SYNC) fail_connection("the pipeline ended early");
+    const std::string_view prepared_name =
+        is_prepare ? pending_prepares_.at(prepare_index++) : std::string_view();
+    if (status == PGRES_PIPELINE_ABORTED) {
+      if (!is_prepare) results.emplace_back(result.release());
+      continue;  // skipped after an earlier error, which first_error holds
+    }
+    if (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR ||
+        status == PGRES_BAD_RESPONSE) {
+      const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+      const std::string sqlstate = state != nullptr ? state : "";
+      const char* message = PQresultErrorMessage(result.get());
+      if (!first_error) first_error.emplace(classify(sqlstate), sqlstate, message);
+      if (!is_prepare) results.emplace_back(result.release());
+      continue;
+    }
+    if (is_prepare) {
+      prepared_.emplace(prepared_name);
+      continue;
+    }
+    results.emplace_back(result.release());
+  }
+  OwnedResult sync(next_result());
+  if (PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+    fail_connection("the pipeline did not end with its sync");
+  }
+  if (first_error) {
+    if (first_error->kind() == ErrorKind::kConnection) broken_ = true;
+    throw *first_error;
+  }
+  assert(results.size() == statements.size());
+  return results;
+}
+
+Result Connection::exec(const Statement& statement) {
+  std::vector<Result> results = pipeline(std::span<const Statement>(&statement, 1));
+  return std::move(results.front());
+}
+
+void Connection::rollback() {
+  if (!usable()) return;
+  const PGTransactionStatusType status = PQtransactionStatus(connection_);
+  if (status != PQTRANS_INTRANS && status != PQTRANS_INERROR) return;
+  exec({"", "ROLLBACK", {}});
+}
+
+}  // namespace pg

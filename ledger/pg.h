@@ -1,0 +1,126 @@
+// A small libpq client for the ledger's own tables: named prepared statements with text
+// parameters, several statements sent as ONE round trip (libpq pipeline mode, which
+// libpqxx 6.4 does not wrap), results read as text, errors classified by SQLSTATE, every
+// wait on the socket bounded, and a count of round trips (what a batch costs is tested).
+// One Connection per thread: libpq connections are not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct pg_conn;
+struct pg_result;
+
+namespace pg {
+
+// One statement to run: `sql` is prepared once per connection under `name` (names must be
+// unique per SQL text), parameters travel as text ($1..$n; arrays as array literals).
+// `name` and `sql` are string literals or other storage that outlives the call.
+struct Statement {
+  std::string_view name;
+  std::string_view sql;
+  std::vector<std::string> params;
+};
+
+// What went wrong, for the caller's retry decision.
+enum class ErrorKind {
+  kConnection,  // connection lost or unusable, or the socket wait timed out: reconnect
+  kTransient,   // serialization failure, deadlock, statement/lock timeout, out of resources
+  kConstraint,  // a constraint refused a row (SQLSTATE class 23)
+  kOther,       // anything else (a programming error: syntax, type mismatch)
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, std::string sqlstate, const std::string& message)
+      : std::runtime_error(message), kind_(kind), sqlstate_(std::move(sqlstate)) {}
+  ErrorKind kind() const { return kind_; }
+  const std::string& sqlstate() const { return sqlstate_; }  // "" for connection errors
+
+ private:
+  ErrorKind kind_;
+  std::string sqlstate_;
+};
+
+// The rows of one statement, as text. Column and row indexes are 0-based; reading a NULL as
+// a number or an index out of range is a programming error (asserted).
+class Result {
+ public:
+  explicit Result(pg_result* result);
+  ~Result();
+  Result(Result&&) noexcept;
+  Result& operator=(Result&&) noexcept;
+  Result(const Result&) = delete;
+  Result& operator=(const Result&) = delete;
+
+  int rows() const;
+  bool is_null(int row, int column) const;
+  std::string_view text(int row, int column) const;
+  std::string string(int row, int column) const { return std::string(text(row, column)); }
+  int64_t int64(int row, int column) const;
+  bool boolean(int row, int column) const;
+  // A bytea column as raw bytes (text output format "\x<hex>").
+  std::string bytes(int row, int column) const;
+  // The number of rows a data-modifying statement touched.
+  int64_t affected_rows() const;
+
+ private:
+  pg_result* result_;
+};
+
+struct ConnectionOptions {
+  std::string url;                       // libpq URL or key=value string
+  int64_t statement_timeout_ms = 10'000;  // server side, per statement (0: none)
+  // Longest wait for the server during one round trip, client side: a hung network or
+  // server ends in ErrorKind::kConnection instead of blocking the caller forever.
+  int64_t io_timeout_ms = 30'000;
+  int64_t connect_timeout_s = 5;
+};
+
+class Connection {
+ public:
+  // Connects and applies the session settings. Throws Error(kConnection) on failure.
+  explicit Connection(ConnectionOptions options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs `statements` in order as one round trip (prepares the ones this connection has not
+  // prepared yet in the same round trip) and returns one Result per statement. Outside an
+  // explicit BEGIN the statements form one implicit transaction. On a statement error the
+  // later statements are skipped and Error is thrown; a transaction block the statements
+  // opened stays open in the failed state: call rollback().
+  std::vector<Result> pipeline(std::span<const Statement> statements);
+  // One statement, one round trip.
+  Result exec(const Statement& statement);
+  // ROLLBACK when a transaction block is open (one round trip), else nothing.
+  void rollback();
+
+  // False once a connection-level failure happened: the owner must replace it.
+  bool usable() const;
+  int backend_pid() const;
+  int64_t round_trips() const { return round_trips_; }
+
+ private:
+  void send(const Statement& statement);
+  void flush();
+  void wait_socket(bool for_write);
+  pg_result* next_result();
+  [[noreturn]] void fail_connection(const std::string& what);
+
+  const ConnectionOptions options_;
+  pg_conn* connection_ = nullptr;
+  std::set<std::string, std::less<>> prepared_;
+  std::vector<std::string_view> pending_prepares_;  // sent in the current round trip
+  int64_t round_trips_ = 0;
+  bool broken_ = false;
+};
+
+}  // namespace pg

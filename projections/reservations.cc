@@ -1,0 +1,137 @@
+// ledger_reservations gateway (projections/reservations.h).
+#include "projections/reservations.h"
+
+#include <cassert>
+#include <stdexcept>
+
+#include "ledger/sql_text.h"
+
+namespace projections::reservations {
+namespace {
+
+#define RESERVATION_COLUMNS                                                         \
+  "account_id, reservation_id, amount, feature,"                                    \
+  " (extract(epoch from expires_at) * 1000000)::bigint, status, amount_captured"
+
+ledger::ReservationStatus parse_status(std::string_view text) {
+  for (const auto status : {ledger::ReservationStatus::kOpen, ledger::ReservationStatus::kCaptured,
+                            ledger::ReservationStatus::kReleased,
+                            ledger::ReservationStatus::kExpired}) {
+    if (ledger::reservation_status_name(status) == text) return status;
+  }
+  throw std::runtime_error("unknown reservation status in the projection");
+}
+
+bool same(const ledger::Reservation& a, const ledger::Reservation& b) {
+  return a.id == b.id && a.amount == b.amount && a.feature == b.feature &&
+         a.expires_at_us == b.expires_at_us && a.status == b.status &&
+         a.amount_captured == b.amount_captured;
+}
+
+}  // namespace
+
+pg::Statement load(const std::vector<Key>& keys) {
+  std::vector<std::string> accounts;
+  std::vector<std::string> ids;
+  for (const auto& [account, id] : keys) {
+    accounts.push_back(account);
+    ids.push_back(id);
+  }
+  return {"reservations_load",
+          "SELECT " RESERVATION_COLUMNS
+          " FROM ledger_reservations JOIN unnest($1::text[], $2::text[]) AS k(account_id,"
+          " reservation_id) USING (account_id, reservation_id)",
+          {ledger::sql::text_array(accounts), ledger::sql::text_array(ids)}};
+}
+
+pg::Statement load_account(const std::string& account_id) {
+  return {"reservations_load_account",
+          "SELECT " RESERVATION_COLUMNS " FROM ledger_reservations WHERE account_id = $1",
+          {account_id}};
+}
+
+void apply(const pg::Result& rows, ledger::AccountStates& states) {
+  for (int i = 0; i < rows.rows(); ++i) {
+    ledger::Reservation r;
+    r.id = rows.string(i, 1);
+    r.amount = rows.int64(i, 2);
+    r.feature = rows.string(i, 3);
+    r.expires_at_us = rows.int64(i, 4);
+    r.status = parse_status(rows.text(i, 5));
+    r.amount_captured = rows.int64(i, 6);
+    states.at(rows.string(i, 0)).reservations[r.id] = std::move(r);
+  }
+}
+
+pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& states) {
+  assert(!keys.empty());
+  std::vector<std::string> accounts, ids, features, expiries, statuses;
+  std::vector<int64_t> amounts, captured;
+  for (const auto& [account, id] : keys) {
+    const ledger::Reservation& r = states.at(account).reservations.at(id);
+    accounts.push_back(account);
+    ids.push_back(r.id);
+    amounts.push_back(r.amount);
+    features.push_back(r.feature);
+    expiries.push_back(ledger::sql::timestamp_literal(r.expires_at_us));
+    statuses.push_back(std::string(ledger::reservation_status_name(r.status)));
+    captured.push_back(r.amount_captured);
+  }
+  using namespace ledger::sql;
+  return {"reservations_write",
+          "INSERT INTO ledger_reservations (account_id, reservation_id, amount, feature,"
+          " expires_at, status, amount_captured)"
+          " SELECT a, r, n, f, e::timestamptz, s, c FROM unnest($1::text[], $2::text[],"
+          " $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[]) AS x(a, r, n, f, e, s, c)"
+          " ON CONFLICT (account_id, reservation_id) DO UPDATE SET status = EXCLUDED.status,"
+          " amount_captured = EXCLUDED.amount_captured",
+          {text_array(accounts), text_array(ids), int64_array(amounts), text_array(features),
+           text_array(expiries), text_array(statuses), int64_array(captured)}};
+}
+
+pg::Statement clear() { return {"reservations_clear", "DELETE FROM ledger_reservations", {}}; }
+
+std::string difference(const ledger::AccountState& projected, const ledger::AccountState& folded) {
+  if (projected.reservations.size() != folded.reservations.size()) {
+    return "reservation projection has " + std::to_string(projected.reservations.size()) +
+           " rows, fold has " + std::to_string(folded.reservations.size());
+  }
+  for (const auto& [id, r] : projected.reservations) {
+    const auto it = folded.reservations.find(id);
+    if (it == folded.reservations.end()) return "reservation " + id + " has no events";
+    if (!same(r, it->second)) return "reservation " + id + " differs from the fold of its events";
+  }
+  return "";
+}
+
+std::optional<std::string> read_status(pg::Connection& connection, const std::string& account_id,
+                                       const std::string& reservation_id) {
+  const pg::Result rows = connection.exec(
+      {"reservations_status",
+       "SELECT status FROM ledger_reservations WHERE account_id = $1 AND reservation_id = $2",
+       {account_id, reservation_id}});
+  if (rows.rows() == 0) return std::nullopt;
+  return rows.string(0, 0);
+}
+
+std::vector<Key> read_overdue(pg::Connection& connection, int64_t limit) {
+  assert(limit > 0);
+  const pg::Result rows = connection.exec(
+      {"reservations_overdue",
+       "SELECT account_id, reservation_id FROM ledger_reservations"
+       " WHERE status = 'open' AND expires_at <= clock_timestamp()"
+       " ORDER BY expires_at LIMIT $1",
+       {std::to_string(limit)}});
+  std::vector<Key> keys;
+  for (int i = 0; i < rows.rows(); ++i) keys.emplace_back(rows.string(i, 0), rows.string(i, 1));
+  return keys;
+}
+
+int64_t count_open(pg::Connection& connection) {
+  return connection
+      .exec({"reservations_count_open",
+             "SELECT count(*) FROM ledger_reservations WHERE status = 'open'", {}})
+      .int64(0, 0);
+}
+
+}  // namespace projections::reservations

@@ -1,0 +1,44 @@
+// The reservation projection, table ledger_reservations: every reservation of every account
+// with its amount, feature, expiry and settlement. The only code that reads or writes the
+// table (the committer, replay, verify, the sweeper and the HTTP reads use it).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ledger/account.h"
+#include "ledger/pg.h"
+
+namespace projections::reservations {
+
+// (account id, reservation id).
+using Key = std::pair<std::string, std::string>;
+
+// Loads the named reservations (those that exist); apply() adds them to the states, whose
+// entries must exist.
+pg::Statement load(const std::vector<Key>& keys);
+// Loads every reservation of one account (verify).
+pg::Statement load_account(const std::string& account_id);
+void apply(const pg::Result& rows, ledger::AccountStates& states);
+
+// Inserts or updates the rows of the reservations named by `keys`, as `states` hold them.
+pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& states);
+
+pg::Statement clear();
+
+// "" when the projected reservations equal the fold's, else the first difference in words.
+std::string difference(const ledger::AccountState& projected, const ledger::AccountState& folded);
+
+// Named reads.
+// The status name ("open", "captured", ...) of one reservation, or nullopt if unknown.
+std::optional<std::string> read_status(pg::Connection& connection, const std::string& account_id,
+                                       const std::string& reservation_id);
+// Open reservations whose expiry has passed (the sweeper), oldest first, at most `limit`.
+std::vector<Key> read_overdue(pg::Connection& connection, int64_t limit);
+// The number of open reservations (a /metrics gauge).
+int64_t count_open(pg::Connection& connection);
+
+}  // namespace projections::reservations
