@@ -11,7 +11,8 @@
 // Properties:
 // - a detector answer is a score or an error, never both; a score is within 0..100 with
 //   one decimal; a non-2xx answer is an error naming the status;
-// - an error (and a login error) is valid UTF-8 whenever the provider's body is;
+// - an error (and a login error) is storable text (valid UTF-8, no NUL), whatever bytes
+//   the provider sent: errors are logged and quote the provider;
 // - a generic detector with `invert` scores 100 minus what it scores without;
 // - a login answer is a non-empty token or an error, never both;
 // - the request asking about a (valid UTF-8) text carries exactly that text in its JSON.
@@ -34,10 +35,10 @@ using integrations::DetectorConfig;
 using integrations::DetectorKind;
 using integrations::HttpResponse;
 
-constexpr std::array<DetectorKind, 7> kKinds = {
-    DetectorKind::kGptzero,   DetectorKind::kZerogpt, DetectorKind::kSapling,
-    DetectorKind::kCopyleaks, DetectorKind::kWriter,  DetectorKind::kOriginality,
-    DetectorKind::kGeneric};
+constexpr std::array<DetectorKind, 7> kKinds = {DetectorKind::kGptzero, DetectorKind::kZerogpt,
+                                                DetectorKind::kSapling, DetectorKind::kCopyleaks,
+                                                DetectorKind::kWriter,  DetectorKind::kOriginality,
+                                                DetectorKind::kGeneric};
 constexpr std::array<long, 12> kStatuses = {200, 201, 204, 299, 300, 400,
                                             401, 404, 429, 500, 502, 503};
 constexpr std::string_view kDefaultPointer = "/ai_score";
@@ -78,7 +79,8 @@ DetectorConfig detector_from(std::string_view& input) {
 void configure_generic(DetectorConfig& detector, uint8_t options, std::string_view pointer) {
   detector.scale = (options & 1) != 0 ? 1 : 100;
   detector.invert = (options & 2) != 0;
-  if (fuzz::is_valid_utf8(pointer) && rapidjson::Pointer(pointer.data(), pointer.size()).IsValid()) {
+  if (fuzz::is_valid_utf8(pointer) &&
+      rapidjson::Pointer(pointer.data(), pointer.size()).IsValid()) {
     detector.score_pointer = std::string(pointer);
   }
 }
@@ -88,10 +90,11 @@ bool has_one_decimal(double score) {
 }
 
 void check_score(const DetectorConfig& detector, const HttpResponse& response) {
-  const integrations::ParsedScore parsed = integrations::parse_detector_response(detector, response);
+  const integrations::ParsedScore parsed =
+      integrations::parse_detector_response(detector, response);
   FUZZ_REQUIRE(parsed.score.has_value() == parsed.error.empty());
   if (!parsed.score) {
-    FUZZ_REQUIRE(!fuzz::is_valid_utf8(response.body) || fuzz::is_valid_utf8(parsed.error));
+    FUZZ_REQUIRE(fuzz::is_storable_text(parsed.error));
     if (response.status < 200 || response.status > 299) {
       FUZZ_REQUIRE(parsed.error.starts_with("HTTP " + std::to_string(response.status)));
     }
@@ -109,7 +112,7 @@ void check_score(const DetectorConfig& detector, const HttpResponse& response) {
 void check_login(const HttpResponse& response) {
   const integrations::CopyleaksLogin login = integrations::parse_copyleaks_login_response(response);
   FUZZ_REQUIRE(login.access_token.empty() != login.error.empty());
-  FUZZ_REQUIRE(!fuzz::is_valid_utf8(response.body) || fuzz::is_valid_utf8(login.error));
+  FUZZ_REQUIRE(fuzz::is_storable_text(login.error));
 }
 
 void check_request(const DetectorConfig& detector, std::string_view text) {
@@ -120,7 +123,7 @@ void check_request(const DetectorConfig& detector, std::string_view text) {
   if (!built.request) return;
   rapidjson::Document body;
   body.Parse<rapidjson::kParseValidateEncodingFlag>(built.request->body.data(),
-                                                     built.request->body.size());
+                                                    built.request->body.size());
   FUZZ_REQUIRE(!body.HasParseError() && body.IsObject());
   const std::string_view field_name = text_field(detector);
   const rapidjson::Value name(rapidjson::StringRef(field_name.data(), field_name.size()));

@@ -8,7 +8,7 @@
 // - a parsed file keeps every limit of the format: timeouts, weights and thresholds in
 //   range, at most kDetectorsMax detectors with valid, distinct names, credentials for the
 //   enabled ones, http(s) URLs, valid JSON pointers and header names, no line breaks, and
-//   valid UTF-8 in every string;
+//   storable text (valid UTF-8, no NUL) in every string;
 // - the configuration written back as a detectors file parses to the same configuration.
 #include <rapidjson/pointer.h>
 
@@ -83,7 +83,9 @@ std::string write_config(const DetectorsConfig& config) {
 }
 
 // Numbers go through text and back: equal up to the parser's last-digit rounding.
-bool same_number(double a, double b) { return std::fabs(a - b) <= 1e-12 * std::max(1.0, std::fabs(a)); }
+bool same_number(double a, double b) {
+  return std::fabs(a - b) <= 1e-12 * std::max(1.0, std::fabs(a));
+}
 
 auto exact_fields(const DetectorConfig& d) {
   return std::tie(d.name, d.kind, d.enabled, d.base_url, d.api_key, d.timeout_ms, d.email,
@@ -105,7 +107,7 @@ bool same_config(const DetectorsConfig& a, const DetectorsConfig& b) {
 }
 
 bool is_clean_text(std::string_view text) {
-  return fuzz::is_valid_utf8(text) && text.find_first_of("\r\n") == std::string_view::npos;
+  return fuzz::is_storable_text(text) && text.find_first_of("\r\n") == std::string_view::npos;
 }
 
 bool is_empty_or_http_url(std::string_view url) {
@@ -116,9 +118,9 @@ void check_generic(const DetectorConfig& detector) {
   FUZZ_REQUIRE(!detector.url.empty() && is_empty_or_http_url(detector.url));
   FUZZ_REQUIRE(detector.scale == 1 || detector.scale == 100);
   FUZZ_REQUIRE(!detector.text_field.empty());
-  FUZZ_REQUIRE(!detector.score_pointer.empty() &&
-               rapidjson::Pointer(detector.score_pointer.data(), detector.score_pointer.size())
-                   .IsValid());
+  FUZZ_REQUIRE(
+      !detector.score_pointer.empty() &&
+      rapidjson::Pointer(detector.score_pointer.data(), detector.score_pointer.size()).IsValid());
   FUZZ_REQUIRE(std::all_of(detector.auth_header.begin(), detector.auth_header.end(), [](char c) {
     return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f && c != ':';
   }));
@@ -128,12 +130,13 @@ void check_detector(const DetectorsConfig& config, const DetectorConfig& detecto
   FUZZ_REQUIRE(config.find(detector.name) == &detector);
   FUZZ_REQUIRE(!detector.name.empty() && detector.name.size() <= 64 &&
                detector.name != integrations::kInternalDetectorName);
-  FUZZ_REQUIRE(detector.timeout_ms >= 1 && detector.timeout_ms <= integrations::kDetectorTimeoutMsMax);
+  FUZZ_REQUIRE(detector.timeout_ms >= 1 &&
+               detector.timeout_ms <= integrations::kDetectorTimeoutMsMax);
   FUZZ_REQUIRE(detector.weight >= 0.0 && detector.weight <= 100.0);
   for (const std::string* text :
-       {&detector.name, &detector.base_url, &detector.api_key, &detector.email,
-        &detector.login_url, &detector.url, &detector.auth_header, &detector.auth_value,
-        &detector.text_field, &detector.score_pointer}) {
+       {&detector.name, &detector.base_url, &detector.api_key, &detector.email, &detector.login_url,
+        &detector.url, &detector.auth_header, &detector.auth_value, &detector.text_field,
+        &detector.score_pointer}) {
     FUZZ_REQUIRE(is_clean_text(*text));
   }
   FUZZ_REQUIRE(is_empty_or_http_url(detector.base_url) && is_empty_or_http_url(detector.login_url));

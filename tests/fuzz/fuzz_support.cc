@@ -14,7 +14,8 @@ void property_failed(const char* what, const char* file, int line) {
 }
 
 std::string_view as_text(const uint8_t* data, std::size_t size) {
-  return size == 0 ? std::string_view() : std::string_view(reinterpret_cast<const char*>(data), size);
+  return size == 0 ? std::string_view()
+                   : std::string_view(reinterpret_cast<const char*>(data), size);
 }
 
 uint8_t take_byte(std::string_view& input) {
@@ -35,7 +36,8 @@ std::vector<std::string_view> split_parts(std::string_view input, std::size_t co
   return parts;
 }
 
-// The one call to retarget when the validator moves module.
 bool is_valid_utf8(std::string_view text) { return unicode::is_valid_utf8(text); }
+
+bool is_storable_text(std::string_view text) { return unicode::is_storable_text(text); }
 
 }  // namespace fuzz

@@ -27,8 +27,12 @@ uint8_t take_byte(std::string_view& input);
 std::vector<std::string_view> split_parts(std::string_view input, std::size_t count);
 
 // The project's strict UTF-8 rule (no overlong forms, no surrogates, nothing above
-// U+10FFFF): every string a parser accepts or produces from untrusted bytes must meet it.
+// U+10FFFF): every error or reply text produced from untrusted bytes must meet it.
 bool is_valid_utf8(std::string_view text);
+
+// Valid UTF-8 without NUL bytes: what PostgreSQL text holds. Every string a parser returns
+// from an untrusted JSON document must be storable (unicode/json_text.h).
+bool is_storable_text(std::string_view text);
 
 }  // namespace fuzz
 

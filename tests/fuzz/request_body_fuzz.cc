@@ -91,8 +91,8 @@ void check_fields(const Fields& fields) {
   if (const auto* error = std::get_if<http::HttpReply>(&fields.feature)) {
     check_error_reply(*error);
   } else {
-    FUZZ_REQUIRE(is_acceptable_text(std::get<std::string>(fields.feature),
-                                    http::kTextFieldLengthMax));
+    FUZZ_REQUIRE(
+        is_acceptable_text(std::get<std::string>(fields.feature), http::kTextFieldLengthMax));
   }
   check_optional_text(fields.reason, http::kTextFieldLengthMax);
   check_optional_text(fields.reference, kReferenceLengthMax);

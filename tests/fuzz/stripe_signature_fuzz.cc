@@ -81,8 +81,8 @@ void check_stripe(std::string_view received, std::string_view body) {
   FUZZ_REQUIRE(webhooks::describe(as_received) != nullptr);
   if (as_received == SignatureCheck::kValid) check_accepted_stripe_header(received, body);
 
-  const std::string header = std::string(received) + "," +
-                             webhooks::stripe_signature_header(kSecret, kNowS, body);
+  const std::string header =
+      std::string(received) + "," + webhooks::stripe_signature_header(kSecret, kNowS, body);
   const SignatureCheck with_genuine = verify_stripe(kSecret, header, body);
   const ReceivedItems items = count_items(received);
   const bool over_limits = header.size() > StripeSignatureVerifier::kHeaderBytesMax ||
