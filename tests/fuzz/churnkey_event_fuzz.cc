@@ -21,6 +21,7 @@
 
 namespace {
 
+using fuzz::begin_object;
 using ledger::json::put;
 using namespace std::string_view_literals;  // put() of a const char* would write a bool
 using webhooks::ChurnkeyEvent;
@@ -35,29 +36,25 @@ bool names_a_kind(std::string_view name) {
 // which one the parser reads.
 std::string write_event(const ChurnkeyEvent& event) {
   const std::string_view kind = webhooks::to_string(event.kind);
-  rapidjson::StringBuffer buffer;
-  ledger::json::Writer writer(buffer);
-  writer.StartObject();
-  put(writer, "type", event.name);
-  put(writer, "id", event.event_id);
-  writer.Key("data");
-  writer.StartObject();
-  put(writer, "customer", event.customer_id);
-  put(writer, "subscription", event.subscription_id);
-  put(writer, "offer_type", kind);
-  writer.Key("metadata");
-  writer.StartObject();
-  put(writer, "account_id", event.account_id);
-  writer.EndObject();
-  writer.Key("session");
-  writer.StartObject();
-  put(writer, "_id", event.session_id);
-  put(writer, "result", kind);
-  put(writer, "mode", event.test_mode ? "TEST"sv : "LIVE"sv);
-  writer.EndObject();
-  writer.EndObject();
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return fuzz::write_json([&](ledger::json::Writer& writer) {
+    writer.StartObject();
+    put(writer, "type", event.name);
+    put(writer, "id", event.event_id);
+    begin_object(writer, "data");
+    put(writer, "customer", event.customer_id);
+    put(writer, "subscription", event.subscription_id);
+    put(writer, "offer_type", kind);
+    begin_object(writer, "metadata");
+    put(writer, "account_id", event.account_id);
+    writer.EndObject();
+    begin_object(writer, "session");
+    put(writer, "_id", event.session_id);
+    put(writer, "result", kind);
+    put(writer, "mode", event.test_mode ? "TEST"sv : "LIVE"sv);
+    writer.EndObject();
+    writer.EndObject();
+    writer.EndObject();
+  });
 }
 
 void check_event(const ChurnkeyEvent& event) {

@@ -26,6 +26,7 @@
 
 namespace {
 
+using fuzz::begin_object;
 using integrations::DetectorConfig;
 using integrations::DetectorKind;
 using integrations::DetectorsConfig;
@@ -64,22 +65,20 @@ void write_detector(ledger::json::Writer& writer, const DetectorConfig& detector
 }
 
 std::string write_config(const DetectorsConfig& config) {
-  rapidjson::StringBuffer buffer;
-  ledger::json::Writer writer(buffer);
-  writer.StartObject();
-  put(writer, "overall_timeout_ms", config.overall_timeout_ms);
-  writer.Key("verdict");
-  writer.StartObject();
-  put_number(writer, "likely_human_below", config.verdict.likely_human_below);
-  put_number(writer, "likely_ai_from", config.verdict.likely_ai_from);
-  writer.EndObject();
-  put_number(writer, "internal_weight", config.internal_weight);
-  writer.Key("detectors");
-  writer.StartArray();
-  for (const DetectorConfig& detector : config.detectors) write_detector(writer, detector);
-  writer.EndArray();
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return fuzz::write_json([&](ledger::json::Writer& writer) {
+    writer.StartObject();
+    put(writer, "overall_timeout_ms", config.overall_timeout_ms);
+    begin_object(writer, "verdict");
+    put_number(writer, "likely_human_below", config.verdict.likely_human_below);
+    put_number(writer, "likely_ai_from", config.verdict.likely_ai_from);
+    writer.EndObject();
+    put_number(writer, "internal_weight", config.internal_weight);
+    writer.Key("detectors");
+    writer.StartArray();
+    for (const DetectorConfig& detector : config.detectors) write_detector(writer, detector);
+    writer.EndArray();
+    writer.EndObject();
+  });
 }
 
 // Numbers go through text and back: equal up to the parser's last-digit rounding.

@@ -5,8 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
+
+#include "ledger/json_fields.h"
 
 namespace fuzz {
 
@@ -33,6 +36,21 @@ bool is_valid_utf8(std::string_view text);
 // Valid UTF-8 without NUL bytes: what PostgreSQL text holds. Every string a parser returns
 // from an untrusted JSON document must be storable (unicode/json_text.h).
 bool is_storable_text(std::string_view text);
+
+// The JSON text that `write(writer)` produces: the targets' serializers for round trips.
+template <typename Write>
+std::string write_json(Write&& write) {
+  rapidjson::StringBuffer buffer;
+  ledger::json::Writer writer(buffer);
+  write(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// Opens the object member `key` of a serializer's current object.
+inline void begin_object(ledger::json::Writer& writer, const char* key) {
+  writer.Key(key);
+  writer.StartObject();
+}
 
 }  // namespace fuzz
 

@@ -25,14 +25,14 @@
 
 namespace {
 
+using fuzz::begin_object;
 using ledger::Plan;
 using ledger::PlanCatalog;
 using ledger::PricingRule;
 using ledger::json::put;
 
 void put_rule(ledger::json::Writer& writer, const char* feature, const PricingRule& rule) {
-  writer.Key(feature);
-  writer.StartObject();
+  begin_object(writer, feature);
   put(writer, "base_words", rule.base_words);
   put(writer, "base_credits", rule.base_credits);
   writer.EndObject();
@@ -42,14 +42,12 @@ void write_plan(ledger::json::Writer& writer, const Plan& plan) {
   writer.StartObject();
   put(writer, "id", plan.id);
   put(writer, "monthly_credits", plan.monthly_credits);
-  writer.Key("pricing");
-  writer.StartObject();
+  begin_object(writer, "pricing");
   put_rule(writer, "humanize", plan.humanize);
   put_rule(writer, "detect", plan.detect);
   writer.EndObject();
   if (!plan.stripe_price_monthly.empty() || !plan.stripe_price_yearly.empty()) {
-    writer.Key("stripe_prices");
-    writer.StartObject();
+    begin_object(writer, "stripe_prices");
     if (!plan.stripe_price_monthly.empty()) put(writer, "monthly", plan.stripe_price_monthly);
     if (!plan.stripe_price_yearly.empty()) put(writer, "yearly", plan.stripe_price_yearly);
     writer.EndObject();
@@ -64,15 +62,14 @@ void write_plan(ledger::json::Writer& writer, const Plan& plan) {
 }
 
 std::string write_catalog(const PlanCatalog& catalog) {
-  rapidjson::StringBuffer buffer;
-  ledger::json::Writer writer(buffer);
-  writer.StartObject();
-  writer.Key("plans");
-  writer.StartArray();
-  for (const Plan& plan : catalog.plans()) write_plan(writer, plan);
-  writer.EndArray();
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return fuzz::write_json([&](ledger::json::Writer& writer) {
+    writer.StartObject();
+    writer.Key("plans");
+    writer.StartArray();
+    for (const Plan& plan : catalog.plans()) write_plan(writer, plan);
+    writer.EndArray();
+    writer.EndObject();
+  });
 }
 
 bool is_in_range(const PricingRule& rule) {

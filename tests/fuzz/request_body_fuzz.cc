@@ -11,8 +11,6 @@
 //   (NUL included);
 // - an accepted body serialized again is accepted again with the same field values.
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -110,10 +108,7 @@ bool same_fields(const Fields& a, const Fields& b) {
 }
 
 std::string serialize(const rapidjson::Document& document) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  document.Accept(writer);
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return fuzz::write_json([&](ledger::json::Writer& writer) { document.Accept(writer); });
 }
 
 void check_accepted(const rapidjson::Document& document) {

@@ -25,13 +25,12 @@ using ledger::json::put;
 using webhooks::ShopifyEvent;
 
 std::string write_body(const ShopifyEvent& event) {
-  rapidjson::StringBuffer buffer;
-  ledger::json::Writer writer(buffer);
-  writer.StartObject();
-  put(writer, "myshopify_domain", event.shop_domain);
-  put(writer, "shop_id", event.shop_id);
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return fuzz::write_json([&](ledger::json::Writer& writer) {
+    writer.StartObject();
+    put(writer, "myshopify_domain", event.shop_domain);
+    put(writer, "shop_id", event.shop_id);
+    writer.EndObject();
+  });
 }
 
 // The `shop_id` member of the body, when the parser could have read it.

@@ -28,6 +28,7 @@
 
 namespace {
 
+using fuzz::begin_object;
 using ledger::json::put;
 using namespace std::string_view_literals;  // put() of a const char* would write a bool
 using webhooks::StripeEvent;
@@ -58,9 +59,22 @@ void put_optional(Writer& writer, const char* key, const std::optional<int64_t>&
   if (value) put(writer, key, *value);
 }
 
-void put_metadata(Writer& writer, const std::string& account_id, const std::string& plan_id) {
-  writer.Key("metadata");
+// Stripe's list objects: `key: {"data": [{...}]}` with one item, closed by end_only_item.
+void begin_only_item(Writer& writer, const char* key) {
+  begin_object(writer, key);
+  writer.Key("data");
+  writer.StartArray();
   writer.StartObject();
+}
+
+void end_only_item(Writer& writer) {
+  writer.EndObject();
+  writer.EndArray();
+  writer.EndObject();
+}
+
+void put_metadata(Writer& writer, const std::string& account_id, const std::string& plan_id) {
+  begin_object(writer, "metadata");
   put(writer, "account_id", account_id);
   put(writer, "plan_id", plan_id);
   writer.EndObject();
@@ -69,8 +83,7 @@ void put_metadata(Writer& writer, const std::string& account_id, const std::stri
 // A reference as Stripe sends it: the id, or (basil here) the expanded object.
 void put_reference(Writer& writer, const char* key, const std::string& id, Shape shape) {
   if (shape == Shape::kPre2025) return put(writer, key, id);
-  writer.Key(key);
-  writer.StartObject();
+  begin_object(writer, key);
   put(writer, "id", id);
   writer.EndObject();
 }
@@ -87,14 +100,9 @@ void write_checkout(Writer& writer, const webhooks::StripeCheckoutSession& sessi
 }
 
 void write_invoice_line(Writer& writer, const webhooks::StripeInvoice& invoice, Shape shape) {
-  writer.Key("lines");
-  writer.StartObject();
-  writer.Key("data");
-  writer.StartArray();
-  writer.StartObject();
+  begin_only_item(writer, "lines");
   if (invoice.period_start_unix_s && invoice.period_end_unix_s) {
-    writer.Key("period");
-    writer.StartObject();
+    begin_object(writer, "period");
     put(writer, "start", *invoice.period_start_unix_s);
     put(writer, "end", *invoice.period_end_unix_s);
     writer.EndObject();
@@ -102,17 +110,13 @@ void write_invoice_line(Writer& writer, const webhooks::StripeInvoice& invoice, 
   if (shape == Shape::kPre2025) {
     put_reference(writer, "price", invoice.price_id, shape);
   } else {
-    writer.Key("pricing");
-    writer.StartObject();
-    writer.Key("price_details");
-    writer.StartObject();
+    begin_object(writer, "pricing");
+    begin_object(writer, "price_details");
     put(writer, "price", invoice.price_id);
     writer.EndObject();
     writer.EndObject();
   }
-  writer.EndObject();
-  writer.EndArray();
-  writer.EndObject();
+  end_only_item(writer);
 }
 
 void write_invoice(Writer& writer, const webhooks::StripeInvoice& invoice, Shape shape) {
@@ -133,14 +137,18 @@ void write_invoice(Writer& writer, const webhooks::StripeInvoice& invoice, Shape
     put_metadata(writer, invoice.metadata_account_id, invoice.metadata_plan_id);
     return;
   }
-  writer.Key("parent");
-  writer.StartObject();
-  writer.Key("subscription_details");
-  writer.StartObject();
+  begin_object(writer, "parent");
+  begin_object(writer, "subscription_details");
   put(writer, "subscription", invoice.subscription);
   put_metadata(writer, invoice.metadata_account_id, invoice.metadata_plan_id);
   writer.EndObject();
   writer.EndObject();
+}
+
+// Pre-2025 at the top of the subscription, 2025+ on its item.
+void put_current_period(Writer& writer, const webhooks::StripeSubscription& subscription) {
+  put_optional(writer, "current_period_start", subscription.current_period_start_unix_s);
+  put_optional(writer, "current_period_end", subscription.current_period_end_unix_s);
 }
 
 void write_subscription(Writer& writer, const webhooks::StripeSubscription& subscription,
@@ -153,52 +161,37 @@ void write_subscription(Writer& writer, const webhooks::StripeSubscription& subs
   put_optional(writer, "cancel_at", subscription.cancel_at_unix_s);
   put_optional(writer, "canceled_at", subscription.canceled_at_unix_s);
   put_metadata(writer, subscription.metadata_account_id, subscription.metadata_plan_id);
-  if (shape == Shape::kPre2025) {
-    put_optional(writer, "current_period_start", subscription.current_period_start_unix_s);
-    put_optional(writer, "current_period_end", subscription.current_period_end_unix_s);
-  }
-  writer.Key("items");
-  writer.StartObject();
-  writer.Key("data");
-  writer.StartArray();
-  writer.StartObject();
+  if (shape == Shape::kPre2025) put_current_period(writer, subscription);
+  begin_only_item(writer, "items");
   put_reference(writer, "price", subscription.price_id, shape);
-  if (shape == Shape::kBasil) {
-    put_optional(writer, "current_period_start", subscription.current_period_start_unix_s);
-    put_optional(writer, "current_period_end", subscription.current_period_end_unix_s);
-  }
-  writer.EndObject();
-  writer.EndArray();
-  writer.EndObject();
+  if (shape == Shape::kBasil) put_current_period(writer, subscription);
+  end_only_item(writer);
 }
 
 std::string write_event(const StripeEvent& event, Shape shape) {
-  rapidjson::StringBuffer buffer;
-  Writer writer(buffer);
-  writer.StartObject();
-  put(writer, "id", event.id);
-  put(writer, "object", "event"sv);
-  put(writer, "api_version", shape == Shape::kBasil ? "2025-03-31.basil"sv : "2024-06-20"sv);
-  put(writer, "type", event.type);
-  put(writer, "created", event.created_unix_s);
-  put(writer, "livemode", event.livemode);
-  writer.Key("data");
-  writer.StartObject();
-  writer.Key("object");
-  writer.StartObject();
-  if (event.checkout) {
-    write_checkout(writer, *event.checkout, shape);
-  } else if (event.invoice) {
-    write_invoice(writer, *event.invoice, shape);
-  } else if (event.subscription) {
-    write_subscription(writer, *event.subscription, shape);
-  } else if (!event.object_id.empty()) {
-    put(writer, "id", event.object_id);
-  }
-  writer.EndObject();
-  writer.EndObject();
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return fuzz::write_json([&](ledger::json::Writer& writer) {
+    writer.StartObject();
+    put(writer, "id", event.id);
+    put(writer, "object", "event"sv);
+    put(writer, "api_version", shape == Shape::kBasil ? "2025-03-31.basil"sv : "2024-06-20"sv);
+    put(writer, "type", event.type);
+    put(writer, "created", event.created_unix_s);
+    put(writer, "livemode", event.livemode);
+    begin_object(writer, "data");
+    begin_object(writer, "object");
+    if (event.checkout) {
+      write_checkout(writer, *event.checkout, shape);
+    } else if (event.invoice) {
+      write_invoice(writer, *event.invoice, shape);
+    } else if (event.subscription) {
+      write_subscription(writer, *event.subscription, shape);
+    } else if (!event.object_id.empty()) {
+      put(writer, "id", event.object_id);
+    }
+    writer.EndObject();
+    writer.EndObject();
+    writer.EndObject();
+  });
 }
 
 // --- Properties -------------------------------------------------------------------------
