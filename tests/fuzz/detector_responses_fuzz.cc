@@ -75,13 +75,15 @@ DetectorConfig detector_from(std::string_view& input) {
 }
 
 // Applies the generic options and pointer; the detectors file admits only valid pointers
-// in valid UTF-8.
+// in valid UTF-8. The pointer is parsed from a std::string, as the service does: RapidJSON
+// 1.1.0 reads the byte after an empty pointer text, which must be a terminating NUL.
 void configure_generic(DetectorConfig& detector, uint8_t options, std::string_view pointer) {
   detector.scale = (options & 1) != 0 ? 1 : 100;
   detector.invert = (options & 2) != 0;
-  if (fuzz::is_valid_utf8(pointer) &&
-      rapidjson::Pointer(pointer.data(), pointer.size()).IsValid()) {
-    detector.score_pointer = std::string(pointer);
+  const std::string candidate(pointer);
+  if (fuzz::is_valid_utf8(candidate) &&
+      rapidjson::Pointer(candidate.c_str(), candidate.size()).IsValid()) {
+    detector.score_pointer = candidate;
   }
 }
 
