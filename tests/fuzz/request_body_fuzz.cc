@@ -9,7 +9,8 @@
 // - an accepted amount is an integer in 1..kAmountMax, an accepted ttl is in range;
 // - an accepted string is 1..length_max bytes of valid UTF-8 without control characters
 //   (NUL included);
-// - an accepted body serialized again is accepted again with the same field values.
+// - an accepted body serialized again is accepted again with the same field values (unless
+//   it holds a number that overflowed to infinity, which JSON cannot express).
 #include <rapidjson/document.h>
 
 #include <cstddef>
@@ -107,16 +108,24 @@ bool same_fields(const Fields& a, const Fields& b) {
          same(a.reason, b.reason) && same(a.reference, b.reference);
 }
 
-std::string serialize(const rapidjson::Document& document) {
-  return fuzz::write_json([&](ledger::json::Writer& writer) { document.Accept(writer); });
+// The document as JSON text, or nullopt when it holds a number JSON cannot express:
+// RapidJSON 1.1.0 reads a number that overflows a double through its mantissa (such as
+// 92233720368547e308) as infinity instead of refusing it as too big.
+std::optional<std::string> serialize(const rapidjson::Document& document) {
+  bool written = false;
+  std::string text =
+      fuzz::write_json([&](ledger::json::Writer& writer) { written = document.Accept(writer); });
+  if (!written) return std::nullopt;
+  return text;
 }
 
 void check_accepted(const rapidjson::Document& document) {
   FUZZ_REQUIRE(document.IsObject());
   const Fields fields = read_fields(document);
   check_fields(fields);
-  const std::string again = serialize(document);
-  auto reparsed = parse(again, false);
+  const std::optional<std::string> again = serialize(document);
+  if (!again) return;
+  auto reparsed = parse(*again, false);
   FUZZ_REQUIRE(std::holds_alternative<rapidjson::Document>(reparsed));
   FUZZ_REQUIRE(same_fields(fields, read_fields(std::get<rapidjson::Document>(reparsed))));
 }
