@@ -42,7 +42,7 @@ build_targets() {
 
 # The last status line libFuzzer printed ("#4096 pulse cov: 812 ft: 2301 ... exec/s: 9000").
 last_status() {
-  tail -n 200 "$1" | grep -a '^#[0-9]' | tail -n 1 || true
+  grep -a '^#[0-9]' "$1" | tail -n 1 || true
 }
 
 # Shows the latest status line every few seconds while `pid` runs (terminal only).
