@@ -64,7 +64,8 @@ std::variant<JwtClaims, JwtError> read_claims(const rapidjson::Document& payload
   claims.subject.assign(sub->value.GetString(), sub->value.GetStringLength());
   if (!is_valid_account_id(claims.subject)) return JwtError::kInvalidSubject;
   claims.expires_at_s = *exp;
-  if (now_s > claims.expires_at_s + leeway_s) return JwtError::kExpired;
+  // now - leeway, not exp + leeway: `exp` is the token's and may be INT64_MAX.
+  if (now_s - leeway_s > claims.expires_at_s) return JwtError::kExpired;
   if (payload.HasMember("nbf")) {
     const auto nbf = numeric_date(payload, "nbf");
     if (!nbf) return JwtError::kMissingClaim;

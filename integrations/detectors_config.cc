@@ -14,6 +14,8 @@
 #include <span>
 #include <sstream>
 
+#include "unicode/json_text.h"
+
 namespace integrations {
 namespace {
 
@@ -316,6 +318,10 @@ DetectorsConfigResult parse_detectors_config(std::string_view json) {
     return {std::nullopt, std::string("invalid JSON: ") +
                               rapidjson::GetParseError_En(root.GetParseError()) + " at offset " +
                               std::to_string(root.GetErrorOffset())};
+  }
+  // Keys and values reach error messages, logs and outgoing requests.
+  if (!unicode::json_strings_are_storable(root)) {
+    return {std::nullopt, "invalid JSON: a string holds a lone surrogate escape or a NUL"};
   }
   if (!root.IsObject()) return {std::nullopt, "the detectors file must hold a JSON object"};
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "ledger/json_fields.h"
+#include "unicode/json_text.h"
 
 namespace ledger {
 namespace {
@@ -99,8 +100,12 @@ std::optional<std::string> parse_plan(const rapidjson::Value& value, Plan& plan)
 
 std::variant<PlanCatalog, std::string> PlanCatalog::parse(std::string_view json_text) {
   rapidjson::Document document;
-  document.Parse(json_text.data(), json_text.size());
-  if (document.HasParseError()) return std::string("plans file is not valid JSON");
+  document.Parse<rapidjson::kParseValidateEncodingFlag>(json_text.data(), json_text.size());
+  if (document.HasParseError()) return std::string("plans file is not valid JSON in UTF-8");
+  // Plan ids and prices reach events, replies and this function's own error messages.
+  if (!unicode::json_strings_are_storable(document)) {
+    return std::string("plans file holds a string with a lone surrogate escape or a NUL");
+  }
   if (!document.IsObject() || !document.HasMember("plans") || !document["plans"].IsArray()) {
     return std::string("plans file must be an object with a \"plans\" array");
   }

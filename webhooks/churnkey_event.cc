@@ -32,7 +32,7 @@ ChurnkeyEventKind kind_from_word(std::string_view word) {
 ChurnkeyEventKind read_kind(std::string_view name, JsonFieldReader& data) {
   if (name == "cancellation.accepted") return ChurnkeyEventKind::kCancel;
   if (name == "offer.accepted") {
-    return kind_from_word(first_non_empty({
+    const ChurnkeyEventKind offer = kind_from_word(first_non_empty({
         data.string("offer_type"),
         data.string("offerType"),
         data.string("offer.type"),
@@ -40,6 +40,10 @@ ChurnkeyEventKind read_kind(std::string_view name, JsonFieldReader& data) {
         data.string("acceptedOffer.offerType"),
         data.string("session.acceptedOffer.offerType"),
     }));
+    // An accepted offer keeps the customer: an offer type of "cancel" or "abort" is not one.
+    const bool is_offer =
+        offer == ChurnkeyEventKind::kPause || offer == ChurnkeyEventKind::kDiscount;
+    return is_offer ? offer : ChurnkeyEventKind::kOther;
   }
   if (name == "session" || name == "session.completed") {
     return kind_from_word(first_non_empty({data.string("session.result"), data.string("result")}));

@@ -1,6 +1,7 @@
 # Shared shell functions of the project's scripts: package installation, build, and a
 # local PostgreSQL 15 started with initdb/pg_ctl (no system service is touched).
-# Sourced by scripts/test.sh and scripts/run.sh; expects ROOT to be the repository root.
+# Sourced by scripts/test.sh, scripts/run.sh and scripts/fuzz.sh; expects ROOT to be the
+# repository root.
 
 PG_BIN=/usr/lib/postgresql/15/bin
 APT_PACKAGES=(cmake ninja-build g++ pkg-config curl libpqxx-dev libpistache-dev rapidjson-dev
@@ -11,9 +12,14 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # Installs the Debian packages the project needs, only those missing (idempotent).
 ensure_packages() {
+  ensure_apt_packages "${APT_PACKAGES[@]}"
+}
+
+# ensure_apt_packages PACKAGE...: installs those of the given packages that are missing.
+ensure_apt_packages() {
   local missing=()
   local package
-  for package in "${APT_PACKAGES[@]}"; do
+  for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
       missing+=("$package")
   done

@@ -106,6 +106,19 @@ TEST(HttpJwtTest, LeewayIsInclusive) {
       std::holds_alternative<http::JwtClaims>(http::verify_jwt(at_edge, kSecret, kNow, 29)));
 }
 
+// Found by the jwt fuzz target: `exp + leeway` overflowed (undefined behaviour) for an
+// `exp` near INT64_MAX, which wrapped to "expired" where it did not trap.
+TEST(HttpJwtTest, ExpiryAtTheEdgesOfTheIntegerRange) {
+  const auto verify = [](int64_t exp) {
+    const std::string token = http::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})",
+                                                   payload("alice", exp));
+    return http::verify_jwt(token, kSecret, kNow, 30);
+  };
+  EXPECT_TRUE(std::holds_alternative<http::JwtClaims>(verify(INT64_MAX)));
+  EXPECT_TRUE(std::holds_alternative<http::JwtClaims>(verify(INT64_MAX - 29)));
+  EXPECT_EQ(std::get<http::JwtError>(verify(INT64_MIN)), http::JwtError::kExpired);
+}
+
 TEST(HttpJwtTest, DevTokensVerify) {
   const std::string token = http::issue_dev_token(kSecret, "bob@example.com", 60);
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(

@@ -95,6 +95,17 @@ TEST(DetectorsConfig, RejectsMalformedJson) {
   EXPECT_NE(error_of("").find("invalid JSON"), std::string::npos);
 }
 
+// Found by the detectors_file fuzz target: an unknown key spelled with a lone surrogate
+// escape was echoed into the error message as invalid UTF-8.
+TEST(DetectorsConfig, RejectsStringsThatAreNotStorableText) {
+  for (const char* json :
+       {R"({"detectors":[{"name":"z","kind":"zerogpt","api\udc00_key":"k"}]})",
+        R"({"detectors":[{"name":"z","kind":"zerogpt","api_key":"k\u0000"}]})"}) {
+    const std::string error = error_of(json);
+    EXPECT_NE(error.find("lone surrogate escape or a NUL"), std::string::npos) << error;
+  }
+}
+
 TEST(DetectorsConfig, RejectsBadTopLevelFields) {
   EXPECT_EQ(error_of(R"({"overall_timeout_ms": 0})"),
             "overall_timeout_ms: must be an integer in 1..120000");

@@ -276,4 +276,24 @@ TEST(Plans, RejectsBrokenFiles) {
   EXPECT_EQ(plans.free_plan().monthly_credits, 300);
 }
 
+// Found by the plans_file fuzz target: the plans file was parsed without UTF-8 validation,
+// so an invalid id reached the error messages (and the catalog), and a price with a NUL
+// escape was silently cut at the NUL.
+TEST(Plans, RefusesStringsThatAreNotStorableText) {
+  const auto plans_with_id = [](const std::string& id) {
+    return R"({"plans":[{"id":")" + id +
+           R"(","monthly_credits":1,"pricing":{"humanize":{"base_words":0,"base_credits":1},)"
+           R"("detect":{"base_words":100,"base_credits":1}}}]})";
+  };
+  for (const char* id : {"free\xE0", "free\\udc00", "free\\u0000x"}) {
+    const auto parsed = PlanCatalog::parse(plans_with_id(id));
+    ASSERT_TRUE(std::holds_alternative<std::string>(parsed)) << id;
+    EXPECT_EQ(std::get<std::string>(parsed).find("free"), std::string::npos) << id;
+  }
+  EXPECT_TRUE(std::holds_alternative<std::string>(PlanCatalog::parse(
+      R"({"plans":[{"id":"free","monthly_credits":1,"pricing":{"humanize":{"base_words":1,)"
+      R"("base_credits":1},"detect":{"base_words":1,"base_credits":1}},)"
+      R"("stripe_prices":{"monthly":"price_a\u0000b"},"currencies":["usd"]}]})")));
+}
+
 }  // namespace

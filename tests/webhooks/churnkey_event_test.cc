@@ -108,6 +108,11 @@ TEST(ChurnkeyEvent, SeedOfferAcceptedUsesTheOfferType) {
   // An offer never cancels, whatever its type says.
   EXPECT_EQ(parse_ok(R"({"type":"offer.accepted","data":{"offer_type":"PLAN_CHANGE"}})").kind,
             ChurnkeyEventKind::kOther);
+  // Found by the churnkey_event fuzz target's property: these words made an offer a cancel.
+  EXPECT_EQ(parse_ok(R"({"type":"offer.accepted","data":{"offer_type":"CANCEL"}})").kind,
+            ChurnkeyEventKind::kOther);
+  EXPECT_EQ(parse_ok(R"({"type":"offer.accepted","data":{"offerType":"abort"}})").kind,
+            ChurnkeyEventKind::kOther);
 }
 
 TEST(ChurnkeyEvent, SeedSessionCompletedUsesTheResult) {
