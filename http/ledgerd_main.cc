@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,7 @@
 #include "ledger/plans.h"
 #include "ledger/migrations.h"
 #include "ledger/retention.h"
+#include "notifications/emails.h"
 #include "webhooks/inbox_retention.h"
 #include "webhooks/stripe_inbox.h"
 #include "webhooks/stripe_mode.h"
@@ -112,6 +114,12 @@ DEFINE_int64(webhook_retry_base_ms, 5000,
 DEFINE_int64(webhook_retry_max_ms, 3600000, "longest backoff between two attempts of a delivery");
 DEFINE_int32(webhook_attempts_max, 12, "attempts before a delivery without an account is failed");
 DEFINE_int64(outbox_poll_ms, 1000, "how often the outbox (payment-failed emails) is delivered");
+DEFINE_string(smtp_url, "",
+              "mail server for the outbox e-mails: smtp://[user:password@]host:port or smtps://...;"
+              " empty: e-mails are logged, not sent (env SMTP_URL)");
+DEFINE_string(smtp_from, "", "sender address of the outbox e-mails (env SMTP_FROM)");
+DEFINE_bool(smtp_require_starttls, false, "smtp:// only: send only over STARTTLS");
+DEFINE_int64(smtp_timeout_ms, 15000, "longest SMTP exchange, 1..120000 ms");
 DEFINE_string(stripe_livemode, "auto",
               "Stripe mode billed in: live, test, or auto (from STRIPE_API_KEY's sk_live_/sk_test_ "
               "prefix; no key: test). Events of the other mode are stored and ignored");
@@ -136,7 +144,8 @@ bool apply_environment_fallbacks() {
     const bool unprefixed = flag.name == "database_url" || flag.name == "humanizer_url" ||
                             flag.name == "internal_detector_url" ||
                             flag.name == "stripe_webhook_secret" || flag.name == "stripe_api_key" ||
-                            flag.name == "stripe_api_base";
+                            flag.name == "stripe_api_base" || flag.name == "smtp_url" ||
+                            flag.name == "smtp_from";
     std::string variable = unprefixed ? "" : "LEDGER_";
     for (const char c : flag.name) variable += static_cast<char>(std::toupper(c));
     const char* value = std::getenv(variable.c_str());
@@ -169,6 +178,21 @@ bool billing_flags_valid(const Fail& fail) {
   }
   const auto mode = webhooks::resolve_stripe_mode(FLAGS_stripe_livemode, FLAGS_stripe_api_key);
   if (const auto* error = std::get_if<std::string>(&mode)) return fail(error->c_str());
+  return true;
+}
+
+template <typename Fail>
+bool smtp_flags_valid(const Fail& fail) {
+  if (FLAGS_smtp_url.empty()) return true;
+  if (FLAGS_smtp_url.rfind("smtp://", 0) != 0 && FLAGS_smtp_url.rfind("smtps://", 0) != 0) {
+    return fail("SMTP_URL must start with smtp:// or smtps://");
+  }
+  if (!integrations::is_plain_email_address(FLAGS_smtp_from)) {
+    return fail("SMTP_FROM must be a plain e-mail address when SMTP_URL is set");
+  }
+  if (FLAGS_smtp_timeout_ms < 1 || FLAGS_smtp_timeout_ms > integrations::kTimeoutMsMax) {
+    return fail("--smtp_timeout_ms must be 1..120000");
+  }
   return true;
 }
 
@@ -251,7 +275,8 @@ bool flags_valid() {
   if (FLAGS_commit_timeout_ms < 1 || FLAGS_shutdown_grace_ms < 0) {
     return fail("--commit_timeout_ms must be >= 1 and --shutdown_grace_ms >= 0");
   }
-  return billing_flags_valid(fail) && retention_flags_valid(fail) && limit_flags_valid(fail);
+  return billing_flags_valid(fail) && retention_flags_valid(fail) && limit_flags_valid(fail) &&
+         smtp_flags_valid(fail);
 }
 
 http::ServiceOptions service_options() {
@@ -418,13 +443,28 @@ void prune_expired_rows(const ledger::PeriodicTask& task) {
   }
 }
 
-// The stand-in for an email provider: the payment-retry email is logged, not sent.
+// Without a mail server (SMTP_URL unset): the payment-retry email is logged, not sent.
 std::string log_payment_failed_email(const std::string& message_id, const std::string& account_id,
                                      const std::string& payload_json) {
   spdlog::info(
       "email.payment_failed (logged in place of an email provider) message={} account={} {}",
       message_id, account_id, payload_json);
   return "";
+}
+
+// The outbox's handlers: e-mails over SMTP when SMTP_URL is set, else logged.
+std::map<std::string, ledger::OutboxHandler> outbox_handlers() {
+  if (FLAGS_smtp_url.empty()) {
+    spdlog::info("outbox: SMTP_URL unset, e-mails are logged, not sent");
+    return {{notifications::kPaymentFailedKind, log_payment_failed_email}};
+  }
+  notifications::EmailSettings settings;
+  settings.smtp.url = FLAGS_smtp_url;
+  settings.smtp.from = FLAGS_smtp_from;
+  settings.smtp.require_starttls = FLAGS_smtp_require_starttls;
+  settings.smtp.timeout_ms = static_cast<long>(FLAGS_smtp_timeout_ms);
+  settings.database.url = FLAGS_database_url;
+  return {{notifications::kPaymentFailedKind, notifications::payment_failed_email(settings)}};
 }
 
 int run() {
@@ -486,8 +526,7 @@ int run() {
   ledger::OutboxOptions outbox_options;
   outbox_options.database_url = FLAGS_database_url;
   outbox_options.poll_interval_ms = FLAGS_outbox_poll_ms;
-  ledger::OutboxDeliverer outbox(outbox_options,
-                                 {{"email.payment_failed", log_payment_failed_email}});
+  ledger::OutboxDeliverer outbox(outbox_options, outbox_handlers());
   outbox.start();
   std::unique_ptr<ledger::PeriodicTask> pruner;
   if (FLAGS_prune_interval_s > 0) {

@@ -18,15 +18,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int kPollIntervalMsMax = 1'000;
 constexpr const char* kUserAgent = "credit-ledger/1.0";
 
-void ensure_curl_initialized() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      throw std::runtime_error("curl_global_init failed");
-    }
-  });
-}
-
 int64_t elapsed_ms(Clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
 }
@@ -260,6 +251,16 @@ class MultiRun {
 };
 
 }  // namespace
+
+void ensure_curl_initialized() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      throw std::runtime_error("curl_global_init failed");
+    }
+  });
+}
+
 
 std::string_view failure_name(HttpResponse::Failure failure) {
   switch (failure) {

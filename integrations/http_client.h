@@ -46,6 +46,9 @@ struct HttpResponse {
   bool ok() const { return failure == Failure::kNone; }
 };
 
+// Initialises libcurl once per process (thread-safe); every libcurl user calls it first.
+void ensure_curl_initialized();
+
 // Returns the name of a failure ("none", "timeout", "connect", "other") for logs/tests.
 std::string_view failure_name(HttpResponse::Failure failure);
 

@@ -3,7 +3,10 @@
 
 #include <cassert>
 
+#include <rapidjson/document.h>
+
 #include "ledger/store.h"
+#include "webhooks/json_reader.h"
 #include "webhooks/stripe_inbox.h"
 
 namespace webhooks {
@@ -60,6 +63,32 @@ std::optional<int64_t> read_deliveries_pruned_before_us(pg::Connection& connecti
        {}});
   if (rows.rows() == 0) return std::nullopt;
   return rows.int64(0, 0);
+}
+
+std::optional<std::string> read_customer_email(pg::Connection& connection,
+                                               const std::string& account_id) {
+  const pg::Result rows = connection.exec(
+      {"inbox_read_customer_email",
+       "SELECT d.raw_body FROM webhook_processing p"
+       " JOIN webhook_deliveries d USING (provider, provider_event_id)"
+       " WHERE p.account_id = $1 AND p.provider = $2"
+       " ORDER BY d.received_at DESC, d.provider_event_id DESC LIMIT $3",
+       {account_id, std::string(kStripeProvider), std::to_string(kCustomerEmailDeliveriesMax)}});
+  for (int i = 0; i < rows.rows(); ++i) {
+    rapidjson::Document document;
+    if (!parse_bounded_json(rows.bytes(i, 0), document).empty() || !document.IsObject()) continue;
+    JsonFieldReader event(document, "event", JsonFieldReader::Mode::kLenient);
+    for (const char* path :
+         {"data.object.customer_email", "data.object.customer_details.email"}) {
+      std::string email = event.string(path);
+      if (!email.empty()) return email;
+    }
+    if (event.string("data.object.object") == "customer") {
+      std::string email = event.string("data.object.email");
+      if (!email.empty()) return email;
+    }
+  }
+  return std::nullopt;
 }
 
 bool deliveries_guarded(pg::Connection& connection) {

@@ -1,0 +1,86 @@
+// Outbox e-mails (notifications/emails.h).
+#include "notifications/emails.h"
+
+#include <rapidjson/document.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <mutex>
+
+#include "webhooks/inbox_reads.h"
+
+namespace notifications {
+namespace {
+
+std::string string_field(const rapidjson::Document& document, const char* name) {
+  if (!document.IsObject()) return "";
+  const auto member = document.FindMember(name);
+  if (member == document.MemberEnd() || !member->value.IsString()) return "";
+  return {member->value.GetString(), member->value.GetStringLength()};
+}
+
+struct HandlerState {
+  EmailSettings settings;
+  std::mutex mutex;  // the deliverer calls from one thread; this keeps a copy safe too
+  std::unique_ptr<pg::Connection> connection;
+};
+
+std::optional<std::string> account_address(HandlerState& state, const std::string& account_id) {
+  try {
+    if (state.connection && !state.connection->usable()) state.connection.reset();
+    if (!state.connection) state.connection = std::make_unique<pg::Connection>(state.settings.database);
+    return webhooks::read_customer_email(*state.connection, account_id);
+  } catch (const pg::Error& error) {
+    if (error.kind() == pg::ErrorKind::kConnection) state.connection.reset();
+    throw;
+  }
+}
+
+}  // namespace
+
+integrations::EmailMessage payment_failed_message(const std::string& message_id,
+                                                  const std::string& to,
+                                                  const std::string& payload_json) {
+  rapidjson::Document payload;
+  payload.Parse(payload_json.data(), payload_json.size());
+  const std::string invoice = string_field(payload, "invoice_id");
+  const std::string account = string_field(payload, "account_id");
+  integrations::EmailMessage message;
+  message.to = to;
+  message.message_id = message_id;
+  message.subject = "Your payment did not go through";
+  message.body =
+      "Hello,\n"
+      "\n"
+      "we could not collect the payment for your subscription" +
+      (invoice.empty() ? std::string() : " (invoice " + invoice + ")") +
+      ". Stripe will try again over the next days; to keep your plan and its credits, please\n"
+      "check the payment method in your billing settings.\n"
+      "\n"
+      "Account: " + account + "\n";
+  return message;
+}
+
+ledger::OutboxHandler payment_failed_email(EmailSettings settings) {
+  auto state = std::make_shared<HandlerState>();
+  state->settings = std::move(settings);
+  return [state](const std::string& message_id, const std::string& account_id,
+                 const std::string& payload_json) -> std::string {
+    std::lock_guard lock(state->mutex);
+    const std::optional<std::string> address = account_address(*state, account_id);
+    if (!address) return "no e-mail address known for the account yet";
+    if (!integrations::is_plain_email_address(*address)) {
+      return "the account's e-mail address is not a plain address";
+    }
+    const integrations::EmailMessage message =
+        payment_failed_message(message_id, *address, payload_json);
+    std::string error = integrations::send_email(state->settings.smtp, message);
+    if (error.empty()) {
+      spdlog::info("email {} sent: message={} account={}", kPaymentFailedKind, message_id,
+                   account_id);
+    }
+    return error;
+  };
+}
+
+}  // namespace notifications

@@ -1,0 +1,149 @@
+// The payment-failed e-mail over SMTP, end to end: a Stripe invoice.payment_failed delivery
+// -> the outbox -> ledgerd's SMTP client -> a fake mail server on loopback. The message goes
+// to the address of the account's latest Stripe data, once; a refused attempt is retried;
+// without an address it stays undelivered with the reason; bad SMTP settings stop start-up.
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "tests/billing/billing_fixture.h"
+#include "tests/billing/stripe_payloads.h"
+#include "tests/support/fake_smtp_server.h"
+
+namespace billing_tests {
+namespace {
+
+constexpr const char* kSender = "billing@ledger.example";
+
+class EmailTest : public BillingTest {
+ protected:
+  void SetUp() override {
+    smtp_ = std::make_unique<testing_support::FakeSmtpServer>();
+    BillingTest::SetUp();
+  }
+  void TearDown() override {
+    BillingTest::TearDown();
+    smtp_.reset();
+  }
+  std::vector<std::string> ledgerd_flags() const override {
+    std::vector<std::string> flags = BillingTest::ledgerd_flags();
+    flags.push_back("--smtp_url=" + smtp_->url());
+    flags.push_back(std::string("--smtp_from=") + kSender);
+    flags.push_back("--smtp_timeout_ms=3000");
+    return flags;
+  }
+
+  void fail_payment(const Subscriber& who, const std::string& tag) const {
+    ASSERT_EQ(deliver_ok(checkout_completed("evt_" + tag + "_0", period0_s_ + 10, who, "pro")),
+              "processed");
+    ASSERT_EQ(deliver_ok(invoice_event("invoice.payment_failed", "evt_" + tag + "_1",
+                                       period0_s_ + kMonthS + 60, who, "price_pro_monthly",
+                                       "subscription_cycle", period0_s_ + kMonthS,
+                                       Shape::kBasil)),
+              "processed");
+  }
+
+  // (delivered, attempts, last_error) of the account's one payment-failed message.
+  std::tuple<bool, int, std::string> outbox_row(const std::string& account) const {
+    auto connection = database_->connect();
+    pqxx::read_transaction work(*connection);
+    const pqxx::result rows = work.exec_params(
+        "SELECT delivered_at IS NOT NULL, attempts, coalesce(last_error, '') FROM ledger_outbox"
+        " WHERE account_id = $1 AND kind = 'email.payment_failed'",
+        account);
+    EXPECT_EQ(rows.size(), 1u);
+    if (rows.size() != 1u) return {false, 0, ""};
+    return {rows[0][0].as<bool>(), rows[0][1].as<int>(), rows[0][2].as<std::string>()};
+  }
+
+  bool wait_delivered(const std::string& account, int64_t timeout_ms) const {
+    for (int64_t waited = 0; waited < timeout_ms; waited += 50) {
+      if (std::get<0>(outbox_row(account))) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return std::get<0>(outbox_row(account));
+  }
+
+  const int64_t period0_s_ = now_s() - 20 * kDayS;
+  std::unique_ptr<testing_support::FakeSmtpServer> smtp_;
+};
+
+TEST_F(EmailTest, PaymentFailedEmailReachesTheCustomerOnce) {
+  const Subscriber who = subscriber("mail");
+  fail_payment(who, "mail");
+  ASSERT_TRUE(smtp_->wait_for_messages(1, 10'000));
+  ASSERT_TRUE(wait_delivered(who.account, 5'000));
+  const auto messages = smtp_->messages();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].mail_from, kSender);
+  ASSERT_EQ(messages[0].recipients.size(), 1u);
+  EXPECT_EQ(messages[0].recipients[0], "buyer@example.com");
+  const std::string& data = messages[0].data;
+  EXPECT_NE(data.find("To: <buyer@example.com>\r\n"), std::string::npos) << data;
+  EXPECT_NE(data.find("Subject: Your payment did not go through\r\n"), std::string::npos);
+  EXPECT_NE(data.find("invoice in_evt_mail_1"), std::string::npos) << data;
+  EXPECT_NE(data.find("Account: " + who.account), std::string::npos) << data;
+  // The duplicate delivery of the failure queues nothing more.
+  EXPECT_EQ(deliver(invoice_event("invoice.payment_failed", "evt_mail_1",
+                                  period0_s_ + kMonthS + 60, who, "price_pro_monthly",
+                                  "subscription_cycle", period0_s_ + kMonthS, Shape::kBasil))
+                .body,
+            R"({"received":true,"duplicate":true})");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(smtp_->messages().size(), 1u);
+  EXPECT_EQ(std::get<1>(outbox_row(who.account)), 1);
+}
+
+TEST_F(EmailTest, ARefusedMessageIsRetriedAndSentOnce) {
+  smtp_->refuse_next_data(1);
+  const Subscriber who = subscriber("retry");
+  fail_payment(who, "retry");
+  // The first attempt is refused (451); the outbox retries after its backoff (2 s).
+  ASSERT_TRUE(smtp_->wait_for_messages(1, 15'000));
+  ASSERT_TRUE(wait_delivered(who.account, 5'000));
+  EXPECT_EQ(smtp_->refused(), 1);
+  EXPECT_EQ(smtp_->messages().size(), 1u);
+  const auto [delivered, attempts, last_error] = outbox_row(who.account);
+  EXPECT_TRUE(delivered);
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(last_error, "");
+}
+
+TEST_F(EmailTest, WithoutAnAddressTheMessageWaitsWithItsReason) {
+  // An outbox message for an account no Stripe delivery ever named.
+  {
+    auto connection = database_->connect();
+    pqxx::work work(*connection);
+    work.exec(
+        "INSERT INTO ledger_outbox (account_id, message_id, kind, payload) VALUES"
+        " ('acct-nomail', '0b0f5a52-9a1e-4b8e-8f3c-6d1d2c3b4a59', 'email.payment_failed',"
+        " '{\"account_id\":\"acct-nomail\",\"invoice_id\":\"in_1\"}')");
+    work.commit();
+  }
+  std::string last_error;
+  for (int i = 0; i < 100 && last_error.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    last_error = std::get<2>(outbox_row("acct-nomail"));
+  }
+  EXPECT_EQ(last_error, "no e-mail address known for the account yet");
+  EXPECT_FALSE(std::get<0>(outbox_row("acct-nomail")));
+  EXPECT_TRUE(smtp_->messages().empty());
+}
+
+TEST_F(EmailTest, BadSmtpSettingsStopStartUp) {
+  testing_support::LedgerdOptions options;
+  options.database_url = ledgerd_database_url();
+  options.extra_flags = {"--smtp_url=http://127.0.0.1:25", std::string("--smtp_from=") + kSender};
+  EXPECT_NE(testing_support::start_failure(options).find("SMTP_URL must start with smtp://"),
+            std::string::npos);
+  options.extra_flags = {"--smtp_url=" + smtp_->url()};
+  EXPECT_NE(testing_support::start_failure(options).find("SMTP_FROM must be a plain"),
+            std::string::npos);
+  options.extra_flags = {"--smtp_url=" + smtp_->url(), "--smtp_from=a@b.co\r\nBcc: x@y.z"};
+  EXPECT_NE(testing_support::start_failure(options).find("SMTP_FROM must be a plain"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace billing_tests
