@@ -43,6 +43,21 @@ std::string_view signature_log_word(webhooks::SignatureCheck check) {
   return "signature_invalid";
 }
 
+// The non-empty, trimmed entries of a comma-separated list of secrets.
+std::vector<std::string> split_secrets(const std::string& list) {
+  std::vector<std::string> secrets;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    std::string secret = list.substr(start, comma - start);
+    secret.erase(0, secret.find_first_not_of(" \t"));
+    secret.erase(secret.find_last_not_of(" \t") + 1);
+    if (!secret.empty()) secrets.push_back(std::move(secret));
+    start = comma + 1;
+  }
+  return secrets;
+}
+
 std::string lower_ascii(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -88,6 +103,7 @@ BillingRoutes::BillingRoutes(BillingSettings settings, const ledger::PlanCatalog
       plans_(plans),
       inbox_(inbox),
       verifier_(settings_.stripe_webhook_secrets),
+      churnkey_secrets_(split_secrets(settings_.churnkey_webhook_secrets)),
       stripe_(settings_.stripe) {
   assert(settings_.retry_after_s > 0);
 }
@@ -127,6 +143,56 @@ HttpReply BillingRoutes::stripe_webhook(const IncomingRequest& request, RequestL
   log.account_id = result.account_id;
   log.detail = std::string(webhooks::processing_status_name(result.status));
   spdlog::info("request_id={} stripe event {} ({}) {} {}", request.request_id, event.id, event.type,
+               webhooks::processing_status_name(result.status), result.note);
+  return json_reply(200, JsonObject()
+                             .field("received", true)
+                             .field("duplicate", false)
+                             .field("status", webhooks::processing_status_name(result.status))
+                             .field("note", result.note)
+                             .finish());
+}
+
+HttpReply BillingRoutes::churnkey_webhook(const IncomingRequest& request, RequestLog& log) const {
+  const bool signed_by_churnkey =
+      std::any_of(churnkey_secrets_.begin(), churnkey_secrets_.end(), [&](const std::string& key) {
+        return webhooks::verify_churnkey_hmac(key, request.body, request.churnkey_signature);
+      });
+  if (!signed_by_churnkey) {
+    log.detail = churnkey_secrets_.empty()             ? "secret_unset"
+                 : request.churnkey_signature.empty() ? "signature_missing"
+                                                      : "signature_mismatch";
+    return json_error(401, "invalid_signature");
+  }
+  const webhooks::ChurnkeyEventParse parsed = webhooks::parse_churnkey_event(request.body);
+  if (std::holds_alternative<std::string>(parsed)) {
+    log.detail = "invalid_payload";
+    return json_error(400, "invalid_payload");
+  }
+  const webhooks::ChurnkeyEvent& event = std::get<webhooks::ChurnkeyEvent>(parsed);
+  pg::Connection& connection = thread_connection(settings_.database_url);
+  const std::optional<std::string> delivery_id =
+      inbox_.store_churnkey(connection, event, request.body);
+  if (!delivery_id) {
+    log.detail = "duplicate";
+    return json_reply(200, R"({"received":true,"duplicate":true})");
+  }
+  webhooks::ProcessingResult result;
+  try {
+    result = inbox_.process_churnkey(connection, *delivery_id, request.request_id);
+  } catch (const std::exception& failure) {
+    // Stored: the inbox loop processes it after its lease. Churnkey must not resend.
+    if (const auto* database = dynamic_cast<const pg::Error*>(&failure);
+        database != nullptr && database->kind() == pg::ErrorKind::kConnection) {
+      discard_thread_connection();
+    }
+    spdlog::warn("request_id={} churnkey delivery {} stored, processing deferred: {}",
+                 request.request_id, *delivery_id, failure.what());
+    result.note = "retry_scheduled";
+  }
+  log.account_id = result.account_id;
+  log.detail = std::string(webhooks::processing_status_name(result.status));
+  spdlog::info("request_id={} churnkey delivery {} ({}, {}) {} {}", request.request_id,
+               *delivery_id, event.name, webhooks::to_string(event.kind),
                webhooks::processing_status_name(result.status), result.note);
   return json_reply(200, JsonObject()
                              .field("received", true)
@@ -236,11 +302,12 @@ HttpReply BillingRoutes::checkout(const std::string& account_id, const IncomingR
 
 HttpReply LedgerService::billing_route(RouteId route, const IncomingRequest& request,
                                        RequestLog& log) {
-  assert(route == RouteId::kStripeWebhook || route == RouteId::kBillingSubscription ||
-         route == RouteId::kBillingCheckout);
+  assert(route == RouteId::kStripeWebhook || route == RouteId::kChurnkeyWebhook ||
+         route == RouteId::kBillingSubscription || route == RouteId::kBillingCheckout);
   if (options_.billing == nullptr) return service_unavailable();
   const BillingRoutes& billing = *options_.billing;
   if (route == RouteId::kStripeWebhook) return billing.stripe_webhook(request, log);
+  if (route == RouteId::kChurnkeyWebhook) return billing.churnkey_webhook(request, log);
   auto principal = authenticate_user(request, log);
   if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
   const Principal& caller = std::get<Principal>(principal);

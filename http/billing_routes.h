@@ -6,6 +6,11 @@
 //        nothing changes; the database unreachable: 503, so Stripe retries), then process it
 //        at once, best effort: 200 {received, duplicate: false, status, note} whatever the
 //        processing did (parked and failed-for-now deliveries are retried by the inbox loop).
+//   POST /api/v1/billing/webhooks/churnkey (HMAC-SHA256 hex of the raw body in
+//        ServerOptions::churnkey_signature_header, "sha256=" prefix allowed, any of the
+//        comma-separated CHURNKEY_WEBHOOK_SECRET; unset: every delivery refused) 401
+//        invalid_signature (nothing stored), else as the Stripe route: 400 invalid_payload,
+//        200 duplicate, or stored and processed (webhooks/stripe_inbox.h).
 //   GET  /api/v1/billing/subscription      (user) the account's subscription.
 //   POST /api/v1/billing/checkout          (user) a Stripe Checkout Session for a plan.
 //
@@ -15,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "http/json_reply.h"
 #include "http/service.h"
@@ -28,6 +34,7 @@ namespace http {
 struct BillingSettings {
   std::string database_url;
   std::string stripe_webhook_secrets;  // STRIPE_WEBHOOK_SECRET: comma-separated (rotation)
+  std::string churnkey_webhook_secrets;  // CHURNKEY_WEBHOOK_SECRET: comma-separated
   integrations::StripeClientSettings stripe;
   std::string checkout_success_url;
   std::string checkout_cancel_url;
@@ -43,6 +50,8 @@ class BillingRoutes {
   // POST /api/v1/billing/webhooks/stripe, as described above. Database errors while
   // storing propagate (LedgerService maps them to 503). Thread-safe.
   HttpReply stripe_webhook(const IncomingRequest& request, RequestLog& log) const;
+  // POST /api/v1/billing/webhooks/churnkey, as described above. Thread-safe.
+  HttpReply churnkey_webhook(const IncomingRequest& request, RequestLog& log) const;
 
   // GET /api/v1/billing/subscription for `account_id`: 200 {plan, status,
   // current_period_end (RFC 3339 or null), cancel_at_period_end, scheduled_plan,
@@ -74,6 +83,7 @@ class BillingRoutes {
   const ledger::PlanCatalog& plans_;
   const webhooks::StripeInbox& inbox_;
   const webhooks::StripeSignatureVerifier verifier_;
+  const std::vector<std::string> churnkey_secrets_;
   const integrations::StripeClient stripe_;
 };
 

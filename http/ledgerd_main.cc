@@ -34,6 +34,7 @@
 #include "ledger/migrations.h"
 #include "ledger/retention.h"
 #include "notifications/emails.h"
+#include "notifications/stripe_calls.h"
 #include "webhooks/inbox_retention.h"
 #include "webhooks/stripe_inbox.h"
 #include "webhooks/stripe_mode.h"
@@ -98,6 +99,11 @@ DEFINE_string(stripe_webhook_secret, "",
               "Stripe webhook signing secrets, comma-separated for rotation (env "
               "STRIPE_WEBHOOK_SECRET; empty: every delivery is refused)");
 DEFINE_string(stripe_api_key, "", "Stripe secret key (env STRIPE_API_KEY; empty: checkout 503)");
+DEFINE_string(churnkey_webhook_secret, "",
+              "Churnkey webhook secrets, comma-separated for rotation (env "
+              "CHURNKEY_WEBHOOK_SECRET; empty: every delivery is refused)");
+DEFINE_string(churnkey_signature_header, "X-Churnkey-Signature",
+              "header carrying the Churnkey webhook signature");
 DEFINE_string(stripe_api_base, "https://api.stripe.com",
               "Stripe API base URL (env STRIPE_API_BASE)");
 DEFINE_int64(stripe_connect_timeout_ms, 3000, "connect timeout of each Stripe API call");
@@ -145,6 +151,7 @@ bool apply_environment_fallbacks() {
                             flag.name == "internal_detector_url" ||
                             flag.name == "stripe_webhook_secret" || flag.name == "stripe_api_key" ||
                             flag.name == "stripe_api_base" || flag.name == "smtp_url" ||
+                            flag.name == "churnkey_webhook_secret" ||
                             flag.name == "smtp_from";
     std::string variable = unprefixed ? "" : "LEDGER_";
     for (const char c : flag.name) variable += static_cast<char>(std::toupper(c));
@@ -308,6 +315,7 @@ http::ServerOptions server_options() {
   options.outbound_queue_max = static_cast<std::size_t>(FLAGS_outbound_queue_max);
   options.connections_max = static_cast<std::size_t>(FLAGS_connections_max);
   options.trust_forwarded_for = FLAGS_trust_forwarded_for;
+  options.churnkey_signature_header = FLAGS_churnkey_signature_header;
   options.max_body_bytes = static_cast<std::size_t>(FLAGS_max_body_bytes);
   options.header_timeout_ms = FLAGS_header_timeout_ms;
   options.body_timeout_ms = FLAGS_body_timeout_ms;
@@ -401,6 +409,10 @@ http::BillingSettings billing_settings() {
   http::BillingSettings settings;
   settings.database_url = FLAGS_database_url;
   settings.stripe_webhook_secrets = FLAGS_stripe_webhook_secret;
+  settings.churnkey_webhook_secrets = FLAGS_churnkey_webhook_secret;
+  if (settings.churnkey_webhook_secrets.empty()) {
+    spdlog::warn("CHURNKEY_WEBHOOK_SECRET is not set: every Churnkey delivery is refused (401)");
+  }
   settings.stripe.api_base = FLAGS_stripe_api_base;
   settings.stripe.api_key = FLAGS_stripe_api_key;
   settings.stripe.connect_timeout_ms = static_cast<long>(FLAGS_stripe_connect_timeout_ms);
@@ -452,11 +464,16 @@ std::string log_payment_failed_email(const std::string& message_id, const std::s
   return "";
 }
 
-// The outbox's handlers: e-mails over SMTP when SMTP_URL is set, else logged.
-std::map<std::string, ledger::OutboxHandler> outbox_handlers() {
+// The outbox's handlers: the Stripe calls, and e-mails over SMTP when SMTP_URL is set
+// (logged otherwise).
+std::map<std::string, ledger::OutboxHandler> outbox_handlers(
+    const integrations::StripeClientSettings& stripe) {
+  std::map<std::string, ledger::OutboxHandler> handlers = {
+      {ledger::kStripeCancelAtPeriodEndKind, notifications::stripe_cancel_at_period_end(stripe)}};
   if (FLAGS_smtp_url.empty()) {
     spdlog::info("outbox: SMTP_URL unset, e-mails are logged, not sent");
-    return {{notifications::kPaymentFailedKind, log_payment_failed_email}};
+    handlers.emplace(notifications::kPaymentFailedKind, log_payment_failed_email);
+    return handlers;
   }
   notifications::EmailSettings settings;
   settings.smtp.url = FLAGS_smtp_url;
@@ -464,7 +481,8 @@ std::map<std::string, ledger::OutboxHandler> outbox_handlers() {
   settings.smtp.require_starttls = FLAGS_smtp_require_starttls;
   settings.smtp.timeout_ms = static_cast<long>(FLAGS_smtp_timeout_ms);
   settings.database.url = FLAGS_database_url;
-  return {{notifications::kPaymentFailedKind, notifications::payment_failed_email(settings)}};
+  handlers.emplace(notifications::kPaymentFailedKind, notifications::payment_failed_email(settings));
+  return handlers;
 }
 
 int run() {
@@ -506,7 +524,8 @@ int run() {
     if (const http::HttpServer* server = server_slot.load()) server->fill_gauges(gauges);
   };
   webhooks::StripeInbox inbox(inbox_settings(), *plans, *committer);
-  const http::BillingRoutes billing(billing_settings(), *plans, inbox);
+  const http::BillingSettings billing_config = billing_settings();
+  const http::BillingRoutes billing(billing_config, *plans, inbox);
   options.billing = &billing;
   http::LedgerService service(std::move(options), *committer, metrics, content.get());
   fit_descriptor_limit();
@@ -526,7 +545,7 @@ int run() {
   ledger::OutboxOptions outbox_options;
   outbox_options.database_url = FLAGS_database_url;
   outbox_options.poll_interval_ms = FLAGS_outbox_poll_ms;
-  ledger::OutboxDeliverer outbox(outbox_options, outbox_handlers());
+  ledger::OutboxDeliverer outbox(outbox_options, outbox_handlers(billing_config.stripe));
   outbox.start();
   std::unique_ptr<ledger::PeriodicTask> pruner;
   if (FLAGS_prune_interval_s > 0) {

@@ -15,7 +15,7 @@ struct RouteEntry {
   Bulkhead bulkhead = Bulkhead::kLedger;
 };
 
-constexpr std::array<RouteEntry, 15> kRoutes = {{
+constexpr std::array<RouteEntry, 16> kRoutes = {{
     {"GET", "/api/v1/health", RouteId::kHealth},
     {"GET", "/api/v1/credits", RouteId::kCredits},
     {"POST", "/api/v1/credits/reservations", RouteId::kReserve},
@@ -29,6 +29,7 @@ constexpr std::array<RouteEntry, 15> kRoutes = {{
     {"POST", "/api/v1/humanize", RouteId::kHumanize, Bulkhead::kOutbound},
     {"POST", "/api/v1/detect", RouteId::kDetect, Bulkhead::kOutbound},
     {"POST", "/api/v1/billing/webhooks/stripe", RouteId::kStripeWebhook},
+    {"POST", "/api/v1/billing/webhooks/churnkey", RouteId::kChurnkeyWebhook},
     {"POST", "/api/v1/billing/checkout", RouteId::kBillingCheckout, Bulkhead::kOutbound},
     {"GET", "/api/v1/billing/subscription", RouteId::kBillingSubscription},
 }};

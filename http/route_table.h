@@ -22,6 +22,7 @@ enum class RouteId {
   kHumanize,
   kDetect,
   kStripeWebhook,
+  kChurnkeyWebhook,
   kBillingCheckout,
   kBillingSubscription,
 };

@@ -140,6 +140,9 @@ IncomingRequest copy_request(const Pistache::Http::Request& request, const Serve
   if (const auto signature = request.headers().tryGetRaw("Stripe-Signature")) {
     incoming.stripe_signature = signature->value();
   }
+  if (const auto signature = request.headers().tryGetRaw(options.churnkey_signature_header)) {
+    incoming.churnkey_signature = signature->value();
+  }
   const auto forwarded_for = request.headers().tryGetRaw("X-Forwarded-For");
   incoming.client_address = client_address(request.address().host(),
                                            forwarded_for ? forwarded_for->value() : std::string(),

@@ -35,6 +35,7 @@ struct ServerOptions {
   // such limit of its own).
   std::size_t connections_max = 1024;
   bool trust_forwarded_for = false;  // see http/client_address.h
+  std::string churnkey_signature_header = "X-Churnkey-Signature";
   std::size_t max_body_bytes = 256 * 1024;
   int64_t header_timeout_ms = 5'000;
   int64_t body_timeout_ms = 15'000;

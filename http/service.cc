@@ -95,6 +95,7 @@ HttpReply LedgerService::dispatch(const RouteMatch& route, const IncomingRequest
     case RouteId::kDetect:
       return content_route(route.id, request, log);
     case RouteId::kStripeWebhook:
+    case RouteId::kChurnkeyWebhook:
     case RouteId::kBillingCheckout:
     case RouteId::kBillingSubscription:
       return billing_route(route.id, request, log);

@@ -35,6 +35,8 @@ struct IncomingRequest {
   std::string authorization;                 // the header value; empty when absent
   std::optional<std::string> idempotency_key;
   std::string stripe_signature;  // the Stripe-Signature header; empty when absent
+  // The Churnkey signature header (ServerOptions::churnkey_signature_header); empty when absent.
+  std::string churnkey_signature;
   std::string body;
   std::string request_id;      // generated per request; the events' correlation id
   std::string client_address;  // what per-address limits key on (http/client_address.h)

@@ -3,6 +3,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <cassert>
 
 #include "integrations/provider_json.h"
@@ -80,23 +81,51 @@ CheckoutSessionResult StripeClient::create_checkout_session(
   assert(!params.price_id.empty() && !params.account_id.empty() && !params.plan_id.empty());
   assert(!params.success_url.empty() && !params.cancel_url.empty());
   assert(!params.idempotency_key.empty());
+  auto answer = post_form(kCheckoutSessionsPath, checkout_session_form(params),
+                          params.idempotency_key);
+  if (auto* failure = std::get_if<StripeFailure>(&answer)) return std::move(*failure);
+  return session_from_answer(std::get<HttpResponse>(answer));
+}
+
+std::optional<StripeFailure> StripeClient::cancel_at_period_end(
+    const std::string& subscription_id, const std::string& idempotency_key) const {
+  assert(configured() && !idempotency_key.empty());
+  const bool stripe_id =
+      !subscription_id.empty() && subscription_id.size() <= 255 &&
+      std::all_of(subscription_id.begin(), subscription_id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_';
+      });
+  if (!stripe_id) {
+    return StripeFailure{StripeFailure::Kind::kRejected, 0, "", "invalid_subscription_id",
+                         "not a Stripe subscription id"};
+  }
+  auto answer = post_form("/v1/subscriptions/" + subscription_id,
+                          {{"cancel_at_period_end", "true"}}, idempotency_key);
+  if (auto* failure = std::get_if<StripeFailure>(&answer)) return std::move(*failure);
+  return std::nullopt;
+}
+
+std::variant<HttpResponse, StripeFailure> StripeClient::post_form(
+    std::string_view path, const std::vector<std::pair<std::string, std::string>>& form,
+    const std::string& idempotency_key) const {
   HttpRequest request;
   request.method = "POST";
-  request.url = join_url(settings_.api_base, kCheckoutSessionsPath);
+  request.url = join_url(settings_.api_base, path);
   request.headers = {bearer_header(settings_.api_key),
                      {"Content-Type", "application/x-www-form-urlencoded"},
                      {"Accept", "application/json"},
-                     {"Idempotency-Key", params.idempotency_key}};
-  request.body = form_encode(checkout_session_form(params));
+                     {"Idempotency-Key", idempotency_key}};
+  request.body = form_encode(form);
   request.connect_timeout_ms = settings_.connect_timeout_ms;
   request.timeout_ms = settings_.timeout_ms;
 
-  const HttpResponse response = perform(request);
+  HttpResponse response = perform(request);
   if (!response.ok()) {
     return StripeFailure{StripeFailure::Kind::kUnavailable, 0, "", "",
                          std::string(failure_name(response.failure)) + ": " + response.error};
   }
-  if (response.status >= 200 && response.status < 300) return session_from_answer(response);
+  if (response.status >= 200 && response.status < 300) return response;
   // 429 (rate limited, or an idempotent request still in flight) passes with time.
   if (response.status >= 500 || response.status == 429) {
     return failure_from_answer(response, StripeFailure::Kind::kUnavailable);

@@ -5,7 +5,9 @@
 // connection failures, 5xx, 429). Never called inside a database transaction.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -64,11 +66,24 @@ class StripeClient {
   // URLs and idempotency key of `params` are non-empty (but customer_id).
   CheckoutSessionResult create_checkout_session(const CheckoutSessionParams& params) const;
 
+  // Sets cancel_at_period_end=true on the subscription (POST
+  // /v1/subscriptions/{subscription_id}, form-encoded, with `idempotency_key`). Returns
+  // nullopt once Stripe answered 2xx, else the failure (kRejected for a 4xx but 429, or for
+  // a subscription id that is not a Stripe id). Blocking, bounded by the timeouts.
+  // Precondition: configured() and a non-empty key.
+  std::optional<StripeFailure> cancel_at_period_end(const std::string& subscription_id,
+                                                    const std::string& idempotency_key) const;
+
   // The form fields of create_checkout_session, in the order sent.
   static std::vector<std::pair<std::string, std::string>> checkout_session_form(
       const CheckoutSessionParams& params);
 
  private:
+  // POSTs `form` to `path`: the 2xx response, or the failure.
+  std::variant<HttpResponse, StripeFailure> post_form(
+      std::string_view path, const std::vector<std::pair<std::string, std::string>>& form,
+      const std::string& idempotency_key) const;
+
   const StripeClientSettings settings_;
 };
 

@@ -94,6 +94,10 @@ bool apply_body(AccountState& s, const SubscriptionChanged& e) {
   return !e.subscription_id.empty();
 }
 
+// A record of the customer's choice; the cancellation it may request is the
+// SubscriptionChanged snapshot that follows it.
+bool apply_body(AccountState&, const ChurnkeySessionRecorded& e) { return !e.delivery_id.empty(); }
+
 }  // namespace
 
 std::string_view reservation_status_name(ReservationStatus status) {

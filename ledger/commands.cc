@@ -158,6 +158,49 @@ BodyDecision decide_body(const AccountState& s, const StripeBillingEvent& c, int
   return decision;
 }
 
+BodyDecision decide_body(const AccountState& s, const ChurnkeySessionEvent& c, int64_t) {
+  if (!valid_id(c.delivery_id) || c.result.empty() ||
+      c.feedback.size() > kChurnkeyFeedbackBytesMax) {
+    return reject(Rejection::kInvalidCommand);
+  }
+  const SubscriptionState& sub = s.subscription;
+  ChurnkeySessionRecorded recorded{c.delivery_id,  c.event_name,      c.result,
+                                   c.session_id,   c.offer_type,      c.survey_response,
+                                   c.feedback,     c.test_mode,       "recorded"};
+  bool request_cancellation = false;
+  if (c.result == "cancel") {
+    if (c.test_mode) {
+      recorded.action = "test_mode";
+    } else if (sub.subscription_id.empty() || sub.status == "canceled" ||
+               sub.status == "incomplete_expired") {
+      recorded.action = "no_subscription";
+    } else if (sub.cancel_at_period_end) {
+      recorded.action = "already_pending";
+    } else {
+      recorded.action = "cancel_requested";
+      request_cancellation = true;
+    }
+  }
+  BodyDecision decision;
+  decision.outcome.note = recorded.action;
+  decision.events.push_back(std::move(recorded));
+  if (request_cancellation) {
+    decision.events.push_back(SubscriptionChanged{
+        sub.subscription_id, sub.customer_id, sub.status, sub.plan_id, sub.scheduled_plan_id,
+        sub.period_start_s, sub.period_end_s, true, "", sub.watermark_created_s});
+    rapidjson::StringBuffer buffer;
+    json::Writer w(buffer);
+    w.StartObject();
+    json::put(w, "account_id", s.account_id);
+    json::put(w, "subscription_id", sub.subscription_id);
+    json::put(w, "delivery_id", c.delivery_id);
+    json::put(w, "idempotency_key", "churnkey-cancel-" + c.delivery_id);
+    w.EndObject();
+    decision.outbox.push_back({kStripeCancelAtPeriodEndKind, buffer.GetString()});
+  }
+  return decision;
+}
+
 template <class Body>
 BodyDecision decide_body(const AccountState& s, const Body& c, int64_t now_us, const PlanCatalog&) {
   return decide_body(s, c, now_us);
@@ -217,6 +260,14 @@ bool command_is_storable(const Command& command) {
                      check(*text, kCommandTextBytesMax);
                    }
                  },
+                 [&](const ChurnkeySessionEvent& c) {
+                   for (const std::string* text :
+                        {&c.delivery_id, &c.event_name, &c.result, &c.session_id, &c.offer_type,
+                         &c.survey_response}) {
+                     check(*text, kCommandTextBytesMax);
+                   }
+                   check(c.feedback, kChurnkeyFeedbackBytesMax);
+                 },
              },
              command.body);
   return storable;
@@ -251,6 +302,10 @@ std::string command_fingerprint(const Command& command) {
                  [&](const StripeBillingEvent& c) {
                    field("stripe"), field(c.stripe_event_id), field(c.type),
                        field(std::to_string(c.created_s));
+                 },
+                 [&](const ChurnkeySessionEvent& c) {
+                   field("churnkey"), field(c.delivery_id), field(c.result),
+                       field(c.test_mode ? "test" : "live");
                  },
              },
              command.body);

@@ -69,9 +69,30 @@ struct StripeBillingEvent {
   std::string invoice_id;
 };
 
+// A verified Churnkey delivery resolved to this account (webhooks/stripe_inbox.h), recorded
+// as ChurnkeySessionRecorded. A cancellation (result "cancel", not TEST mode) of an account
+// whose Stripe subscription is live and not cancelling yet also sets cancel_at_period_end
+// (a SubscriptionChanged snapshot, so GET /billing/subscription shows it at once) and queues
+// the outbox message kStripeCancelAtPeriodEndKind; Stripe's own
+// customer.subscription.updated confirms it later. Nothing else (pause, discount, abort,
+// other) changes anything but the record. Outcome note: the event's `action`.
+struct ChurnkeySessionEvent {
+  std::string delivery_id;
+  std::string event_name;
+  std::string result;  // cancel | pause | discount | abort | other
+  std::string session_id;
+  std::string offer_type;
+  std::string survey_response;
+  std::string feedback;  // at most kChurnkeyFeedbackBytesMax bytes
+  bool test_mode = false;
+};
+// The outbox message that asks Stripe to cancel a subscription at its period end. Payload:
+// {"account_id", "subscription_id", "delivery_id", "idempotency_key"}.
+inline constexpr const char* kStripeCancelAtPeriodEndKind = "stripe.cancel_at_period_end";
+
 using CommandBody = std::variant<OpenAccount, GrantCredits, ReserveCredits, CaptureReservation,
                                  ReleaseReservation, ExpireReservation, RefundCredits,
-                                 StripeBillingEvent>;
+                                 StripeBillingEvent, ChurnkeySessionEvent>;
 
 struct Command {
   std::string account_id;

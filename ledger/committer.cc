@@ -67,6 +67,13 @@ const std::string* named_reservation(const CommandBody& body) {
   return nullptr;
 }
 
+// Billing and Churnkey commands read the subscription projection and may change it; no
+// other command touches it.
+bool reads_subscription(const CommandBody& body) {
+  return std::holds_alternative<StripeBillingEvent>(body) ||
+         std::holds_alternative<ChurnkeySessionEvent>(body);
+}
+
 // The rows one batch writes, collected while its commands are decided.
 struct BatchWrites {
   std::vector<StoredEvent> events;
@@ -421,7 +428,7 @@ class Lane {
   Loaded lock_and_load(const std::vector<Pending>& batch, bool wait_for_every_lock,
                        AccountStates& states, idempotency::Records& records) {
     std::set<std::string> accounts_sorted;
-    std::set<std::string> billed_accounts;  // only billing events read or change subscriptions
+    std::set<std::string> billed_accounts;  // accounts whose subscription row is read
     std::vector<reservations::Key> reservation_keys;
     std::vector<refund_references::Key> refund_keys;
     std::vector<idempotency::Key> idempotency_keys;
@@ -435,9 +442,7 @@ class Lane {
       if (const auto* refund = std::get_if<RefundCredits>(&command.body)) {
         refund_keys.emplace_back(command.account_id, refund->reference);
       }
-      if (std::holds_alternative<StripeBillingEvent>(command.body)) {
-        billed_accounts.insert(command.account_id);
-      }
+      if (reads_subscription(command.body)) billed_accounts.insert(command.account_id);
       idempotency_keys.emplace_back(command.account_id, command.idempotency_key);
     }
     const std::vector<std::string> accounts(accounts_sorted.begin(), accounts_sorted.end());
@@ -536,8 +541,7 @@ class Lane {
     if (!decision.events.empty()) {
       account.last_hash = hash;
       writes.balances.insert(command.account_id);
-      if (std::holds_alternative<StripeBillingEvent>(command.body) &&
-          !account.subscription.subscription_id.empty()) {
+      if (reads_subscription(command.body) && !account.subscription.subscription_id.empty()) {
         writes.subscriptions.insert(command.account_id);
       }
       if (const std::string* id = named_reservation(command.body)) {

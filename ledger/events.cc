@@ -72,6 +72,18 @@ void write_fields(json::Writer& w, const SubscriptionChanged& e) {
   put(w, "stripe_event_created_s", e.stripe_event_created_s);
 }
 
+void write_fields(json::Writer& w, const ChurnkeySessionRecorded& e) {
+  put(w, "delivery_id", e.delivery_id);
+  put(w, "event_name", e.event_name);
+  put(w, "result", e.result);
+  put(w, "session_id", e.session_id);
+  put(w, "offer_type", e.offer_type);
+  put(w, "survey_response", e.survey_response);
+  put(w, "feedback", e.feedback);
+  put(w, "test_mode", e.test_mode);
+  put(w, "action", e.action);
+}
+
 // Decoders: each returns nullopt when a field is missing or of the wrong type.
 std::optional<EventBody> read_account_opened(const rapidjson::Value& v) {
   auto plan_id = get_string(v, "plan_id");
@@ -148,6 +160,26 @@ std::optional<EventBody> read_subscription_changed(const rapidjson::Value& v) {
                              *start, *end, *cancel, *event_id, *created};
 }
 
+std::optional<EventBody> read_churnkey_session_recorded(const rapidjson::Value& v) {
+  ChurnkeySessionRecorded e;
+  for (auto [name, field] : {std::pair{"delivery_id", &e.delivery_id},
+                             {"event_name", &e.event_name},
+                             {"result", &e.result},
+                             {"session_id", &e.session_id},
+                             {"offer_type", &e.offer_type},
+                             {"survey_response", &e.survey_response},
+                             {"feedback", &e.feedback},
+                             {"action", &e.action}}) {
+    auto value = get_string(v, name);
+    if (!value) return std::nullopt;
+    *field = std::move(*value);
+  }
+  auto test_mode = json::get_bool(v, "test_mode");
+  if (!test_mode) return std::nullopt;
+  e.test_mode = *test_mode;
+  return e;
+}
+
 }  // namespace
 
 std::string_view event_type_name(const EventBody& event) {
@@ -163,6 +195,9 @@ std::string_view event_type_name(const EventBody& event) {
           [](const CreditsExpired&) { return std::string_view("CreditsExpired"); },
           [](const PlanChanged&) { return std::string_view("PlanChanged"); },
           [](const SubscriptionChanged&) { return std::string_view("SubscriptionChanged"); },
+          [](const ChurnkeySessionRecorded&) {
+            return std::string_view("ChurnkeySessionRecorded");
+          },
       },
       event);
 }
@@ -192,6 +227,7 @@ std::optional<EventBody> decode_event(std::string_view type_name, std::string_vi
   if (type_name == "CreditsExpired") return read_credits_expired(document);
   if (type_name == "PlanChanged") return read_plan_changed(document);
   if (type_name == "SubscriptionChanged") return read_subscription_changed(document);
+  if (type_name == "ChurnkeySessionRecorded") return read_churnkey_session_recorded(document);
   return std::nullopt;
 }
 

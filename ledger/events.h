@@ -2,6 +2,7 @@
 // what the event store stores and hashes, so it must stay stable: fields in fixed order.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -71,9 +72,28 @@ struct SubscriptionChanged {
   int64_t stripe_event_created_s = 0;
 };
 
+// What a customer did in a Churnkey cancel flow (one verified delivery). Changes no
+// balance; a cancellation that asks Stripe to cancel at the period end is followed, in the
+// same command, by the SubscriptionChanged snapshot with cancel_at_period_end set.
+struct ChurnkeySessionRecorded {
+  std::string delivery_id;  // Churnkey's event id, else the SHA-256 of the raw body
+  std::string event_name;   // `event` or `type` as sent
+  std::string result;       // cancel | pause | discount | abort | other
+  std::string session_id;
+  std::string offer_type;       // the accepted offer's type ("" none)
+  std::string survey_response;  // the cancel survey's answer ("" none)
+  std::string feedback;         // free text, at most kChurnkeyFeedbackBytesMax bytes
+  bool test_mode = false;       // Churnkey's TEST mode: recorded, never sent to Stripe
+  // What the ledger did with it: cancel_requested | already_pending | no_subscription |
+  // test_mode | recorded.
+  std::string action;
+};
+inline constexpr std::size_t kChurnkeyFeedbackBytesMax = 500;
+
 using EventBody = std::variant<AccountOpened, CreditsGranted, CreditsReserved, ReservationCaptured,
                                ReservationReleased, ReservationExpired, CreditsRefunded,
-                               CreditsExpired, PlanChanged, SubscriptionChanged>;
+                               CreditsExpired, PlanChanged, SubscriptionChanged,
+                               ChurnkeySessionRecorded>;
 
 // The stored type name of an event ("CreditsReserved", ...).
 std::string_view event_type_name(const EventBody& event);

@@ -59,12 +59,13 @@ int OutboxDeliverer::deliver_due() {
     const std::string id = row[1].as<std::string>();
     const std::string kind = row[2].as<std::string>();
     const int attempts = row[4].as<int>();
-    std::string error;
+    OutboxResult result;
     try {
-      error = handlers_.at(kind)(id, account, row[3].as<std::string>());
+      result = handlers_.at(kind)(id, account, row[3].as<std::string>());
     } catch (const std::exception& exception) {
-      error = exception.what();
+      result = OutboxResult(exception.what());
     }
+    const std::string& error = result.error;
     pqxx::work work(connection);
     if (error.empty()) {
       work.exec_params(
@@ -72,6 +73,14 @@ int OutboxDeliverer::deliver_due() {
           " WHERE account_id = $1 AND message_id = $2::uuid",
           account, id);
       ++delivered;
+    } else if (result.permanent) {
+      // Given up at once: attempts at the limit, so no loop claims it again.
+      work.exec_params(
+          "UPDATE ledger_outbox SET last_error = $3, attempts = greatest(attempts, $4)"
+          " WHERE account_id = $1 AND message_id = $2::uuid",
+          account, id, unicode::scrub_utf8(unicode::truncate_utf8("permanent: " + error, 500)),
+          options_.attempts_max);
+      spdlog::error("outbox {} ({}) given up for good: {}", id, kind, error);
     } else {
       // Exponential backoff: 2^attempts seconds, capped at one hour.
       const int64_t backoff_ms = std::min<int64_t>(int64_t{1000} << std::min(attempts, 12), 3'600'000);

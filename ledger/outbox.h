@@ -25,11 +25,28 @@ struct OutboxRow {
 };
 pg::Statement append_outbox(const std::vector<OutboxRow>& rows);
 
-// Delivers one message; returns "" on success or an error text. Must be idempotent by
-// message id (a crash between delivery and marking delivers again).
-using OutboxHandler = std::function<std::string(const std::string& message_id,
-                                                const std::string& account_id,
-                                                const std::string& payload_json)>;
+// What one delivery attempt concluded: delivered (no error), failed for now (retried with
+// backoff), or failed for good (`permanent`, e.g. the provider refused the request itself):
+// given up at once and kept for operators with its reason in last_error.
+struct OutboxResult {
+  std::string error;
+  bool permanent = false;
+
+  OutboxResult() = default;
+  OutboxResult(std::string text) : error(std::move(text)) {}  // NOLINT: "" means delivered
+  OutboxResult(const char* text) : error(text) {}             // NOLINT
+  static OutboxResult give_up(std::string reason) {
+    OutboxResult result(std::move(reason));
+    result.permanent = true;
+    return result;
+  }
+};
+
+// Delivers one message. Must be idempotent by message id (a crash between delivery and
+// marking delivers again).
+using OutboxHandler = std::function<OutboxResult(const std::string& message_id,
+                                                 const std::string& account_id,
+                                                 const std::string& payload_json)>;
 
 // Attempts after which an undelivered message is given up (kept for operators, then pruned
 // with the delivered ones: ledger/retention.h).

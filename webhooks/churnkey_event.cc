@@ -29,17 +29,23 @@ ChurnkeyEventKind kind_from_word(std::string_view word) {
   return ChurnkeyEventKind::kOther;
 }
 
-ChurnkeyEventKind read_kind(std::string_view name, JsonFieldReader& data) {
+// The accepted offer's type, wherever either shape puts it.
+std::string read_offer_type(JsonFieldReader& data) {
+  return first_non_empty({
+      data.string("offer_type"),
+      data.string("offerType"),
+      data.string("offer.type"),
+      data.string("offer.offerType"),
+      data.string("acceptedOffer.offerType"),
+      data.string("session.acceptedOffer.offerType"),
+  });
+}
+
+ChurnkeyEventKind read_kind(std::string_view name, std::string_view offer_type,
+                            JsonFieldReader& data) {
   if (name == "cancellation.accepted") return ChurnkeyEventKind::kCancel;
   if (name == "offer.accepted") {
-    const ChurnkeyEventKind offer = kind_from_word(first_non_empty({
-        data.string("offer_type"),
-        data.string("offerType"),
-        data.string("offer.type"),
-        data.string("offer.offerType"),
-        data.string("acceptedOffer.offerType"),
-        data.string("session.acceptedOffer.offerType"),
-    }));
+    const ChurnkeyEventKind offer = kind_from_word(offer_type);
     // An accepted offer keeps the customer: an offer type of "cancel" or "abort" is not one.
     const bool is_offer =
         offer == ChurnkeyEventKind::kPause || offer == ChurnkeyEventKind::kDiscount;
@@ -122,11 +128,17 @@ ChurnkeyEventParse parse_churnkey_event(std::string_view raw_body) {
 
   // Lenient: Churnkey's payload is loosely specified, so unexpected types read as absent.
   JsonFieldReader data(*data_object, "data", JsonFieldReader::Mode::kLenient);
-  event.kind = read_kind(event.name, data);
+  event.offer_type = read_offer_type(data);
+  event.kind = read_kind(event.name, event.offer_type, data);
   event.customer_id = read_customer_id(data);
   event.subscription_id = read_subscription_id(data);
   event.account_id = read_account_id(data);
   event.session_id = first_non_empty({data.id_text("session._id"), data.id_text("session.id")});
+  event.survey_response = first_non_empty({data.string("session.surveyResponse"),
+                                           data.string("surveyResponse"),
+                                           data.string("survey_response")});
+  event.feedback = first_non_empty(
+      {data.string("session.feedback"), data.string("feedback")});
   event.test_mode = equals_ignoring_case(data.string("session.mode"), "TEST") ||
                     equals_ignoring_case(data.string("mode"), "TEST");
   return event;

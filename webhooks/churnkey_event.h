@@ -25,6 +25,9 @@ struct ChurnkeyEvent {
   std::string account_id;       // Our account id (metadata.account_id or a user id).
   std::string event_id;         // Top-level `id` (string or integer).
   std::string session_id;       // Churnkey's session id (`data.session._id` or `.id`).
+  std::string offer_type;       // The accepted offer's type as sent ("" none).
+  std::string survey_response;  // The cancel survey's answer ("" none).
+  std::string feedback;         // The customer's free text, as sent ("" none).
   bool test_mode = false;       // Churnkey billing mode "TEST": must not touch live billing.
 
   bool operator==(const ChurnkeyEvent&) const = default;

@@ -52,28 +52,40 @@ std::pair<std::string, std::string> links_of(const StripeEvent& event) {
   return {mapping.event.subscription_id, mapping.event.customer_id};
 }
 
-// Claims up to `limit` open deliveries due now, leasing them for `lease_ms`.
-std::vector<std::string> claim_due(pg::Connection& connection, std::size_t limit,
+// (provider, delivery id) of a stored delivery.
+using DeliveryKey = std::pair<std::string, std::string>;
+
+// Claims up to `limit` open deliveries (Stripe and Churnkey) due now, leasing them for
+// `lease_ms`.
+std::vector<DeliveryKey> claim_due(pg::Connection& connection, std::size_t limit,
                                    int64_t lease_ms) {
   const pg::Result rows = connection.exec(
       {"inbox_claim_due",
       "UPDATE webhook_processing p"
-      " SET next_attempt_at = clock_timestamp() + $2 * interval '1 millisecond'"
+      " SET next_attempt_at = clock_timestamp() + $3 * interval '1 millisecond'"
       " FROM (SELECT provider, provider_event_id FROM webhook_processing"
-      "       WHERE provider = $1 AND status IN ('pending', 'parked')"
+      "       WHERE provider IN ($1, $2) AND status IN ('pending', 'parked')"
       "       AND next_attempt_at <= clock_timestamp()"
-      "       ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due"
+      "       ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due"
       " WHERE p.provider = due.provider AND p.provider_event_id = due.provider_event_id"
-      " RETURNING p.provider_event_id",
-      {provider(), std::to_string(lease_ms), std::to_string(limit)}});
-  std::vector<std::string> ids;
-  for (int i = 0; i < rows.rows(); ++i) ids.push_back(rows.string(i, 0));
-  return ids;
+      " RETURNING p.provider, p.provider_event_id",
+      {provider(), std::string(kChurnkeyProvider), std::to_string(lease_ms),
+       std::to_string(limit)}});
+  std::vector<DeliveryKey> keys;
+  for (int i = 0; i < rows.rows(); ++i) keys.emplace_back(rows.string(i, 0), rows.string(i, 1));
+  return keys;
+}
+
+// The Churnkey delivery id: Churnkey's own event id, else the SHA-256 of the raw body.
+std::string churnkey_delivery_id(const ChurnkeyEvent& event, std::string_view raw_body) {
+  if (!event.event_id.empty()) return event.event_id;
+  return "sha256:" + crypto::hex_encode(crypto::sha256(raw_body));
 }
 
 }  // namespace
 
 struct StripeInbox::Delivery {
+  std::string provider;
   std::string event_id;
   std::string raw_body;
   ProcessingStatus status = ProcessingStatus::kPending;
@@ -110,6 +122,26 @@ bool StripeInbox::store(pg::Connection& connection, const StripeEvent& event,
                         std::string_view raw_body) const {
   assert(!event.id.empty() && !event.type.empty());
   const auto [subscription_id, customer_id] = links_of(event);
+  return store_delivery(connection, provider(), event.id, event.type, raw_body, subscription_id,
+                        customer_id);
+}
+
+std::optional<std::string> StripeInbox::store_churnkey(pg::Connection& connection,
+                                                       const ChurnkeyEvent& event,
+                                                       std::string_view raw_body) const {
+  assert(!event.name.empty());
+  std::string id = churnkey_delivery_id(event, raw_body);
+  if (!store_delivery(connection, std::string(kChurnkeyProvider), id, event.name, raw_body,
+                      event.subscription_id, event.customer_id)) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+bool StripeInbox::store_delivery(pg::Connection& connection, const std::string& provider_name,
+                                 const std::string& id, const std::string& type,
+                                 std::string_view raw_body, const std::string& subscription_id,
+                                 const std::string& customer_id) const {
   // One statement: the processing row exists exactly when the delivery row was new. It is
   // leased from the start: the receiving request processes it, the loop only after a crash.
   const pg::Result inserted = connection.exec(
@@ -122,17 +154,31 @@ bool StripeInbox::store(pg::Connection& connection, const StripeEvent& event,
        " SELECT provider, provider_event_id, 'pending',"
        " clock_timestamp() + $5 * interval '1 millisecond', NULLIF($6, ''), NULLIF($7, '')"
        " FROM delivery RETURNING 1",
-       {provider(), event.id, event.type, crypto::hex_encode(raw_body),
+       {provider_name, id, type, crypto::hex_encode(raw_body),
         std::to_string(settings_.lease_ms), subscription_id, customer_id}});
   return inserted.rows() == 1;  // none: a duplicate, nothing changed
 }
 
 ProcessingResult StripeInbox::process(pg::Connection& connection, const std::string& event_id,
                                       const std::string& correlation_id) const {
+  return process_delivery(connection, provider(), event_id, correlation_id);
+}
+
+ProcessingResult StripeInbox::process_churnkey(pg::Connection& connection,
+                                               const std::string& delivery_id,
+                                               const std::string& correlation_id) const {
+  return process_delivery(connection, std::string(kChurnkeyProvider), delivery_id,
+                          correlation_id);
+}
+
+ProcessingResult StripeInbox::process_delivery(pg::Connection& connection,
+                                               const std::string& provider_name,
+                                               const std::string& id,
+                                               const std::string& correlation_id) const {
   std::string subscription_id;
   std::string customer_id;
-  ProcessingResult result =
-      process_claimed(connection, event_id, correlation_id, &subscription_id, &customer_id);
+  ProcessingResult result = process_claimed(connection, provider_name, id, correlation_id,
+                                            &subscription_id, &customer_id);
   if (result.status == ProcessingStatus::kProcessed) {
     retry_linked(connection, subscription_id, customer_id);
   }
@@ -140,36 +186,41 @@ ProcessingResult StripeInbox::process(pg::Connection& connection, const std::str
 }
 
 std::size_t StripeInbox::process_due(pg::Connection& connection, std::size_t limit) const {
-  const std::vector<std::string> ids = claim_due(connection, limit, settings_.lease_ms);
-  for (const std::string& id : ids) {
+  const std::vector<DeliveryKey> keys = claim_due(connection, limit, settings_.lease_ms);
+  for (const auto& [provider_name, id] : keys) {
     try {
-      const ProcessingResult result = process(connection, id, "");
-      spdlog::info("stripe delivery {} retried: {} {}", id, processing_status_name(result.status),
-                   result.note);
+      const ProcessingResult result = process_delivery(connection, provider_name, id, "");
+      spdlog::info("{} delivery {} retried: {} {}", provider_name, id,
+                   processing_status_name(result.status), result.note);
     } catch (const pg::Error& error) {
       if (error.kind() == pg::ErrorKind::kConnection) throw;  // the rest: after their lease
-      spdlog::warn("stripe delivery {} not retried: {}", id, error.what());
+      spdlog::warn("{} delivery {} not retried: {}", provider_name, id, error.what());
     } catch (const std::exception& failure) {
-      spdlog::warn("stripe delivery {} not retried: {}", id, failure.what());
+      spdlog::warn("{} delivery {} not retried: {}", provider_name, id, failure.what());
     }
   }
-  return ids.size();
+  return keys.size();
 }
 
 ProcessingResult StripeInbox::process_claimed(pg::Connection& connection,
+                                              const std::string& provider_name,
                                               const std::string& event_id,
                                               const std::string& correlation_id,
                                               std::string* subscription_id,
                                               std::string* customer_id) const {
-  const std::optional<Delivery> delivery = load_delivery(connection, event_id);
+  const std::optional<Delivery> delivery = load_delivery(connection, provider_name, event_id);
   if (!delivery) return {ProcessingStatus::kFailed, "", "not_stored"};
   if (!is_open(delivery->status, delivery->note)) {
     return {delivery->status, delivery->account_id, delivery->note};
+  }
+  if (provider_name == kChurnkeyProvider) {
+    return apply_churnkey(connection, *delivery, correlation_id, subscription_id, customer_id);
   }
   return apply(connection, *delivery, correlation_id, subscription_id, customer_id);
 }
 
 std::optional<StripeInbox::Delivery> StripeInbox::load_delivery(pg::Connection& connection,
+                                                                const std::string& provider_name,
                                                                 const std::string& event_id) {
   const pg::Result rows = connection.exec(
       {"inbox_load_delivery",
@@ -177,9 +228,10 @@ std::optional<StripeInbox::Delivery> StripeInbox::load_delivery(pg::Connection& 
        " coalesce(p.note, '')"
        " FROM webhook_processing p JOIN webhook_deliveries d USING (provider, provider_event_id)"
        " WHERE p.provider = $1 AND p.provider_event_id = $2",
-       {provider(), event_id}});
+       {provider_name, event_id}});
   if (rows.rows() == 0) return std::nullopt;
   StripeInbox::Delivery delivery;
+  delivery.provider = provider_name;
   delivery.event_id = event_id;
   delivery.raw_body = rows.bytes(0, 0);
   const std::optional<ProcessingStatus> status = parse_status(rows.text(0, 1));
@@ -192,8 +244,7 @@ std::optional<StripeInbox::Delivery> StripeInbox::load_delivery(pg::Connection& 
 }
 
 ProcessingResult StripeInbox::record_attempt(pg::Connection& connection,
-                                             const std::string& event_id, int loaded_attempts,
-                                             const Attempt& attempt) {
+                                             const Delivery& delivery, const Attempt& attempt) {
   static const std::string sql =
       std::string(
           "UPDATE webhook_processing SET status = $3, attempts = attempts + 1,"
@@ -203,10 +254,11 @@ ProcessingResult StripeInbox::record_attempt(pg::Connection& connection,
           " WHERE provider = $1 AND provider_event_id = $2 AND ") +
           std::string(kOpenDeliveryCondition) + " AND ($8::bool OR attempts = $9::integer)";
   connection.exec({"inbox_record_attempt", sql,
-                   {provider(), event_id, std::string(processing_status_name(attempt.status)),
-                    attempt.account_id, attempt.note, bounded_error(attempt.error),
+                   {delivery.provider, delivery.event_id,
+                    std::string(processing_status_name(attempt.status)), attempt.account_id,
+                    attempt.note, bounded_error(attempt.error),
                     std::to_string(attempt.retry_in_ms), attempt.settled ? "true" : "false",
-                    std::to_string(loaded_attempts)}});
+                    std::to_string(delivery.attempts)}});
   return {attempt.status, attempt.account_id, attempt.note};
 }
 
@@ -214,7 +266,7 @@ ProcessingResult StripeInbox::apply(pg::Connection& connection, const Delivery& 
                                     const std::string& correlation_id, std::string* subscription_id,
                                     std::string* customer_id) const {
   const auto record = [&](const Attempt& attempt) {
-    return record_attempt(connection, delivery.event_id, delivery.attempts, attempt);
+    return record_attempt(connection, delivery, attempt);
   };
   const int attempt_number = delivery.attempts + 1;
   const StripeEventParse parsed = parse_stripe_event(delivery.raw_body);
@@ -242,38 +294,85 @@ ProcessingResult StripeInbox::apply(pg::Connection& connection, const Delivery& 
           ? projections::subscriptions::find_account(connection, mapping.event.subscription_id,
                                                      mapping.event.customer_id)
           : mapping.account_hint;
-  if (account_id.empty()) {
-    if (attempt_number >= settings_.attempts_max) {
-      return record({ProcessingStatus::kFailed, "", kAccountUnresolved,
-                     "no account after the attempt limit", 0, false});
-    }
-    return record(
-        {ProcessingStatus::kParked, "", kAccountUnresolved, "", backoff_ms(attempt_number), false});
-  }
+  if (account_id.empty()) return record(unresolved(attempt_number));
   mapping.event.plan_id = resolve_stripe_plan(mapping, plans_);
   if (!mapping.price_id.empty() && plans_.find_by_stripe_price(mapping.price_id) == nullptr) {
     // Usually a price created in Stripe but missing from the plans file.
     spdlog::warn("stripe event {}: price {} is sold by no plan; plan taken as '{}'", event.id,
                  mapping.price_id, mapping.event.plan_id);
   }
-  const ProcessingStatus open_status = delivery.status == ProcessingStatus::kPending
-                                           ? ProcessingStatus::kPending
-                                           : ProcessingStatus::kParked;
-  return record(
-      submit(account_id, std::move(mapping.event), correlation_id, open_status, attempt_number));
-}
-
-StripeInbox::Attempt StripeInbox::submit(const std::string& account_id,
-                                         ledger::StripeBillingEvent event,
-                                         const std::string& correlation_id,
-                                         ProcessingStatus open_status, int attempt_number) const {
   ledger::EventMetadata metadata;
   metadata.actor = "stripe";
   metadata.source = "stripe";
   metadata.correlation_id = correlation_id;
-  metadata.causation_id = event.stripe_event_id;
-  const std::string idempotency_key = "stripe:" + event.stripe_event_id;
-  ledger::Command command{account_id, idempotency_key, std::move(event), std::move(metadata)};
+  metadata.causation_id = mapping.event.stripe_event_id;
+  const std::string idempotency_key = "stripe:" + mapping.event.stripe_event_id;
+  return record(submit({account_id, idempotency_key, std::move(mapping.event), std::move(metadata)},
+                       open_status_of(delivery), attempt_number));
+}
+
+ProcessingResult StripeInbox::apply_churnkey(pg::Connection& connection,
+                                             const Delivery& delivery,
+                                             const std::string& correlation_id,
+                                             std::string* subscription_id,
+                                             std::string* customer_id) const {
+  const auto record = [&](const Attempt& attempt) {
+    return record_attempt(connection, delivery, attempt);
+  };
+  const int attempt_number = delivery.attempts + 1;
+  const ChurnkeyEventParse parsed = parse_churnkey_event(delivery.raw_body);
+  if (const auto* error = std::get_if<std::string>(&parsed)) {
+    return record({ProcessingStatus::kFailed, "", "unparseable", *error, 0, true});
+  }
+  const ChurnkeyEvent& event = std::get<ChurnkeyEvent>(parsed);
+  *subscription_id = event.subscription_id;
+  *customer_id = event.customer_id;
+  // Only Stripe's ids name the account (through the subscription projection): an account id
+  // in Churnkey's payload is whatever the page embedding Churnkey put there.
+  const std::string account_id = projections::subscriptions::find_account(
+      connection, event.subscription_id, event.customer_id);
+  if (account_id.empty()) return record(unresolved(attempt_number));
+  ledger::ChurnkeySessionEvent session;
+  session.delivery_id = delivery.event_id;
+  session.event_name = event.name;
+  session.result = to_string(event.kind);
+  session.session_id = event.session_id;
+  session.offer_type = event.offer_type;
+  session.survey_response = event.survey_response;
+  session.feedback =
+      std::string(unicode::truncate_utf8(event.feedback, ledger::kChurnkeyFeedbackBytesMax));
+  session.test_mode = event.test_mode;
+  ledger::EventMetadata metadata;
+  metadata.actor = "churnkey";
+  metadata.source = "churnkey";
+  metadata.correlation_id = correlation_id;
+  metadata.causation_id = delivery.event_id;
+  ledger::Command command{account_id, "churnkey:" + delivery.event_id, std::move(session),
+                          std::move(metadata)};
+  command.may_open_account = false;
+  if (!ledger::command_is_storable(command)) {
+    return record({ProcessingStatus::kFailed, account_id, "unstorable",
+                   "a field is longer than the ledger stores", 0, true});
+  }
+  return record(submit(std::move(command), open_status_of(delivery), attempt_number));
+}
+
+StripeInbox::Attempt StripeInbox::unresolved(int attempt_number) const {
+  if (attempt_number >= settings_.attempts_max) {
+    return {ProcessingStatus::kFailed, "", kAccountUnresolved, "no account after the attempt limit",
+            0, false};
+  }
+  return {ProcessingStatus::kParked, "", kAccountUnresolved, "", backoff_ms(attempt_number), false};
+}
+
+ProcessingStatus StripeInbox::open_status_of(const Delivery& delivery) {
+  return delivery.status == ProcessingStatus::kPending ? ProcessingStatus::kPending
+                                                       : ProcessingStatus::kParked;
+}
+
+StripeInbox::Attempt StripeInbox::submit(ledger::Command command, ProcessingStatus open_status,
+                                         int attempt_number) const {
+  const std::string account_id = command.account_id;
   std::string error;
   const auto deadline = ledger::Committer::Clock::now() +
                         std::chrono::milliseconds(settings_.commit_timeout_ms);
@@ -310,29 +409,31 @@ void StripeInbox::retry_linked(pg::Connection& connection, const std::string& su
         "UPDATE webhook_processing p SET status = 'parked',"
         " next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond', updated_at = now()"
         " FROM (SELECT provider, provider_event_id FROM webhook_processing"
-        "       WHERE provider = $1"
+        "       WHERE provider IN ($1, $6)"
         "       AND (status = 'parked' OR (status = 'failed' AND note = 'account_unresolved'))"
         "       AND (($2 <> '' AND subscription_id = $2) OR ($3 <> '' AND customer_id = $3))"
         "       ORDER BY updated_at LIMIT $5 FOR UPDATE SKIP LOCKED) linked"
         " WHERE p.provider = linked.provider AND p.provider_event_id = linked.provider_event_id"
-        " RETURNING p.provider_event_id",
+        " RETURNING p.provider, p.provider_event_id",
        {provider(), subscription_id, customer_id, std::to_string(settings_.lease_ms),
-        std::to_string(settings_.linked_retry_max)}});
+        std::to_string(settings_.linked_retry_max), std::string(kChurnkeyProvider)}});
   for (int i = 0; i < rows.rows(); ++i) {
-    const std::string id = rows.string(i, 0);
+    const std::string provider_name = rows.string(i, 0);
+    const std::string id = rows.string(i, 1);
     std::string ignored_subscription;
     std::string ignored_customer;
     try {
-      const ProcessingResult result =
-          process_claimed(connection, id, "", &ignored_subscription, &ignored_customer);
-      spdlog::info("stripe delivery {} retried after a link: {} {}", id,
+      const ProcessingResult result = process_claimed(connection, provider_name, id, "",
+                                                      &ignored_subscription, &ignored_customer);
+      spdlog::info("{} delivery {} retried after a link: {} {}", provider_name, id,
                    processing_status_name(result.status), result.note);
     } catch (const pg::Error& error) {
       if (error.kind() == pg::ErrorKind::kConnection) throw;
-      spdlog::warn("stripe delivery {} not retried after a link: {}", id, error.what());
+      spdlog::warn("{} delivery {} not retried after a link: {}", provider_name, id, error.what());
     } catch (const std::exception& failure) {
       // Its lease runs out and the retry loop takes it.
-      spdlog::warn("stripe delivery {} not retried after a link: {}", id, failure.what());
+      spdlog::warn("{} delivery {} not retried after a link: {}", provider_name, id,
+                   failure.what());
     }
   }
 }

@@ -1,4 +1,4 @@
-// The Stripe webhook inbox: verified deliveries are stored raw (webhook_deliveries, append
+// The webhook inbox of Stripe and Churnkey deliveries. Stripe: verified deliveries are stored raw (webhook_deliveries, append
 // only; settled ones are pruned after a window, webhooks/inbox_retention.h) with a
 // processing row (webhook_processing) in one transaction before the 2xx, then applied to
 // the ledger through the committer as StripeBillingEvent commands (idempotency key
@@ -16,6 +16,12 @@
 // The account of a delivery: what the event names itself (webhooks/stripe_billing.h), else
 // the account whose subscription projection has the event's subscription id, else its
 // customer id (projections::subscriptions::find_account).
+//
+// Churnkey deliveries (provider "churnkey", id: Churnkey's event id, else "sha256:" and the
+// SHA-256 of the raw body) go the same way: stored raw before the 2xx, resolved to an
+// account only through the subscription projection (their Stripe subscription or customer
+// id; parked while unknown, and retried at once when a Stripe delivery links it), applied
+// as ChurnkeySessionEvent commands (idempotency key "churnkey:<delivery id>").
 //
 // Several processes may share the inbox: deliveries are claimed with a lease (FOR UPDATE
 // SKIP LOCKED), and running one twice is harmless (idempotent commands, guarded updates).
@@ -36,12 +42,14 @@
 #include "ledger/periodic_task.h"
 #include "ledger/pg.h"
 #include "ledger/plans.h"
+#include "webhooks/churnkey_event.h"
 #include "webhooks/stripe_event.h"
 #include "webhooks/stripe_mode.h"
 
 namespace webhooks {
 
 inline constexpr std::string_view kStripeProvider = "stripe";
+inline constexpr std::string_view kChurnkeyProvider = "churnkey";
 
 enum class ProcessingStatus { kPending, kProcessed, kIgnored, kParked, kFailed };
 
@@ -89,6 +97,9 @@ class StripeInbox {
   // this event id is already stored. Database errors propagate (nothing is stored then).
   bool store(pg::Connection& connection, const StripeEvent& event,
              std::string_view raw_body) const;
+  // The same for a Churnkey delivery: returns its delivery id, or nullopt for a duplicate.
+  std::optional<std::string> store_churnkey(pg::Connection& connection, const ChurnkeyEvent& event,
+                                            std::string_view raw_body) const;
 
   // Processes the stored delivery `event_id` once (see the states above), and when it is
   // applied, the deliveries parked for its subscription or customer. A delivery already
@@ -97,8 +108,11 @@ class StripeInbox {
   // metadata (the request id of the delivery, or "" for retries).
   ProcessingResult process(pg::Connection& connection, const std::string& event_id,
                            const std::string& correlation_id) const;
+  // The same for the stored Churnkey delivery `delivery_id`.
+  ProcessingResult process_churnkey(pg::Connection& connection, const std::string& delivery_id,
+                                    const std::string& correlation_id) const;
 
-  // Claims up to `limit` due deliveries (pending or parked, next attempt reached) and
+  // Claims up to `limit` due deliveries of both providers (pending or parked, next attempt reached) and
   // processes each. Returns how many were claimed. Database errors propagate.
   std::size_t process_due(pg::Connection& connection, std::size_t limit) const;
 
@@ -118,19 +132,30 @@ class StripeInbox {
     int64_t retry_in_ms = 0;
     bool settled = true;
   };
+  bool store_delivery(pg::Connection& connection, const std::string& provider_name,
+                      const std::string& id, const std::string& type, std::string_view raw_body,
+                      const std::string& subscription_id, const std::string& customer_id) const;
   static std::optional<Delivery> load_delivery(pg::Connection& connection,
+                                               const std::string& provider_name,
                                                const std::string& event_id);
-  static ProcessingResult record_attempt(pg::Connection& connection, const std::string& event_id,
-                                         int loaded_attempts, const Attempt& attempt);
-  ProcessingResult process_claimed(pg::Connection& connection, const std::string& event_id,
-                                   const std::string& correlation_id, std::string* subscription_id,
-                                   std::string* customer_id) const;
+  static ProcessingResult record_attempt(pg::Connection& connection, const Delivery& delivery,
+                                         const Attempt& attempt);
+  ProcessingResult process_delivery(pg::Connection& connection, const std::string& provider_name,
+                                    const std::string& id, const std::string& correlation_id) const;
+  ProcessingResult process_claimed(pg::Connection& connection, const std::string& provider_name,
+                                   const std::string& event_id, const std::string& correlation_id,
+                                   std::string* subscription_id, std::string* customer_id) const;
   ProcessingResult apply(pg::Connection& connection, const Delivery& delivery,
                          const std::string& correlation_id, std::string* subscription_id,
                          std::string* customer_id) const;
-  Attempt submit(const std::string& account_id, ledger::StripeBillingEvent event,
-                 const std::string& correlation_id, ProcessingStatus open_status,
-                 int attempt_number) const;
+  ProcessingResult apply_churnkey(pg::Connection& connection, const Delivery& delivery,
+                                  const std::string& correlation_id, std::string* subscription_id,
+                                  std::string* customer_id) const;
+  // Parked for a later attempt, or failed once attempts_max attempts found no account.
+  Attempt unresolved(int attempt_number) const;
+  // The status a delivery keeps when the ledger cannot take it now.
+  static ProcessingStatus open_status_of(const Delivery& delivery);
+  Attempt submit(ledger::Command command, ProcessingStatus open_status, int attempt_number) const;
   void retry_linked(pg::Connection& connection, const std::string& subscription_id,
                     const std::string& customer_id) const;
   int64_t backoff_ms(int attempt) const;

@@ -32,8 +32,7 @@ bool names_a_kind(std::string_view name) {
          name == "session.completed";
 }
 
-// The kind is written both where offers and where sessions carry it; the name decides
-// which one the parser reads.
+// The kind of an offer comes from its offer type; a session's is written as its result.
 std::string write_event(const ChurnkeyEvent& event) {
   const std::string_view kind = webhooks::to_string(event.kind);
   return fuzz::write_json([&](ledger::json::Writer& writer) {
@@ -43,7 +42,7 @@ std::string write_event(const ChurnkeyEvent& event) {
     begin_object(writer, "data");
     put(writer, "customer", event.customer_id);
     put(writer, "subscription", event.subscription_id);
-    put(writer, "offer_type", kind);
+    put(writer, "offer_type", event.offer_type);
     begin_object(writer, "metadata");
     put(writer, "account_id", event.account_id);
     writer.EndObject();
@@ -51,6 +50,8 @@ std::string write_event(const ChurnkeyEvent& event) {
     put(writer, "_id", event.session_id);
     put(writer, "result", kind);
     put(writer, "mode", event.test_mode ? "TEST"sv : "LIVE"sv);
+    put(writer, "surveyResponse", event.survey_response);
+    put(writer, "feedback", event.feedback);
     writer.EndObject();
     writer.EndObject();
     writer.EndObject();
@@ -66,7 +67,8 @@ void check_event(const ChurnkeyEvent& event) {
                  event.kind == ChurnkeyEventKind::kOther);
   }
   for (const std::string_view text : {event.name, event.customer_id, event.subscription_id,
-                                      event.account_id, event.event_id, event.session_id}) {
+                                      event.account_id, event.event_id, event.session_id,
+                                      event.offer_type, event.survey_response, event.feedback}) {
     FUZZ_REQUIRE(fuzz::is_storable_text(text));
   }
   const webhooks::ChurnkeyEventParse again = webhooks::parse_churnkey_event(write_event(event));

@@ -1,0 +1,55 @@
+// Outbox Stripe calls (notifications/stripe_calls.h).
+#include "notifications/stripe_calls.h"
+
+#include <rapidjson/document.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+namespace notifications {
+namespace {
+
+std::string string_field(const rapidjson::Document& document, const char* name) {
+  if (!document.IsObject()) return "";
+  const auto member = document.FindMember(name);
+  if (member == document.MemberEnd() || !member->value.IsString()) return "";
+  return {member->value.GetString(), member->value.GetStringLength()};
+}
+
+std::string describe(const integrations::StripeFailure& failure) {
+  std::string text = "stripe";
+  if (failure.status != 0) text += " " + std::to_string(failure.status);
+  if (!failure.type.empty()) text += " " + failure.type;
+  if (!failure.code.empty()) text += " " + failure.code;
+  if (!failure.detail.empty()) text += ": " + failure.detail;
+  return text;
+}
+
+}  // namespace
+
+ledger::OutboxHandler stripe_cancel_at_period_end(integrations::StripeClientSettings settings) {
+  auto client = std::make_shared<const integrations::StripeClient>(std::move(settings));
+  return [client](const std::string& message_id, const std::string& account_id,
+                  const std::string& payload_json) -> ledger::OutboxResult {
+    rapidjson::Document payload;
+    payload.Parse(payload_json.data(), payload_json.size());
+    const std::string subscription_id = string_field(payload, "subscription_id");
+    const std::string idempotency_key = string_field(payload, "idempotency_key");
+    if (subscription_id.empty() || idempotency_key.empty()) {
+      return ledger::OutboxResult::give_up("the message names no subscription or key");
+    }
+    if (!client->configured()) return "STRIPE_API_KEY is not set";
+    const auto failure = client->cancel_at_period_end(subscription_id, idempotency_key);
+    if (!failure) {
+      spdlog::info("outbox {}: stripe subscription {} of account {} cancels at period end",
+                   message_id, subscription_id, account_id);
+      return "";
+    }
+    if (failure->kind == integrations::StripeFailure::Kind::kRejected) {
+      return ledger::OutboxResult::give_up(describe(*failure));
+    }
+    return describe(*failure);
+  };
+}
+
+}  // namespace notifications
