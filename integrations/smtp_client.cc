@@ -148,7 +148,14 @@ std::string send_email(const SmtpSettings& settings, const EmailMessage& message
   curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, settings.connect_timeout_ms);
   curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, settings.timeout_ms);
   curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-  if (settings.require_starttls) curl_easy_setopt(handle, CURLOPT_USE_SSL, CURLUSESSL_ALL);
+  // Credentials never travel in the clear: an smtp:// URL with user info insists on STARTTLS.
+  const std::size_t authority = settings.url.find("://") + 3;
+  const std::size_t at = settings.url.find('@', authority);
+  const bool has_credentials =
+      at != std::string::npos && at < settings.url.find('/', authority);
+  if (settings.require_starttls || has_credentials) {
+    curl_easy_setopt(handle, CURLOPT_USE_SSL, CURLUSESSL_ALL);
+  }
   char error[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error);
   const CURLcode result = curl_easy_perform(handle);

@@ -14,7 +14,9 @@ namespace integrations {
 struct SmtpSettings {
   std::string url;   // smtp://host:port or smtps://host:port; empty: no mail server
   std::string from;  // envelope and header sender, a plain address
-  bool require_starttls = false;  // smtp:// only: refuse to send unless STARTTLS succeeds
+  // smtp:// only: refuse to send unless STARTTLS succeeds (always so when the URL carries
+  // credentials).
+  bool require_starttls = false;
   long connect_timeout_ms = 3'000;
   long timeout_ms = 15'000;  // the whole exchange
 };

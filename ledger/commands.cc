@@ -167,34 +167,41 @@ BodyDecision decide_body(const AccountState& s, const ChurnkeySessionEvent& c, i
   ChurnkeySessionRecorded recorded{c.delivery_id,  c.event_name,      c.result,
                                    c.session_id,   c.offer_type,      c.survey_response,
                                    c.feedback,     c.test_mode,       "recorded"};
-  bool request_cancellation = false;
+  bool call_stripe = false;
   if (c.result == "cancel") {
     if (c.test_mode) {
       recorded.action = "test_mode";
     } else if (sub.subscription_id.empty() || sub.status == "canceled" ||
-               sub.status == "incomplete_expired") {
+               sub.status == "incomplete" || sub.status == "incomplete_expired") {
       recorded.action = "no_subscription";
-    } else if (sub.cancel_at_period_end) {
-      recorded.action = "already_pending";
+    } else if (!c.subscription_id.empty() && c.subscription_id != sub.subscription_id) {
+      // About another (older) subscription of the customer: never cancel the current one.
+      recorded.action = "other_subscription";
     } else {
-      recorded.action = "cancel_requested";
-      request_cancellation = true;
+      // Asked again while pending (e.g. an earlier call that Stripe refused): Stripe is
+      // asked again, under this delivery's key; the snapshot is not repeated.
+      recorded.action = sub.cancel_at_period_end ? "already_pending" : "cancel_requested";
+      call_stripe = true;
     }
   }
   BodyDecision decision;
   decision.outcome.note = recorded.action;
   decision.events.push_back(std::move(recorded));
-  if (request_cancellation) {
+  if (call_stripe && !sub.cancel_at_period_end) {
     decision.events.push_back(SubscriptionChanged{
         sub.subscription_id, sub.customer_id, sub.status, sub.plan_id, sub.scheduled_plan_id,
         sub.period_start_s, sub.period_end_s, true, "", sub.watermark_created_s});
+  }
+  if (call_stripe) {
     rapidjson::StringBuffer buffer;
     json::Writer w(buffer);
     w.StartObject();
     json::put(w, "account_id", s.account_id);
     json::put(w, "subscription_id", sub.subscription_id);
     json::put(w, "delivery_id", c.delivery_id);
-    json::put(w, "idempotency_key", "churnkey-cancel-" + c.delivery_id);
+    // Printable whatever the delivery id holds: it becomes an HTTP header.
+    json::put(w, "idempotency_key",
+              "churnkey-cancel-" + crypto::hex_encode(crypto::sha256(c.delivery_id)));
     w.EndObject();
     decision.outbox.push_back({kStripeCancelAtPeriodEndKind, buffer.GetString()});
   }
@@ -263,7 +270,7 @@ bool command_is_storable(const Command& command) {
                  [&](const ChurnkeySessionEvent& c) {
                    for (const std::string* text :
                         {&c.delivery_id, &c.event_name, &c.result, &c.session_id, &c.offer_type,
-                         &c.survey_response}) {
+                         &c.survey_response, &c.subscription_id}) {
                      check(*text, kCommandTextBytesMax);
                    }
                    check(c.feedback, kChurnkeyFeedbackBytesMax);
@@ -305,7 +312,7 @@ std::string command_fingerprint(const Command& command) {
                  },
                  [&](const ChurnkeySessionEvent& c) {
                    field("churnkey"), field(c.delivery_id), field(c.result),
-                       field(c.test_mode ? "test" : "live");
+                       field(c.subscription_id), field(c.test_mode ? "test" : "live");
                  },
              },
              command.body);

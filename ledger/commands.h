@@ -71,11 +71,12 @@ struct StripeBillingEvent {
 
 // A verified Churnkey delivery resolved to this account (webhooks/stripe_inbox.h), recorded
 // as ChurnkeySessionRecorded. A cancellation (result "cancel", not TEST mode) of an account
-// whose Stripe subscription is live and not cancelling yet also sets cancel_at_period_end
-// (a SubscriptionChanged snapshot, so GET /billing/subscription shows it at once) and queues
-// the outbox message kStripeCancelAtPeriodEndKind; Stripe's own
-// customer.subscription.updated confirms it later. Nothing else (pause, discount, abort,
-// other) changes anything but the record. Outcome note: the event's `action`.
+// whose Stripe subscription is live, when the delivery names no subscription or names that
+// one, queues the outbox message kStripeCancelAtPeriodEndKind and, unless it is pending
+// already, sets cancel_at_period_end (a SubscriptionChanged snapshot, so GET
+// /billing/subscription shows it at once); Stripe's own customer.subscription.updated
+// confirms it later. Nothing else (pause, discount, abort, other, another subscription)
+// changes anything but the record. Outcome note: the event's `action`.
 struct ChurnkeySessionEvent {
   std::string delivery_id;
   std::string event_name;
@@ -85,6 +86,7 @@ struct ChurnkeySessionEvent {
   std::string survey_response;
   std::string feedback;  // at most kChurnkeyFeedbackBytesMax bytes
   bool test_mode = false;
+  std::string subscription_id;  // the Stripe subscription the delivery names ("" none)
 };
 // The outbox message that asks Stripe to cancel a subscription at its period end. Payload:
 // {"account_id", "subscription_id", "delivery_id", "idempotency_key"}.

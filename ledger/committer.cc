@@ -541,7 +541,12 @@ class Lane {
     if (!decision.events.empty()) {
       account.last_hash = hash;
       writes.balances.insert(command.account_id);
-      if (reads_subscription(command.body) && !account.subscription.subscription_id.empty()) {
+      const bool subscription_changed =
+          std::any_of(decision.events.begin(), decision.events.end(), [](const EventBody& event) {
+            return std::holds_alternative<SubscriptionChanged>(event);
+          });
+      if ((std::holds_alternative<StripeBillingEvent>(command.body) || subscription_changed) &&
+          !account.subscription.subscription_id.empty()) {
         writes.subscriptions.insert(command.account_id);
       }
       if (const std::string* id = named_reservation(command.body)) {

@@ -84,8 +84,8 @@ struct ChurnkeySessionRecorded {
   std::string survey_response;  // the cancel survey's answer ("" none)
   std::string feedback;         // free text, at most kChurnkeyFeedbackBytesMax bytes
   bool test_mode = false;       // Churnkey's TEST mode: recorded, never sent to Stripe
-  // What the ledger did with it: cancel_requested | already_pending | no_subscription |
-  // test_mode | recorded.
+  // What the ledger did with it: cancel_requested | already_pending (Stripe asked again) |
+  // no_subscription | other_subscription | test_mode | recorded.
   std::string action;
 };
 inline constexpr std::size_t kChurnkeyFeedbackBytesMax = 500;

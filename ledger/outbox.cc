@@ -59,6 +59,19 @@ int OutboxDeliverer::deliver_due() {
     const std::string id = row[1].as<std::string>();
     const std::string kind = row[2].as<std::string>();
     const int attempts = row[4].as<int>();
+    // Still ours? A slow handler can outlast the lease of the messages claimed after it; one
+    // another process has claimed since (attempts moved) or delivered is left to it. The
+    // lease restarts now, for this message alone.
+    {
+      pqxx::work work(connection);
+      const pqxx::result still_ours = work.exec_params(
+          "UPDATE ledger_outbox SET next_attempt_at = clock_timestamp() + $4 * interval"
+          " '1 millisecond' WHERE account_id = $1 AND message_id = $2::uuid"
+          " AND delivered_at IS NULL AND attempts = $3 RETURNING 1",
+          account, id, attempts, options_.lease_ms);
+      work.commit();
+      if (still_ours.empty()) continue;
+    }
     OutboxResult result;
     try {
       result = handlers_.at(kind)(id, account, row[3].as<std::string>());

@@ -1,6 +1,8 @@
 // The outbox, table ledger_outbox: side effects (emails, Stripe calls) appended in the same
-// transaction as the events that cause them, then delivered. A message is claimed with a
-// lease in one short transaction, delivered with no transaction open, then marked delivered;
+// transaction as the events that cause them, then delivered. Messages are claimed with a
+// lease in one short transaction; each is re-checked and its lease restarted just before its
+// handler runs (so a slow handler never lets another process send a message twice),
+// delivered with no transaction open, then marked delivered;
 // a failure is retried with exponential backoff up to a limit. Safe with several processes
 // (FOR UPDATE SKIP LOCKED + lease).
 #pragma once

@@ -29,7 +29,8 @@ std::optional<std::string> account_address(HandlerState& state, const std::strin
   try {
     if (state.connection && !state.connection->usable()) state.connection.reset();
     if (!state.connection) state.connection = std::make_unique<pg::Connection>(state.settings.database);
-    return webhooks::read_customer_email(*state.connection, account_id);
+    return webhooks::read_customer_email(*state.connection, account_id,
+                                         integrations::is_plain_email_address);
   } catch (const pg::Error& error) {
     if (error.kind() == pg::ErrorKind::kConnection) state.connection.reset();
     throw;
@@ -69,9 +70,6 @@ ledger::OutboxHandler payment_failed_email(EmailSettings settings) {
     std::lock_guard lock(state->mutex);
     const std::optional<std::string> address = account_address(*state, account_id);
     if (!address) return "no e-mail address known for the account yet";
-    if (!integrations::is_plain_email_address(*address)) {
-      return "the account's e-mail address is not a plain address";
-    }
     const integrations::EmailMessage message =
         payment_failed_message(message_id, *address, payload_json);
     std::string error = integrations::send_email(state->settings.smtp, message);

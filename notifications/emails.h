@@ -1,7 +1,7 @@
 // The e-mails the ledger sends: outbox handlers (ledger/outbox.h) that compose a message
 // from an outbox payload and the account's address, and send it over SMTP.
 //
-// The address is the latest one the account's Stripe deliveries give
+// The address is the latest plain address the account's Stripe deliveries give
 // (webhooks::read_customer_email). No usable address yet, a refused or unreachable server:
 // the handler fails and the outbox retries with backoff up to its attempt limit. Each
 // message carries the outbox message id as its Message-ID, so a resend after a crash

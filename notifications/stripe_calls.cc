@@ -45,7 +45,9 @@ ledger::OutboxHandler stripe_cancel_at_period_end(integrations::StripeClientSett
                    message_id, subscription_id, account_id);
       return "";
     }
-    if (failure->kind == integrations::StripeFailure::Kind::kRejected) {
+    const bool retry_later =
+        failure->status == 401 || failure->status == 403 || failure->status == 409;
+    if (failure->kind == integrations::StripeFailure::Kind::kRejected && !retry_later) {
       return ledger::OutboxResult::give_up(describe(*failure));
     }
     return describe(*failure);

@@ -65,8 +65,9 @@ std::optional<int64_t> read_deliveries_pruned_before_us(pg::Connection& connecti
   return rows.int64(0, 0);
 }
 
-std::optional<std::string> read_customer_email(pg::Connection& connection,
-                                               const std::string& account_id) {
+std::optional<std::string> read_customer_email(
+    pg::Connection& connection, const std::string& account_id,
+    const std::function<bool(std::string_view)>& usable) {
   const pg::Result rows = connection.exec(
       {"inbox_read_customer_email",
        "SELECT d.raw_body FROM webhook_processing p"
@@ -81,11 +82,7 @@ std::optional<std::string> read_customer_email(pg::Connection& connection,
     for (const char* path :
          {"data.object.customer_email", "data.object.customer_details.email"}) {
       std::string email = event.string(path);
-      if (!email.empty()) return email;
-    }
-    if (event.string("data.object.object") == "customer") {
-      std::string email = event.string("data.object.email");
-      if (!email.empty()) return email;
+      if (!email.empty() && usable(email)) return email;
     }
   }
   return std::nullopt;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,13 +32,13 @@ std::vector<StoredDelivery> read_applied_invoices(pg::Connection& connection,
 // pruned (webhooks/inbox_retention.h), or nullopt when none ever was.
 std::optional<int64_t> read_deliveries_pruned_before_us(pg::Connection& connection);
 
-// The e-mail address the account's most recent Stripe deliveries give (an invoice's
-// `customer_email`, a Checkout Session's `customer_details.email`, a customer's `email`),
+// The newest e-mail address the account's Stripe deliveries give (an invoice's
+// `customer_email`, a Checkout Session's `customer_details.email`) that `usable` accepts,
 // looking at its latest `kCustomerEmailDeliveriesMax` deliveries; nullopt when none does.
-// The address is as the provider sent it: the caller checks it before any use.
 inline constexpr int64_t kCustomerEmailDeliveriesMax = 20;
-std::optional<std::string> read_customer_email(pg::Connection& connection,
-                                               const std::string& account_id);
+std::optional<std::string> read_customer_email(
+    pg::Connection& connection, const std::string& account_id,
+    const std::function<bool(std::string_view)>& usable);
 
 // True when both immutability triggers of webhook_deliveries exist and are enabled.
 bool deliveries_guarded(pg::Connection& connection);

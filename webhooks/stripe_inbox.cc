@@ -76,10 +76,25 @@ std::vector<DeliveryKey> claim_due(pg::Connection& connection, std::size_t limit
   return keys;
 }
 
-// The Churnkey delivery id: Churnkey's own event id, else the SHA-256 of the raw body.
+constexpr std::size_t kDeliveryIdBytesMax = 128;
+constexpr std::size_t kLinkBytesMax = 255;
+
+// A provider id fit for a key, a log line and a header: short, printable ASCII, no spaces.
+bool is_plain_id(std::string_view id, std::size_t bytes_max) {
+  return !id.empty() && id.size() <= bytes_max &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+}
+
+// The Churnkey delivery id: Churnkey's own event id when it is a plain id, else the SHA-256
+// of the raw body.
 std::string churnkey_delivery_id(const ChurnkeyEvent& event, std::string_view raw_body) {
-  if (!event.event_id.empty()) return event.event_id;
+  if (is_plain_id(event.event_id, kDeliveryIdBytesMax)) return event.event_id;
   return "sha256:" + crypto::hex_encode(crypto::sha256(raw_body));
+}
+
+// A subscription or customer id kept as a link only when it can be one (indexed columns).
+std::string link_or_empty(const std::string& id) {
+  return is_plain_id(id, kLinkBytesMax) ? id : std::string();
 }
 
 }  // namespace
@@ -132,7 +147,7 @@ std::optional<std::string> StripeInbox::store_churnkey(pg::Connection& connectio
   assert(!event.name.empty());
   std::string id = churnkey_delivery_id(event, raw_body);
   if (!store_delivery(connection, std::string(kChurnkeyProvider), id, event.name, raw_body,
-                      event.subscription_id, event.customer_id)) {
+                      link_or_empty(event.subscription_id), link_or_empty(event.customer_id))) {
     return std::nullopt;
   }
   return id;
@@ -289,11 +304,13 @@ ProcessingResult StripeInbox::apply(pg::Connection& connection, const Delivery& 
     return record(
         {ProcessingStatus::kIgnored, mapping.account_hint, mapping.ignore_reason, "", 0, true});
   }
+  // Once an attempt named an account, later attempts keep it (its command may have committed).
   const std::string account_id =
-      mapping.account_hint.empty()
-          ? projections::subscriptions::find_account(connection, mapping.event.subscription_id,
-                                                     mapping.event.customer_id)
-          : mapping.account_hint;
+      !mapping.account_hint.empty() ? mapping.account_hint
+      : !delivery.account_id.empty()
+          ? delivery.account_id
+          : projections::subscriptions::find_account(connection, mapping.event.subscription_id,
+                                                     mapping.event.customer_id);
   if (account_id.empty()) return record(unresolved(attempt_number));
   mapping.event.plan_id = resolve_stripe_plan(mapping, plans_);
   if (!mapping.price_id.empty() && plans_.find_by_stripe_price(mapping.price_id) == nullptr) {
@@ -325,12 +342,15 @@ ProcessingResult StripeInbox::apply_churnkey(pg::Connection& connection,
     return record({ProcessingStatus::kFailed, "", "unparseable", *error, 0, true});
   }
   const ChurnkeyEvent& event = std::get<ChurnkeyEvent>(parsed);
-  *subscription_id = event.subscription_id;
-  *customer_id = event.customer_id;
+  *subscription_id = link_or_empty(event.subscription_id);
+  *customer_id = link_or_empty(event.customer_id);
   // Only Stripe's ids name the account (through the subscription projection): an account id
-  // in Churnkey's payload is whatever the page embedding Churnkey put there.
-  const std::string account_id = projections::subscriptions::find_account(
-      connection, event.subscription_id, event.customer_id);
+  // in Churnkey's payload is whatever the page embedding Churnkey put there. Once an attempt
+  // named an account, later attempts keep it (its command may have committed).
+  const std::string account_id =
+      !delivery.account_id.empty()
+          ? delivery.account_id
+          : projections::subscriptions::find_account(connection, *subscription_id, *customer_id);
   if (account_id.empty()) return record(unresolved(attempt_number));
   ledger::ChurnkeySessionEvent session;
   session.delivery_id = delivery.event_id;
@@ -342,6 +362,7 @@ ProcessingResult StripeInbox::apply_churnkey(pg::Connection& connection,
   session.feedback =
       std::string(unicode::truncate_utf8(event.feedback, ledger::kChurnkeyFeedbackBytesMax));
   session.test_mode = event.test_mode;
+  session.subscription_id = *subscription_id;
   ledger::EventMetadata metadata;
   metadata.actor = "churnkey";
   metadata.source = "churnkey";

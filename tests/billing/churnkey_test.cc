@@ -167,7 +167,8 @@ TEST_F(ChurnkeyTest, ACancellationReachesStripeOnceAcrossFiveDuplicateDeliveries
   EXPECT_EQ(calls[0].method, "POST");
   EXPECT_EQ(calls[0].body, "cancel_at_period_end=true");
   const std::string expected_key =
-      "churnkey-cancel-sha256:" + crypto::hex_encode(crypto::sha256(body));
+      "churnkey-cancel-" +
+      crypto::hex_encode(crypto::sha256("sha256:" + crypto::hex_encode(crypto::sha256(body))));
   EXPECT_EQ(calls[0].header("Idempotency-Key").value_or(""), expected_key);
   EXPECT_EQ(calls[0].header("Authorization").value_or(""), std::string("Bearer ") + kStripeApiKey);
   // Recorded with what the customer said; credits and plan untouched.
@@ -202,8 +203,9 @@ TEST_F(ChurnkeyTest, TheSeedShapeCancelsAndAStripe500IsRetriedWithTheSameKey) {
   EXPECT_TRUE(cancel_at_period_end(who));
   ASSERT_TRUE(wait_for_cancellations(who, 2)) << "the 500 was not retried";
   const auto calls = cancellations(who);
-  EXPECT_EQ(calls[0].header("Idempotency-Key").value_or(""), "churnkey-cancel-ck_evt_seed");
-  EXPECT_EQ(calls[1].header("Idempotency-Key").value_or(""), "churnkey-cancel-ck_evt_seed");
+  const std::string key = "churnkey-cancel-" + crypto::hex_encode(crypto::sha256("ck_evt_seed"));
+  EXPECT_EQ(calls[0].header("Idempotency-Key").value_or(""), key);
+  EXPECT_EQ(calls[1].header("Idempotency-Key").value_or(""), key);
   for (int i = 0; i < 100 && !std::get<0>(outbox_row(who.account)); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -215,6 +217,21 @@ TEST_F(ChurnkeyTest, TheSeedShapeCancelsAndAStripe500IsRetriedWithTheSameKey) {
             R"({"received":true,"duplicate":true})");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(cancellations(who).size(), 2u);
+}
+
+TEST_F(ChurnkeyTest, ACancellationOfAnotherSubscriptionIsRecordedOnly) {
+  const Subscriber who = subscriber("ckother");
+  subscribe(who, "ckother");
+  Subscriber old_subscription = who;
+  old_subscription.subscription = "sub_ckother_2019";
+  const TestResponse response =
+      deliver_churnkey(cancellation_accepted("ck_evt_other", old_subscription));
+  EXPECT_NE(response.body.find(R"("note":"other_subscription")"), std::string::npos)
+      << response.body;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(cancellations(who).empty());
+  EXPECT_TRUE(cancellations(old_subscription).empty());
+  EXPECT_FALSE(cancel_at_period_end(who));
 }
 
 TEST_F(ChurnkeyTest, ADeliveryBeforeTheCheckoutIsParkedThenApplied) {

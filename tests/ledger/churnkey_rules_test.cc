@@ -4,6 +4,7 @@
 // round-trips through its stored encoding.
 #include <gtest/gtest.h>
 
+#include "crypto/digest.h"
 #include "ledger/commands.h"
 #include "ledger/events.h"
 #include "tests/ledger/ledger_test_support.h"
@@ -70,16 +71,34 @@ TEST_F(ChurnkeyRulesTest, ACancellationSetsCancelAtPeriodEndAndQueuesTheStripeCa
   ASSERT_EQ(d.outbox.size(), 1u);
   EXPECT_EQ(d.outbox[0].kind, kStripeCancelAtPeriodEndKind);
   EXPECT_NE(d.outbox[0].payload_json.find(R"("subscription_id":"sub_1")"), std::string::npos);
-  EXPECT_NE(d.outbox[0].payload_json.find(R"("idempotency_key":"churnkey-cancel-ck_1")"),
-            std::string::npos);
+  EXPECT_NE(d.outbox[0].payload_json.find(R"("idempotency_key":"churnkey-cancel-)" +
+                                           crypto::hex_encode(crypto::sha256("ck_1")) + "\""),
+            std::string::npos)
+      << d.outbox[0].payload_json;
 }
 
-TEST_F(ChurnkeyRulesTest, ASecondCancellationIsRecordedWithoutAnotherCall) {
+TEST_F(ChurnkeyRulesTest, ASecondCancellationAsksStripeAgainWithoutAnotherSnapshot) {
   ASSERT_EQ(run(session("ck_1", "cancel")).outbox.size(), 1u);
   const Decision again = run(session("ck_2", "cancel"));
   EXPECT_EQ(again.outcome.note, "already_pending");
   EXPECT_EQ(again.events.size(), 1u);
-  EXPECT_TRUE(again.outbox.empty());
+  ASSERT_EQ(again.outbox.size(), 1u) << "a call Stripe refused before is asked again";
+  EXPECT_NE(again.outbox[0].payload_json.find(crypto::hex_encode(crypto::sha256("ck_2"))),
+            std::string::npos);
+}
+
+TEST_F(ChurnkeyRulesTest, OnlyTheAccountsCurrentSubscriptionIsCancelled) {
+  ChurnkeySessionEvent old_one = session("ck_old", "cancel");
+  old_one.subscription_id = "sub_old";
+  const Decision other = run(old_one);
+  EXPECT_EQ(other.outcome.note, "other_subscription");
+  EXPECT_EQ(other.events.size(), 1u);
+  EXPECT_TRUE(other.outbox.empty());
+  EXPECT_FALSE(state_.subscription.cancel_at_period_end);
+  ChurnkeySessionEvent current = session("ck_current", "cancel");
+  current.subscription_id = "sub_1";
+  EXPECT_EQ(run(current).outcome.note, "cancel_requested");
+  EXPECT_TRUE(state_.subscription.cancel_at_period_end);
 }
 
 TEST_F(ChurnkeyRulesTest, PauseDiscountAbortAndTestModeAreRecordedOnly) {
