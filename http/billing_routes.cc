@@ -58,6 +58,30 @@ std::vector<std::string> split_secrets(const std::string& list) {
   return secrets;
 }
 
+constexpr std::size_t kShopifyIdLengthMax = 128;
+
+// "orders/create", "app/uninstalled": lower-case words, '/', '_' and '-' only.
+bool is_shopify_topic(std::string_view topic) {
+  return !topic.empty() && topic.size() <= 64 &&
+         std::all_of(topic.begin(), topic.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' || c == '_' ||
+                  c == '-';
+         });
+}
+
+// "<name>.myshopify.com" with a lower-case DNS label as name; short enough for an account id.
+bool is_myshopify_domain(std::string_view domain) {
+  constexpr std::string_view kSuffix = ".myshopify.com";
+  if (domain.size() <= kSuffix.size() || domain.size() > 100 || !domain.ends_with(kSuffix)) {
+    return false;
+  }
+  const std::string_view label = domain.substr(0, domain.size() - kSuffix.size());
+  return label.front() != '-' && label.back() != '-' &&
+         std::all_of(label.begin(), label.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+         });
+}
+
 std::string lower_ascii(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -104,6 +128,7 @@ BillingRoutes::BillingRoutes(BillingSettings settings, const ledger::PlanCatalog
       inbox_(inbox),
       verifier_(settings_.stripe_webhook_secrets),
       churnkey_secrets_(split_secrets(settings_.churnkey_webhook_secrets)),
+      shopify_secrets_(split_secrets(settings_.shopify_webhook_secrets)),
       stripe_(settings_.stripe) {
   assert(settings_.retry_after_s > 0);
 }
@@ -200,6 +225,60 @@ HttpReply BillingRoutes::churnkey_webhook(const IncomingRequest& request, Reques
                              .field("status", webhooks::processing_status_name(result.status))
                              .field("note", result.note)
                              .finish());
+}
+
+HttpReply BillingRoutes::shopify_webhook(const IncomingRequest& request, RequestLog& log) const {
+  const bool signed_by_shopify =
+      std::any_of(shopify_secrets_.begin(), shopify_secrets_.end(), [&](const std::string& key) {
+        return webhooks::verify_shopify_hmac(key, request.body, request.shopify_hmac);
+      });
+  if (!signed_by_shopify) {
+    log.detail = shopify_secrets_.empty()        ? "secret_unset"
+                 : request.shopify_hmac.empty() ? "signature_missing"
+                                                : "signature_mismatch";
+    return json_error(401, "invalid_signature");
+  }
+  if (!is_shopify_topic(request.shopify_topic)) {
+    return json_error(400, "invalid_request", {{"field", "X-Shopify-Topic"}});
+  }
+  if (!is_myshopify_domain(request.shopify_shop_domain)) {
+    return json_error(400, "invalid_request", {{"field", "X-Shopify-Shop-Domain"}});
+  }
+  if (!is_valid_idempotency_key(request.shopify_webhook_id) ||
+      request.shopify_webhook_id.size() > kShopifyIdLengthMax) {
+    return json_error(400, "invalid_request", {{"field", "X-Shopify-Webhook-Id"}});
+  }
+  if (!request.shopify_event_id.empty() &&
+      (!is_valid_idempotency_key(request.shopify_event_id) ||
+       request.shopify_event_id.size() > kShopifyIdLengthMax)) {
+    return json_error(400, "invalid_request", {{"field", "X-Shopify-Event-Id"}});
+  }
+  const webhooks::ShopifyEventParse parsed =
+      webhooks::parse_shopify_event(request.shopify_topic, request.body);
+  if (std::holds_alternative<std::string>(parsed)) {
+    log.detail = "invalid_payload";
+    return json_error(400, "invalid_payload");
+  }
+  // The headers are not signed, the body is: a body naming another shop is not this shop's,
+  // and closing a shop takes a body that names it.
+  const webhooks::ShopifyEvent& event = std::get<webhooks::ShopifyEvent>(parsed);
+  const bool names_the_shop = event.shop_domain == request.shopify_shop_domain;
+  if ((!event.shop_domain.empty() && !names_the_shop) ||
+      (request.shopify_topic == "app/uninstalled" && !names_the_shop)) {
+    log.detail = "shop_mismatch";
+    return json_error(400, "shop_mismatch");
+  }
+  const webhooks::ShopifyDelivery delivery{request.shopify_topic, request.shopify_shop_domain,
+                                           request.shopify_webhook_id, request.shopify_event_id};
+  log.account_id = webhooks::shop_account_id(delivery.shop_domain);
+  if (!inbox_.store_shopify(thread_connection(settings_.database_url), delivery, request.body)) {
+    log.detail = "duplicate";
+    return json_reply(200, R"({"received":true,"duplicate":true})");
+  }
+  log.detail = "stored";
+  spdlog::info("request_id={} shopify webhook {} ({}) of {} stored", request.request_id,
+               delivery.webhook_id, delivery.topic, delivery.shop_domain);
+  return json_reply(200, R"({"received":true,"duplicate":false,"status":"pending"})");
 }
 
 HttpReply BillingRoutes::subscription(const std::string& account_id) const {
@@ -303,11 +382,13 @@ HttpReply BillingRoutes::checkout(const std::string& account_id, const IncomingR
 HttpReply LedgerService::billing_route(RouteId route, const IncomingRequest& request,
                                        RequestLog& log) {
   assert(route == RouteId::kStripeWebhook || route == RouteId::kChurnkeyWebhook ||
-         route == RouteId::kBillingSubscription || route == RouteId::kBillingCheckout);
+         route == RouteId::kShopifyWebhook || route == RouteId::kBillingSubscription ||
+         route == RouteId::kBillingCheckout);
   if (options_.billing == nullptr) return service_unavailable();
   const BillingRoutes& billing = *options_.billing;
   if (route == RouteId::kStripeWebhook) return billing.stripe_webhook(request, log);
   if (route == RouteId::kChurnkeyWebhook) return billing.churnkey_webhook(request, log);
+  if (route == RouteId::kShopifyWebhook) return billing.shopify_webhook(request, log);
   auto principal = authenticate_user(request, log);
   if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
   const Principal& caller = std::get<Principal>(principal);

@@ -11,6 +11,14 @@
 //        comma-separated CHURNKEY_WEBHOOK_SECRET; unset: every delivery refused) 401
 //        invalid_signature (nothing stored), else as the Stripe route: 400 invalid_payload,
 //        200 duplicate, or stored and processed (webhooks/stripe_inbox.h).
+//   POST /api/v1/integrations/shopify/webhook (X-Shopify-Hmac-Sha256: base64 HMAC-SHA256 of
+//        the raw body with any of the comma-separated SHOPIFY_WEBHOOK_SECRET; unset: every
+//        delivery refused) 401 invalid_signature; 400 invalid_request {field} for a missing
+//        or malformed X-Shopify-Topic / -Shop-Domain (<name>.myshopify.com) / -Webhook-Id /
+//        -Event-Id; 400 invalid_payload; 400 shop_mismatch when the signed body names another
+//        shop than the header (app/uninstalled must name it); 200 duplicate (same webhook
+//        id); else stored for the shop's account "shop:<domain>" and answered 200
+//        {received, duplicate: false, status: "pending"} at once: the inbox loop applies it.
 //   GET  /api/v1/billing/subscription      (user) the account's subscription.
 //   POST /api/v1/billing/checkout          (user) a Stripe Checkout Session for a plan.
 //
@@ -35,6 +43,7 @@ struct BillingSettings {
   std::string database_url;
   std::string stripe_webhook_secrets;  // STRIPE_WEBHOOK_SECRET: comma-separated (rotation)
   std::string churnkey_webhook_secrets;  // CHURNKEY_WEBHOOK_SECRET: comma-separated
+  std::string shopify_webhook_secrets;   // SHOPIFY_WEBHOOK_SECRET: comma-separated
   integrations::StripeClientSettings stripe;
   std::string checkout_success_url;
   std::string checkout_cancel_url;
@@ -52,6 +61,8 @@ class BillingRoutes {
   HttpReply stripe_webhook(const IncomingRequest& request, RequestLog& log) const;
   // POST /api/v1/billing/webhooks/churnkey, as described above. Thread-safe.
   HttpReply churnkey_webhook(const IncomingRequest& request, RequestLog& log) const;
+  // POST /api/v1/integrations/shopify/webhook, as described above. Thread-safe.
+  HttpReply shopify_webhook(const IncomingRequest& request, RequestLog& log) const;
 
   // GET /api/v1/billing/subscription for `account_id`: 200 {plan, status,
   // current_period_end (RFC 3339 or null), cancel_at_period_end, scheduled_plan,
@@ -84,6 +95,7 @@ class BillingRoutes {
   const webhooks::StripeInbox& inbox_;
   const webhooks::StripeSignatureVerifier verifier_;
   const std::vector<std::string> churnkey_secrets_;
+  const std::vector<std::string> shopify_secrets_;
   const integrations::StripeClient stripe_;
 };
 

@@ -102,6 +102,9 @@ DEFINE_string(stripe_api_key, "", "Stripe secret key (env STRIPE_API_KEY; empty:
 DEFINE_string(churnkey_webhook_secret, "",
               "Churnkey webhook secrets, comma-separated for rotation (env "
               "CHURNKEY_WEBHOOK_SECRET; empty: every delivery is refused)");
+DEFINE_string(shopify_webhook_secret, "",
+              "Shopify app secrets (webhook HMAC), comma-separated for rotation (env "
+              "SHOPIFY_WEBHOOK_SECRET; empty: every delivery is refused)");
 DEFINE_string(churnkey_signature_header, "X-Churnkey-Signature",
               "header carrying the Churnkey webhook signature");
 DEFINE_string(stripe_api_base, "https://api.stripe.com",
@@ -152,6 +155,7 @@ bool apply_environment_fallbacks() {
                             flag.name == "stripe_webhook_secret" || flag.name == "stripe_api_key" ||
                             flag.name == "stripe_api_base" || flag.name == "smtp_url" ||
                             flag.name == "churnkey_webhook_secret" ||
+                            flag.name == "shopify_webhook_secret" ||
                             flag.name == "smtp_from";
     std::string variable = unprefixed ? "" : "LEDGER_";
     for (const char c : flag.name) variable += static_cast<char>(std::toupper(c));
@@ -410,6 +414,10 @@ http::BillingSettings billing_settings() {
   settings.database_url = FLAGS_database_url;
   settings.stripe_webhook_secrets = FLAGS_stripe_webhook_secret;
   settings.churnkey_webhook_secrets = FLAGS_churnkey_webhook_secret;
+  settings.shopify_webhook_secrets = FLAGS_shopify_webhook_secret;
+  if (settings.shopify_webhook_secrets.empty()) {
+    spdlog::warn("SHOPIFY_WEBHOOK_SECRET is not set: every Shopify delivery is refused (401)");
+  }
   if (settings.churnkey_webhook_secrets.empty()) {
     spdlog::warn("CHURNKEY_WEBHOOK_SECRET is not set: every Churnkey delivery is refused (401)");
   }

@@ -75,6 +75,8 @@ int rejection_status(Rejection rejection) {
     case Rejection::kReservationNotFound:
     case Rejection::kAccountNotFound:
       return 404;
+    case Rejection::kAccountClosed:
+      return 403;
     case Rejection::kReservationSettled:
     case Rejection::kReservationExpired:
     case Rejection::kCaptureExceedsReservation:

@@ -15,7 +15,7 @@ struct RouteEntry {
   Bulkhead bulkhead = Bulkhead::kLedger;
 };
 
-constexpr std::array<RouteEntry, 16> kRoutes = {{
+constexpr std::array<RouteEntry, 17> kRoutes = {{
     {"GET", "/api/v1/health", RouteId::kHealth},
     {"GET", "/api/v1/credits", RouteId::kCredits},
     {"POST", "/api/v1/credits/reservations", RouteId::kReserve},
@@ -30,6 +30,7 @@ constexpr std::array<RouteEntry, 16> kRoutes = {{
     {"POST", "/api/v1/detect", RouteId::kDetect, Bulkhead::kOutbound},
     {"POST", "/api/v1/billing/webhooks/stripe", RouteId::kStripeWebhook},
     {"POST", "/api/v1/billing/webhooks/churnkey", RouteId::kChurnkeyWebhook},
+    {"POST", "/api/v1/integrations/shopify/webhook", RouteId::kShopifyWebhook},
     {"POST", "/api/v1/billing/checkout", RouteId::kBillingCheckout, Bulkhead::kOutbound},
     {"GET", "/api/v1/billing/subscription", RouteId::kBillingSubscription},
 }};

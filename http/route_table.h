@@ -23,6 +23,7 @@ enum class RouteId {
   kDetect,
   kStripeWebhook,
   kChurnkeyWebhook,
+  kShopifyWebhook,
   kBillingCheckout,
   kBillingSubscription,
 };

@@ -143,6 +143,13 @@ IncomingRequest copy_request(const Pistache::Http::Request& request, const Serve
   if (const auto signature = request.headers().tryGetRaw(options.churnkey_signature_header)) {
     incoming.churnkey_signature = signature->value();
   }
+  for (auto [name, field] : {std::pair{"X-Shopify-Hmac-Sha256", &incoming.shopify_hmac},
+                             {"X-Shopify-Topic", &incoming.shopify_topic},
+                             {"X-Shopify-Shop-Domain", &incoming.shopify_shop_domain},
+                             {"X-Shopify-Webhook-Id", &incoming.shopify_webhook_id},
+                             {"X-Shopify-Event-Id", &incoming.shopify_event_id}}) {
+    if (const auto header = request.headers().tryGetRaw(name)) *field = header->value();
+  }
   const auto forwarded_for = request.headers().tryGetRaw("X-Forwarded-For");
   incoming.client_address = client_address(request.address().host(),
                                            forwarded_for ? forwarded_for->value() : std::string(),

@@ -96,6 +96,7 @@ HttpReply LedgerService::dispatch(const RouteMatch& route, const IncomingRequest
       return content_route(route.id, request, log);
     case RouteId::kStripeWebhook:
     case RouteId::kChurnkeyWebhook:
+    case RouteId::kShopifyWebhook:
     case RouteId::kBillingCheckout:
     case RouteId::kBillingSubscription:
       return billing_route(route.id, request, log);

@@ -37,6 +37,13 @@ struct IncomingRequest {
   std::string stripe_signature;  // the Stripe-Signature header; empty when absent
   // The Churnkey signature header (ServerOptions::churnkey_signature_header); empty when absent.
   std::string churnkey_signature;
+  // Shopify's webhook headers (X-Shopify-Hmac-Sha256, -Topic, -Shop-Domain, -Webhook-Id,
+  // -Event-Id); empty when absent.
+  std::string shopify_hmac;
+  std::string shopify_topic;
+  std::string shopify_shop_domain;
+  std::string shopify_webhook_id;
+  std::string shopify_event_id;
   std::string body;
   std::string request_id;      // generated per request; the events' correlation id
   std::string client_address;  // what per-address limits key on (http/client_address.h)

@@ -98,6 +98,14 @@ bool apply_body(AccountState& s, const SubscriptionChanged& e) {
 // SubscriptionChanged snapshot that follows it.
 bool apply_body(AccountState&, const ChurnkeySessionRecorded& e) { return !e.delivery_id.empty(); }
 
+bool apply_body(AccountState& s, const AccountClosed&) {
+  if (s.closed) return false;  // decided only for an open account
+  s.closed = true;
+  return true;
+}
+
+bool apply_body(AccountState&, const ShopifyWebhookRecorded& e) { return !e.webhook_id.empty(); }
+
 }  // namespace
 
 std::string_view reservation_status_name(ReservationStatus status) {

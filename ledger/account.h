@@ -39,6 +39,7 @@ struct SubscriptionState {
 struct AccountState {
   std::string account_id;
   bool opened = false;
+  bool closed = false;  // no new reservations (AccountClosed)
   std::string plan_id;
   int64_t credits_available = 0;
   int64_t credits_reserved = 0;

@@ -75,6 +75,7 @@ BodyDecision decide_body(const AccountState& s, const GrantCredits& c, int64_t) 
 }
 
 BodyDecision decide_body(const AccountState& s, const ReserveCredits& c, int64_t now_us) {
+  if (s.closed) return reject(Rejection::kAccountClosed);
   if (!valid_amount(c.amount)) return reject(Rejection::kInvalidAmount);
   if (!valid_id(c.reservation_id) || c.feature.empty() || c.feature.size() > 64 ||
       c.ttl_s < 1 || c.ttl_s > kReservationTtlMaxS ||
@@ -208,6 +209,26 @@ BodyDecision decide_body(const AccountState& s, const ChurnkeySessionEvent& c, i
   return decision;
 }
 
+BodyDecision decide_body(const AccountState& s, const ShopifyWebhookEvent& c, int64_t) {
+  if (!valid_id(c.webhook_id) || c.topic.empty()) return reject(Rejection::kInvalidCommand);
+  ShopifyWebhookRecorded recorded{c.webhook_id, c.event_id, c.topic, c.shop_id, c.customer_id,
+                                  "recorded"};
+  bool close = false;
+  if (c.topic == "app/uninstalled") {
+    close = !s.closed;
+    recorded.action = close ? "closed" : "already_closed";
+  } else if (c.topic == "customers/data_request") {
+    recorded.action = "data_request_recorded";
+  } else if (c.topic == "customers/redact" || c.topic == "shop/redact") {
+    recorded.action = "erasure_requested";
+  }
+  BodyDecision decision;
+  decision.outcome.note = recorded.action;
+  decision.events.push_back(std::move(recorded));
+  if (close) decision.events.push_back(AccountClosed{"shopify " + c.topic});
+  return decision;
+}
+
 template <class Body>
 BodyDecision decide_body(const AccountState& s, const Body& c, int64_t now_us, const PlanCatalog&) {
   return decide_body(s, c, now_us);
@@ -275,6 +296,12 @@ bool command_is_storable(const Command& command) {
                    }
                    check(c.feedback, kChurnkeyFeedbackBytesMax);
                  },
+                 [&](const ShopifyWebhookEvent& c) {
+                   for (const std::string* text :
+                        {&c.webhook_id, &c.event_id, &c.topic, &c.shop_id, &c.customer_id}) {
+                     check(*text, kIdMax * 2);
+                   }
+                 },
              },
              command.body);
   return storable;
@@ -314,6 +341,9 @@ std::string command_fingerprint(const Command& command) {
                    field("churnkey"), field(c.delivery_id), field(c.result),
                        field(c.subscription_id), field(c.test_mode ? "test" : "live");
                  },
+                 [&](const ShopifyWebhookEvent& c) {
+                   field("shopify"), field(c.webhook_id), field(c.topic);
+                 },
              },
              command.body);
   return crypto::hex_encode(crypto::sha256(canonical));
@@ -347,6 +377,8 @@ std::string_view rejection_code(Rejection rejection) {
       return "refund_reference_used";
     case Rejection::kAccountNotFound:
       return "account_not_found";
+    case Rejection::kAccountClosed:
+      return "account_closed";
   }
   return "invalid_request";
 }

@@ -88,13 +88,25 @@ struct ChurnkeySessionEvent {
   bool test_mode = false;
   std::string subscription_id;  // the Stripe subscription the delivery names ("" none)
 };
+// A verified Shopify webhook for the shop's account "shop:<myshopify domain>"
+// (webhooks/stripe_inbox.h), recorded as ShopifyWebhookRecorded. app/uninstalled also
+// closes the account (AccountClosed): new reservations are refused with
+// kAccountClosed, open ones may still settle. Outcome note: the event's `action`.
+struct ShopifyWebhookEvent {
+  std::string webhook_id;
+  std::string event_id;
+  std::string topic;
+  std::string shop_id;
+  std::string customer_id;
+};
+
 // The outbox message that asks Stripe to cancel a subscription at its period end. Payload:
 // {"account_id", "subscription_id", "delivery_id", "idempotency_key"}.
 inline constexpr const char* kStripeCancelAtPeriodEndKind = "stripe.cancel_at_period_end";
 
 using CommandBody = std::variant<OpenAccount, GrantCredits, ReserveCredits, CaptureReservation,
                                  ReleaseReservation, ExpireReservation, RefundCredits,
-                                 StripeBillingEvent, ChurnkeySessionEvent>;
+                                 StripeBillingEvent, ChurnkeySessionEvent, ShopifyWebhookEvent>;
 
 struct Command {
   std::string account_id;
@@ -134,8 +146,9 @@ enum class Rejection {
   kIdempotencyConflict,
   kRefundReferenceUsed,  // this account already refunded under that reference
   kAccountNotFound,      // the command may not open the account, which was never opened
+  kAccountClosed,        // a reservation on a closed account
 };
-inline constexpr Rejection kRejectionLast = Rejection::kAccountNotFound;
+inline constexpr Rejection kRejectionLast = Rejection::kAccountClosed;
 std::string_view rejection_code(Rejection rejection);
 
 // The result of one command, as stored with its idempotency key and replayed verbatim.

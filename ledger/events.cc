@@ -84,6 +84,17 @@ void write_fields(json::Writer& w, const ChurnkeySessionRecorded& e) {
   put(w, "action", e.action);
 }
 
+void write_fields(json::Writer& w, const AccountClosed& e) { put(w, "reason", e.reason); }
+
+void write_fields(json::Writer& w, const ShopifyWebhookRecorded& e) {
+  put(w, "webhook_id", e.webhook_id);
+  put(w, "event_id", e.event_id);
+  put(w, "topic", e.topic);
+  put(w, "shop_id", e.shop_id);
+  put(w, "customer_id", e.customer_id);
+  put(w, "action", e.action);
+}
+
 // Decoders: each returns nullopt when a field is missing or of the wrong type.
 std::optional<EventBody> read_account_opened(const rapidjson::Value& v) {
   auto plan_id = get_string(v, "plan_id");
@@ -180,6 +191,27 @@ std::optional<EventBody> read_churnkey_session_recorded(const rapidjson::Value& 
   return e;
 }
 
+std::optional<EventBody> read_account_closed(const rapidjson::Value& v) {
+  auto reason = get_string(v, "reason");
+  if (!reason) return std::nullopt;
+  return AccountClosed{*reason};
+}
+
+std::optional<EventBody> read_shopify_webhook_recorded(const rapidjson::Value& v) {
+  ShopifyWebhookRecorded e;
+  for (auto [name, field] : {std::pair{"webhook_id", &e.webhook_id},
+                             {"event_id", &e.event_id},
+                             {"topic", &e.topic},
+                             {"shop_id", &e.shop_id},
+                             {"customer_id", &e.customer_id},
+                             {"action", &e.action}}) {
+    auto value = get_string(v, name);
+    if (!value) return std::nullopt;
+    *field = std::move(*value);
+  }
+  return e;
+}
+
 }  // namespace
 
 std::string_view event_type_name(const EventBody& event) {
@@ -198,6 +230,8 @@ std::string_view event_type_name(const EventBody& event) {
           [](const ChurnkeySessionRecorded&) {
             return std::string_view("ChurnkeySessionRecorded");
           },
+          [](const AccountClosed&) { return std::string_view("AccountClosed"); },
+          [](const ShopifyWebhookRecorded&) { return std::string_view("ShopifyWebhookRecorded"); },
       },
       event);
 }
@@ -228,6 +262,8 @@ std::optional<EventBody> decode_event(std::string_view type_name, std::string_vi
   if (type_name == "PlanChanged") return read_plan_changed(document);
   if (type_name == "SubscriptionChanged") return read_subscription_changed(document);
   if (type_name == "ChurnkeySessionRecorded") return read_churnkey_session_recorded(document);
+  if (type_name == "AccountClosed") return read_account_closed(document);
+  if (type_name == "ShopifyWebhookRecorded") return read_shopify_webhook_recorded(document);
   return std::nullopt;
 }
 

@@ -90,10 +90,27 @@ struct ChurnkeySessionRecorded {
 };
 inline constexpr std::size_t kChurnkeyFeedbackBytesMax = 500;
 
+// The account takes no new reservations from now on (a Shopify shop uninstalled the app);
+// open reservations may still be captured, released or expire.
+struct AccountClosed {
+  std::string reason;
+};
+// A verified Shopify webhook of the shop's account. Holds no personal data: the customer of
+// a compliance request is named by Shopify's id only.
+struct ShopifyWebhookRecorded {
+  std::string webhook_id;   // X-Shopify-Webhook-Id
+  std::string event_id;     // X-Shopify-Event-Id ("" when absent)
+  std::string topic;        // X-Shopify-Topic
+  std::string shop_id;      // Shopify's shop id ("" when the body has none)
+  std::string customer_id;  // customers/* topics: the customer's Shopify id
+  // closed | already_closed | data_request_recorded | erasure_requested | recorded
+  std::string action;
+};
+
 using EventBody = std::variant<AccountOpened, CreditsGranted, CreditsReserved, ReservationCaptured,
                                ReservationReleased, ReservationExpired, CreditsRefunded,
                                CreditsExpired, PlanChanged, SubscriptionChanged,
-                               ChurnkeySessionRecorded>;
+                               ChurnkeySessionRecorded, AccountClosed, ShopifyWebhookRecorded>;
 
 // The stored type name of an event ("CreditsReserved", ...).
 std::string_view event_type_name(const EventBody& event);

@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kColumns =
     "account_id, plan_id, credits_available, credits_reserved, credits_granted, credits_spent,"
-    " credits_expired, stream_version, last_hash";
+    " credits_expired, stream_version, last_hash, closed";
 
 }  // namespace
 
@@ -35,12 +35,13 @@ void apply(const pg::Result& rows, ledger::AccountStates& states) {
     account.credits_expired = rows.int64(i, 6);
     account.version = rows.int64(i, 7);
     account.last_hash = rows.bytes(i, 8);
+    account.closed = rows.boolean(i, 9);
   }
 }
 
 pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, int64_t now_us) {
   assert(!accounts.empty());
-  std::vector<std::string> ids, plans, hashes;
+  std::vector<std::string> ids, plans, hashes, closed;
   std::vector<int64_t> available, reserved, granted, spent, expired, versions;
   for (const ledger::AccountState* a : accounts) {
     assert(a->opened && ledger::balance_invariants_hold(*a));
@@ -53,6 +54,7 @@ pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, in
     expired.push_back(a->credits_expired);
     versions.push_back(a->version);
     hashes.push_back(crypto::hex_encode(a->last_hash));
+    closed.push_back(a->closed ? "true" : "false");
   }
   using namespace ledger::sql;
   // MERGE, not INSERT .. ON CONFLICT: the callers hold the accounts' locks, so no row can
@@ -60,18 +62,19 @@ pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, in
   return {"balances_write",
           "MERGE INTO ledger_accounts t USING (SELECT * FROM unnest($1::text[], $2::text[],"
           " $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[],"
-          " $9::text[]) AS x(a, p, av, rs, g, sp, ex, v, h)) x ON t.account_id = x.a"
+          " $9::text[], $11::boolean[]) AS x(a, p, av, rs, g, sp, ex, v, h, c))"
+          " x ON t.account_id = x.a"
           " WHEN MATCHED THEN UPDATE SET plan_id = x.p, credits_available = x.av,"
           " credits_reserved = x.rs, credits_granted = x.g, credits_spent = x.sp,"
           " credits_expired = x.ex, stream_version = x.v, last_hash = decode(x.h, 'hex'),"
-          " updated_at = $10::timestamptz"
+          " closed = x.c, updated_at = $10::timestamptz"
           " WHEN NOT MATCHED THEN INSERT (account_id, plan_id, credits_available,"
           " credits_reserved, credits_granted, credits_spent, credits_expired, stream_version,"
-          " last_hash, updated_at) VALUES (x.a, x.p, x.av, x.rs, x.g, x.sp, x.ex, x.v,"
-          " decode(x.h, 'hex'), $10::timestamptz)",
+          " last_hash, closed, updated_at) VALUES (x.a, x.p, x.av, x.rs, x.g, x.sp, x.ex, x.v,"
+          " decode(x.h, 'hex'), x.c, $10::timestamptz)",
           {text_array(ids), text_array(plans), int64_array(available), int64_array(reserved),
            int64_array(granted), int64_array(spent), int64_array(expired), int64_array(versions),
-           text_array(hashes), timestamp_literal(now_us)}};
+           text_array(hashes), timestamp_literal(now_us), text_array(closed)}};
 }
 
 pg::Statement clear() { return {"balances_clear", "DELETE FROM ledger_accounts", {}}; }
@@ -84,7 +87,8 @@ std::string difference(const ledger::AccountState& projected, const ledger::Acco
       projected.credits_granted != folded.credits_granted ||
       projected.credits_spent != folded.credits_spent ||
       projected.credits_expired != folded.credits_expired ||
-      projected.version != folded.version || projected.last_hash != folded.last_hash) {
+      projected.version != folded.version || projected.last_hash != folded.last_hash ||
+      projected.closed != folded.closed) {
     return "balance projection differs from the fold of its events";
   }
   return "";

@@ -24,6 +24,7 @@ ShopifyEventParse parse_shopify_event(std::string_view topic, std::string_view r
   const bool body_is_shop = topic.starts_with("shop/") || topic.starts_with("app/");
   event.shop_id = first_non_empty(
       {fields.id_text("shop_id"), body_is_shop ? fields.id_text("id") : std::string()});
+  if (topic.starts_with("customers/")) event.customer_id = fields.id_text("customer.id");
   if (!fields.ok()) return fields.error();
   return event;
 }

@@ -16,6 +16,8 @@ struct ShopifyEvent {
   // `shop_id`, else (only for "shop/..." and "app/..." topics, whose body is the shop)
   // `id`; in decimal, as Shopify sends integers.
   std::string shop_id;
+  // `customer.id` of the customers/* topics (compliance requests), in decimal; "" elsewhere.
+  std::string customer_id;
 
   bool operator==(const ShopifyEvent&) const = default;
 };

@@ -8,9 +8,14 @@
 #include <chrono>
 #include <optional>
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "crypto/digest.h"
 #include "projections/subscriptions.h"
 #include "unicode/utf8.h"
+#include "webhooks/json_reader.h"
 #include "webhooks/stripe_billing.h"
 
 namespace webhooks {
@@ -64,13 +69,13 @@ std::vector<DeliveryKey> claim_due(pg::Connection& connection, std::size_t limit
       "UPDATE webhook_processing p"
       " SET next_attempt_at = clock_timestamp() + $3 * interval '1 millisecond'"
       " FROM (SELECT provider, provider_event_id FROM webhook_processing"
-      "       WHERE provider IN ($1, $2) AND status IN ('pending', 'parked')"
+      "       WHERE provider IN ($1, $2, $5) AND status IN ('pending', 'parked')"
       "       AND next_attempt_at <= clock_timestamp()"
       "       ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due"
       " WHERE p.provider = due.provider AND p.provider_event_id = due.provider_event_id"
       " RETURNING p.provider, p.provider_event_id",
       {provider(), std::string(kChurnkeyProvider), std::to_string(lease_ms),
-       std::to_string(limit)}});
+       std::to_string(limit), std::string(kShopifyProvider)}});
   std::vector<DeliveryKey> keys;
   for (int i = 0; i < rows.rows(); ++i) keys.emplace_back(rows.string(i, 0), rows.string(i, 1));
   return keys;
@@ -101,6 +106,7 @@ std::string link_or_empty(const std::string& id) {
 
 struct StripeInbox::Delivery {
   std::string provider;
+  std::string headers_json;  // the provider headers stored with it ("" none)
   std::string event_id;
   std::string raw_body;
   ProcessingStatus status = ProcessingStatus::kPending;
@@ -141,6 +147,28 @@ bool StripeInbox::store(pg::Connection& connection, const StripeEvent& event,
                         customer_id);
 }
 
+bool StripeInbox::store_shopify(pg::Connection& connection, const ShopifyDelivery& delivery,
+                               std::string_view raw_body) const {
+  assert(!delivery.webhook_id.empty() && !delivery.topic.empty() &&
+         !delivery.shop_domain.empty());
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartObject();
+  for (const auto& [name, value] : {std::pair{"topic", &delivery.topic},
+                                    {"shop_domain", &delivery.shop_domain},
+                                    {"webhook_id", &delivery.webhook_id},
+                                    {"event_id", &delivery.event_id}}) {
+    writer.Key(name);
+    writer.String(value->data(), static_cast<rapidjson::SizeType>(value->size()));
+  }
+  writer.EndObject();
+  // Due at once: the retry loop applies it moments after the answer (Shopify wants one
+  // within 5 s, so the request only stores).
+  return store_delivery(connection, std::string(kShopifyProvider), delivery.webhook_id,
+                        delivery.topic, raw_body, "", "", shop_account_id(delivery.shop_domain),
+                        buffer.GetString(), 0);
+}
+
 std::optional<std::string> StripeInbox::store_churnkey(pg::Connection& connection,
                                                        const ChurnkeyEvent& event,
                                                        std::string_view raw_body) const {
@@ -156,21 +184,24 @@ std::optional<std::string> StripeInbox::store_churnkey(pg::Connection& connectio
 bool StripeInbox::store_delivery(pg::Connection& connection, const std::string& provider_name,
                                  const std::string& id, const std::string& type,
                                  std::string_view raw_body, const std::string& subscription_id,
-                                 const std::string& customer_id) const {
+                                 const std::string& customer_id, const std::string& account_id,
+                                 const std::string& headers_json,
+                                 std::optional<int64_t> due_in_ms) const {
   // One statement: the processing row exists exactly when the delivery row was new. It is
   // leased from the start: the receiving request processes it, the loop only after a crash.
   const pg::Result inserted = connection.exec(
       {"inbox_store",
        "WITH delivery AS (INSERT INTO webhook_deliveries (provider, provider_event_id,"
-       " event_type, raw_body) VALUES ($1, $2, $3, decode($4, 'hex')) ON CONFLICT DO NOTHING"
-       " RETURNING provider, provider_event_id)"
+       " event_type, raw_body, headers) VALUES ($1, $2, $3, decode($4, 'hex'),"
+       " NULLIF($8, '')::json) ON CONFLICT DO NOTHING RETURNING provider, provider_event_id)"
        " INSERT INTO webhook_processing (provider, provider_event_id, status, next_attempt_at,"
-       " subscription_id, customer_id)"
+       " subscription_id, customer_id, account_id)"
        " SELECT provider, provider_event_id, 'pending',"
-       " clock_timestamp() + $5 * interval '1 millisecond', NULLIF($6, ''), NULLIF($7, '')"
-       " FROM delivery RETURNING 1",
+       " clock_timestamp() + $5 * interval '1 millisecond', NULLIF($6, ''), NULLIF($7, ''),"
+       " NULLIF($9, '') FROM delivery RETURNING 1",
        {provider_name, id, type, crypto::hex_encode(raw_body),
-        std::to_string(settings_.lease_ms), subscription_id, customer_id}});
+        std::to_string(due_in_ms.value_or(settings_.lease_ms)), subscription_id, customer_id,
+        headers_json, account_id}});
   return inserted.rows() == 1;  // none: a duplicate, nothing changed
 }
 
@@ -231,6 +262,7 @@ ProcessingResult StripeInbox::process_claimed(pg::Connection& connection,
   if (provider_name == kChurnkeyProvider) {
     return apply_churnkey(connection, *delivery, correlation_id, subscription_id, customer_id);
   }
+  if (provider_name == kShopifyProvider) return apply_shopify(connection, *delivery);
   return apply(connection, *delivery, correlation_id, subscription_id, customer_id);
 }
 
@@ -240,7 +272,7 @@ std::optional<StripeInbox::Delivery> StripeInbox::load_delivery(pg::Connection& 
   const pg::Result rows = connection.exec(
       {"inbox_load_delivery",
        "SELECT d.raw_body, p.status, p.attempts, coalesce(p.account_id, ''),"
-       " coalesce(p.note, '')"
+       " coalesce(p.note, ''), coalesce(d.headers::text, '')"
        " FROM webhook_processing p JOIN webhook_deliveries d USING (provider, provider_event_id)"
        " WHERE p.provider = $1 AND p.provider_event_id = $2",
        {provider_name, event_id}});
@@ -255,6 +287,7 @@ std::optional<StripeInbox::Delivery> StripeInbox::load_delivery(pg::Connection& 
   delivery.attempts = static_cast<int>(rows.int64(0, 2));
   delivery.account_id = rows.string(0, 3);
   delivery.note = rows.string(0, 4);
+  delivery.headers_json = rows.string(0, 5);
   return delivery;
 }
 
@@ -376,6 +409,38 @@ ProcessingResult StripeInbox::apply_churnkey(pg::Connection& connection,
                    "a field is longer than the ledger stores", 0, true});
   }
   return record(submit(std::move(command), open_status_of(delivery), attempt_number));
+}
+
+ProcessingResult StripeInbox::apply_shopify(pg::Connection& connection,
+                                            const Delivery& delivery) const {
+  const auto record = [&](const Attempt& attempt) {
+    return record_attempt(connection, delivery, attempt);
+  };
+  rapidjson::Document headers;
+  headers.Parse(delivery.headers_json.data(), delivery.headers_json.size());
+  JsonFieldReader fields(headers, "headers", JsonFieldReader::Mode::kLenient);
+  const std::string topic = headers.IsObject() ? fields.string("topic") : std::string();
+  const ShopifyEventParse parsed = parse_shopify_event(topic, delivery.raw_body);
+  if (const auto* error = std::get_if<std::string>(&parsed)) {
+    return record({ProcessingStatus::kFailed, "", "unparseable", *error, 0, true});
+  }
+  if (delivery.account_id.empty()) {
+    return record({ProcessingStatus::kFailed, "", "no_shop", "stored without a shop", 0, true});
+  }
+  const ShopifyEvent& event = std::get<ShopifyEvent>(parsed);
+  ledger::ShopifyWebhookEvent webhook{delivery.event_id, fields.string("event_id"), event.topic,
+                                      event.shop_id, event.customer_id};
+  ledger::EventMetadata metadata;
+  metadata.actor = "shopify";
+  metadata.source = "shopify";
+  metadata.causation_id = delivery.event_id;
+  ledger::Command command{delivery.account_id, "shopify:" + delivery.event_id,
+                          std::move(webhook), std::move(metadata)};
+  if (!ledger::command_is_storable(command)) {
+    return record({ProcessingStatus::kFailed, delivery.account_id, "unstorable",
+                   "a field is longer than the ledger stores", 0, true});
+  }
+  return record(submit(std::move(command), open_status_of(delivery), delivery.attempts + 1));
 }
 
 StripeInbox::Attempt StripeInbox::unresolved(int attempt_number) const {

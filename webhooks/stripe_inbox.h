@@ -1,6 +1,7 @@
-// The webhook inbox of Stripe and Churnkey deliveries. Stripe: verified deliveries are stored raw (webhook_deliveries, append
-// only; settled ones are pruned after a window, webhooks/inbox_retention.h) with a
-// processing row (webhook_processing) in one transaction before the 2xx, then applied to
+// The webhook inbox of Stripe, Churnkey and Shopify deliveries. Stripe: verified deliveries
+// are stored raw (webhook_deliveries, append only; settled ones are pruned after a window,
+// webhooks/inbox_retention.h) with a processing row (webhook_processing) in one
+// transaction before the 2xx, then applied to
 // the ledger through the committer as StripeBillingEvent commands (idempotency key
 // "stripe:<event id>", so a delivery applies at most once however often it is run).
 //
@@ -23,6 +24,11 @@
 // id; parked while unknown, and retried at once when a Stripe delivery links it), applied
 // as ChurnkeySessionEvent commands (idempotency key "churnkey:<delivery id>").
 //
+// Shopify deliveries (provider "shopify", id: the X-Shopify-Webhook-Id) are stored with
+// their headers and the shop's account ("shop:<myshopify domain>") and due at once: the
+// request answers without processing, the retry loop applies them as ShopifyWebhookEvent
+// commands (idempotency key "shopify:<webhook id>").
+//
 // Several processes may share the inbox: deliveries are claimed with a lease (FOR UPDATE
 // SKIP LOCKED), and running one twice is harmless (idempotent commands, guarded updates).
 #pragma once
@@ -43,6 +49,7 @@
 #include "ledger/pg.h"
 #include "ledger/plans.h"
 #include "webhooks/churnkey_event.h"
+#include "webhooks/shopify_event.h"
 #include "webhooks/stripe_event.h"
 #include "webhooks/stripe_mode.h"
 
@@ -50,6 +57,20 @@ namespace webhooks {
 
 inline constexpr std::string_view kStripeProvider = "stripe";
 inline constexpr std::string_view kChurnkeyProvider = "churnkey";
+inline constexpr std::string_view kShopifyProvider = "shopify";
+
+// The account of a Shopify shop: "shop:" and its myshopify domain.
+inline std::string shop_account_id(std::string_view shop_domain) {
+  return "shop:" + std::string(shop_domain);
+}
+
+// What identifies a Shopify delivery, from its (checked) headers.
+struct ShopifyDelivery {
+  std::string topic;        // X-Shopify-Topic
+  std::string shop_domain;  // X-Shopify-Shop-Domain
+  std::string webhook_id;   // X-Shopify-Webhook-Id: the delivery's id
+  std::string event_id;     // X-Shopify-Event-Id ("" when absent)
+};
 
 enum class ProcessingStatus { kPending, kProcessed, kIgnored, kParked, kFailed };
 
@@ -97,6 +118,10 @@ class StripeInbox {
   // this event id is already stored. Database errors propagate (nothing is stored then).
   bool store(pg::Connection& connection, const StripeEvent& event,
              std::string_view raw_body) const;
+  // The same for a Shopify delivery (id: its webhook id; the shop's account and the headers
+  // stored with it), due for the retry loop at once: the request does not process it.
+  bool store_shopify(pg::Connection& connection, const ShopifyDelivery& delivery,
+                     std::string_view raw_body) const;
   // The same for a Churnkey delivery: returns its delivery id, or nullopt for a duplicate.
   std::optional<std::string> store_churnkey(pg::Connection& connection, const ChurnkeyEvent& event,
                                             std::string_view raw_body) const;
@@ -134,7 +159,9 @@ class StripeInbox {
   };
   bool store_delivery(pg::Connection& connection, const std::string& provider_name,
                       const std::string& id, const std::string& type, std::string_view raw_body,
-                      const std::string& subscription_id, const std::string& customer_id) const;
+                      const std::string& subscription_id, const std::string& customer_id,
+                      const std::string& account_id = "", const std::string& headers_json = "",
+                      std::optional<int64_t> due_in_ms = std::nullopt) const;
   static std::optional<Delivery> load_delivery(pg::Connection& connection,
                                                const std::string& provider_name,
                                                const std::string& event_id);
@@ -151,6 +178,7 @@ class StripeInbox {
   ProcessingResult apply_churnkey(pg::Connection& connection, const Delivery& delivery,
                                   const std::string& correlation_id, std::string* subscription_id,
                                   std::string* customer_id) const;
+  ProcessingResult apply_shopify(pg::Connection& connection, const Delivery& delivery) const;
   // Parked for a later attempt, or failed once attempts_max attempts found no account.
   Attempt unresolved(int attempt_number) const;
   // The status a delivery keeps when the ledger cannot take it now.

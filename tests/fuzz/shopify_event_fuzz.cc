@@ -29,6 +29,9 @@ std::string write_body(const ShopifyEvent& event) {
     writer.StartObject();
     put(writer, "myshopify_domain", event.shop_domain);
     put(writer, "shop_id", event.shop_id);
+    fuzz::begin_object(writer, "customer");
+    put(writer, "id", event.customer_id);
+    writer.EndObject();
     writer.EndObject();
   });
 }
@@ -43,7 +46,9 @@ std::string shop_id_member(std::string_view body) {
 
 void check_event(const ShopifyEvent& event, std::string_view topic, std::string_view body) {
   FUZZ_REQUIRE(event.topic == topic);
-  FUZZ_REQUIRE(fuzz::is_storable_text(event.shop_domain) && fuzz::is_storable_text(event.shop_id));
+  FUZZ_REQUIRE(fuzz::is_storable_text(event.shop_domain) && fuzz::is_storable_text(event.shop_id) &&
+               fuzz::is_storable_text(event.customer_id));
+  FUZZ_REQUIRE(topic.starts_with("customers/") || event.customer_id.empty());
   const bool body_is_shop = topic.starts_with("shop/") || topic.starts_with("app/");
   FUZZ_REQUIRE(body_is_shop || event.shop_id == shop_id_member(body));
   const webhooks::ShopifyEventParse again = webhooks::parse_shopify_event(topic, write_body(event));
