@@ -115,7 +115,10 @@ TEST_F(HostileNeighbourTest, AFloodOfPoisonFromOneAccountNeverTouchesAnother) {
   flooding.store(false);
   for (auto& thread : flood) thread.join();
   EXPECT_EQ(non_400.load(), 0);
-  EXPECT_LT(slowest_ms, 1'000.0);
+  // Far below what a poisoned batch costs the others (a failing batch retried with backoff
+  // until the 10 s commit timeout); the margin is for the flood's four threads sharing two
+  // cores with the parallel test run (1.5 s seen on a loaded machine).
+  EXPECT_LT(slowest_ms, 3'000.0);
   EXPECT_EQ(balance_row("victim")->credits_reserved, 60);
   EXPECT_EQ(event_count("mallory"), 2);
   expect_consistent("victim");
