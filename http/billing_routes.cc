@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cctype>
+#include <functional>
 
 #include "crypto/digest.h"
 #include "http/identifiers.h"
@@ -56,6 +57,53 @@ std::vector<std::string> split_secrets(const std::string& list) {
     start = comma + 1;
   }
   return secrets;
+}
+
+// True when `signature` is `verify`'s MAC of `body` under one of `secrets`; otherwise the
+// log says why not (no secret configured, no header, no match).
+bool signed_by_any(const std::vector<std::string>& secrets, const std::string& signature,
+                   const std::string& body,
+                   bool (*verify)(std::string_view, std::string_view, std::string_view),
+                   RequestLog& log) {
+  const bool valid = std::any_of(secrets.begin(), secrets.end(), [&](const std::string& secret) {
+    return verify(secret, body, signature);
+  });
+  if (!valid) {
+    log.detail = secrets.empty()      ? "secret_unset"
+                 : signature.empty() ? "signature_missing"
+                                     : "signature_mismatch";
+  }
+  return valid;
+}
+
+// Runs the processing of a delivery just stored. Whatever fails, the delivery is stored: the
+// inbox loop processes it after its lease, so the provider must not resend (a 200 anyway).
+webhooks::ProcessingResult process_stored(
+    const std::function<webhooks::ProcessingResult()>& process, const IncomingRequest& request,
+    const std::string& what) {
+  try {
+    return process();
+  } catch (const pg::Error& failure) {
+    if (failure.kind() == pg::ErrorKind::kConnection) discard_thread_connection();
+    spdlog::warn("request_id={} {} stored, processing deferred: {}", request.request_id, what,
+                 failure.what());
+  } catch (const std::exception& failure) {
+    spdlog::warn("request_id={} {} stored, processing deferred: {}", request.request_id, what,
+                 failure.what());
+  }
+  webhooks::ProcessingResult deferred;
+  deferred.note = "retry_scheduled";
+  return deferred;
+}
+
+// 200 {received, duplicate: false, status, note} for a delivery stored and processed.
+HttpReply processed_reply(const webhooks::ProcessingResult& result) {
+  return json_reply(200, JsonObject()
+                             .field("received", true)
+                             .field("duplicate", false)
+                             .field("status", webhooks::processing_status_name(result.status))
+                             .field("note", result.note)
+                             .finish());
 }
 
 constexpr std::size_t kShopifyIdLengthMax = 128;
@@ -151,41 +199,19 @@ HttpReply BillingRoutes::stripe_webhook(const IncomingRequest& request, RequestL
     log.detail = "duplicate";
     return json_reply(200, R"({"received":true,"duplicate":true})");
   }
-  webhooks::ProcessingResult result;
-  try {
-    result = inbox_.process(connection, event.id, request.request_id);
-  } catch (const pg::Error& failure) {
-    if (failure.kind() == pg::ErrorKind::kConnection) discard_thread_connection();
-    spdlog::warn("request_id={} stripe event {} stored, processing deferred: {}",
-                 request.request_id, event.id, failure.what());
-    result.note = "retry_scheduled";
-  } catch (const std::exception& failure) {
-    // Stored: the inbox loop processes it after its lease. Stripe must not resend.
-    spdlog::warn("request_id={} stripe event {} stored, processing deferred: {}",
-                 request.request_id, event.id, failure.what());
-    result.note = "retry_scheduled";
-  }
+  const webhooks::ProcessingResult result = process_stored(
+      [&] { return inbox_.process(connection, event.id, request.request_id); }, request,
+      "stripe event " + event.id);
   log.account_id = result.account_id;
   log.detail = std::string(webhooks::processing_status_name(result.status));
   spdlog::info("request_id={} stripe event {} ({}) {} {}", request.request_id, event.id, event.type,
                webhooks::processing_status_name(result.status), result.note);
-  return json_reply(200, JsonObject()
-                             .field("received", true)
-                             .field("duplicate", false)
-                             .field("status", webhooks::processing_status_name(result.status))
-                             .field("note", result.note)
-                             .finish());
+  return processed_reply(result);
 }
 
 HttpReply BillingRoutes::churnkey_webhook(const IncomingRequest& request, RequestLog& log) const {
-  const bool signed_by_churnkey =
-      std::any_of(churnkey_secrets_.begin(), churnkey_secrets_.end(), [&](const std::string& key) {
-        return webhooks::verify_churnkey_hmac(key, request.body, request.churnkey_signature);
-      });
-  if (!signed_by_churnkey) {
-    log.detail = churnkey_secrets_.empty()             ? "secret_unset"
-                 : request.churnkey_signature.empty() ? "signature_missing"
-                                                      : "signature_mismatch";
+  if (!signed_by_any(churnkey_secrets_, request.churnkey_signature, request.body,
+                     webhooks::verify_churnkey_hmac, log)) {
     return json_error(401, "invalid_signature");
   }
   const webhooks::ChurnkeyEventParse parsed = webhooks::parse_churnkey_event(request.body);
@@ -201,41 +227,20 @@ HttpReply BillingRoutes::churnkey_webhook(const IncomingRequest& request, Reques
     log.detail = "duplicate";
     return json_reply(200, R"({"received":true,"duplicate":true})");
   }
-  webhooks::ProcessingResult result;
-  try {
-    result = inbox_.process_churnkey(connection, *delivery_id, request.request_id);
-  } catch (const std::exception& failure) {
-    // Stored: the inbox loop processes it after its lease. Churnkey must not resend.
-    if (const auto* database = dynamic_cast<const pg::Error*>(&failure);
-        database != nullptr && database->kind() == pg::ErrorKind::kConnection) {
-      discard_thread_connection();
-    }
-    spdlog::warn("request_id={} churnkey delivery {} stored, processing deferred: {}",
-                 request.request_id, *delivery_id, failure.what());
-    result.note = "retry_scheduled";
-  }
+  const webhooks::ProcessingResult result = process_stored(
+      [&] { return inbox_.process_churnkey(connection, *delivery_id, request.request_id); },
+      request, "churnkey delivery " + *delivery_id);
   log.account_id = result.account_id;
   log.detail = std::string(webhooks::processing_status_name(result.status));
   spdlog::info("request_id={} churnkey delivery {} ({}, {}) {} {}", request.request_id,
                *delivery_id, event.name, webhooks::to_string(event.kind),
                webhooks::processing_status_name(result.status), result.note);
-  return json_reply(200, JsonObject()
-                             .field("received", true)
-                             .field("duplicate", false)
-                             .field("status", webhooks::processing_status_name(result.status))
-                             .field("note", result.note)
-                             .finish());
+  return processed_reply(result);
 }
 
 HttpReply BillingRoutes::shopify_webhook(const IncomingRequest& request, RequestLog& log) const {
-  const bool signed_by_shopify =
-      std::any_of(shopify_secrets_.begin(), shopify_secrets_.end(), [&](const std::string& key) {
-        return webhooks::verify_shopify_hmac(key, request.body, request.shopify_hmac);
-      });
-  if (!signed_by_shopify) {
-    log.detail = shopify_secrets_.empty()        ? "secret_unset"
-                 : request.shopify_hmac.empty() ? "signature_missing"
-                                                : "signature_mismatch";
+  if (!signed_by_any(shopify_secrets_, request.shopify_hmac, request.body,
+                     webhooks::verify_shopify_hmac, log)) {
     return json_error(401, "invalid_signature");
   }
   if (!is_shopify_topic(request.shopify_topic)) {

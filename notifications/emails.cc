@@ -7,17 +7,11 @@
 #include <memory>
 #include <mutex>
 
+#include "notifications/payload.h"
 #include "webhooks/inbox_reads.h"
 
 namespace notifications {
 namespace {
-
-std::string string_field(const rapidjson::Document& document, const char* name) {
-  if (!document.IsObject()) return "";
-  const auto member = document.FindMember(name);
-  if (member == document.MemberEnd() || !member->value.IsString()) return "";
-  return {member->value.GetString(), member->value.GetStringLength()};
-}
 
 struct HandlerState {
   EmailSettings settings;
@@ -44,8 +38,8 @@ integrations::EmailMessage payment_failed_message(const std::string& message_id,
                                                   const std::string& payload_json) {
   rapidjson::Document payload;
   payload.Parse(payload_json.data(), payload_json.size());
-  const std::string invoice = string_field(payload, "invoice_id");
-  const std::string account = string_field(payload, "account_id");
+  const std::string invoice = payload_string(payload, "invoice_id");
+  const std::string account = payload_string(payload, "account_id");
   integrations::EmailMessage message;
   message.to = to;
   message.message_id = message_id;

@@ -6,15 +6,10 @@
 
 #include <memory>
 
+#include "notifications/payload.h"
+
 namespace notifications {
 namespace {
-
-std::string string_field(const rapidjson::Document& document, const char* name) {
-  if (!document.IsObject()) return "";
-  const auto member = document.FindMember(name);
-  if (member == document.MemberEnd() || !member->value.IsString()) return "";
-  return {member->value.GetString(), member->value.GetStringLength()};
-}
 
 std::string describe(const integrations::StripeFailure& failure) {
   std::string text = "stripe";
@@ -33,8 +28,8 @@ ledger::OutboxHandler stripe_cancel_at_period_end(integrations::StripeClientSett
                   const std::string& payload_json) -> ledger::OutboxResult {
     rapidjson::Document payload;
     payload.Parse(payload_json.data(), payload_json.size());
-    const std::string subscription_id = string_field(payload, "subscription_id");
-    const std::string idempotency_key = string_field(payload, "idempotency_key");
+    const std::string subscription_id = payload_string(payload, "subscription_id");
+    const std::string idempotency_key = payload_string(payload, "idempotency_key");
     if (subscription_id.empty() || idempotency_key.empty()) {
       return ledger::OutboxResult::give_up("the message names no subscription or key");
     }

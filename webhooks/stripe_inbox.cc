@@ -1,16 +1,15 @@
 // The Stripe webhook inbox and its retry loop (see stripe_inbox.h).
 #include "webhooks/stripe_inbox.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <optional>
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "crypto/digest.h"
 #include "projections/subscriptions.h"
@@ -60,7 +59,7 @@ std::pair<std::string, std::string> links_of(const StripeEvent& event) {
 // (provider, delivery id) of a stored delivery.
 using DeliveryKey = std::pair<std::string, std::string>;
 
-// Claims up to `limit` open deliveries (Stripe and Churnkey) due now, leasing them for
+// Claims up to `limit` open deliveries of every provider due now, leasing them for
 // `lease_ms`.
 std::vector<DeliveryKey> claim_due(pg::Connection& connection, std::size_t limit,
                                    int64_t lease_ms) {
