@@ -463,13 +463,14 @@ void prune_expired_rows(const ledger::PeriodicTask& task) {
   }
 }
 
-// Without a mail server (SMTP_URL unset): the payment-retry email is logged, not sent.
-std::string log_payment_failed_email(const std::string& message_id, const std::string& account_id,
-                                     const std::string& payload_json) {
-  spdlog::info(
-      "email.payment_failed (logged in place of an email provider) message={} account={} {}",
-      message_id, account_id, payload_json);
-  return "";
+// Without a mail server (SMTP_URL unset): `kind`'s e-mails are logged, not sent.
+ledger::OutboxHandler log_email(std::string kind) {
+  return [kind](const std::string& message_id, const std::string& account_id,
+                const std::string& payload_json) -> ledger::OutboxResult {
+    spdlog::info("{} (logged in place of an email provider) message={} account={} {}", kind,
+                 message_id, account_id, payload_json);
+    return "";
+  };
 }
 
 // The outbox's handlers: the Stripe calls, and e-mails over SMTP when SMTP_URL is set
@@ -480,7 +481,10 @@ std::map<std::string, ledger::OutboxHandler> outbox_handlers(
       {ledger::kStripeCancelAtPeriodEndKind, notifications::stripe_cancel_at_period_end(stripe)}};
   if (FLAGS_smtp_url.empty()) {
     spdlog::info("outbox: SMTP_URL unset, e-mails are logged, not sent");
-    handlers.emplace(notifications::kPaymentFailedKind, log_payment_failed_email);
+    for (const char* kind :
+         {notifications::kPaymentFailedKind, notifications::kCancellationConfirmedKind}) {
+      handlers.emplace(kind, log_email(kind));
+    }
     return handlers;
   }
   notifications::EmailSettings settings;
@@ -489,7 +493,7 @@ std::map<std::string, ledger::OutboxHandler> outbox_handlers(
   settings.smtp.require_starttls = FLAGS_smtp_require_starttls;
   settings.smtp.timeout_ms = static_cast<long>(FLAGS_smtp_timeout_ms);
   settings.database.url = FLAGS_database_url;
-  handlers.emplace(notifications::kPaymentFailedKind, notifications::payment_failed_email(settings));
+  handlers.merge(notifications::email_handlers(settings));
   return handlers;
 }
 

@@ -185,10 +185,11 @@ BodyDecision decide_body(const AccountState& s, const ChurnkeySessionEvent& c, i
       call_stripe = true;
     }
   }
+  const bool first_request = call_stripe && !sub.cancel_at_period_end;
   BodyDecision decision;
   decision.outcome.note = recorded.action;
   decision.events.push_back(std::move(recorded));
-  if (call_stripe && !sub.cancel_at_period_end) {
+  if (first_request) {
     decision.events.push_back(SubscriptionChanged{
         sub.subscription_id, sub.customer_id, sub.status, sub.plan_id, sub.scheduled_plan_id,
         sub.period_start_s, sub.period_end_s, true, "", sub.watermark_created_s});
@@ -205,6 +206,16 @@ BodyDecision decide_body(const AccountState& s, const ChurnkeySessionEvent& c, i
               "churnkey-cancel-" + crypto::hex_encode(crypto::sha256(c.delivery_id)));
     w.EndObject();
     decision.outbox.push_back({kStripeCancelAtPeriodEndKind, buffer.GetString()});
+  }
+  if (first_request) {
+    rapidjson::StringBuffer buffer;
+    json::Writer w(buffer);
+    w.StartObject();
+    json::put(w, "account_id", s.account_id);
+    json::put(w, "subscription_id", sub.subscription_id);
+    json::put(w, "period_end_s", sub.period_end_s);
+    w.EndObject();
+    decision.outbox.push_back({kCancellationConfirmedKind, buffer.GetString()});
   }
   return decision;
 }

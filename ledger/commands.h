@@ -74,7 +74,8 @@ struct StripeBillingEvent {
 // whose Stripe subscription is live, when the delivery names no subscription or names that
 // one, queues the outbox message kStripeCancelAtPeriodEndKind and, unless it is pending
 // already, sets cancel_at_period_end (a SubscriptionChanged snapshot, so GET
-// /billing/subscription shows it at once); Stripe's own customer.subscription.updated
+// /billing/subscription shows it at once) and queues the confirmation e-mail
+// kCancellationConfirmedKind; Stripe's own customer.subscription.updated
 // confirms it later. Nothing else (pause, discount, abort, other, another subscription)
 // changes anything but the record. Outcome note: the event's `action`.
 struct ChurnkeySessionEvent {
@@ -103,6 +104,9 @@ struct ShopifyWebhookEvent {
 // The outbox message that asks Stripe to cancel a subscription at its period end. Payload:
 // {"account_id", "subscription_id", "delivery_id", "idempotency_key"}.
 inline constexpr const char* kStripeCancelAtPeriodEndKind = "stripe.cancel_at_period_end";
+// The e-mail that confirms a cancellation to the customer. Payload: {"account_id",
+// "subscription_id", "period_end_s"}.
+inline constexpr const char* kCancellationConfirmedKind = "email.cancellation_confirmed";
 
 using CommandBody = std::variant<OpenAccount, GrantCredits, ReserveCredits, CaptureReservation,
                                  ReleaseReservation, ExpireReservation, RefundCredits,

@@ -4,6 +4,7 @@
 #include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
+#include <ctime>
 #include <memory>
 #include <mutex>
 
@@ -56,23 +57,62 @@ integrations::EmailMessage payment_failed_message(const std::string& message_id,
   return message;
 }
 
-ledger::OutboxHandler payment_failed_email(EmailSettings settings) {
+integrations::EmailMessage cancellation_confirmed_message(const std::string& message_id,
+                                                          const std::string& to,
+                                                          const std::string& payload_json) {
+  rapidjson::Document payload;
+  payload.Parse(payload_json.data(), payload_json.size());
+  const std::string account = payload_string(payload, "account_id");
+  int64_t period_end_s = 0;
+  if (payload.IsObject() && payload.HasMember("period_end_s") &&
+      payload["period_end_s"].IsInt64()) {
+    period_end_s = payload["period_end_s"].GetInt64();
+  }
+  std::string until = "the end of the current billing period";
+  if (period_end_s > 0) {
+    const std::time_t time = static_cast<std::time_t>(period_end_s);
+    std::tm utc{};
+    gmtime_r(&time, &utc);
+    char date[32];
+    std::strftime(date, sizeof date, "%Y-%m-%d", &utc);
+    until = std::string(date) + " (UTC)";
+  }
+  integrations::EmailMessage message;
+  message.to = to;
+  message.message_id = message_id;
+  message.subject = "Your subscription has been cancelled";
+  message.body =
+      "Hello,\n"
+      "\n"
+      "as you asked, your subscription will not renew. It stays active, with its credits,\n"
+      "until " + until + "; after that the account moves to the free plan.\n"
+      "\n"
+      "Account: " + account + "\n";
+  return message;
+}
+
+ledger::OutboxHandler email_handler(EmailSettings settings, const char* kind,
+                                    EmailComposer compose) {
   auto state = std::make_shared<HandlerState>();
   state->settings = std::move(settings);
-  return [state](const std::string& message_id, const std::string& account_id,
-                 const std::string& payload_json) -> std::string {
+  return [state, kind, compose](const std::string& message_id, const std::string& account_id,
+                                const std::string& payload_json) -> std::string {
     std::lock_guard lock(state->mutex);
     const std::optional<std::string> address = account_address(*state, account_id);
     if (!address) return "no e-mail address known for the account yet";
-    const integrations::EmailMessage message =
-        payment_failed_message(message_id, *address, payload_json);
-    std::string error = integrations::send_email(state->settings.smtp, message);
+    std::string error =
+        integrations::send_email(state->settings.smtp, compose(message_id, *address, payload_json));
     if (error.empty()) {
-      spdlog::info("email {} sent: message={} account={}", kPaymentFailedKind, message_id,
-                   account_id);
+      spdlog::info("email {} sent: message={} account={}", kind, message_id, account_id);
     }
     return error;
   };
+}
+
+std::map<std::string, ledger::OutboxHandler> email_handlers(const EmailSettings& settings) {
+  return {{kPaymentFailedKind, email_handler(settings, kPaymentFailedKind, payment_failed_message)},
+          {kCancellationConfirmedKind,
+           email_handler(settings, kCancellationConfirmedKind, cancellation_confirmed_message)}};
 }
 
 }  // namespace notifications

@@ -8,15 +8,18 @@
 // between sending and marking is recognisable as the same message.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "integrations/smtp_client.h"
+#include "ledger/commands.h"
 #include "ledger/outbox.h"
 #include "ledger/pg.h"
 
 namespace notifications {
 
 inline constexpr const char* kPaymentFailedKind = "email.payment_failed";
+inline constexpr const char* kCancellationConfirmedKind = ledger::kCancellationConfirmedKind;
 
 struct EmailSettings {
   integrations::SmtpSettings smtp;
@@ -29,8 +32,22 @@ integrations::EmailMessage payment_failed_message(const std::string& message_id,
                                                   const std::string& to,
                                                   const std::string& payload_json);
 
-// The outbox handler of kPaymentFailedKind. Runs on the outbox deliverer's thread; keeps one
-// database connection between calls.
-ledger::OutboxHandler payment_failed_email(EmailSettings settings);
+// The cancellation confirmation to `to` for the outbox payload written with a Churnkey
+// cancellation (account_id, subscription_id, period_end_s). Pure.
+integrations::EmailMessage cancellation_confirmed_message(const std::string& message_id,
+                                                          const std::string& to,
+                                                          const std::string& payload_json);
+
+// Composes one e-mail from (message id, address, payload).
+using EmailComposer = integrations::EmailMessage (*)(const std::string&, const std::string&,
+                                                     const std::string&);
+
+// The outbox handler that sends `kind`'s e-mails composed by `compose`. Runs on the outbox
+// deliverer's thread; keeps one database connection between calls.
+ledger::OutboxHandler email_handler(EmailSettings settings, const char* kind,
+                                    EmailComposer compose);
+
+// The handlers of every e-mail kind, by kind.
+std::map<std::string, ledger::OutboxHandler> email_handlers(const EmailSettings& settings);
 
 }  // namespace notifications

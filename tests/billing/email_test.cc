@@ -4,9 +4,11 @@
 // without an address it stays undelivered with the reason; bad SMTP settings stop start-up.
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "crypto/digest.h"
 #include "tests/billing/billing_fixture.h"
 #include "tests/billing/stripe_payloads.h"
 #include "tests/support/fake_smtp_server.h"
@@ -15,6 +17,7 @@ namespace billing_tests {
 namespace {
 
 constexpr const char* kSender = "billing@ledger.example";
+constexpr const char* kChurnkeySecret = "ck_whsec_for_the_email_tests_0123";
 
 class EmailTest : public BillingTest {
  protected:
@@ -31,6 +34,7 @@ class EmailTest : public BillingTest {
     flags.push_back("--smtp_url=" + smtp_->url());
     flags.push_back(std::string("--smtp_from=") + kSender);
     flags.push_back("--smtp_timeout_ms=3000");
+    flags.push_back(std::string("--churnkey_webhook_secret=") + kChurnkeySecret);
     return flags;
   }
 
@@ -93,6 +97,37 @@ TEST_F(EmailTest, PaymentFailedEmailReachesTheCustomerOnce) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(smtp_->messages().size(), 1u);
   EXPECT_EQ(std::get<1>(outbox_row(who.account)), 1);
+}
+
+TEST_F(EmailTest, AChurnkeyCancellationIsConfirmedByEmail) {
+  const Subscriber who = subscriber("bye");
+  ASSERT_EQ(deliver_ok(checkout_completed("evt_bye_0", period0_s_ + 10, who, "pro")), "processed");
+  ASSERT_EQ(deliver_ok(subscription_event("customer.subscription.updated", "evt_bye_1",
+                                          period0_s_ + 20, who, "price_pro_monthly", "active",
+                                          period0_s_, false, Shape::kBasil)),
+            "processed");
+  const std::time_t end = static_cast<std::time_t>(period0_s_ + kMonthS);
+  std::tm utc{};
+  gmtime_r(&end, &utc);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d", &utc);
+  const std::string body = R"({"event":"session","data":{"customer":{"id":")" + who.customer +
+                           R"("},"session":{"result":"cancel","mode":"LIVE"}}})";
+  const TestResponse response = testing_support::http_post(
+      url("/api/v1/billing/webhooks/churnkey"),
+      {{"X-Churnkey-Signature", crypto::hex_encode(crypto::hmac_sha256(kChurnkeySecret, body))}},
+      body);
+  ASSERT_EQ(response.status, 200) << response.body;
+  ASSERT_TRUE(smtp_->wait_for_messages(1, 10'000));
+  const auto messages = smtp_->messages();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].recipients.at(0), "buyer@example.com");
+  EXPECT_NE(messages[0].data.find("Subject: Your subscription has been cancelled\r\n"),
+            std::string::npos)
+      << messages[0].data;
+  EXPECT_NE(messages[0].data.find(std::string("until ") + date + " (UTC)"), std::string::npos)
+      << messages[0].data;
+  EXPECT_NE(messages[0].data.find("Account: " + who.account), std::string::npos);
 }
 
 TEST_F(EmailTest, ARefusedMessageIsRetriedAndSentOnce) {

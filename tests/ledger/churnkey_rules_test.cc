@@ -68,8 +68,13 @@ TEST_F(ChurnkeyRulesTest, ACancellationSetsCancelAtPeriodEndAndQueuesTheStripeCa
   EXPECT_EQ(state_.plan_id, "pro");
   EXPECT_EQ(state_.credits_available, before.credits_available);
   EXPECT_EQ(state_.credits_granted, before.credits_granted);
-  ASSERT_EQ(d.outbox.size(), 1u);
+  ASSERT_EQ(d.outbox.size(), 2u);
   EXPECT_EQ(d.outbox[0].kind, kStripeCancelAtPeriodEndKind);
+  EXPECT_EQ(d.outbox[1].kind, kCancellationConfirmedKind);
+  EXPECT_NE(d.outbox[1].payload_json.find(R"("period_end_s":)" +
+                                          std::to_string(before.subscription.period_end_s)),
+            std::string::npos)
+      << d.outbox[1].payload_json;
   EXPECT_NE(d.outbox[0].payload_json.find(R"("subscription_id":"sub_1")"), std::string::npos);
   EXPECT_NE(d.outbox[0].payload_json.find(R"("idempotency_key":"churnkey-cancel-)" +
                                            crypto::hex_encode(crypto::sha256("ck_1")) + "\""),
@@ -78,11 +83,12 @@ TEST_F(ChurnkeyRulesTest, ACancellationSetsCancelAtPeriodEndAndQueuesTheStripeCa
 }
 
 TEST_F(ChurnkeyRulesTest, ASecondCancellationAsksStripeAgainWithoutAnotherSnapshot) {
-  ASSERT_EQ(run(session("ck_1", "cancel")).outbox.size(), 1u);
+  ASSERT_EQ(run(session("ck_1", "cancel")).outbox.size(), 2u);
   const Decision again = run(session("ck_2", "cancel"));
   EXPECT_EQ(again.outcome.note, "already_pending");
   EXPECT_EQ(again.events.size(), 1u);
-  ASSERT_EQ(again.outbox.size(), 1u) << "a call Stripe refused before is asked again";
+  ASSERT_EQ(again.outbox.size(), 1u) << "Stripe is asked again, the e-mail is not sent again";
+  EXPECT_EQ(again.outbox[0].kind, kStripeCancelAtPeriodEndKind);
   EXPECT_NE(again.outbox[0].payload_json.find(crypto::hex_encode(crypto::sha256("ck_2"))),
             std::string::npos);
 }
