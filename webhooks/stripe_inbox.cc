@@ -417,9 +417,11 @@ ProcessingResult StripeInbox::apply_shopify(pg::Connection& connection,
   };
   rapidjson::Document headers;
   headers.Parse(delivery.headers_json.data(), delivery.headers_json.size());
+  if (!headers.IsObject()) {
+    return record({ProcessingStatus::kFailed, "", "no_headers", "stored without headers", 0, true});
+  }
   JsonFieldReader fields(headers, "headers", JsonFieldReader::Mode::kLenient);
-  const std::string topic = headers.IsObject() ? fields.string("topic") : std::string();
-  const ShopifyEventParse parsed = parse_shopify_event(topic, delivery.raw_body);
+  const ShopifyEventParse parsed = parse_shopify_event(fields.string("topic"), delivery.raw_body);
   if (const auto* error = std::get_if<std::string>(&parsed)) {
     return record({ProcessingStatus::kFailed, "", "unparseable", *error, 0, true});
   }
