@@ -1,8 +1,9 @@
-// The outgoing Stripe API client: creates Checkout Sessions (POST /v1/checkout/sessions,
-// form-encoded, `Authorization: Bearer <secret key>`, `Idempotency-Key`) through the one
-// HTTP wrapper (integrations/http_client.h), and sorts Stripe's answers into a session, a
-// rejection (Stripe's 4xx with its error type and code) or unavailability (timeouts,
-// connection failures, 5xx, 429). Never called inside a database transaction.
+// The outgoing Stripe API client: creates Checkout Sessions (POST /v1/checkout/sessions) and
+// sets cancel_at_period_end on subscriptions (POST /v1/subscriptions/{id}), form-encoded,
+// `Authorization: Bearer <secret key>`, `Idempotency-Key`, through the one HTTP wrapper
+// (integrations/http_client.h), and sorts Stripe's answers into a result, a rejection
+// (Stripe's 4xx with its error type and code) or unavailability (timeouts, connection
+// failures, 5xx, 429). Never called inside a database transaction.
 #pragma once
 
 #include <optional>
@@ -43,7 +44,8 @@ struct StripeFailure {
   enum class Kind {
     kRejected,     // Stripe answered 4xx (but 429): the request is wrong; retrying won't help.
     kUnavailable,  // Timeout, connection failure, 5xx or 429: try again later.
-    kBadResponse,  // 2xx without a usable session (no id or url): Stripe's answer is wrong.
+    kBadResponse,  // 2xx without a usable result (a session without id or url), or a
+                   // status Stripe does not send: Stripe's answer is wrong.
   };
   Kind kind = Kind::kUnavailable;
   long status = 0;     // HTTP status when an answer arrived, else 0.

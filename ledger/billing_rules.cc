@@ -101,15 +101,12 @@ class BillingDecider {
 
   BillingDecision payment_failed() {
     next_.status = "past_due";
-    rapidjson::StringBuffer buffer;
-    json::Writer w(buffer);
-    w.StartObject();
-    json::put(w, "account_id", state_.account_id);
-    json::put(w, "subscription_id", event_.subscription_id);
-    json::put(w, "invoice_id", event_.invoice_id);
-    json::put(w, "stripe_event_id", event_.stripe_event_id);
-    w.EndObject();
-    decision_.outbox.push_back({"email.payment_failed", buffer.GetString()});
+    decision_.outbox.push_back({"email.payment_failed", json::object_text([&](json::Writer& w) {
+                                  json::put(w, "account_id", state_.account_id);
+                                  json::put(w, "subscription_id", event_.subscription_id);
+                                  json::put(w, "invoice_id", event_.invoice_id);
+                                  json::put(w, "stripe_event_id", event_.stripe_event_id);
+                                })});
     return finish();
   }
 

@@ -195,27 +195,23 @@ BodyDecision decide_body(const AccountState& s, const ChurnkeySessionEvent& c, i
         sub.period_start_s, sub.period_end_s, true, "", sub.watermark_created_s});
   }
   if (call_stripe) {
-    rapidjson::StringBuffer buffer;
-    json::Writer w(buffer);
-    w.StartObject();
-    json::put(w, "account_id", s.account_id);
-    json::put(w, "subscription_id", sub.subscription_id);
-    json::put(w, "delivery_id", c.delivery_id);
-    // Printable whatever the delivery id holds: it becomes an HTTP header.
-    json::put(w, "idempotency_key",
-              "churnkey-cancel-" + crypto::hex_encode(crypto::sha256(c.delivery_id)));
-    w.EndObject();
-    decision.outbox.push_back({kStripeCancelAtPeriodEndKind, buffer.GetString()});
+    decision.outbox.push_back(
+        {kStripeCancelAtPeriodEndKind, json::object_text([&](json::Writer& w) {
+           json::put(w, "account_id", s.account_id);
+           json::put(w, "subscription_id", sub.subscription_id);
+           json::put(w, "delivery_id", c.delivery_id);
+           // Printable whatever the delivery id holds: it becomes an HTTP header.
+           json::put(w, "idempotency_key",
+                     "churnkey-cancel-" + crypto::hex_encode(crypto::sha256(c.delivery_id)));
+         })});
   }
   if (first_request) {
-    rapidjson::StringBuffer buffer;
-    json::Writer w(buffer);
-    w.StartObject();
-    json::put(w, "account_id", s.account_id);
-    json::put(w, "subscription_id", sub.subscription_id);
-    json::put(w, "period_end_s", sub.period_end_s);
-    w.EndObject();
-    decision.outbox.push_back({kCancellationConfirmedKind, buffer.GetString()});
+    decision.outbox.push_back(
+        {kCancellationConfirmedKind, json::object_text([&](json::Writer& w) {
+           json::put(w, "account_id", s.account_id);
+           json::put(w, "subscription_id", sub.subscription_id);
+           json::put(w, "period_end_s", sub.period_end_s);
+         })});
   }
   return decision;
 }

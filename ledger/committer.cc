@@ -545,6 +545,8 @@ class Lane {
           std::any_of(decision.events.begin(), decision.events.end(), [](const EventBody& event) {
             return std::holds_alternative<SubscriptionChanged>(event);
           });
+      // A billing event may change the subscription row without a snapshot too: a late
+      // renewal only adds its period to the granted ones.
       if ((std::holds_alternative<StripeBillingEvent>(command.body) || subscription_changed) &&
           !account.subscription.subscription_id.empty()) {
         writes.subscriptions.insert(command.account_id);

@@ -171,19 +171,28 @@ std::optional<EventBody> read_subscription_changed(const rapidjson::Value& v) {
                              *start, *end, *cancel, *event_id, *created};
 }
 
+// Reads every named string member into its field; false when one is missing.
+bool read_strings(const rapidjson::Value& v,
+                  std::initializer_list<std::pair<const char*, std::string*>> fields) {
+  for (auto [name, field] : fields) {
+    auto value = get_string(v, name);
+    if (!value) return false;
+    *field = std::move(*value);
+  }
+  return true;
+}
+
 std::optional<EventBody> read_churnkey_session_recorded(const rapidjson::Value& v) {
   ChurnkeySessionRecorded e;
-  for (auto [name, field] : {std::pair{"delivery_id", &e.delivery_id},
-                             {"event_name", &e.event_name},
-                             {"result", &e.result},
-                             {"session_id", &e.session_id},
-                             {"offer_type", &e.offer_type},
-                             {"survey_response", &e.survey_response},
-                             {"feedback", &e.feedback},
-                             {"action", &e.action}}) {
-    auto value = get_string(v, name);
-    if (!value) return std::nullopt;
-    *field = std::move(*value);
+  if (!read_strings(v, {{"delivery_id", &e.delivery_id},
+                        {"event_name", &e.event_name},
+                        {"result", &e.result},
+                        {"session_id", &e.session_id},
+                        {"offer_type", &e.offer_type},
+                        {"survey_response", &e.survey_response},
+                        {"feedback", &e.feedback},
+                        {"action", &e.action}})) {
+    return std::nullopt;
   }
   auto test_mode = json::get_bool(v, "test_mode");
   if (!test_mode) return std::nullopt;
@@ -199,15 +208,13 @@ std::optional<EventBody> read_account_closed(const rapidjson::Value& v) {
 
 std::optional<EventBody> read_shopify_webhook_recorded(const rapidjson::Value& v) {
   ShopifyWebhookRecorded e;
-  for (auto [name, field] : {std::pair{"webhook_id", &e.webhook_id},
-                             {"event_id", &e.event_id},
-                             {"topic", &e.topic},
-                             {"shop_id", &e.shop_id},
-                             {"customer_id", &e.customer_id},
-                             {"action", &e.action}}) {
-    auto value = get_string(v, name);
-    if (!value) return std::nullopt;
-    *field = std::move(*value);
+  if (!read_strings(v, {{"webhook_id", &e.webhook_id},
+                        {"event_id", &e.event_id},
+                        {"topic", &e.topic},
+                        {"shop_id", &e.shop_id},
+                        {"customer_id", &e.customer_id},
+                        {"action", &e.action}})) {
+    return std::nullopt;
   }
   return e;
 }
@@ -237,12 +244,9 @@ std::string_view event_type_name(const EventBody& event) {
 }
 
 std::string encode_event_payload(const EventBody& event) {
-  rapidjson::StringBuffer buffer;
-  json::Writer writer(buffer);
-  writer.StartObject();
-  std::visit([&writer](const auto& e) { write_fields(writer, e); }, event);
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return json::object_text([&event](json::Writer& writer) {
+    std::visit([&writer](const auto& e) { write_fields(writer, e); }, event);
+  });
 }
 
 std::optional<EventBody> decode_event(std::string_view type_name, std::string_view payload_json) {
@@ -268,16 +272,13 @@ std::optional<EventBody> decode_event(std::string_view type_name, std::string_vi
 }
 
 std::string encode_event_metadata(const EventMetadata& metadata) {
-  rapidjson::StringBuffer buffer;
-  json::Writer writer(buffer);
-  writer.StartObject();
-  put(writer, "actor", metadata.actor);
-  put(writer, "source", metadata.source);
-  put(writer, "correlation_id", metadata.correlation_id);
-  put(writer, "causation_id", metadata.causation_id);
-  put(writer, "idempotency_key", metadata.idempotency_key);
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return json::object_text([&metadata](json::Writer& writer) {
+    put(writer, "actor", metadata.actor);
+    put(writer, "source", metadata.source);
+    put(writer, "correlation_id", metadata.correlation_id);
+    put(writer, "causation_id", metadata.causation_id);
+    put(writer, "idempotency_key", metadata.idempotency_key);
+  });
 }
 
 }  // namespace ledger

@@ -28,6 +28,17 @@ inline void put(Writer& writer, const char* key, bool value) {
   writer.Bool(value);
 }
 
+// One JSON object as text: `fill(writer)` puts its members.
+template <class Fill>
+std::string object_text(Fill fill) {
+  rapidjson::StringBuffer buffer;
+  Writer writer(buffer);
+  writer.StartObject();
+  fill(writer);
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 // Returns the member as a string, or nullopt when missing or not a string.
 inline std::optional<std::string> get_string(const rapidjson::Value& object, const char* key) {
   if (!object.IsObject()) return std::nullopt;

@@ -4,15 +4,20 @@
 #include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
-#include <ctime>
 #include <memory>
 #include <mutex>
 
-#include "notifications/payload.h"
+#include "ledger/json_fields.h"
+#include "ledger/time_format.h"
 #include "webhooks/inbox_reads.h"
 
 namespace notifications {
 namespace {
+
+namespace json = ledger::json;
+
+// Beyond this (year 9999) an instant has no four-digit year.
+constexpr int64_t kUnixSecondsMax = 253'402'300'799;
 
 struct HandlerState {
   EmailSettings settings;
@@ -23,7 +28,8 @@ struct HandlerState {
 std::optional<std::string> account_address(HandlerState& state, const std::string& account_id) {
   try {
     if (state.connection && !state.connection->usable()) state.connection.reset();
-    if (!state.connection) state.connection = std::make_unique<pg::Connection>(state.settings.database);
+    if (!state.connection)
+      state.connection = std::make_unique<pg::Connection>(state.settings.database);
     return webhooks::read_customer_email(*state.connection, account_id,
                                          integrations::is_plain_email_address);
   } catch (const pg::Error& error) {
@@ -39,22 +45,20 @@ integrations::EmailMessage payment_failed_message(const std::string& message_id,
                                                   const std::string& payload_json) {
   rapidjson::Document payload;
   payload.Parse(payload_json.data(), payload_json.size());
-  const std::string invoice = payload_string(payload, "invoice_id");
-  const std::string account = payload_string(payload, "account_id");
-  integrations::EmailMessage message;
-  message.to = to;
-  message.message_id = message_id;
-  message.subject = "Your payment did not go through";
-  message.body =
+  const std::string invoice = json::get_string(payload, "invoice_id").value_or("");
+  const std::string account = json::get_string(payload, "account_id").value_or("");
+  return {
+      to, "Your payment did not go through",
       "Hello,\n"
       "\n"
       "we could not collect the payment for your subscription" +
-      (invoice.empty() ? std::string() : " (invoice " + invoice + ")") +
-      ". Stripe will try again over the next days; to keep your plan and its credits, please\n"
-      "check the payment method in your billing settings.\n"
-      "\n"
-      "Account: " + account + "\n";
-  return message;
+          (invoice.empty() ? std::string() : " (invoice " + invoice + ")") +
+          ". Stripe will try again over the next days; to keep your plan and its credits, please\n"
+          "check the payment method in your billing settings.\n"
+          "\n"
+          "Account: " +
+          account + "\n",
+      message_id};
 }
 
 integrations::EmailMessage cancellation_confirmed_message(const std::string& message_id,
@@ -62,33 +66,24 @@ integrations::EmailMessage cancellation_confirmed_message(const std::string& mes
                                                           const std::string& payload_json) {
   rapidjson::Document payload;
   payload.Parse(payload_json.data(), payload_json.size());
-  const std::string account = payload_string(payload, "account_id");
-  int64_t period_end_s = 0;
-  if (payload.IsObject() && payload.HasMember("period_end_s") &&
-      payload["period_end_s"].IsInt64()) {
-    period_end_s = payload["period_end_s"].GetInt64();
-  }
-  std::string until = "the end of the current billing period";
-  if (period_end_s > 0) {
-    const std::time_t time = static_cast<std::time_t>(period_end_s);
-    std::tm utc{};
-    gmtime_r(&time, &utc);
-    char date[32];
-    std::strftime(date, sizeof date, "%Y-%m-%d", &utc);
-    until = std::string(date) + " (UTC)";
-  }
-  integrations::EmailMessage message;
-  message.to = to;
-  message.message_id = message_id;
-  message.subject = "Your subscription has been cancelled";
-  message.body =
-      "Hello,\n"
-      "\n"
-      "as you asked, your subscription will not renew. It stays active, with its credits,\n"
-      "until " + until + "; after that the account moves to the free plan.\n"
-      "\n"
-      "Account: " + account + "\n";
-  return message;
+  const std::string account = json::get_string(payload, "account_id").value_or("");
+  const int64_t period_end_s = json::get_int64(payload, "period_end_s").value_or(0);
+  // The date of the RFC 3339 instant ("2026-12-30T08:00:00Z" -> "2026-12-30").
+  const std::string until =
+      period_end_s > 0 && period_end_s < kUnixSecondsMax
+          ? ledger::format_rfc3339(period_end_s * 1'000'000).substr(0, 10) + " (UTC)"
+          : std::string("the end of the current billing period");
+  return {to, "Your subscription has been cancelled",
+          "Hello,\n"
+          "\n"
+          "as you asked, your subscription will not renew. It stays active, with its credits,\n"
+          "until " +
+              until +
+              "; after that the account moves to the free plan.\n"
+              "\n"
+              "Account: " +
+              account + "\n",
+          message_id};
 }
 
 ledger::OutboxHandler email_handler(EmailSettings settings, const char* kind,

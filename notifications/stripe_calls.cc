@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "notifications/payload.h"
+#include "ledger/json_fields.h"
 
 namespace notifications {
 namespace {
@@ -28,8 +28,10 @@ ledger::OutboxHandler stripe_cancel_at_period_end(integrations::StripeClientSett
                   const std::string& payload_json) -> ledger::OutboxResult {
     rapidjson::Document payload;
     payload.Parse(payload_json.data(), payload_json.size());
-    const std::string subscription_id = payload_string(payload, "subscription_id");
-    const std::string idempotency_key = payload_string(payload, "idempotency_key");
+    const std::string subscription_id =
+        ledger::json::get_string(payload, "subscription_id").value_or("");
+    const std::string idempotency_key =
+        ledger::json::get_string(payload, "idempotency_key").value_or("");
     if (subscription_id.empty() || idempotency_key.empty()) {
       return ledger::OutboxResult::give_up("the message names no subscription or key");
     }

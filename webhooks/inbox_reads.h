@@ -1,6 +1,7 @@
-// Named reads of the Stripe inbox (webhook_deliveries, webhook_processing, and the horizon
-// before which pruned deliveries may be missing), for reconciliation. Each is one statement;
-// a caller that needs one snapshot runs them inside its own transaction.
+// Named reads of the webhook inbox (webhook_deliveries, webhook_processing, and the horizon
+// before which pruned deliveries may be missing): the Stripe deliveries reconciliation
+// checks, and the address an outbox e-mail goes to. Each is one statement; a caller that
+// needs one snapshot runs them inside its own transaction.
 #pragma once
 
 #include <cstdint>

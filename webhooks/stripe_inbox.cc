@@ -350,14 +350,7 @@ ProcessingResult StripeInbox::apply(pg::Connection& connection, const Delivery& 
     spdlog::warn("stripe event {}: price {} is sold by no plan; plan taken as '{}'", event.id,
                  mapping.price_id, mapping.event.plan_id);
   }
-  ledger::EventMetadata metadata;
-  metadata.actor = "stripe";
-  metadata.source = "stripe";
-  metadata.correlation_id = correlation_id;
-  metadata.causation_id = mapping.event.stripe_event_id;
-  const std::string idempotency_key = "stripe:" + mapping.event.stripe_event_id;
-  return record(submit({account_id, idempotency_key, std::move(mapping.event), std::move(metadata)},
-                       open_status_of(delivery), attempt_number));
+  return record(submit(delivery, account_id, std::move(mapping.event), correlation_id, true));
 }
 
 ProcessingResult StripeInbox::apply_churnkey(pg::Connection& connection,
@@ -395,19 +388,7 @@ ProcessingResult StripeInbox::apply_churnkey(pg::Connection& connection,
       std::string(unicode::truncate_utf8(event.feedback, ledger::kChurnkeyFeedbackBytesMax));
   session.test_mode = event.test_mode;
   session.subscription_id = *subscription_id;
-  ledger::EventMetadata metadata;
-  metadata.actor = "churnkey";
-  metadata.source = "churnkey";
-  metadata.correlation_id = correlation_id;
-  metadata.causation_id = delivery.event_id;
-  ledger::Command command{account_id, "churnkey:" + delivery.event_id, std::move(session),
-                          std::move(metadata)};
-  command.may_open_account = false;
-  if (!ledger::command_is_storable(command)) {
-    return record({ProcessingStatus::kFailed, account_id, "unstorable",
-                   "a field is longer than the ledger stores", 0, true});
-  }
-  return record(submit(std::move(command), open_status_of(delivery), attempt_number));
+  return record(submit(delivery, account_id, std::move(session), correlation_id, false));
 }
 
 ProcessingResult StripeInbox::apply_shopify(pg::Connection& connection,
@@ -431,17 +412,7 @@ ProcessingResult StripeInbox::apply_shopify(pg::Connection& connection,
   const ShopifyEvent& event = std::get<ShopifyEvent>(parsed);
   ledger::ShopifyWebhookEvent webhook{delivery.event_id, fields.string("event_id"), event.topic,
                                       event.shop_id, event.customer_id};
-  ledger::EventMetadata metadata;
-  metadata.actor = "shopify";
-  metadata.source = "shopify";
-  metadata.causation_id = delivery.event_id;
-  ledger::Command command{delivery.account_id, "shopify:" + delivery.event_id,
-                          std::move(webhook), std::move(metadata)};
-  if (!ledger::command_is_storable(command)) {
-    return record({ProcessingStatus::kFailed, delivery.account_id, "unstorable",
-                   "a field is longer than the ledger stores", 0, true});
-  }
-  return record(submit(std::move(command), open_status_of(delivery), delivery.attempts + 1));
+  return record(submit(delivery, delivery.account_id, std::move(webhook), "", true));
 }
 
 StripeInbox::Attempt StripeInbox::unresolved(int attempt_number) const {
@@ -457,9 +428,20 @@ ProcessingStatus StripeInbox::open_status_of(const Delivery& delivery) {
                                                        : ProcessingStatus::kParked;
 }
 
-StripeInbox::Attempt StripeInbox::submit(ledger::Command command, ProcessingStatus open_status,
-                                         int attempt_number) const {
-  const std::string account_id = command.account_id;
+StripeInbox::Attempt StripeInbox::submit(const Delivery& delivery, const std::string& account_id,
+                                         ledger::CommandBody body,
+                                         const std::string& correlation_id,
+                                         bool may_open_account) const {
+  ledger::EventMetadata metadata;
+  metadata.actor = delivery.provider;
+  metadata.source = delivery.provider;
+  metadata.correlation_id = correlation_id;
+  metadata.causation_id = delivery.event_id;
+  ledger::Command command{account_id, delivery.provider + ":" + delivery.event_id,
+                          std::move(body), std::move(metadata)};
+  command.may_open_account = may_open_account;
+  const ProcessingStatus open_status = open_status_of(delivery);
+  const int attempt_number = delivery.attempts + 1;
   std::string error;
   const auto deadline = ledger::Committer::Clock::now() +
                         std::chrono::milliseconds(settings_.commit_timeout_ms);

@@ -183,7 +183,12 @@ class StripeInbox {
   Attempt unresolved(int attempt_number) const;
   // The status a delivery keeps when the ledger cannot take it now.
   static ProcessingStatus open_status_of(const Delivery& delivery);
-  Attempt submit(ledger::Command command, ProcessingStatus open_status, int attempt_number) const;
+  // Submits the delivery's command for `account_id` under the idempotency key
+  // "<provider>:<delivery id>", with the provider as actor and source, and concludes the
+  // attempt from the outcome (the committer refuses a command it could not store as
+  // invalid_request: failed, like any rejection).
+  Attempt submit(const Delivery& delivery, const std::string& account_id, ledger::CommandBody body,
+                 const std::string& correlation_id, bool may_open_account) const;
   void retry_linked(pg::Connection& connection, const std::string& subscription_id,
                     const std::string& customer_id) const;
   int64_t backoff_ms(int attempt) const;

@@ -298,6 +298,25 @@ TEST_F(ChurnkeyTest, BadOrMissingSignaturesStoreNothing) {
   EXPECT_EQ(churnkey_deliveries(), 2);
 }
 
+TEST_F(ChurnkeyTest, AnIdThatIsNotAPlainIdIsReplacedByTheBodysHash) {
+  const Subscriber who = subscriber("ckid");
+  subscribe(who, "ckid");
+  for (const std::string& id : {std::string("ck evt with spaces"), std::string(129, 'k')}) {
+    const std::string body = R"({"type":"offer.accepted","id":")" + id +
+                             R"(","data":{"customer_id":")" + who.customer +
+                             R"(","offer_type":"PAUSE"}})";
+    ASSERT_EQ(deliver_churnkey(body).status, 200);
+    auto connection = database_->connect();
+    pqxx::read_transaction work(*connection);
+    const pqxx::result rows = work.exec_params(
+        "SELECT provider_event_id FROM webhook_deliveries WHERE provider = 'churnkey'"
+        " AND provider_event_id = $1",
+        "sha256:" + crypto::hex_encode(crypto::sha256(body)));
+    EXPECT_EQ(rows.size(), 1u) << id;
+  }
+  EXPECT_EQ(churnkey_deliveries(), 2);
+}
+
 TEST_F(ChurnkeyTest, WithoutASecretEveryDeliveryIsRefused) {
   restart_ledgerd(BillingTest::ledgerd_flags());
   const Subscriber who = subscriber("cknosecret");

@@ -178,6 +178,10 @@ TEST_F(EmailTest, BadSmtpSettingsStopStartUp) {
   options.extra_flags = {"--smtp_url=" + smtp_->url(), "--smtp_from=a@b.co\r\nBcc: x@y.z"};
   EXPECT_NE(testing_support::start_failure(options).find("SMTP_FROM must be a plain"),
             std::string::npos);
+  options.extra_flags = {"--smtp_url=" + smtp_->url(), std::string("--smtp_from=") + kSender,
+                         "--smtp_timeout_ms=0"};
+  EXPECT_NE(testing_support::start_failure(options).find("--smtp_timeout_ms must be 1..120000"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -212,9 +212,19 @@ TEST_F(ShopifyTest, BadSignaturesHeadersAndShopsStoreNothing) {
   const TestResponse bad_domain = send("shop/update", "wh-bad-6", body, hmac(body), "evil.example");
   EXPECT_EQ(bad_domain.status, 400);
   EXPECT_EQ(field_of(bad_domain), "X-Shopify-Shop-Domain");
+  const TestResponse upper_topic = send("Shop/Update", "wh-bad-5b", body, hmac(body));
+  EXPECT_EQ(upper_topic.status, 400);
+  EXPECT_EQ(field_of(upper_topic), "X-Shopify-Topic");
   const TestResponse no_id = send("shop/update", "", body, hmac(body));
   EXPECT_EQ(no_id.status, 400);
   EXPECT_EQ(field_of(no_id), "X-Shopify-Webhook-Id");
+  const TestResponse long_id = send("shop/update", std::string(129, 'w'), body, hmac(body));
+  EXPECT_EQ(long_id.status, 400);
+  EXPECT_EQ(field_of(long_id), "X-Shopify-Webhook-Id");
+  // The event id travels as "evt-" + the webhook id: 125 + 4 bytes is one too many.
+  const TestResponse long_event = send("shop/update", std::string(125, 'e'), body, hmac(body));
+  EXPECT_EQ(long_event.status, 400);
+  EXPECT_EQ(field_of(long_event), "X-Shopify-Event-Id");
   // A signed body of one shop replayed under another shop's header.
   const TestResponse other_shop =
       send("app/uninstalled", "wh-bad-7", body, hmac(body), "victim.myshopify.com");
