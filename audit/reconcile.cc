@@ -134,6 +134,10 @@ void check_invoices(pg::Connection& connection, const AllowanceCounts& allowance
     for (const webhooks::StoredDelivery& invoice : page) {
       after = invoice.event_id;
       const std::string& account_id = invoice.account_id;
+      if (invoice.erased) {
+        ++report.invoices_erased;  // its period cannot be read any more
+        continue;
+      }
       ++report.invoices_checked;
       const auto parsed = webhooks::parse_stripe_event(invoice.raw_body);
       const auto* event = std::get_if<webhooks::StripeEvent>(&parsed);

@@ -21,6 +21,7 @@ namespace audit {
 struct ReconcileReport {
   bool clean = true;
   int64_t invoices_checked = 0;  // processed invoice.paid deliveries, not superseded
+  int64_t invoices_erased = 0;   // such deliveries erased (README "Erasure"): not checked
   int64_t grants_checked = 0;    // CreditsGranted events with source "stripe"
   int64_t invoices_without_grant = 0;
   int64_t invoices_with_extra_grants = 0;

@@ -106,6 +106,11 @@ bool apply_body(AccountState& s, const AccountClosed&) {
 
 bool apply_body(AccountState&, const ShopifyWebhookRecorded& e) { return !e.webhook_id.empty(); }
 
+// The erasure acts on key rows outside the fold; the account's state is unchanged.
+bool apply_body(AccountState&, const PersonalDataErased& e) {
+  return (e.scope == "account" || e.scope == "customer") && e.deliveries >= 0;
+}
+
 }  // namespace
 
 std::string_view reservation_status_name(ReservationStatus status) {

@@ -161,7 +161,7 @@ BodyDecision decide_body(const AccountState& s, const StripeBillingEvent& c, int
 
 BodyDecision decide_body(const AccountState& s, const ChurnkeySessionEvent& c, int64_t) {
   if (!valid_id(c.delivery_id) || c.result.empty() ||
-      c.feedback.size() > kChurnkeyFeedbackBytesMax) {
+      c.feedback.size() > kChurnkeyFeedbackStoredBytesMax) {
     return reject(Rejection::kInvalidCommand);
   }
   const SubscriptionState& sub = s.subscription;
@@ -236,6 +236,20 @@ BodyDecision decide_body(const AccountState& s, const ShopifyWebhookEvent& c, in
   return decision;
 }
 
+BodyDecision decide_body(const AccountState&, const ErasePersonalData& c, int64_t) {
+  const bool scoped = c.scope == "account" ? c.customer_id.empty()
+                      : c.scope == "customer" ? valid_id(c.customer_id)
+                                              : false;
+  if (!scoped || c.deliveries < 0 || c.requested_by.empty()) {
+    return reject(Rejection::kInvalidCommand);
+  }
+  BodyDecision decision;
+  decision.outcome.note = "erased";
+  decision.events.push_back(
+      PersonalDataErased{c.scope, c.customer_id, c.deliveries, c.requested_by});
+  return decision;
+}
+
 template <class Body>
 BodyDecision decide_body(const AccountState& s, const Body& c, int64_t now_us, const PlanCatalog&) {
   return decide_body(s, c, now_us);
@@ -301,13 +315,17 @@ bool command_is_storable(const Command& command) {
                          &c.survey_response, &c.subscription_id}) {
                      check(*text, kCommandTextBytesMax);
                    }
-                   check(c.feedback, kChurnkeyFeedbackBytesMax);
+                   check(c.feedback, kChurnkeyFeedbackStoredBytesMax);
                  },
                  [&](const ShopifyWebhookEvent& c) {
                    for (const std::string* text :
                         {&c.webhook_id, &c.event_id, &c.topic, &c.shop_id, &c.customer_id}) {
                      check(*text, kIdMax * 2);
                    }
+                 },
+                 [&](const ErasePersonalData& c) {
+                   check(c.scope, kIdMax), check(c.customer_id, kIdMax),
+                       check(c.requested_by, kCommandTextBytesMax);
                  },
              },
              command.body);
@@ -350,6 +368,10 @@ std::string command_fingerprint(const Command& command) {
                  },
                  [&](const ShopifyWebhookEvent& c) {
                    field("shopify"), field(c.webhook_id), field(c.topic);
+                 },
+                 [&](const ErasePersonalData& c) {
+                   field("erase"), field(c.scope), field(c.customer_id),
+                       field(std::to_string(c.deliveries)), field(c.requested_by);
                  },
              },
              command.body);

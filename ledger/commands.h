@@ -84,8 +84,8 @@ struct ChurnkeySessionEvent {
   std::string result;  // cancel | pause | discount | abort | other
   std::string session_id;
   std::string offer_type;
-  std::string survey_response;
-  std::string feedback;  // at most kChurnkeyFeedbackBytesMax bytes
+  std::string survey_response;  // sealed (ledger/personal_data.h), as the event stores it
+  std::string feedback;  // sealed; at most kChurnkeyFeedbackStoredBytesMax bytes
   bool test_mode = false;
   std::string subscription_id;  // the Stripe subscription the delivery names ("" none)
 };
@@ -101,6 +101,16 @@ struct ShopifyWebhookEvent {
   std::string customer_id;
 };
 
+// Erases the personal data held for the account or one of its (Shopify) customers
+// (webhooks/erasure.h), recorded as PersonalDataErased before the keys are deleted.
+// Outcome note: "erased".
+struct ErasePersonalData {
+  std::string scope;         // account | customer
+  std::string customer_id;   // scope customer: the customer's Shopify id (required)
+  int64_t deliveries = 0;    // deliveries whose keys the erasure deletes (>= 0)
+  std::string requested_by;  // "ledgerctl", or the provider and delivery id of the request
+};
+
 // The outbox message that asks Stripe to cancel a subscription at its period end. Payload:
 // {"account_id", "subscription_id", "delivery_id", "idempotency_key"}.
 inline constexpr const char* kStripeCancelAtPeriodEndKind = "stripe.cancel_at_period_end";
@@ -110,7 +120,8 @@ inline constexpr const char* kCancellationConfirmedKind = "email.cancellation_co
 
 using CommandBody = std::variant<OpenAccount, GrantCredits, ReserveCredits, CaptureReservation,
                                  ReleaseReservation, ExpireReservation, RefundCredits,
-                                 StripeBillingEvent, ChurnkeySessionEvent, ShopifyWebhookEvent>;
+                                 StripeBillingEvent, ChurnkeySessionEvent, ShopifyWebhookEvent,
+                                 ErasePersonalData>;
 
 struct Command {
   std::string account_id;

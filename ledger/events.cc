@@ -95,6 +95,13 @@ void write_fields(json::Writer& w, const ShopifyWebhookRecorded& e) {
   put(w, "action", e.action);
 }
 
+void write_fields(json::Writer& w, const PersonalDataErased& e) {
+  put(w, "scope", e.scope);
+  put(w, "customer_id", e.customer_id);
+  put(w, "deliveries", e.deliveries);
+  put(w, "requested_by", e.requested_by);
+}
+
 // Decoders: each returns nullopt when a field is missing or of the wrong type.
 std::optional<EventBody> read_account_opened(const rapidjson::Value& v) {
   auto plan_id = get_string(v, "plan_id");
@@ -219,6 +226,19 @@ std::optional<EventBody> read_shopify_webhook_recorded(const rapidjson::Value& v
   return e;
 }
 
+std::optional<EventBody> read_personal_data_erased(const rapidjson::Value& v) {
+  PersonalDataErased e;
+  if (!read_strings(v, {{"scope", &e.scope},
+                        {"customer_id", &e.customer_id},
+                        {"requested_by", &e.requested_by}})) {
+    return std::nullopt;
+  }
+  auto deliveries = get_int64(v, "deliveries");
+  if (!deliveries) return std::nullopt;
+  e.deliveries = *deliveries;
+  return e;
+}
+
 }  // namespace
 
 std::string_view event_type_name(const EventBody& event) {
@@ -239,6 +259,7 @@ std::string_view event_type_name(const EventBody& event) {
           },
           [](const AccountClosed&) { return std::string_view("AccountClosed"); },
           [](const ShopifyWebhookRecorded&) { return std::string_view("ShopifyWebhookRecorded"); },
+          [](const PersonalDataErased&) { return std::string_view("PersonalDataErased"); },
       },
       event);
 }
@@ -268,6 +289,7 @@ std::optional<EventBody> decode_event(std::string_view type_name, std::string_vi
   if (type_name == "ChurnkeySessionRecorded") return read_churnkey_session_recorded(document);
   if (type_name == "AccountClosed") return read_account_closed(document);
   if (type_name == "ShopifyWebhookRecorded") return read_shopify_webhook_recorded(document);
+  if (type_name == "PersonalDataErased") return read_personal_data_erased(document);
   return std::nullopt;
 }
 

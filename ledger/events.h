@@ -81,14 +81,20 @@ struct ChurnkeySessionRecorded {
   std::string result;       // cancel | pause | discount | abort | other
   std::string session_id;
   std::string offer_type;       // the accepted offer's type ("" none)
-  std::string survey_response;  // the cancel survey's answer ("" none)
-  std::string feedback;         // free text, at most kChurnkeyFeedbackBytesMax bytes
+  // The cancel survey's answer and the customer's free text: personal, so stored sealed
+  // under the account's key (ledger/personal_data.h; "" none). Events recorded before
+  // sealing hold plain text.
+  std::string survey_response;  // at most kChurnkeySurveyBytesMax bytes before sealing
+  std::string feedback;         // at most kChurnkeyFeedbackBytesMax bytes before sealing
   bool test_mode = false;       // Churnkey's TEST mode: recorded, never sent to Stripe
   // What the ledger did with it: cancel_requested | already_pending (Stripe asked again) |
   // no_subscription | other_subscription | test_mode | recorded.
   std::string action;
 };
 inline constexpr std::size_t kChurnkeyFeedbackBytesMax = 500;
+inline constexpr std::size_t kChurnkeySurveyBytesMax = 256;
+// The stored fields hold the sealed text: "sealed:" and the base64 of 28 more bytes.
+inline constexpr std::size_t kChurnkeyFeedbackStoredBytesMax = 720;
 
 // The account takes no new reservations from now on (a Shopify shop uninstalled the app);
 // open reservations may still be captured, released or expire.
@@ -107,10 +113,22 @@ struct ShopifyWebhookRecorded {
   std::string action;
 };
 
+// Personal data of the account (scope "account": every webhook delivery of the account and
+// its subject key) or of one of a shop's customers (scope "customer": the deliveries that
+// name that customer) was erased: recorded before the keys are deleted (README "Erasure").
+// Changes no balance.
+struct PersonalDataErased {
+  std::string scope;         // account | customer
+  std::string customer_id;   // scope customer: the customer's Shopify id
+  int64_t deliveries = 0;    // deliveries whose keys the erasure deletes
+  std::string requested_by;  // "ledgerctl", or the provider and delivery id of the request
+};
+
 using EventBody = std::variant<AccountOpened, CreditsGranted, CreditsReserved, ReservationCaptured,
                                ReservationReleased, ReservationExpired, CreditsRefunded,
                                CreditsExpired, PlanChanged, SubscriptionChanged,
-                               ChurnkeySessionRecorded, AccountClosed, ShopifyWebhookRecorded>;
+                               ChurnkeySessionRecorded, AccountClosed, ShopifyWebhookRecorded,
+                               PersonalDataErased>;
 
 // The stored type name of an event ("CreditsReserved", ...).
 std::string_view event_type_name(const EventBody& event);

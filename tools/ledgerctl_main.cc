@@ -1,6 +1,6 @@
 // ledgerctl: operator commands over the ledger database (DATABASE_URL or --database-url):
 //   migrate, verify, replay, reconcile, balance, history, export, api-key (create, list,
-//   revoke), prune, token; `ledgerctl --help` lists their arguments.
+//   revoke), prune, redact, export-subject, token; `ledgerctl --help` lists their arguments.
 // Every command answers --help. Exit status: 0 success, 1 verification failure, 2 usage or
 // runtime error.
 #include <unistd.h>
@@ -24,8 +24,12 @@
 #include "http/jwt.h"
 #include "audit/export.h"
 #include "audit/reconcile.h"
+#include "audit/subject.h"
 #include "audit/verify.h"
+#include "ledger/committer.h"
+#include "ledger/json_fields.h"
 #include "ledger/migrations.h"
+#include "ledger/plans.h"
 #include "ledger/retention.h"
 #include "ledger/store.h"
 #include "ledger/time_format.h"
@@ -71,6 +75,15 @@ constexpr CommandHelp kCommands[] = {
      "--idempotency-retention-days (LEDGER_IDEMPOTENCY_RETENTION_DAYS, 30),\n"
      "--outbox-retention-days (LEDGER_OUTBOX_RETENTION_DAYS, 30),\n"
      "--webhook-retention-days (LEDGER_WEBHOOK_RETENTION_DAYS, 90)."},
+    {"redact", "redact ACCOUNT",
+     "Erases the personal data held for ACCOUNT: records PersonalDataErased, then deletes the\n"
+     "keys that seal its webhook deliveries and its Churnkey answers (README \"Erasure\").\n"
+     "Balances, events and hash chains are unchanged. Prints what it erased as JSON; exit 1\n"
+     "when the ledger refuses (no such account). Run again when it says more_left."},
+    {"export-subject", "export-subject ACCOUNT [--customer-id ID] [--email E] [--phone P]",
+     "Prints as JSON what the service holds about ACCOUNT: its webhook deliveries with their\n"
+     "bodies (or \"erased\": true), its Churnkey answers and its erasures. With a customer\n"
+     "(a Shopify customers/data_request): only the shop's deliveries that name them."},
     {"token", "token --sub ACCOUNT [--ttl-seconds S]",
      "A development JWT signed with LEDGER_JWT_SECRET (at least 32 bytes)."},
 };
@@ -185,9 +198,10 @@ int run_replay(pg::Connection& connection) {
 
 int run_reconcile(pg::Connection& connection) {
   const auto report = audit::reconcile_stripe(connection);
-  std::printf("%lld paid invoices, %lld Stripe grants checked\n",
+  std::printf("%lld paid invoices, %lld Stripe grants checked (%lld erased invoices not)\n",
               static_cast<long long>(report.invoices_checked),
-              static_cast<long long>(report.grants_checked));
+              static_cast<long long>(report.grants_checked),
+              static_cast<long long>(report.invoices_erased));
   if (!report.clean) {
     std::printf(
         "FAILED account=%s reference=%s: %s (invoices without grant %lld, with extra grants "
@@ -397,6 +411,54 @@ int run_token(const Arguments& args) {
   return kExitOk;
 }
 
+// The committer of a one-off tool command: one lane, no sweeper. Its decisions here never
+// consult plans (no account is opened), so a minimal catalog stands in for the plans file.
+std::unique_ptr<ledger::Committer> start_tool_committer(const std::string& url) {
+  auto catalog = ledger::PlanCatalog::parse(
+      R"({"plans":[{"id":"free","monthly_credits":0,"pricing":{)"
+      R"("humanize":{"base_words":100,"base_credits":1},"detect":{"base_words":100,"base_credits":1}}}]})");
+  static const ledger::PlanCatalog plans = std::get<ledger::PlanCatalog>(std::move(catalog));
+  ledger::CommitterOptions options;
+  options.database_url = url;
+  options.lanes = 1;
+  options.sweep_interval_ms = 0;
+  return ledger::Committer::start(std::move(options), plans);
+}
+
+int run_redact(pg::Connection& connection, const Arguments& args, const std::string& url) {
+  if (args.positional.size() != 2) return usage_error();
+  const std::string& account = args.positional[1];
+  const auto committer = start_tool_committer(url);
+  const audit::AccountErasure erasure =
+      audit::erase_account(connection, *committer, account, "redact:" + crypto::uuid_v4(),
+                           "ledgerctl");
+  committer->shutdown();
+  if (!erasure.outcome.ok()) {
+    std::fprintf(stderr, "redact %s refused: %s\n", account.c_str(),
+                 std::string(ledger::rejection_code(erasure.outcome.rejection)).c_str());
+    return kExitVerifyFailed;
+  }
+  std::printf("%s\n", ledger::json::object_text([&](ledger::json::Writer& w) {
+                        ledger::json::put(w, "account_id", account);
+                        ledger::json::put(w, "deliveries_erased", erasure.deliveries_erased);
+                        ledger::json::put(w, "subject_key_erased", erasure.subject_key_erased);
+                        ledger::json::put(w, "plaintext_deliveries_left", erasure.plaintext_left);
+                        ledger::json::put(w, "more_left", erasure.more_left);
+                        ledger::json::put(w, "version", erasure.outcome.version);
+                      }).c_str());
+  return kExitOk;
+}
+
+int run_export_subject(pg::Connection& connection, const Arguments& args) {
+  if (args.positional.size() != 2) return usage_error();
+  std::optional<webhooks::CustomerRef> customer;
+  const webhooks::CustomerRef given{option(args, "--customer-id"), option(args, "--email"),
+                                    option(args, "--phone")};
+  if (!given.id.empty() || !given.email.empty() || !given.phone.empty()) customer = given;
+  std::printf("%s\n", audit::export_subject(connection, args.positional[1], customer).c_str());
+  return kExitOk;
+}
+
 int dispatch(const Arguments& args) {
   const std::string& command = args.positional[0];
   const CommandHelp* help = find_command(command);
@@ -424,6 +486,8 @@ int dispatch(const Arguments& args) {
   if (command == "balance") return run_balance(connection, args);
   if (command == "history") return run_history(connection, args);
   if (command == "api-key") return run_api_key(connection, args);
+  if (command == "redact") return run_redact(connection, args, url);
+  if (command == "export-subject") return run_export_subject(connection, args);
   return usage_error();
 }
 

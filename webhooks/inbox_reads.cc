@@ -6,6 +6,7 @@
 #include <rapidjson/document.h>
 
 #include "ledger/store.h"
+#include "webhooks/delivery_body.h"
 #include "webhooks/json_reader.h"
 #include "webhooks/stripe_inbox.h"
 
@@ -16,8 +17,13 @@ std::vector<StoredDelivery> parse(const pg::Result& rows, bool with_bodies) {
   std::vector<StoredDelivery> deliveries;
   deliveries.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) {
-    StoredDelivery delivery{rows.string(i, 0), rows.string(i, 1), rows.string(i, 2), ""};
-    if (with_bodies) delivery.raw_body = rows.bytes(i, 3);
+    StoredDelivery delivery{rows.string(i, 0), rows.string(i, 1), rows.string(i, 2), "", false};
+    if (with_bodies) {
+      std::optional<std::string> body =
+          open_stored_body(rows, i, 3, kStripeProvider, delivery.event_id);
+      delivery.erased = !body.has_value();
+      delivery.raw_body = std::move(body).value_or("");
+    }
     deliveries.push_back(std::move(delivery));
   }
   return deliveries;
@@ -44,13 +50,15 @@ std::vector<StoredDelivery> read_applied_invoices(pg::Connection& connection,
   assert(limit > 0);
   return parse(connection.exec(
                    {"inbox_read_applied_invoices",
-                    "SELECT d.provider_event_id, d.event_type, coalesce(p.account_id, ''),"
-                    " d.raw_body"
-                    " FROM webhook_processing p"
-                    " JOIN webhook_deliveries d USING (provider, provider_event_id)"
-                    " WHERE p.provider = $1 AND p.status = 'processed'"
-                    " AND d.event_type = 'invoice.paid' AND coalesce(p.note, '') <> 'superseded'"
-                    " AND p.provider_event_id > $2 ORDER BY p.provider_event_id LIMIT $3",
+                    std::string("SELECT d.provider_event_id, d.event_type,"
+                                " coalesce(p.account_id, ''), ") +
+                        kBodyColumns +
+                        " FROM webhook_processing p JOIN webhook_deliveries d"
+                        " ON d.provider = p.provider AND d.provider_event_id = p.provider_event_id" +
+                        kBodyKeyJoin +
+                        " WHERE p.provider = $1 AND p.status = 'processed'"
+                        " AND d.event_type = 'invoice.paid' AND coalesce(p.note, '') <> 'superseded'"
+                        " AND p.provider_event_id > $2 ORDER BY p.provider_event_id LIMIT $3",
                     {std::string(kStripeProvider), after, std::to_string(limit)}}),
                true);
 }
@@ -70,14 +78,19 @@ std::optional<std::string> read_customer_email(
     const std::function<bool(std::string_view)>& usable) {
   const pg::Result rows = connection.exec(
       {"inbox_read_customer_email",
-       "SELECT d.raw_body FROM webhook_processing p"
-       " JOIN webhook_deliveries d USING (provider, provider_event_id)"
-       " WHERE p.account_id = $1 AND p.provider = $2"
-       " ORDER BY d.received_at DESC, d.provider_event_id DESC LIMIT $3",
+       std::string("SELECT d.provider_event_id, ") + kBodyColumns +
+           " FROM webhook_processing p JOIN webhook_deliveries d"
+           " ON d.provider = p.provider AND d.provider_event_id = p.provider_event_id" +
+           kBodyKeyJoin +
+           " WHERE p.account_id = $1 AND p.provider = $2"
+           " ORDER BY d.received_at DESC, d.provider_event_id DESC LIMIT $3",
        {account_id, std::string(kStripeProvider), std::to_string(kCustomerEmailDeliveriesMax)}});
   for (int i = 0; i < rows.rows(); ++i) {
+    const std::optional<std::string> body =
+        open_stored_body(rows, i, 1, kStripeProvider, rows.text(i, 0));
+    if (!body) continue;  // erased
     rapidjson::Document document;
-    if (!parse_bounded_json(rows.bytes(i, 0), document).empty() || !document.IsObject()) continue;
+    if (!parse_bounded_json(*body, document).empty() || !document.IsObject()) continue;
     JsonFieldReader event(document, "event", JsonFieldReader::Mode::kLenient);
     for (const char* path :
          {"data.object.customer_email", "data.object.customer_details.email"}) {

@@ -18,7 +18,8 @@ struct StoredDelivery {
   std::string event_id;
   std::string event_type;
   std::string account_id;  // "" when the delivery never resolved to an account
-  std::string raw_body;    // read_applied_invoices only
+  std::string raw_body;    // read_applied_invoices only: the opened body ("" when erased)
+  bool erased = false;     // read_applied_invoices only: its key was deleted (README "Erasure")
 };
 
 // Processed Stripe deliveries with event id > `after`, in event id order, at most `limit`.
@@ -33,7 +34,7 @@ std::vector<StoredDelivery> read_applied_invoices(pg::Connection& connection,
 // pruned (webhooks/inbox_retention.h), or nullopt when none ever was.
 std::optional<int64_t> read_deliveries_pruned_before_us(pg::Connection& connection);
 
-// The newest e-mail address the account's Stripe deliveries give (an invoice's
+// The newest e-mail address the account's (not erased) Stripe deliveries give (an invoice's
 // `customer_email`, a Checkout Session's `customer_details.email`) that `usable` accepts,
 // looking at its latest `kCustomerEmailDeliveriesMax` deliveries; nullopt when none does.
 inline constexpr int64_t kCustomerEmailDeliveriesMax = 20;

@@ -12,7 +12,10 @@
 #include <optional>
 
 #include "crypto/digest.h"
+#include "ledger/personal_data.h"
 #include "projections/subscriptions.h"
+#include "webhooks/delivery_body.h"
+#include "webhooks/erasure.h"
 #include "unicode/utf8.h"
 #include "webhooks/json_reader.h"
 #include "webhooks/stripe_billing.h"
@@ -108,6 +111,7 @@ struct StripeInbox::Delivery {
   std::string headers_json;  // the provider headers stored with it ("" none)
   std::string event_id;
   std::string raw_body;
+  bool erased = false;  // its key is gone: the body cannot be read (raw_body empty)
   ProcessingStatus status = ProcessingStatus::kPending;
   int attempts = 0;
   std::string account_id;
@@ -186,21 +190,27 @@ bool StripeInbox::store_delivery(pg::Connection& connection, const std::string& 
                                  const std::string& customer_id, const std::string& account_id,
                                  const std::string& headers_json,
                                  std::optional<int64_t> due_in_ms) const {
-  // One statement: the processing row exists exactly when the delivery row was new. It is
-  // leased from the start: the receiving request processes it, the loop only after a crash.
+  // The body is stored sealed under a key of its own (erasure deletes the key).
+  const SealedBody sealed = seal_body(provider_name, id, raw_body);
+  // One statement: the key and the processing row exist exactly when the delivery row was
+  // new. It is leased from the start: the receiving request processes it, the loop only
+  // after a crash.
   const pg::Result inserted = connection.exec(
       {"inbox_store",
        "WITH delivery AS (INSERT INTO webhook_deliveries (provider, provider_event_id,"
-       " event_type, raw_body, headers) VALUES ($1, $2, $3, decode($4, 'hex'),"
-       " NULLIF($8, '')::json) ON CONFLICT DO NOTHING RETURNING provider, provider_event_id)"
+       " event_type, raw_body, headers, sealed) VALUES ($1, $2, $3, decode($4, 'hex'),"
+       " NULLIF($8, '')::json, true) ON CONFLICT DO NOTHING"
+       " RETURNING provider, provider_event_id),"
+       " body_key AS (INSERT INTO webhook_body_keys (provider, provider_event_id, secret)"
+       " SELECT provider, provider_event_id, decode($10, 'hex') FROM delivery)"
        " INSERT INTO webhook_processing (provider, provider_event_id, status, next_attempt_at,"
        " subscription_id, customer_id, account_id)"
        " SELECT provider, provider_event_id, 'pending',"
        " clock_timestamp() + $5 * interval '1 millisecond', NULLIF($6, ''), NULLIF($7, ''),"
        " NULLIF($9, '') FROM delivery RETURNING 1",
-       {provider_name, id, type, crypto::hex_encode(raw_body),
+       {provider_name, id, type, crypto::hex_encode(sealed.stored),
         std::to_string(due_in_ms.value_or(settings_.lease_ms)), subscription_id, customer_id,
-        headers_json, account_id}});
+        headers_json, account_id, crypto::hex_encode(sealed.key)}});
   return inserted.rows() == 1;  // none: a duplicate, nothing changed
 }
 
@@ -258,6 +268,11 @@ ProcessingResult StripeInbox::process_claimed(pg::Connection& connection,
   if (!is_open(delivery->status, delivery->note)) {
     return {delivery->status, delivery->account_id, delivery->note};
   }
+  if (delivery->erased) {
+    // Erased before it was applied (its account or shop was erased meanwhile).
+    return record_attempt(connection, *delivery,
+                          {ProcessingStatus::kIgnored, delivery->account_id, "erased", "", 0, true});
+  }
   if (provider_name == kChurnkeyProvider) {
     return apply_churnkey(connection, *delivery, correlation_id, subscription_id, customer_id);
   }
@@ -270,28 +285,37 @@ std::optional<StripeInbox::Delivery> StripeInbox::load_delivery(pg::Connection& 
                                                                 const std::string& event_id) {
   const pg::Result rows = connection.exec(
       {"inbox_load_delivery",
-       "SELECT d.raw_body, p.status, p.attempts, coalesce(p.account_id, ''),"
-       " coalesce(p.note, ''), coalesce(d.headers::text, '')"
-       " FROM webhook_processing p JOIN webhook_deliveries d USING (provider, provider_event_id)"
-       " WHERE p.provider = $1 AND p.provider_event_id = $2",
+       std::string("SELECT p.status, p.attempts, coalesce(p.account_id, ''),"
+                   " coalesce(p.note, ''), coalesce(d.headers::text, ''), ") +
+           kBodyColumns +
+           " FROM webhook_processing p JOIN webhook_deliveries d"
+           " ON d.provider = p.provider AND d.provider_event_id = p.provider_event_id" +
+           kBodyKeyJoin + " WHERE p.provider = $1 AND p.provider_event_id = $2",
        {provider_name, event_id}});
   if (rows.rows() == 0) return std::nullopt;
   StripeInbox::Delivery delivery;
   delivery.provider = provider_name;
   delivery.event_id = event_id;
-  delivery.raw_body = rows.bytes(0, 0);
-  const std::optional<ProcessingStatus> status = parse_status(rows.text(0, 1));
+  const std::optional<ProcessingStatus> status = parse_status(rows.text(0, 0));
   assert(status.has_value());  // the table's CHECK constraint admits no other value
   delivery.status = status.value_or(ProcessingStatus::kFailed);
-  delivery.attempts = static_cast<int>(rows.int64(0, 2));
-  delivery.account_id = rows.string(0, 3);
-  delivery.note = rows.string(0, 4);
-  delivery.headers_json = rows.string(0, 5);
+  delivery.attempts = static_cast<int>(rows.int64(0, 1));
+  delivery.account_id = rows.string(0, 2);
+  delivery.note = rows.string(0, 3);
+  delivery.headers_json = rows.string(0, 4);
+  std::optional<std::string> body = open_stored_body(rows, 0, 5, provider_name, event_id);
+  delivery.erased = !body.has_value();
+  delivery.raw_body = std::move(body).value_or("");
   return delivery;
 }
 
 ProcessingResult StripeInbox::record_attempt(pg::Connection& connection,
                                              const Delivery& delivery, const Attempt& attempt) {
+  connection.exec(attempt_statement(delivery, attempt));
+  return {attempt.status, attempt.account_id, attempt.note};
+}
+
+pg::Statement StripeInbox::attempt_statement(const Delivery& delivery, const Attempt& attempt) {
   static const std::string sql =
       std::string(
           "UPDATE webhook_processing SET status = $3, attempts = attempts + 1,"
@@ -300,13 +324,11 @@ ProcessingResult StripeInbox::record_attempt(pg::Connection& connection,
           " updated_at = now()"
           " WHERE provider = $1 AND provider_event_id = $2 AND ") +
           std::string(kOpenDeliveryCondition) + " AND ($8::bool OR attempts = $9::integer)";
-  connection.exec({"inbox_record_attempt", sql,
-                   {delivery.provider, delivery.event_id,
-                    std::string(processing_status_name(attempt.status)), attempt.account_id,
-                    attempt.note, bounded_error(attempt.error),
-                    std::to_string(attempt.retry_in_ms), attempt.settled ? "true" : "false",
-                    std::to_string(delivery.attempts)}});
-  return {attempt.status, attempt.account_id, attempt.note};
+  return {"inbox_record_attempt", sql,
+          {delivery.provider, delivery.event_id,
+           std::string(processing_status_name(attempt.status)), attempt.account_id, attempt.note,
+           bounded_error(attempt.error), std::to_string(attempt.retry_in_ms),
+           attempt.settled ? "true" : "false", std::to_string(delivery.attempts)}};
 }
 
 ProcessingResult StripeInbox::apply(pg::Connection& connection, const Delivery& delivery,
@@ -383,9 +405,16 @@ ProcessingResult StripeInbox::apply_churnkey(pg::Connection& connection,
   session.result = to_string(event.kind);
   session.session_id = event.session_id;
   session.offer_type = event.offer_type;
-  session.survey_response = event.survey_response;
-  session.feedback =
-      std::string(unicode::truncate_utf8(event.feedback, ledger::kChurnkeyFeedbackBytesMax));
+  // The customer's own words are personal: sealed under the account's key (erasable).
+  if (!event.survey_response.empty() || !event.feedback.empty()) {
+    const std::string key = ledger::subject_key(connection, account_id);
+    session.survey_response = ledger::seal_text(
+        key, account_id,
+        unicode::truncate_utf8(event.survey_response, ledger::kChurnkeySurveyBytesMax));
+    session.feedback = ledger::seal_text(
+        key, account_id,
+        unicode::truncate_utf8(event.feedback, ledger::kChurnkeyFeedbackBytesMax));
+  }
   session.test_mode = event.test_mode;
   session.subscription_id = *subscription_id;
   return record(submit(delivery, account_id, std::move(session), correlation_id, false));
@@ -412,7 +441,51 @@ ProcessingResult StripeInbox::apply_shopify(pg::Connection& connection,
   const ShopifyEvent& event = std::get<ShopifyEvent>(parsed);
   ledger::ShopifyWebhookEvent webhook{delivery.event_id, fields.string("event_id"), event.topic,
                                       event.shop_id, event.customer_id};
-  return record(submit(delivery, delivery.account_id, std::move(webhook), "", true));
+  const Attempt recorded = submit(delivery, delivery.account_id, std::move(webhook), "", true);
+  if (recorded.status == ProcessingStatus::kProcessed &&
+      (event.topic == "customers/redact" || event.topic == "shop/redact")) {
+    return erase_for_shopify(connection, delivery, event.topic);
+  }
+  return record(recorded);
+}
+
+ProcessingResult StripeInbox::erase_for_shopify(pg::Connection& connection,
+                                                const Delivery& delivery,
+                                                const std::string& topic) const {
+  const bool whole_shop = topic == "shop/redact";
+  const CustomerRef customer = whole_shop ? CustomerRef{} : customer_of_request(delivery.raw_body);
+  if (!whole_shop && customer.id.empty() && customer.email.empty() && customer.phone.empty()) {
+    return record_attempt(connection, delivery,
+                          {ProcessingStatus::kFailed, delivery.account_id, "no_customer",
+                           "customers/redact names no customer", 0, true});
+  }
+  ErasurePlan plan = whole_shop
+                         ? plan_account_erasure(connection, delivery.account_id)
+                         : plan_customer_erasure(connection, delivery.account_id, customer);
+  // The request itself names the customer; it is erased with the rest.
+  const DeliveryRef self{delivery.provider, delivery.event_id};
+  if (std::find(plan.deliveries.begin(), plan.deliveries.end(), self) == plan.deliveries.end()) {
+    plan.deliveries.push_back(self);
+  }
+  ledger::ErasePersonalData erase{whole_shop ? "account" : "customer",
+                                  whole_shop ? "" : customer.id,
+                                  static_cast<int64_t>(plan.deliveries.size()),
+                                  delivery.provider + ":" + delivery.event_id};
+  if (!whole_shop && erase.customer_id.empty()) erase.customer_id = "unknown";
+  const Attempt erased = submit(delivery, delivery.account_id, std::move(erase), "", false, ":erase");
+  if (erased.status != ProcessingStatus::kProcessed) {
+    return record_attempt(connection, delivery, erased);
+  }
+  // The event is recorded: delete the keys and settle the request together.
+  std::vector<pg::Statement> statements = {
+      erase_statement(plan.deliveries),
+      attempt_statement(delivery, {ProcessingStatus::kProcessed, delivery.account_id, "erased",
+                                   "", 0, true})};
+  if (whole_shop) statements.push_back(ledger::erase_subject_key_statement(delivery.account_id));
+  connection.pipeline(statements);
+  spdlog::info("shopify {}: {} deliveries of {} erased", topic, plan.deliveries.size(),
+               delivery.account_id);
+  return {ProcessingStatus::kProcessed, delivery.account_id, "erased"};
 }
 
 StripeInbox::Attempt StripeInbox::unresolved(int attempt_number) const {
@@ -431,13 +504,14 @@ ProcessingStatus StripeInbox::open_status_of(const Delivery& delivery) {
 StripeInbox::Attempt StripeInbox::submit(const Delivery& delivery, const std::string& account_id,
                                          ledger::CommandBody body,
                                          const std::string& correlation_id,
-                                         bool may_open_account) const {
+                                         bool may_open_account,
+                                         const std::string& key_suffix) const {
   ledger::EventMetadata metadata;
   metadata.actor = delivery.provider;
   metadata.source = delivery.provider;
   metadata.correlation_id = correlation_id;
   metadata.causation_id = delivery.event_id;
-  ledger::Command command{account_id, delivery.provider + ":" + delivery.event_id,
+  ledger::Command command{account_id, delivery.provider + ":" + delivery.event_id + key_suffix,
                           std::move(body), std::move(metadata)};
   command.may_open_account = may_open_account;
   const ProcessingStatus open_status = open_status_of(delivery);

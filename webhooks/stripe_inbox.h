@@ -167,6 +167,12 @@ class StripeInbox {
                                                const std::string& event_id);
   static ProcessingResult record_attempt(pg::Connection& connection, const Delivery& delivery,
                                          const Attempt& attempt);
+  // record_attempt's statement, for running it with another in one transaction.
+  static pg::Statement attempt_statement(const Delivery& delivery, const Attempt& attempt);
+  // A Shopify customers/redact or shop/redact request already recorded: the erasure event,
+  // then the keys deleted and the request settled in one transaction.
+  ProcessingResult erase_for_shopify(pg::Connection& connection, const Delivery& delivery,
+                                     const std::string& topic) const;
   ProcessingResult process_delivery(pg::Connection& connection, const std::string& provider_name,
                                     const std::string& id, const std::string& correlation_id) const;
   ProcessingResult process_claimed(pg::Connection& connection, const std::string& provider_name,
@@ -184,11 +190,12 @@ class StripeInbox {
   // The status a delivery keeps when the ledger cannot take it now.
   static ProcessingStatus open_status_of(const Delivery& delivery);
   // Submits the delivery's command for `account_id` under the idempotency key
-  // "<provider>:<delivery id>", with the provider as actor and source, and concludes the
-  // attempt from the outcome (the committer refuses a command it could not store as
-  // invalid_request: failed, like any rejection).
+  // "<provider>:<delivery id><key_suffix>", with the provider as actor and source, and
+  // concludes the attempt from the outcome (the committer refuses a command it could not
+  // store as invalid_request: failed, like any rejection).
   Attempt submit(const Delivery& delivery, const std::string& account_id, ledger::CommandBody body,
-                 const std::string& correlation_id, bool may_open_account) const;
+                 const std::string& correlation_id, bool may_open_account,
+                 const std::string& key_suffix = "") const;
   void retry_linked(pg::Connection& connection, const std::string& subscription_id,
                     const std::string& customer_id) const;
   int64_t backoff_ms(int attempt) const;

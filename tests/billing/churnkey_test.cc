@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "audit/subject.h"
 #include "audit/verify.h"
 #include "crypto/digest.h"
 #include "tests/billing/billing_fixture.h"
@@ -123,6 +124,11 @@ class ChurnkeyTest : public BillingTest {
     return {rows[0][0].as<bool>(), rows[0][1].as<int>(), rows[0][2].as<std::string>()};
   }
 
+  // What `ledgerctl export-subject ACCOUNT` prints.
+  std::string export_subject(const std::string& account) const {
+    return audit::export_subject(*connect_ledger_database(), account, std::nullopt);
+  }
+
   std::string recorded_events(const std::string& account) const {
     std::string all;
     for (const std::string& line : event_lines(account)) {
@@ -174,9 +180,14 @@ TEST_F(ChurnkeyTest, ACancellationReachesStripeOnceAcrossFiveDuplicateDeliveries
   // Recorded with what the customer said; credits and plan untouched.
   const std::string recorded = recorded_events(who.account);
   EXPECT_NE(recorded.find(R"("result":"cancel")"), std::string::npos) << recorded;
-  EXPECT_NE(recorded.find(R"("survey_response":"too_expensive")"), std::string::npos);
   EXPECT_NE(recorded.find(R"("action":"cancel_requested")"), std::string::npos);
-  EXPECT_NE(recorded.find("only needed it once"), std::string::npos);
+  // What the customer said is sealed under the account's key; the export opens it.
+  EXPECT_EQ(recorded.find("too_expensive"), std::string::npos) << recorded;
+  EXPECT_EQ(recorded.find("only needed it once"), std::string::npos) << recorded;
+  EXPECT_NE(recorded.find(R"("feedback":"sealed:)"), std::string::npos) << recorded;
+  const std::string exported = export_subject(who.account);
+  EXPECT_NE(exported.find(R"("survey_response":"too_expensive")"), std::string::npos) << exported;
+  EXPECT_NE(exported.find("only needed it once"), std::string::npos) << exported;
   EXPECT_EQ(balance_row(who.account)->credits_available, credits_before->credits_available);
   EXPECT_EQ(string_field(parse_json(get_subscription(who.account).body), "plan"), "pro");
   // Stripe's own update confirms it; nothing moves until the subscription is deleted.

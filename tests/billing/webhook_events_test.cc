@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "crypto/seal.h"
 #include "ledger/time_format.h"
 #include "audit/reconcile.h"
 #include "audit/verify.h"
@@ -287,10 +288,17 @@ TEST_F(WebhookEventsTest, UnhandledTypesAndNonSubscriptionCheckoutsAreStoredAndI
   auto connection = database_->connect();
   pqxx::read_transaction work(*connection);
   EXPECT_EQ(work.exec1("SELECT count(*) FROM ledger_events")[0].as<int64_t>(), 0);
-  // The raw delivery is kept byte for byte.
-  const pqxx::row raw =
-      work.exec1("SELECT raw_body FROM webhook_deliveries WHERE provider_event_id = 'evt_other_1'");
-  EXPECT_EQ(pqxx::binarystring(raw[0]).str(), customer_body);
+  // The raw delivery is kept byte for byte, sealed under its own key (README "Erasure").
+  const pqxx::row raw = work.exec1(
+      "SELECT d.raw_body, d.sealed, k.secret FROM webhook_deliveries d"
+      " JOIN webhook_body_keys k USING (provider, provider_event_id)"
+      " WHERE provider_event_id = 'evt_other_1'");
+  const std::string stored = pqxx::binarystring(raw[0]).str();
+  EXPECT_TRUE(raw[1].as<bool>());
+  EXPECT_EQ(stored.find("buyer@example.com"), std::string::npos);
+  EXPECT_EQ(crypto::open_sealed(pqxx::binarystring(raw[2]).str(), stored,
+                                "webhook_body:stripe:evt_other_1"),
+            customer_body);
 }
 
 TEST_F(WebhookEventsTest, ThePriceOnTheInvoiceWinsOverMetadata) {

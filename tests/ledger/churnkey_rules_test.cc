@@ -134,7 +134,7 @@ TEST_F(ChurnkeyRulesTest, WithoutALiveSubscriptionNothingIsSentToStripe) {
 
 TEST_F(ChurnkeyRulesTest, OversizedOrEmptyFieldsAreRefused) {
   ChurnkeySessionEvent long_feedback = session("ck_long", "cancel");
-  long_feedback.feedback = std::string(kChurnkeyFeedbackBytesMax + 1, 'x');
+  long_feedback.feedback = std::string(kChurnkeyFeedbackStoredBytesMax + 1, 'x');
   EXPECT_FALSE(command_is_storable({"acct", "churnkey:ck_long", long_feedback, {}}));
   EXPECT_EQ(run(long_feedback).outcome.rejection, Rejection::kInvalidCommand);
   EXPECT_EQ(run(session("", "cancel")).outcome.rejection, Rejection::kInvalidCommand);
