@@ -100,22 +100,22 @@ bool write_events(json::Writer& w, pg::Connection& connection, const std::string
         const auto survey = ledger::open_text(key, account_id, session->survey_response);
         const auto feedback = ledger::open_text(key, account_id, session->feedback);
         sessions += (sessions.size() > 1 ? "," : "") + json::object_text([&](json::Writer& item) {
-          common(item);
-          json::put(item, "result", session->result);
-          json::put(item, "erased", !survey || !feedback);
-          if (survey && feedback) {
-            json::put(item, "survey_response", *survey);
-            json::put(item, "feedback", *feedback);
-          }
-        });
+                      common(item);
+                      json::put(item, "result", session->result);
+                      json::put(item, "erased", !survey || !feedback);
+                      if (survey && feedback) {
+                        json::put(item, "survey_response", *survey);
+                        json::put(item, "feedback", *feedback);
+                      }
+                    });
       } else if (const auto* erased = std::get_if<ledger::PersonalDataErased>(&*event)) {
         erasures += (erasures.size() > 1 ? "," : "") + json::object_text([&](json::Writer& item) {
-          common(item);
-          json::put(item, "scope", erased->scope);
-          json::put(item, "customer_id", erased->customer_id);
-          json::put(item, "deliveries", erased->deliveries);
-          json::put(item, "requested_by", erased->requested_by);
-        });
+                      common(item);
+                      json::put(item, "scope", erased->scope);
+                      json::put(item, "customer_id", erased->customer_id);
+                      json::put(item, "deliveries", erased->deliveries);
+                      json::put(item, "requested_by", erased->requested_by);
+                    });
       }
     }
     if (truncated || static_cast<int64_t>(events.size()) < kPageSize) break;
@@ -159,11 +159,12 @@ AccountErasure erase_account(pg::Connection& connection, ledger::Committer& comm
   ledger::EventMetadata metadata;
   metadata.actor = requested_by;
   metadata.source = requested_by;
-  ledger::Command command{account_id, idempotency_key,
-                          ledger::ErasePersonalData{"account", "",
-                                                    static_cast<int64_t>(plan.deliveries.size()),
-                                                    requested_by},
-                          std::move(metadata)};
+  ledger::Command command{
+      account_id, idempotency_key,
+      ledger::ErasePersonalData{"account", "", static_cast<int64_t>(plan.deliveries.size()),
+                                requested_by},
+      std::move(metadata)};
+  command.may_open_account = false;  // erasing never opens an account
   // Recorded first: an erasure that stops here is re-run by running the command again.
   result.outcome = committer.submit(std::move(command)).get();
   if (!result.outcome.ok()) return result;

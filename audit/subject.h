@@ -26,11 +26,11 @@ std::string export_subject(pg::Connection& connection, const std::string& accoun
                            const std::optional<webhooks::CustomerRef>& customer);
 
 struct AccountErasure {
-  ledger::Outcome outcome;         // of the PersonalDataErased command
-  int64_t deliveries_erased = 0;   // delivery keys deleted
+  ledger::Outcome outcome;        // of the PersonalDataErased command
+  int64_t deliveries_erased = 0;  // delivery keys deleted
   bool subject_key_erased = false;
-  int64_t plaintext_left = 0;      // deliveries stored before sealing (retention prune)
-  bool more_left = false;          // the plan hit its limit: run again
+  int64_t plaintext_left = 0;  // deliveries stored before sealing (retention prune)
+  bool more_left = false;      // the plan hit its limit: run again
 };
 
 // Erases the account's personal data: records PersonalDataErased through `committer`

@@ -31,16 +31,17 @@ std::string subject_key(pg::Connection& connection, const std::string& account_i
 
 std::optional<std::string> find_subject_key(pg::Connection& connection,
                                             const std::string& account_id) {
-  const pg::Result rows = connection.exec(
-      {"find_subject_key", "SELECT secret FROM ledger_subject_keys WHERE account_id = $1",
-       {account_id}});
+  const pg::Result rows =
+      connection.exec({"find_subject_key",
+                       "SELECT secret FROM ledger_subject_keys WHERE account_id = $1",
+                       {account_id}});
   if (rows.rows() == 0) return std::nullopt;
   return rows.bytes(0, 0);
 }
 
 pg::Statement erase_subject_key_statement(const std::string& account_id) {
-  return {"erase_subject_key", "DELETE FROM ledger_subject_keys WHERE account_id = $1",
-          {account_id}};
+  return {
+      "erase_subject_key", "DELETE FROM ledger_subject_keys WHERE account_id = $1", {account_id}};
 }
 
 std::string seal_text(std::string_view key, const std::string& account_id, std::string_view text) {

@@ -14,6 +14,9 @@
 #include "audit/subject.h"
 #include "audit/verify.h"
 #include "crypto/digest.h"
+#include "tests/support/ledgerctl_run.h"
+#include "tests/support/test_database.h"
+#include "webhooks/inbox_reads.h"
 #include "tests/billing/billing_fixture.h"
 #include "tests/billing/stripe_payloads.h"
 
@@ -22,7 +25,9 @@ namespace {
 
 using http_tests::parse_json;
 using http_tests::string_field;
+using testing_support::CommandResult;
 using testing_support::FakeResponse;
+using testing_support::run_ledgerctl;
 using testing_support::RecordedRequest;
 
 constexpr const char* kChurnkeySecret = "ck_whsec_primary_7c1d2e3f4a5b6c7d";
@@ -203,6 +208,66 @@ TEST_F(ChurnkeyTest, ACancellationReachesStripeOnceAcrossFiveDuplicateDeliveries
   EXPECT_TRUE(report.clean) << report.problem << " " << report.stream_id;
   EXPECT_GE(audit::replay_projections(*connect_ledger_database()), 1);
   EXPECT_TRUE(cancel_at_period_end(who));
+}
+
+// `ledgerctl redact`: the account's Stripe deliveries (e-mail and name in the checkout) and
+// its Churnkey answers become unreadable, nothing of them is in a pg_dump before or after,
+// and balances, events and hash chains stay as they were.
+TEST_F(ChurnkeyTest, RedactErasesTheAccountsPersonalDataAndKeepsTheLedger) {
+  const Subscriber who = subscriber("ckredact");
+  subscribe(who, "ckredact");
+  ASSERT_EQ(deliver_churnkey(session_body(who.customer, "cancel")).status, 200);
+  const std::vector<std::string> personal = {"buyer@example.com", "Ada Buyer",
+                                             "only needed it once", "too_expensive"};
+  // Sealed from the start: no plaintext in the database even before the erasure.
+  std::string dump = testing_support::pg_dump(database_->url());
+  for (const std::string& text : personal) EXPECT_EQ(dump.find(text), std::string::npos) << text;
+  // The subject's export opens it while the keys exist.
+  const CommandResult before = run_ledgerctl({"export-subject", who.account}, database_->url());
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  for (const std::string& text : personal) {
+    EXPECT_NE(before.out.find(text), std::string::npos) << text << "\n" << before.out;
+  }
+  EXPECT_TRUE(webhooks::read_customer_email(*connect_ledger_database(), who.account,
+                                            [](std::string_view) { return true; }));
+  const auto credits_before = balance_row(who.account);
+  const std::size_t events_before = event_lines(who.account).size();
+
+  const CommandResult redacted = run_ledgerctl({"redact", who.account}, database_->url());
+  ASSERT_EQ(redacted.exit_code, 0) << redacted.err;
+  const auto report = parse_json(redacted.out);
+  EXPECT_EQ(http_tests::int_field(report, "deliveries_erased"), 2) << redacted.out;
+  EXPECT_TRUE(report["subject_key_erased"].GetBool());
+  EXPECT_EQ(http_tests::int_field(report, "plaintext_deliveries_left"), 0);
+
+  const CommandResult after = run_ledgerctl({"export-subject", who.account}, database_->url());
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  for (const std::string& text : personal) {
+    EXPECT_EQ(after.out.find(text), std::string::npos) << text << "\n" << after.out;
+  }
+  EXPECT_EQ(after.out.find(R"("erased":false)"), std::string::npos) << after.out;
+  EXPECT_NE(after.out.find(R"("scope":"account")"), std::string::npos) << after.out;
+  dump = testing_support::pg_dump(database_->url());
+  for (const std::string& text : personal) EXPECT_EQ(dump.find(text), std::string::npos) << text;
+  EXPECT_FALSE(webhooks::read_customer_email(*connect_ledger_database(), who.account,
+                                             [](std::string_view) { return true; }));
+  // The ledger: one PersonalDataErased more, the same balance, chains and projections clean.
+  const std::vector<std::string> events = event_lines(who.account);
+  ASSERT_EQ(events.size(), events_before + 1);
+  EXPECT_EQ(events.back().rfind("PersonalDataErased ", 0), 0u) << events.back();
+  EXPECT_EQ(balance_row(who.account)->credits_available, credits_before->credits_available);
+  const audit::VerifyReport verified = audit::verify_ledger(*connect_ledger_database());
+  EXPECT_TRUE(verified.clean) << verified.problem << " " << verified.stream_id;
+  // Stripe deliveries after the erasure are applied as usual (new data, a new key).
+  EXPECT_EQ(deliver_ok(subscription_event("customer.subscription.updated", "evt_ckredact_upd",
+                                          now_s(), who, "price_pro_monthly", "active",
+                                          period0_s_, true, Shape::kBasil)),
+            "processed");
+  // An account the ledger does not know: refused, nothing erased or written.
+  const CommandResult unknown = run_ledgerctl({"redact", "acct-nobody"}, database_->url());
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("account_not_found"), std::string::npos) << unknown.err;
+  EXPECT_TRUE(event_lines("acct-nobody").empty());
 }
 
 TEST_F(ChurnkeyTest, TheSeedShapeCancelsAndAStripe500IsRetriedWithTheSameKey) {

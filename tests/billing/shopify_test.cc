@@ -11,12 +11,16 @@
 
 #include "audit/verify.h"
 #include "crypto/digest.h"
+#include "tests/support/ledgerctl_run.h"
+#include "tests/support/test_database.h"
 #include "tests/billing/billing_fixture.h"
 
 namespace billing_tests {
 namespace {
 
 using http_tests::parse_json;
+using testing_support::CommandResult;
+using testing_support::run_ledgerctl;
 
 constexpr const char* kShopifySecret = "shpss_primary_0f1e2d3c4b5a69788796a5b4";
 constexpr const char* kShopifySecretRotated = "shpss_rotated_11223344556677889900aabb";
@@ -145,6 +149,88 @@ TEST_F(ShopifyTest, EveryTopicIsStoredAnsweredAndRecorded) {
   EXPECT_EQ(lines.find("owner@inkandquill"), std::string::npos);
   // The shop's account opened with the free plan on its first webhook.
   EXPECT_EQ(balance_row(kShopAccount)->credits_available, 300);
+}
+
+// The compliance topics: customers/redact erases the deliveries that name that customer
+// (the request included) and no other customer's; shop/redact erases the shop's. No
+// personal data is ever in a pg_dump; events, balances and hash chains stay clean.
+TEST_F(ShopifyTest, RedactTopicsEraseTheCustomerThenTheShop) {
+  const std::string john = std::string(R"({"shop_id":548380009,"shop_domain":")") + kShop +
+                           R"(","customer":{"id":115310627,"email":"john@example.org",)"
+                           R"("phone":"+15550199"},"orders_requested":[]})";
+  const std::string janes_order =
+      R"({"id":820982911946154508,"customer":{"id":207119551,"email":"jane@example.com"},)"
+      R"("total_price":"12.00"})";
+  const std::vector<std::pair<std::string, std::string>> deliveries = {
+      {"shop/update", shop_body()},
+      {"customers/data_request", compliance_body()},
+      {"customers/data_request", john},
+      {"orders/create", janes_order},
+  };
+  int n = 0;
+  for (const auto& [topic, body] : deliveries) {
+    const std::string id = "wh-erase-" + std::to_string(++n);
+    ASSERT_EQ(deliver_shopify(topic, id, body).status, 200);
+    ASSERT_EQ(wait_applied(id).rfind("processed:", 0), 0u) << topic;
+  }
+  const std::vector<std::string> jane = {"jane@example.com", "+15550100"};
+  const std::vector<std::string> others = {"john@example.org", "+15550199",
+                                           "owner@inkandquill.example"};
+  const auto dump_has_none = [&] {
+    const std::string dump = testing_support::pg_dump(database_->url());
+    for (const auto* texts : {&jane, &others}) {
+      for (const std::string& text : *texts) EXPECT_EQ(dump.find(text), std::string::npos) << text;
+    }
+  };
+  const auto export_of = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"export-subject", kShopAccount});
+    const CommandResult result = run_ledgerctl(args, database_->url());
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return result.out;
+  };
+  dump_has_none();
+  // Jane's data request is answered by her export: her request and her order, not John's.
+  const std::string janes = export_of({"--customer-id", "207119551"});
+  EXPECT_NE(janes.find("jane@example.com"), std::string::npos) << janes;
+  EXPECT_NE(janes.find("wh-erase-2"), std::string::npos) << janes;
+  EXPECT_NE(janes.find("wh-erase-4"), std::string::npos) << janes;
+  EXPECT_EQ(janes.find("john@example.org"), std::string::npos) << janes;
+  // Found by her e-mail too (in any case), and only what names her.
+  const std::string by_email = export_of({"--email", "JANE@example.com"});
+  EXPECT_NE(by_email.find("wh-erase-2"), std::string::npos) << by_email;
+  EXPECT_NE(by_email.find("wh-erase-4"), std::string::npos) << by_email;
+  EXPECT_EQ(by_email.find("wh-erase-1"), std::string::npos) << by_email;
+  EXPECT_EQ(by_email.find("wh-erase-3"), std::string::npos) << by_email;
+
+  ASSERT_EQ(deliver_shopify("customers/redact", "wh-erase-5", compliance_body()).status, 200);
+  EXPECT_EQ(wait_applied("wh-erase-5"), "processed:erased");
+  const std::string shop_after = export_of({});
+  for (const std::string& text : jane) {
+    EXPECT_EQ(shop_after.find(text), std::string::npos) << text << "\n" << shop_after;
+  }
+  for (const std::string& text : others) {
+    EXPECT_NE(shop_after.find(text), std::string::npos) << text << "\n" << shop_after;
+  }
+  EXPECT_NE(shop_after.find(R"("scope":"customer","customer_id":"207119551","deliveries":3)"),
+            std::string::npos)
+      << shop_after;
+  const std::string janes_after = export_of({"--customer-id", "207119551"});
+  EXPECT_NE(janes_after.find(R"("deliveries":[])"), std::string::npos) << janes_after;
+  dump_has_none();
+
+  ASSERT_EQ(deliver_shopify("shop/redact", "wh-erase-6", shop_redact_body()).status, 200);
+  EXPECT_EQ(wait_applied("wh-erase-6"), "processed:erased");
+  const std::string erased = export_of({});
+  for (const auto* texts : {&jane, &others}) {
+    for (const std::string& text : *texts) {
+      EXPECT_EQ(erased.find(text), std::string::npos) << text << "\n" << erased;
+    }
+  }
+  EXPECT_EQ(erased.find(R"("erased":false)"), std::string::npos) << erased;
+  EXPECT_NE(erased.find(R"("scope":"account")"), std::string::npos) << erased;
+  dump_has_none();
+  const audit::VerifyReport report = audit::verify_ledger(*connect_ledger_database());
+  EXPECT_TRUE(report.clean) << report.problem << " " << report.stream_id;
 }
 
 TEST_F(ShopifyTest, UninstallClosesTheShopButOpenReservationsSettle) {

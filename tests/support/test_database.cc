@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -61,6 +62,23 @@ std::unique_ptr<pg::Connection> TestDatabase::connect_pg() const {
 
 std::string build_path(const std::string& relative) {
   return required_env("LEDGER_BUILD_DIR") + "/" + relative;
+}
+
+std::string pg_dump(const std::string& url) {
+  // The URL goes through the environment, not the shell's word splitting.
+  ::setenv("LEDGER_TEST_DUMP_URL", url.c_str(), 1);
+  FILE* pipe = ::popen("/usr/lib/postgresql/15/bin/pg_dump --no-owner \"$LEDGER_TEST_DUMP_URL\"", "r");
+  if (pipe == nullptr) {
+    ADD_FAILURE() << "pg_dump could not start";
+    return "";
+  }
+  std::string out;
+  char buffer[65536];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  EXPECT_EQ(status, 0) << "pg_dump failed";
+  EXPECT_NE(out.find("PostgreSQL database dump complete"), std::string::npos);
+  return out;
 }
 
 }  // namespace testing_support

@@ -35,6 +35,10 @@ class TestDatabase {
   std::string url_;
 };
 
+// The whole database at `url` as PostgreSQL 15's pg_dump writes it (schema and every row):
+// what the erasure tests search for plaintext. Fails the calling test when pg_dump fails.
+std::string pg_dump(const std::string& url);
+
 // LEDGER_BUILD_DIR/relative, e.g. binary_path("http/ledgerd").
 std::string build_path(const std::string& relative);
 
