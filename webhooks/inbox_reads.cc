@@ -76,24 +76,30 @@ std::optional<int64_t> read_deliveries_pruned_before_us(pg::Connection& connecti
 std::optional<std::string> read_customer_email(
     pg::Connection& connection, const std::string& account_id,
     const std::function<bool(std::string_view)>& usable) {
+  // Stripe's events of the account, and the shop object Shopify sends with shop/update and
+  // app/uninstalled (the owner's address; never a customer's from the compliance topics).
   const pg::Result rows = connection.exec(
       {"inbox_read_customer_email",
-       std::string("SELECT d.provider_event_id, ") + kBodyColumns +
+       std::string("SELECT d.provider, d.provider_event_id, ") + kBodyColumns +
            " FROM webhook_processing p JOIN webhook_deliveries d"
            " ON d.provider = p.provider AND d.provider_event_id = p.provider_event_id" +
            kBodyKeyJoin +
-           " WHERE p.account_id = $1 AND p.provider = $2"
+           " WHERE p.account_id = $1 AND (p.provider = $2 OR (p.provider = $4"
+           " AND d.event_type IN ('shop/update', 'app/uninstalled')))"
            " ORDER BY d.received_at DESC, d.provider_event_id DESC LIMIT $3",
-       {account_id, std::string(kStripeProvider), std::to_string(kCustomerEmailDeliveriesMax)}});
+       {account_id, std::string(kStripeProvider), std::to_string(kCustomerEmailDeliveriesMax),
+        std::string(kShopifyProvider)}});
   for (int i = 0; i < rows.rows(); ++i) {
+    const std::string provider = rows.string(i, 0);
     const std::optional<std::string> body =
-        open_stored_body(rows, i, 1, kStripeProvider, rows.text(i, 0));
+        open_stored_body(rows, i, 2, provider, rows.text(i, 1));
     if (!body) continue;  // erased
     rapidjson::Document document;
     if (!parse_bounded_json(*body, document).empty() || !document.IsObject()) continue;
     JsonFieldReader event(document, "event", JsonFieldReader::Mode::kLenient);
-    for (const char* path :
-         {"data.object.customer_email", "data.object.customer_details.email"}) {
+    const bool shop = provider == kShopifyProvider;
+    for (const char* path : {shop ? "email" : "data.object.customer_email",
+                             shop ? "customer_email" : "data.object.customer_details.email"}) {
       std::string email = event.string(path);
       if (!email.empty() && usable(email)) return email;
     }

@@ -34,9 +34,11 @@ std::vector<StoredDelivery> read_applied_invoices(pg::Connection& connection,
 // pruned (webhooks/inbox_retention.h), or nullopt when none ever was.
 std::optional<int64_t> read_deliveries_pruned_before_us(pg::Connection& connection);
 
-// The newest e-mail address the account's (not erased) Stripe deliveries give (an invoice's
-// `customer_email`, a Checkout Session's `customer_details.email`) that `usable` accepts,
-// looking at its latest `kCustomerEmailDeliveriesMax` deliveries; nullopt when none does.
+// The newest e-mail address the account's (not erased) deliveries give (Stripe: an
+// invoice's `customer_email`, a Checkout Session's `customer_details.email`; Shopify: the
+// shop object's `email`, else `customer_email`, of shop/update and app/uninstalled) that
+// `usable` accepts, looking at its latest `kCustomerEmailDeliveriesMax` such deliveries;
+// nullopt when none does.
 inline constexpr int64_t kCustomerEmailDeliveriesMax = 20;
 std::optional<std::string> read_customer_email(
     pg::Connection& connection, const std::string& account_id,

@@ -13,6 +13,7 @@
 #include "crypto/digest.h"
 #include "tests/support/ledgerctl_run.h"
 #include "tests/support/test_database.h"
+#include "webhooks/inbox_reads.h"
 #include "tests/billing/billing_fixture.h"
 
 namespace billing_tests {
@@ -190,6 +191,10 @@ TEST_F(ShopifyTest, RedactTopicsEraseTheCustomerThenTheShop) {
   };
   dump_has_none();
   // Jane's data request is answered by her export: her request and her order, not John's.
+  // The shop's own address (for its e-mails) is the owner's, never a customer's.
+  EXPECT_EQ(webhooks::read_customer_email(*connect_ledger_database(), kShopAccount,
+                                          [](std::string_view) { return true; }),
+            "owner@inkandquill.example");
   const std::string janes = export_of({"--customer-id", "207119551"});
   EXPECT_NE(janes.find("jane@example.com"), std::string::npos) << janes;
   EXPECT_NE(janes.find("wh-erase-2"), std::string::npos) << janes;
@@ -228,6 +233,8 @@ TEST_F(ShopifyTest, RedactTopicsEraseTheCustomerThenTheShop) {
   }
   EXPECT_EQ(erased.find(R"("erased":false)"), std::string::npos) << erased;
   EXPECT_NE(erased.find(R"("scope":"account")"), std::string::npos) << erased;
+  EXPECT_FALSE(webhooks::read_customer_email(*connect_ledger_database(), kShopAccount,
+                                             [](std::string_view) { return true; }));
   dump_has_none();
   const audit::VerifyReport report = audit::verify_ledger(*connect_ledger_database());
   EXPECT_TRUE(report.clean) << report.problem << " " << report.stream_id;
