@@ -266,6 +266,21 @@ std::vector<EventBody> opening_events(const PlanCatalog& plans) {
   return events;
 }
 
+// The low-balance e-mail when a debit crossed the plan's threshold downwards.
+void queue_low_balance_alert(const AccountState& s, int64_t available_before,
+                             const PlanCatalog& plans, std::vector<OutboxMessage>& outbox) {
+  const Plan* plan = plans.find(s.plan_id);
+  if (plan == nullptr || plan->low_balance_threshold <= 0) return;
+  const int64_t threshold = plan->low_balance_threshold;
+  if (available_before < threshold || s.credits_available >= threshold) return;
+  outbox.push_back({kLowBalanceKind, json::object_text([&](json::Writer& w) {
+                      json::put(w, "account_id", s.account_id);
+                      json::put(w, "plan_id", s.plan_id);
+                      json::put(w, "credits_available", s.credits_available);
+                      json::put(w, "threshold", threshold);
+                    })});
+}
+
 void fill_balances(Outcome& outcome, const AccountState& state) {
   outcome.account_id = state.account_id;
   outcome.plan_id = state.plan_id;
@@ -509,10 +524,14 @@ Decision decide_and_apply(AccountState& state, const Command& command, int64_t n
     decision.outcome.version = state.version;
     return decision;
   }
+  const int64_t available_before = target->credits_available;
   for (EventBody& event : body.events) {
     [[maybe_unused]] const bool applied = apply_event(*target, event);
     assert(applied && "a decided event must apply");
     decision.events.push_back(std::move(event));
+  }
+  if (std::holds_alternative<ReserveCredits>(command.body)) {
+    queue_low_balance_alert(*target, available_before, plans, decision.outbox);
   }
   if (target != &state) state = std::move(opened);
   state.version += static_cast<int64_t>(decision.events.size());

@@ -114,6 +114,11 @@ struct ErasePersonalData {
 // The outbox message that asks Stripe to cancel a subscription at its period end. Payload:
 // {"account_id", "subscription_id", "delivery_id", "idempotency_key"}.
 inline constexpr const char* kStripeCancelAtPeriodEndKind = "stripe.cancel_at_period_end";
+// The e-mail that warns that credits run low: a reservation took credits_available from at
+// or above the plan's low_balance_threshold to below it (one per crossing: the next one
+// needs the balance back at or above the threshold first). Payload: {"account_id",
+// "plan_id", "credits_available", "threshold"}.
+inline constexpr const char* kLowBalanceKind = "email.low_balance";
 // The e-mail that confirms a cancellation to the customer. Payload: {"account_id",
 // "subscription_id", "period_end_s"}.
 inline constexpr const char* kCancellationConfirmedKind = "email.cancellation_confirmed";

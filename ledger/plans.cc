@@ -82,6 +82,14 @@ std::optional<std::string> parse_plan(const rapidjson::Value& value, Plan& plan)
     return "plan " + plan.id + ": monthly_credits must be an integer in 0..1000000000";
   }
   plan.monthly_credits = *credits;
+  if (const auto threshold = value.FindMember("low_balance_threshold");
+      threshold != value.MemberEnd()) {
+    if (!threshold->value.IsInt64() || threshold->value.GetInt64() < 0 ||
+        threshold->value.GetInt64() > kMonthlyCreditsMax) {
+      return "plan " + plan.id + ": low_balance_threshold must be an integer in 0..1000000000";
+    }
+    plan.low_balance_threshold = threshold->value.GetInt64();
+  }
   const auto pricing = value.FindMember("pricing");
   if (pricing == value.MemberEnd() || !pricing->value.IsObject()) {
     return "plan " + plan.id + ": pricing must be an object";

@@ -26,6 +26,9 @@ struct Plan {
   std::string stripe_price_monthly;  // empty when the plan is not sold through Stripe
   std::string stripe_price_yearly;
   std::vector<std::string> currencies;  // lower-case ISO codes accepted at checkout
+  // A reservation that takes credits_available from at or above this to below it queues
+  // one email.low_balance (0: no alert).
+  int64_t low_balance_threshold = 0;
 };
 
 class PlanCatalog {

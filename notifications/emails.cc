@@ -86,6 +86,29 @@ integrations::EmailMessage cancellation_confirmed_message(const std::string& mes
           message_id};
 }
 
+integrations::EmailMessage low_balance_message(const std::string& message_id,
+                                               const std::string& to,
+                                               const std::string& payload_json) {
+  rapidjson::Document payload;
+  payload.Parse(payload_json.data(), payload_json.size());
+  const std::string account = json::get_string(payload, "account_id").value_or("");
+  const int64_t available = json::get_int64(payload, "credits_available").value_or(0);
+  const int64_t threshold = json::get_int64(payload, "threshold").value_or(0);
+  return {to, "Your credits are running low",
+          "Hello,\n"
+          "\n"
+          "your account has " +
+              std::to_string(available) + " credits left, below the " +
+              std::to_string(threshold) +
+              " at which we promised to tell you. To keep\n"
+              "humanizing and detecting without a pause, upgrade your plan or wait for the next\n"
+              "period's credits.\n"
+              "\n"
+              "Account: " +
+              account + "\n",
+          message_id};
+}
+
 ledger::OutboxHandler email_handler(EmailSettings settings, const char* kind,
                                     EmailComposer compose) {
   auto state = std::make_shared<HandlerState>();
@@ -107,7 +130,8 @@ ledger::OutboxHandler email_handler(EmailSettings settings, const char* kind,
 std::map<std::string, ledger::OutboxHandler> email_handlers(const EmailSettings& settings) {
   return {{kPaymentFailedKind, email_handler(settings, kPaymentFailedKind, payment_failed_message)},
           {kCancellationConfirmedKind,
-           email_handler(settings, kCancellationConfirmedKind, cancellation_confirmed_message)}};
+           email_handler(settings, kCancellationConfirmedKind, cancellation_confirmed_message)},
+          {kLowBalanceKind, email_handler(settings, kLowBalanceKind, low_balance_message)}};
 }
 
 }  // namespace notifications

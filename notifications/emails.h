@@ -20,6 +20,7 @@ namespace notifications {
 
 inline constexpr const char* kPaymentFailedKind = "email.payment_failed";
 inline constexpr const char* kCancellationConfirmedKind = ledger::kCancellationConfirmedKind;
+inline constexpr const char* kLowBalanceKind = ledger::kLowBalanceKind;
 
 struct EmailSettings {
   integrations::SmtpSettings smtp;
@@ -37,6 +38,12 @@ integrations::EmailMessage payment_failed_message(const std::string& message_id,
 integrations::EmailMessage cancellation_confirmed_message(const std::string& message_id,
                                                           const std::string& to,
                                                           const std::string& payload_json);
+
+// The low-balance warning to `to` for the outbox payload of ledger::kLowBalanceKind
+// (account_id, plan_id, credits_available, threshold). Pure.
+integrations::EmailMessage low_balance_message(const std::string& message_id,
+                                               const std::string& to,
+                                               const std::string& payload_json);
 
 // Composes one e-mail from (message id, address, payload).
 using EmailComposer = integrations::EmailMessage (*)(const std::string&, const std::string&,

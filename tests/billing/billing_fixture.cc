@@ -90,9 +90,11 @@ void BillingTest::SetUp() {
   ASSERT_GE(fd, 0);
   ::close(fd);
   plans_path_ = path;
-  std::ofstream(plans_path_) << billing_plans_json();
+  std::ofstream(plans_path_) << plans_json();
   http_tests::LedgerdTest::SetUp();
 }
+
+std::string BillingTest::plans_json() const { return billing_plans_json(); }
 
 void BillingTest::TearDown() {
   http_tests::LedgerdTest::TearDown();

@@ -48,6 +48,8 @@ class BillingTest : public http_tests::LedgerdTest {
   void SetUp() override;
   void TearDown() override;
   std::vector<std::string> ledgerd_flags() const override;
+  // The plans file ledgerd starts with (default: billing_plans_json()).
+  virtual std::string plans_json() const;
 
   // POST /api/v1/billing/webhooks/stripe with `body` signed by `secret` at `timestamp_s`
   // (default: now), as Stripe does.

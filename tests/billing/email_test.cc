@@ -29,6 +29,14 @@ class EmailTest : public BillingTest {
     BillingTest::TearDown();
     smtp_.reset();
   }
+  // Pro warns below 9,000 of its 10,000 credits.
+  std::string plans_json() const override {
+    std::string plans = billing_plans_json();
+    const std::string pro = R"("id": "pro", "monthly_credits": 10000,)";
+    const std::size_t at = plans.find(pro);
+    EXPECT_NE(at, std::string::npos);
+    return plans.insert(at + pro.size(), R"( "low_balance_threshold": 9000,)");
+  }
   std::vector<std::string> ledgerd_flags() const override {
     std::vector<std::string> flags = BillingTest::ledgerd_flags();
     flags.push_back("--smtp_url=" + smtp_->url());
@@ -72,6 +80,33 @@ class EmailTest : public BillingTest {
   const int64_t period0_s_ = now_s() - 20 * kDayS;
   std::unique_ptr<testing_support::FakeSmtpServer> smtp_;
 };
+
+// A reservation that takes the balance below the plan's threshold sends one warning; the
+// next reservation, still below, sends none.
+TEST_F(EmailTest, LowBalanceWarningOncePerCrossing) {
+  const Subscriber who = subscriber("low");
+  ASSERT_EQ(deliver_ok(checkout_completed("evt_low_0", period0_s_ + 10, who, "pro")), "processed");
+  const auto reserve = [&](int64_t amount, const std::string& key) {
+    return testing_support::http_post(
+        url("/api/v1/credits/reservations"), with_key(bearer(token(who.account)), key),
+        R"({"amount":)" + std::to_string(amount) + R"(,"feature":"humanize"})");
+  };
+  ASSERT_EQ(reserve(900, "low-1").status, 201);  // 10,000 -> 9,100
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(smtp_->messages().empty());
+  ASSERT_EQ(reserve(200, "low-2").status, 201);  // -> 8,900: below 9,000
+  ASSERT_EQ(reserve(200, "low-3").status, 201);  // -> 8,700: still below, no repeat
+  ASSERT_TRUE(smtp_->wait_for_messages(1, 10'000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto messages = smtp_->messages();
+  ASSERT_EQ(messages.size(), 1u);
+  ASSERT_EQ(messages[0].recipients.size(), 1u);
+  EXPECT_EQ(messages[0].recipients[0], "buyer@example.com");
+  const std::string& data = messages[0].data;
+  EXPECT_NE(data.find("Subject: Your credits are running low\r\n"), std::string::npos) << data;
+  EXPECT_NE(data.find("8900 credits left, below the 9000"), std::string::npos) << data;
+  EXPECT_NE(data.find("Account: " + who.account), std::string::npos) << data;
+}
 
 TEST_F(EmailTest, PaymentFailedEmailReachesTheCustomerOnce) {
   const Subscriber who = subscriber("mail");
