@@ -11,10 +11,15 @@
 #include "http/request_body.h"
 #include "http/request_rules.h"
 #include "http/service.h"
+#include "ledger/time_format.h"
 #include "projections/balances.h"
+#include "projections/history.h"
 
 namespace http {
 namespace {
+
+constexpr int64_t kHistoryPageDefault = 50;
+constexpr int64_t kHistoryPageMax = 200;
 
 ledger::Outcome balance_outcome(const projections::balances::BalanceView& view) {
   ledger::Outcome outcome;
@@ -46,6 +51,44 @@ HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log
     if (!view) return service_unavailable();  // opened but not visible yet: retry
   }
   return outcome_reply(RouteId::kCredits, balance_outcome(*view));
+}
+
+HttpReply LedgerService::credits_history(const IncomingRequest& request, RequestLog& log) {
+  auto principal = authenticate_user(request, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  const Principal& caller = std::get<Principal>(principal);
+  auto limit = query_integer(request, "limit", kHistoryPageDefault, 1, kHistoryPageMax);
+  if (auto* error = std::get_if<HttpReply>(&limit)) return std::move(*error);
+  auto before = query_integer(request, "before", 0, 1, INT64_MAX / 2);
+  if (auto* error = std::get_if<HttpReply>(&before)) return std::move(*error);
+  const auto page =
+      projections::history::read(thread_connection(options_.database_url), caller.account_id,
+                                 std::get<int64_t>(before), std::get<int64_t>(limit));
+  if (!page) return json_error(404, "account_not_found");
+  std::string entries = "[";
+  for (const projections::history::Entry& entry : page->entries) {
+    JsonObject item;
+    item.field("version", entry.version)
+        .field("at", ledger::format_rfc3339(entry.at_us))
+        .field("type", entry.type)
+        .field("amount", entry.amount);
+    if (entry.type == "capture") item.field("spent", entry.spent);
+    if (!entry.feature.empty()) item.field("feature", entry.feature);
+    if (!entry.source.empty()) item.field("source", entry.source);
+    if (!entry.reservation_id.empty()) item.field("reservation_id", entry.reservation_id);
+    if (!entry.reason.empty()) item.field("reason", entry.reason);
+    item.field("balance_after", entry.balance_after);
+    entries += (entries.size() > 1 ? "," : "") + item.finish();
+  }
+  entries += ']';
+  JsonObject body;
+  body.field("account_id", caller.account_id).raw_field("entries", entries);
+  if (page->next_before > 0) {
+    body.field("next_before", page->next_before);
+  } else {
+    body.null_field("next_before");
+  }
+  return json_reply(200, body.finish());
 }
 
 HttpReply LedgerService::reserve(const IncomingRequest& request, RequestLog& log) {

@@ -15,9 +15,10 @@ struct RouteEntry {
   Bulkhead bulkhead = Bulkhead::kLedger;
 };
 
-constexpr std::array<RouteEntry, 17> kRoutes = {{
+constexpr std::array<RouteEntry, 18> kRoutes = {{
     {"GET", "/api/v1/health", RouteId::kHealth},
     {"GET", "/api/v1/credits", RouteId::kCredits},
+    {"GET", "/api/v1/credits/history", RouteId::kCreditsHistory},
     {"POST", "/api/v1/credits/reservations", RouteId::kReserve},
     {"POST", "/api/v1/credits/reservations/{id}/capture", RouteId::kCapture},
     {"POST", "/api/v1/credits/reservations/{id}/release", RouteId::kRelease},

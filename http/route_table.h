@@ -11,6 +11,7 @@ namespace http {
 enum class RouteId {
   kHealth,
   kCredits,
+  kCreditsHistory,
   kReserve,
   kCapture,
   kRelease,

@@ -79,6 +79,8 @@ HttpReply LedgerService::dispatch(const RouteMatch& route, const IncomingRequest
       return metrics_text();
     case RouteId::kCredits:
       return credits(request, log);
+    case RouteId::kCreditsHistory:
+      return credits_history(request, log);
     case RouteId::kReserve:
       return reserve(request, log);
     case RouteId::kCapture:

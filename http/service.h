@@ -101,6 +101,8 @@ class LedgerService {
   HttpReply health();
   HttpReply metrics_text();
   HttpReply credits(const IncomingRequest& request, RequestLog& log);
+  // GET /api/v1/credits/history?limit=&before= (user JWT): the caller's entries newest first.
+  HttpReply credits_history(const IncomingRequest& request, RequestLog& log);
   HttpReply reserve(const IncomingRequest& request, RequestLog& log);
   HttpReply settle(RouteId route, const std::string& reservation_id, const IncomingRequest& request,
                    RequestLog& log);

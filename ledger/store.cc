@@ -99,6 +99,18 @@ std::vector<StoredEvent> read_stream(pg::Connection& connection, const std::stri
   return parse_events(connection.exec(read_stream_statement(stream_id, after_version, limit)));
 }
 
+std::vector<StoredEvent> read_stream_backward(pg::Connection& connection,
+                                              const std::string& stream_id,
+                                              int64_t before_version, int64_t limit) {
+  assert(limit > 0);
+  return parse_events(connection.exec(
+      {"events_read_stream_backward",
+       "SELECT " EVENT_COLUMNS
+       " FROM ledger_events WHERE stream_id = $1 AND stream_version < $2"
+       " ORDER BY stream_version DESC LIMIT $3",
+       {stream_id, std::to_string(before_version), std::to_string(limit)}}));
+}
+
 std::vector<StoredEvent> read_recorded_between(pg::Connection& connection, int64_t from_us,
                                                int64_t to_us, int64_t after_position,
                                                int64_t limit) {

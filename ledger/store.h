@@ -38,6 +38,10 @@ pg::Statement read_stream_statement(const std::string& stream_id, int64_t after_
 std::vector<StoredEvent> parse_events(const pg::Result& rows);
 std::vector<StoredEvent> read_stream(pg::Connection& connection, const std::string& stream_id,
                                      int64_t after_version, int64_t limit);
+// The stream's events with version < `before_version`, newest first, at most `limit`.
+std::vector<StoredEvent> read_stream_backward(pg::Connection& connection,
+                                              const std::string& stream_id,
+                                              int64_t before_version, int64_t limit);
 
 // Events of every stream recorded in [from_us, to_us) with global_position > after_position,
 // in position order, at most `limit` (exports page through a snapshot with this).

@@ -116,6 +116,20 @@ std::optional<std::string> read_status(pg::Connection& connection, const std::st
   return rows.string(0, 0);
 }
 
+std::map<std::string, std::string> read_features(pg::Connection& connection,
+                                                 const std::string& account_id,
+                                                 const std::vector<std::string>& reservation_ids) {
+  std::map<std::string, std::string> features;
+  if (reservation_ids.empty()) return features;
+  const pg::Result rows = connection.exec(
+      {"reservations_features",
+       "SELECT reservation_id, feature FROM ledger_reservations"
+       " WHERE account_id = $1 AND reservation_id = ANY($2::text[])",
+       {account_id, ledger::sql::text_array(reservation_ids)}});
+  for (int i = 0; i < rows.rows(); ++i) features[rows.string(i, 0)] = rows.string(i, 1);
+  return features;
+}
+
 std::vector<Key> read_overdue(pg::Connection& connection, int64_t limit) {
   assert(limit > 0);
   const pg::Result rows = connection.exec(

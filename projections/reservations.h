@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -36,6 +37,10 @@ std::string difference(const ledger::AccountState& projected, const ledger::Acco
 // The status name ("open", "captured", ...) of one reservation, or nullopt if unknown.
 std::optional<std::string> read_status(pg::Connection& connection, const std::string& account_id,
                                        const std::string& reservation_id);
+// The feature of each of the account's reservations named in `reservation_ids` that exists.
+std::map<std::string, std::string> read_features(pg::Connection& connection,
+                                                 const std::string& account_id,
+                                                 const std::vector<std::string>& reservation_ids);
 // Open reservations whose expiry has passed (the sweeper), oldest first, at most `limit`.
 std::vector<Key> read_overdue(pg::Connection& connection, int64_t limit);
 // The number of open reservations (a /metrics gauge).
