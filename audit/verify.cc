@@ -8,6 +8,7 @@
 #include "crypto/digest.h"
 #include "ledger/account.h"
 #include "ledger/store.h"
+#include "projections/usage.h"
 #include "projections/balances.h"
 #include "projections/refund_references.h"
 #include "projections/replay_lock.h"
@@ -36,9 +37,10 @@ VerifyReport fail(VerifyReport report, std::string problem, std::string stream_i
 
 // Folds one stream inside the caller's transaction, checking versions and the hash chain.
 // Returns the state, or sets `problem`/`bad_version` and returns nullopt.
+// `usage` receives what the stream's captures spent (the usage projection's fold).
 std::optional<AccountState> fold_checked(pg::Connection& connection, const std::string& stream,
                                          int64_t& events_checked, std::string& problem,
-                                         int64_t& bad_version) {
+                                         int64_t& bad_version, projections::usage::Usage& usage) {
   AccountState state = ledger::empty_account(stream);
   for (;;) {
     const std::vector<StoredEvent> events =
@@ -58,6 +60,11 @@ std::optional<AccountState> fold_checked(pg::Connection& connection, const std::
                   event.event_type + ")";
         return std::nullopt;
       }
+      if (event.event_type == "ReservationCaptured") {  // decoded again only for these
+        if (const auto body = ledger::decode_event(event.event_type, event.payload)) {
+          projections::usage::count(state, *body, event.recorded_at_us, usage);
+        }
+      }
       ++events_checked;
     }
     if (static_cast<int64_t>(events.size()) < kPageSize) break;
@@ -70,8 +77,10 @@ std::optional<AccountState> fold_checked(pg::Connection& connection, const std::
   return state;
 }
 
-// The projection rows of one account, loaded through the gateways (one round trip).
-AccountState load_projected(pg::Connection& connection, const std::string& account_id) {
+// The projection rows of one account, loaded through the gateways (one round trip); the
+// usage rows into `usage`.
+AccountState load_projected(pg::Connection& connection, const std::string& account_id,
+                            projections::usage::Usage& usage) {
   ledger::AccountStates states;
   states.emplace(account_id, ledger::empty_account(account_id));
   const std::vector<pg::Statement> statements = {
@@ -79,8 +88,10 @@ AccountState load_projected(pg::Connection& connection, const std::string& accou
       projections::reservations::load_account(account_id),
       projections::subscriptions::load({account_id}),
       projections::refund_references::load_account(account_id),
+      projections::usage::load_account(account_id),
   };
   const std::vector<pg::Result> results = connection.pipeline(statements);
+  usage = projections::usage::apply(results[4]);
   projections::balances::apply(results[0], states);
   projections::reservations::apply(results[1], states);
   projections::subscriptions::apply(results[2], states);
@@ -109,8 +120,10 @@ std::string check_immutability_guards(pg::Connection& connection) {
   return "";
 }
 
-// Writes the folded states through the gateways, in chunks (the caller holds the locks).
-void write_projections(pg::Connection& connection, const ledger::AccountStates& folded) {
+// Writes the folded states (and usage) through the gateways, in chunks (the caller holds the
+// locks).
+void write_projections(pg::Connection& connection, const ledger::AccountStates& folded,
+                       const projections::usage::AccountsUsage& usage) {
   std::vector<const AccountState*> accounts;
   for (const auto& [id, state] : folded) accounts.push_back(&state);
   const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -124,7 +137,11 @@ void write_projections(pg::Connection& connection, const ledger::AccountStates& 
     std::vector<const AccountState*> subscribed;
     std::vector<projections::reservations::Key> reservation_keys;
     std::vector<projections::refund_references::Key> reference_keys;
+    projections::usage::AccountsUsage chunk_usage;
     for (const AccountState* account : chunk) {
+      if (const auto it = usage.find(account->account_id); it != usage.end()) {
+        chunk_usage.insert(*it);
+      }
       if (!account->subscription.subscription_id.empty()) subscribed.push_back(account);
       for (const auto& [id, reservation] : account->reservations) {
         reservation_keys.emplace_back(account->account_id, id);
@@ -143,6 +160,7 @@ void write_projections(pg::Connection& connection, const ledger::AccountStates& 
     if (!reference_keys.empty()) {
       statements.push_back(projections::refund_references::write(reference_keys, folded));
     }
+    if (!chunk_usage.empty()) statements.push_back(projections::usage::add(chunk_usage));
     connection.pipeline(statements);
   }
 }
@@ -165,8 +183,16 @@ VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& pro
       std::optional<AccountState> folded;
       std::string mismatch;
       try {
-        folded = fold_checked(connection, stream, report.events_checked, problem, bad_version);
-        if (folded) mismatch = compare_projection(load_projected(connection, stream), *folded);
+        projections::usage::Usage folded_usage;
+        folded = fold_checked(connection, stream, report.events_checked, problem, bad_version,
+                              folded_usage);
+        if (folded) {
+          projections::usage::Usage projected_usage;
+          mismatch = compare_projection(load_projected(connection, stream, projected_usage), *folded);
+          if (mismatch.empty()) {
+            mismatch = projections::usage::difference(projected_usage, folded_usage);
+          }
+        }
       } catch (...) {
         connection.rollback();
         throw;
@@ -193,6 +219,7 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
       std::vector<pg::Statement>{{"", "BEGIN", {}}, projections::lock_against_appends()});
   try {
     ledger::AccountStates folded;
+    projections::usage::AccountsUsage usage;
     int64_t events = 0;
     std::string after;
     for (;;) {
@@ -200,12 +227,14 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
       for (const std::string& stream : streams) {
         std::string problem;
         int64_t bad_version = 0;
-        auto state = fold_checked(connection, stream, events, problem, bad_version);
+        projections::usage::Usage spent;
+        auto state = fold_checked(connection, stream, events, problem, bad_version, spent);
         if (!state) {
           throw std::runtime_error("cannot replay " + stream + " at version " +
                                    std::to_string(bad_version) + ": " + problem);
         }
         folded.emplace(stream, std::move(*state));
+        if (!spent.empty()) usage.emplace(stream, std::move(spent));
         if (progress) progress(static_cast<int64_t>(folded.size()), events);
       }
       if (static_cast<int64_t>(streams.size()) < kPageSize) break;
@@ -213,8 +242,9 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
     }
     connection.pipeline(std::vector<pg::Statement>{
         projections::refund_references::clear(), projections::subscriptions::clear(),
-        projections::reservations::clear(), projections::balances::clear()});
-    if (!folded.empty()) write_projections(connection, folded);
+        projections::reservations::clear(), projections::balances::clear(),
+        projections::usage::clear()});
+    if (!folded.empty()) write_projections(connection, folded, usage);
     connection.exec({"", "COMMIT", {}});
     return static_cast<int64_t>(folded.size());
   } catch (...) {

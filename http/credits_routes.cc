@@ -14,12 +14,16 @@
 #include "ledger/time_format.h"
 #include "projections/balances.h"
 #include "projections/history.h"
+#include "projections/usage.h"
 
 namespace http {
 namespace {
 
 constexpr int64_t kHistoryPageDefault = 50;
 constexpr int64_t kHistoryPageMax = 200;
+constexpr int64_t kDayUs = 86'400'000'000;
+constexpr int64_t kUsageDefaultDays = 30;
+constexpr int64_t kUsageDaysMax = 366;
 
 ledger::Outcome balance_outcome(const projections::balances::BalanceView& view) {
   ledger::Outcome outcome;
@@ -88,6 +92,67 @@ HttpReply LedgerService::credits_history(const IncomingRequest& request, Request
   } else {
     body.null_field("next_before");
   }
+  return json_reply(200, body.finish());
+}
+
+HttpReply LedgerService::credits_usage(const IncomingRequest& request, RequestLog& log) {
+  auto principal = authenticate_user(request, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  const Principal& caller = std::get<Principal>(principal);
+  // Days are UTC "YYYY-MM-DD", both inclusive; by default the last 30 days.
+  const int64_t today_us = unix_now_us() - unix_now_us() % kDayUs;
+  const auto day_param = [&request](const char* name, int64_t fallback_us) -> ReplyOr<int64_t> {
+    const auto it = request.query.find(name);
+    if (it == request.query.end()) return fallback_us;
+    bool decoded_ok = false;
+    const std::string text = percent_decode(it->second, decoded_ok);
+    const auto parsed = decoded_ok && text.size() == 10
+                            ? ledger::parse_rfc3339(text + "T00:00:00Z")
+                            : std::nullopt;
+    if (!parsed) return json_error(400, "invalid_date", {{"field", name}});
+    return *parsed;
+  };
+  auto to = day_param("to", today_us);
+  if (auto* error = std::get_if<HttpReply>(&to)) return std::move(*error);
+  auto from = day_param("from", std::get<int64_t>(to) - (kUsageDefaultDays - 1) * kDayUs);
+  if (auto* error = std::get_if<HttpReply>(&from)) return std::move(*error);
+  const int64_t from_us = std::get<int64_t>(from);
+  const int64_t to_us = std::get<int64_t>(to);
+  if (from_us > to_us || to_us - from_us >= kUsageDaysMax * kDayUs) {
+    return json_error(400, "invalid_range", {{"days_max", kUsageDaysMax}});
+  }
+  std::string group = "day";
+  if (const auto it = request.query.find("group_by"); it != request.query.end()) group = it->second;
+  projections::usage::GroupBy group_by = projections::usage::GroupBy::kDay;
+  if (group == "feature") {
+    group_by = projections::usage::GroupBy::kFeature;
+  } else if (group == "day_and_feature") {
+    group_by = projections::usage::GroupBy::kDayAndFeature;
+  } else if (group != "day") {
+    return json_error(400, "invalid_group_by", {{"field", "group_by"}});
+  }
+  const std::string from_day = projections::usage::day_of(from_us);
+  const std::string to_day = projections::usage::day_of(to_us);
+  const auto rows = projections::usage::read(thread_connection(options_.database_url),
+                                             caller.account_id, from_day, to_day, group_by);
+  std::string usage = "[";
+  int64_t total = 0;
+  for (const projections::usage::Row& row : rows) {
+    JsonObject item;
+    if (!row.day.empty()) item.field("day", row.day);
+    if (!row.feature.empty()) item.field("feature", row.feature);
+    item.field("credits", row.credits);
+    usage += (usage.size() > 1 ? "," : "") + item.finish();
+    total += row.credits;
+  }
+  usage += ']';
+  JsonObject body;
+  body.field("account_id", caller.account_id)
+      .field("from", from_day)
+      .field("to", to_day)
+      .field("group_by", group)
+      .field("total", total)
+      .raw_field("usage", usage);
   return json_reply(200, body.finish());
 }
 

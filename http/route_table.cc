@@ -15,10 +15,11 @@ struct RouteEntry {
   Bulkhead bulkhead = Bulkhead::kLedger;
 };
 
-constexpr std::array<RouteEntry, 18> kRoutes = {{
+constexpr std::array<RouteEntry, 19> kRoutes = {{
     {"GET", "/api/v1/health", RouteId::kHealth},
     {"GET", "/api/v1/credits", RouteId::kCredits},
     {"GET", "/api/v1/credits/history", RouteId::kCreditsHistory},
+    {"GET", "/api/v1/credits/usage", RouteId::kCreditsUsage},
     {"POST", "/api/v1/credits/reservations", RouteId::kReserve},
     {"POST", "/api/v1/credits/reservations/{id}/capture", RouteId::kCapture},
     {"POST", "/api/v1/credits/reservations/{id}/release", RouteId::kRelease},

@@ -12,6 +12,7 @@ enum class RouteId {
   kHealth,
   kCredits,
   kCreditsHistory,
+  kCreditsUsage,
   kReserve,
   kCapture,
   kRelease,

@@ -81,6 +81,8 @@ HttpReply LedgerService::dispatch(const RouteMatch& route, const IncomingRequest
       return credits(request, log);
     case RouteId::kCreditsHistory:
       return credits_history(request, log);
+    case RouteId::kCreditsUsage:
+      return credits_usage(request, log);
     case RouteId::kReserve:
       return reserve(request, log);
     case RouteId::kCapture:

@@ -103,6 +103,9 @@ class LedgerService {
   HttpReply credits(const IncomingRequest& request, RequestLog& log);
   // GET /api/v1/credits/history?limit=&before= (user JWT): the caller's entries newest first.
   HttpReply credits_history(const IncomingRequest& request, RequestLog& log);
+  // GET /api/v1/credits/usage?from=&to=&group_by= (user JWT): credits spent, from the usage
+  // projection.
+  HttpReply credits_usage(const IncomingRequest& request, RequestLog& log);
   HttpReply reserve(const IncomingRequest& request, RequestLog& log);
   HttpReply settle(RouteId route, const std::string& reservation_id, const IncomingRequest& request,
                    RequestLog& log);

@@ -37,6 +37,7 @@
 #include "ledger/pg.h"
 #include "ledger/sql_text.h"
 #include "ledger/store.h"
+#include "projections/usage.h"
 #include "projections/balances.h"
 #include "projections/refund_references.h"
 #include "projections/reservations.h"
@@ -81,6 +82,7 @@ struct BatchWrites {
   std::set<reservations::Key> reservations;
   std::set<std::string> subscriptions;
   std::vector<refund_references::Key> refund_references;
+  projections::usage::AccountsUsage usage;  // the batch's captures, to add
   std::vector<OutboxRow> outbox;
   std::vector<idempotency::Key> idempotency;
 };
@@ -534,6 +536,11 @@ class Lane {
         writes.refund_references.emplace_back(command.account_id, refund->reference);
       }
     }
+    projections::usage::Usage spent;
+    for (const EventBody& event : decision.events) {
+      projections::usage::count(account, event, now_us, spent);
+    }
+    for (const auto& [key, credits] : spent) writes.usage[command.account_id][key] += credits;
     for (OutboxMessage& message : decision.outbox) {
       writes.outbox.push_back(
           {command.account_id, crypto::uuid_v4(), message.kind, std::move(message.payload_json)});
@@ -587,6 +594,7 @@ class Lane {
     if (!writes.refund_references.empty()) {
       statements.push_back(refund_references::write(writes.refund_references, states));
     }
+    if (!writes.usage.empty()) statements.push_back(projections::usage::add(writes.usage));
     if (!writes.outbox.empty()) statements.push_back(append_outbox(writes.outbox));
     if (!writes.idempotency.empty()) {
       statements.push_back(idempotency::write(writes.idempotency, records));

@@ -70,8 +70,8 @@ std::optional<Entry> entry_of(const ledger::EventBody& event) {
       event);
 }
 
-std::optional<Page> read(pg::Connection& connection, const std::string& account_id,
-                         int64_t before, int64_t limit) {
+std::optional<Page> read(pg::Connection& connection, const std::string& account_id, int64_t before,
+                         int64_t limit) {
   assert(limit > 0 && before >= 0);
   const std::optional<balances::BalanceView> view = balances::read(connection, account_id);
   if (!view) return std::nullopt;

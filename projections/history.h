@@ -18,7 +18,7 @@ namespace projections::history {
 struct Entry {
   int64_t version = 0;
   int64_t at_us = 0;
-  std::string type;            // grant | reserve | capture | release | reservation_expired | refund | expiry
+  std::string type;  // grant | reserve | capture | release | reservation_expired | refund | expiry
   int64_t amount = 0;
   int64_t spent = 0;           // capture: the credits it spent (the rest came back: amount)
   std::string feature;         // reserve, capture, release, reservation_expired
@@ -44,7 +44,7 @@ inline constexpr int64_t kScanEventsMax = 5'000;  // events one page looks at, a
 // first. A page stops early (with next_before set) after kScanEventsMax events of the
 // page's range; computing the balance before `before` reads the newer events too.
 // nullopt when the account was never opened.
-std::optional<Page> read(pg::Connection& connection, const std::string& account_id,
-                         int64_t before, int64_t limit);
+std::optional<Page> read(pg::Connection& connection, const std::string& account_id, int64_t before,
+                         int64_t limit);
 
 }  // namespace projections::history

@@ -16,7 +16,8 @@ using testing_support::http_post;
 class HistoryTest : public LedgerdTest {
  protected:
   rapidjson::Document history(const std::string& credential, const std::string& query) const {
-    const TestResponse response = http_get(url("/api/v1/credits/history" + query), bearer(credential));
+    const TestResponse response =
+        http_get(url("/api/v1/credits/history" + query), bearer(credential));
     EXPECT_EQ(response.status, 200) << response.body;
     return parse_json(response.body);
   }
@@ -26,9 +27,9 @@ TEST_F(HistoryTest, EntriesNewestFirstWithTheBalanceAfterEach) {
   const std::string bob = token("bob");
   const std::string admin = create_key("ops", {"admin"});
   // 300 (opening) -30 (reserve) +10 (capture 20 of 30) -5 (reserve) +5 (release) +100 (grant)
-  const TestResponse detect = http_post(url("/api/v1/credits/reservations"),
-                                        with_key(bearer(bob), "reserve-detect"),
-                                        R"({"amount":30,"feature":"detect"})");
+  const TestResponse detect =
+      http_post(url("/api/v1/credits/reservations"), with_key(bearer(bob), "reserve-detect"),
+                R"({"amount":30,"feature":"detect"})");
   ASSERT_EQ(detect.status, 201) << detect.body;
   const std::string first = string_field(parse_json(detect.body), "reservation_id");
   ASSERT_EQ(capture(bob, first, 20).status, 200);
@@ -48,8 +49,8 @@ TEST_F(HistoryTest, EntriesNewestFirstWithTheBalanceAfterEach) {
     const rapidjson::Document page = history(bob, query);
     ASSERT_TRUE(page["entries"].IsArray());
     for (const auto& entry : page["entries"].GetArray()) {
-      std::string line = std::string(entry["type"].GetString()) + " " +
-                         std::to_string(entry["amount"].GetInt64());
+      std::string line =
+          std::string(entry["type"].GetString()) + " " + std::to_string(entry["amount"].GetInt64());
       if (entry.HasMember("feature")) line += std::string(" ") + entry["feature"].GetString();
       if (entry.HasMember("source")) line += std::string(" ") + entry["source"].GetString();
       if (entry.HasMember("spent")) line += " spent " + std::to_string(entry["spent"].GetInt64());
@@ -63,9 +64,9 @@ TEST_F(HistoryTest, EntriesNewestFirstWithTheBalanceAfterEach) {
     // A write between pages changes nothing of the pages still to come.
     if (pages == 0) ASSERT_EQ(reserve(bob, 1).status, 201);
   }
-  const std::vector<std::string> expected = {
-      "grant 100 admin",     "release 5 humanize", "reserve -5 humanize",
-      "capture 10 detect spent 20", "reserve -30 detect", "grant 300 plan_allowance"};
+  const std::vector<std::string> expected = {"grant 100 admin",     "release 5 humanize",
+                                             "reserve -5 humanize", "capture 10 detect spent 20",
+                                             "reserve -30 detect",  "grant 300 plan_allowance"};
   EXPECT_EQ(lines, expected);
   ASSERT_EQ(balances.size(), expected.size());
   EXPECT_EQ(balances.front(), 380);  // before the reservation made between the pages
@@ -90,8 +91,8 @@ TEST_F(HistoryTest, OnlyTheCallersAccountAndPagingIsChecked) {
   EXPECT_EQ(std::string(page["account_id"].GetString()), "bob");
   EXPECT_TRUE(page["next_before"].IsNull());
   for (const char* bad : {"?limit=0", "?limit=201", "?limit=x", "?before=0", "?before=-4"}) {
-    const TestResponse response = http_get(url(std::string("/api/v1/credits/history") + bad),
-                                           bearer(bob));
+    const TestResponse response =
+        http_get(url(std::string("/api/v1/credits/history") + bad), bearer(bob));
     EXPECT_EQ(response.status, 400) << bad << " " << response.body;
   }
   EXPECT_EQ(http_get(url("/api/v1/credits/history"), {}).status, 401);

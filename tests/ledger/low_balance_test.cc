@@ -28,7 +28,8 @@ class LowBalanceTest : public ::testing::Test {
  protected:
   Decision reserve(int64_t amount) {
     const std::string id = "r" + std::to_string(++commands_);
-    return decide_and_apply(state_, {"acct", "k" + id, ReserveCredits{amount, "humanize", 600, id}, {}},
+    return decide_and_apply(state_,
+                            {"acct", "k" + id, ReserveCredits{amount, "humanize", 600, id}, {}},
                             commands_, plans_);
   }
   Decision release(const std::string& id) {
@@ -50,7 +51,7 @@ class LowBalanceTest : public ::testing::Test {
 TEST_F(LowBalanceTest, OneAlertPerCrossingBelowTheThreshold) {
   EXPECT_EQ(alerts(reserve(150)), 0);  // 300 -> 150: still at or above 100
   EXPECT_EQ(state_.credits_available, 150);
-  EXPECT_EQ(alerts(reserve(50)), 0);   // 150 -> 100: at the threshold is not below it
+  EXPECT_EQ(alerts(reserve(50)), 0);     // 150 -> 100: at the threshold is not below it
   const Decision crossing = reserve(1);  // 100 -> 99
   ASSERT_EQ(alerts(crossing), 1);
   EXPECT_EQ(crossing.outbox.back().payload_json,

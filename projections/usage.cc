@@ -1,0 +1,109 @@
+// ledger_usage_daily gateway (projections/usage.h).
+#include "projections/usage.h"
+
+#include <cassert>
+#include <variant>
+
+#include "ledger/sql_text.h"
+#include "ledger/time_format.h"
+
+namespace projections::usage {
+
+std::string day_of(int64_t unix_us) { return ledger::format_rfc3339(unix_us).substr(0, 10); }
+
+void count(const ledger::AccountState& after, const ledger::EventBody& event,
+           int64_t recorded_at_us, Usage& usage) {
+  const auto* captured = std::get_if<ledger::ReservationCaptured>(&event);
+  if (captured == nullptr || captured->amount_captured <= 0) return;
+  const auto reservation = after.reservations.find(captured->reservation_id);
+  // A capture applies only to a reservation the state holds (the committer loads it).
+  assert(reservation != after.reservations.end());
+  if (reservation == after.reservations.end()) return;
+  usage[{day_of(recorded_at_us), reservation->second.feature}] += captured->amount_captured;
+}
+
+pg::Statement add(const AccountsUsage& increments) {
+  std::vector<std::string> accounts;
+  std::vector<std::string> days;
+  std::vector<std::string> features;
+  std::vector<int64_t> credits;
+  for (const auto& [account, usage] : increments) {
+    for (const auto& [key, amount] : usage) {
+      accounts.push_back(account);
+      days.push_back(key.first);
+      features.push_back(key.second);
+      credits.push_back(amount);
+    }
+  }
+  assert(!accounts.empty());
+  using namespace ledger::sql;
+  return {"usage_add",
+          "INSERT INTO ledger_usage_daily AS u (account_id, day, feature, credits)"
+          " SELECT a, d::date, f, c FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])"
+          " AS i(a, d, f, c)"
+          " ON CONFLICT (account_id, day, feature) DO UPDATE SET credits = u.credits + "
+          "excluded.credits",
+          {text_array(accounts), text_array(days), text_array(features), int64_array(credits)}};
+}
+
+pg::Statement load_account(const std::string& account_id) {
+  return {"usage_load_account",
+          "SELECT to_char(day, 'YYYY-MM-DD'), feature, credits FROM ledger_usage_daily"
+          " WHERE account_id = $1",
+          {account_id}};
+}
+
+Usage apply(const pg::Result& rows) {
+  Usage usage;
+  for (int i = 0; i < rows.rows(); ++i)
+    usage[{rows.string(i, 0), rows.string(i, 1)}] = rows.int64(i, 2);
+  return usage;
+}
+
+pg::Statement clear() { return {"usage_clear", "DELETE FROM ledger_usage_daily", {}}; }
+
+std::string difference(const Usage& projected, const Usage& folded) {
+  if (projected == folded) return "";
+  for (const auto& [key, credits] : folded) {
+    const auto it = projected.find(key);
+    if (it == projected.end() || it->second != credits) {
+      return "usage of " + key.second + " on " + key.first + " differs from the fold";
+    }
+  }
+  return "usage projection has rows the fold does not";
+}
+
+std::vector<Row> read(pg::Connection& connection, const std::string& account_id,
+                      const std::string& from_day, const std::string& to_day, GroupBy group_by) {
+  const char* sql = nullptr;
+  const char* name = nullptr;
+  switch (group_by) {
+    case GroupBy::kDayAndFeature:
+      name = "usage_read";
+      sql =
+          "SELECT to_char(day, 'YYYY-MM-DD'), feature, credits FROM ledger_usage_daily"
+          " WHERE account_id = $1 AND day BETWEEN $2::date AND $3::date ORDER BY day, feature";
+      break;
+    case GroupBy::kDay:
+      name = "usage_read_by_day";
+      sql =
+          "SELECT to_char(day, 'YYYY-MM-DD'), '', sum(credits)::bigint FROM ledger_usage_daily"
+          " WHERE account_id = $1 AND day BETWEEN $2::date AND $3::date GROUP BY day ORDER BY day";
+      break;
+    case GroupBy::kFeature:
+      name = "usage_read_by_feature";
+      sql =
+          "SELECT '', feature, sum(credits)::bigint FROM ledger_usage_daily"
+          " WHERE account_id = $1 AND day BETWEEN $2::date AND $3::date"
+          " GROUP BY feature ORDER BY feature";
+      break;
+  }
+  const pg::Result rows = connection.exec({name, sql, {account_id, from_day, to_day}});
+  std::vector<Row> result;
+  for (int i = 0; i < rows.rows(); ++i) {
+    result.push_back({rows.string(i, 0), rows.string(i, 1), rows.int64(i, 2)});
+  }
+  return result;
+}
+
+}  // namespace projections::usage
