@@ -15,6 +15,8 @@
 #include <cctype>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/digest.h"
 #include "http/billing_routes.h"
 #include "http/content_routes.h"
 #include "http/database_probe.h"
@@ -139,6 +142,11 @@ DEFINE_int32(outbox_retention_days, ledger::kOutboxRetentionDaysDefault,
 DEFINE_int32(webhook_retention_days, ledger::kWebhookRetentionDaysDefault,
              "days a settled webhook delivery is kept (0: forever)");
 DEFINE_int64(prune_interval_s, 3600, "how often expired rows are pruned (0: never by ledgerd)");
+DEFINE_string(digest_dir, "",
+              "write a signed digest of the log here every --digest_interval_s (key: "
+              "LEDGER_DIGEST_KEY; empty: off)");
+DEFINE_int64(digest_interval_s, 3600, "seconds between scheduled digests");
+DEFINE_int64(digest_keep, 1000, "digest files kept in --digest_dir (the oldest go)");
 
 namespace {
 
@@ -251,6 +259,34 @@ bool retention_flags_valid(const Fail& fail) {
   return true;
 }
 
+template <typename Fail>
+bool digest_flags_valid(const Fail& fail) {
+  if (FLAGS_digest_dir.empty()) return true;
+  const char* key = std::getenv("LEDGER_DIGEST_KEY");
+  if (key == nullptr || std::strlen(key) < audit::kDigestKeyBytesMin) {
+    return fail("--digest_dir needs LEDGER_DIGEST_KEY of at least 32 bytes");
+  }
+  if (FLAGS_digest_interval_s < 1 || FLAGS_digest_interval_s > 7 * 86'400 ||
+      FLAGS_digest_keep < 1 || FLAGS_digest_keep > 1'000'000) {
+    return fail("--digest_interval_s must be 1..604800 and --digest_keep 1..1000000");
+  }
+  std::error_code error;
+  if (!std::filesystem::is_directory(FLAGS_digest_dir, error)) {
+    return fail("--digest_dir must be an existing directory");
+  }
+  return true;
+}
+
+// One scheduled digest (audit/digest.h) on a fresh connection.
+void write_scheduled_digest() {
+  pg::Connection connection(pg::ConnectionOptions{FLAGS_database_url, 0, 600'000});
+  const audit::Digest digest = audit::make_digest(connection, std::getenv("LEDGER_DIGEST_KEY"));
+  const std::string path = audit::write_digest_file(FLAGS_digest_dir, digest,
+                                                    static_cast<std::size_t>(FLAGS_digest_keep));
+  spdlog::info("digest of {} events up to position {} written to {}", digest.count,
+               digest.position, path);
+}
+
 bool flags_valid() {
   const auto fail = [](const char* message) {
     std::cerr << "ledgerd: " << message << "\n";
@@ -286,8 +322,8 @@ bool flags_valid() {
   if (FLAGS_commit_timeout_ms < 1 || FLAGS_shutdown_grace_ms < 0) {
     return fail("--commit_timeout_ms must be >= 1 and --shutdown_grace_ms >= 0");
   }
-  return billing_flags_valid(fail) && retention_flags_valid(fail) && limit_flags_valid(fail) &&
-         smtp_flags_valid(fail);
+  return billing_flags_valid(fail) && retention_flags_valid(fail) && digest_flags_valid(fail) &&
+         limit_flags_valid(fail) && smtp_flags_valid(fail);
 }
 
 http::ServiceOptions service_options() {
@@ -566,6 +602,13 @@ int run() {
                                                [&pruner] { prune_expired_rows(*pruner); });
     pruner->start();
   }
+  std::unique_ptr<ledger::PeriodicTask> digester;
+  if (!FLAGS_digest_dir.empty()) {
+    // A failed digest is logged by the task; the next interval tries again.
+    digester = std::make_unique<ledger::PeriodicTask>("digest", FLAGS_digest_interval_s * 1000,
+                                                      [] { write_scheduled_digest(); });
+    digester->start();
+  }
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -580,6 +623,7 @@ int run() {
   retrier.stop();
   outbox.stop();
   if (pruner) pruner->stop();
+  if (digester) digester->stop();
   committer->shutdown();
   spdlog::info("ledgerd stopped ({})", drained ? "all requests finished" : "grace period exceeded");
   if (!drained) {

@@ -27,6 +27,10 @@ inline void put(Writer& writer, const char* key, bool value) {
   writer.Key(key);
   writer.Bool(value);
 }
+// A string literal is a string: without this overload it would convert to bool.
+inline void put(Writer& writer, const char* key, const char* value) {
+  put(writer, key, std::string_view(value));
+}
 
 // One JSON object as text: `fill(writer)` puts its members.
 template <class Fill>

@@ -2,8 +2,10 @@
 #include "ledger/store.h"
 
 #include <cassert>
+#include <chrono>
 #include <limits>
 #include <stdexcept>
+#include <thread>
 
 #include "crypto/digest.h"
 #include "ledger/events.h"
@@ -97,6 +99,53 @@ std::vector<StoredEvent> parse_events(const pg::Result& rows) {
 std::vector<StoredEvent> read_stream(pg::Connection& connection, const std::string& stream_id,
                                      int64_t after_version, int64_t limit) {
   return parse_events(connection.exec(read_stream_statement(stream_id, after_version, limit)));
+}
+
+std::vector<std::pair<int64_t, std::string>> read_hashes_by_position(pg::Connection& connection,
+                                                                     int64_t after, int64_t up_to,
+                                                                     int64_t limit) {
+  assert(limit > 0);
+  const pg::Result rows = connection.exec(
+      {"events_hashes_by_position",
+       "SELECT global_position, hash FROM ledger_events"
+       " WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position LIMIT $3",
+       {std::to_string(after), std::to_string(up_to), std::to_string(limit)}});
+  std::vector<std::pair<int64_t, std::string>> hashes;
+  hashes.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i) hashes.emplace_back(rows.int64(i, 0), rows.bytes(i, 1));
+  return hashes;
+}
+
+std::optional<StoredEvent> read_event(pg::Connection& connection, const std::string& stream_id,
+                                      int64_t version) {
+  std::vector<StoredEvent> events = parse_events(connection.exec(
+      {"events_read_one",
+       "SELECT " EVENT_COLUMNS " FROM ledger_events WHERE stream_id = $1 AND stream_version = $2",
+       {stream_id, std::to_string(version)}}));
+  if (events.empty()) return std::nullopt;
+  return std::move(events.front());
+}
+
+int64_t settled_position(pg::Connection& connection, int64_t wait_ms) {
+  const pg::Result first = connection.exec(
+      {"events_position_and_xmax",
+       "SELECT coalesce(max(global_position), 0),"
+       " pg_snapshot_xmax(pg_current_snapshot())::text::bigint FROM ledger_events",
+       {}});
+  const int64_t position = first.int64(0, 0);
+  const int64_t xmax = first.int64(0, 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  for (;;) {
+    const pg::Result now = connection.exec(
+        {"events_snapshot_xmin", "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+         {}});
+    if (now.int64(0, 0) >= xmax) return position;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw std::runtime_error("transactions older than the digest stayed open for " +
+                               std::to_string(wait_ms) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 std::vector<StoredEvent> read_stream_backward(pg::Connection& connection,

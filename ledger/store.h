@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ledger/account.h"
@@ -38,6 +39,20 @@ pg::Statement read_stream_statement(const std::string& stream_id, int64_t after_
 std::vector<StoredEvent> parse_events(const pg::Result& rows);
 std::vector<StoredEvent> read_stream(pg::Connection& connection, const std::string& stream_id,
                                      int64_t after_version, int64_t limit);
+// (global position, stored hash) of the events with after < position <= up_to, in position
+// order, at most `limit` (digests: the Merkle leaves).
+std::vector<std::pair<int64_t, std::string>> read_hashes_by_position(pg::Connection& connection,
+                                                                     int64_t after, int64_t up_to,
+                                                                     int64_t limit);
+// The stored event (stream, version), or nullopt.
+std::optional<StoredEvent> read_event(pg::Connection& connection, const std::string& stream_id,
+                                      int64_t version);
+// A global position below which no event can still appear: the highest committed one,
+// once every transaction that was running when it was read has ended (a position is drawn
+// before its transaction commits, so a lower one may become visible after a higher one).
+// Waits at most `wait_ms`; throws std::runtime_error when transactions outlive it.
+int64_t settled_position(pg::Connection& connection, int64_t wait_ms);
+
 // The stream's events with version < `before_version`, newest first, at most `limit`.
 std::vector<StoredEvent> read_stream_backward(pg::Connection& connection,
                                               const std::string& stream_id,
