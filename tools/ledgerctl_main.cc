@@ -1,6 +1,6 @@
 // ledgerctl: operator commands over the ledger database (DATABASE_URL or --database-url):
-//   migrate, verify, replay, reconcile, balance, history, export, api-key (create, list,
-//   revoke), prune, redact, export-subject, token; `ledgerctl --help` lists their arguments.
+//   migrate, verify, digest, prove, check-proof, report, replay, reconcile, balance, history,
+//   export, api-key (create, list, revoke), prune, redact, export-subject, token; `ledgerctl --help` lists their arguments.
 // Every command answers --help. Exit status: 0 success, 1 verification failure, 2 usage or
 // runtime error.
 #include <unistd.h>
@@ -14,16 +14,20 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "crypto/digest.h"
 #include "http/api_keys.h"
 #include "http/identifiers.h"
 #include "http/jwt.h"
+#include "audit/digest.h"
 #include "audit/export.h"
 #include "audit/reconcile.h"
+#include "audit/report.h"
 #include "audit/subject.h"
 #include "audit/verify.h"
 #include "ledger/committer.h"
@@ -50,9 +54,26 @@ struct CommandHelp {
 
 constexpr CommandHelp kCommands[] = {
     {"migrate", "migrate", "Applies schema/NNN_*.sql not yet applied, under an advisory lock."},
-    {"verify", "verify",
+    {"verify", "verify [--digest FILE]",
      "Immutability triggers present, every hash chain recomputed, versions contiguous, every\n"
-     "projection row equal to a fresh fold. Exit 0 clean, 1 naming the first bad event."},
+     "projection row equal to a fresh fold. Exit 0 clean, 1 naming the first bad event.\n"
+     "With --digest: first the digest's signature (LEDGER_DIGEST_KEY) and its Merkle root\n"
+     "recomputed from every event at or below its position, then the checks above."},
+    {"digest", "digest [--out FILE]",
+     "A signed digest of the log (position, count, Merkle root of the event hashes, time;\n"
+     "HMAC-SHA256 under LEDGER_DIGEST_KEY, at least 32 bytes, never stored in the database)\n"
+     "as JSON, to stdout or FILE. Keep it outside the database."},
+    {"prove", "prove ACCOUNT VERSION --digest FILE",
+     "The inclusion proof of one event in the log the digest covers (JSON, to stdout)."},
+    {"check-proof", "check-proof PROOF_FILE --digest FILE",
+     "Checks a proof against a digest without a database: the digest's signature\n"
+     "(LEDGER_DIGEST_KEY), the event's hash from its fields and the Merkle path. Exit 0 valid,\n"
+     "1 naming what fails."},
+    {"report", "report --from T --to T [--format json|csv]",
+     "The finance report of [from, to) (RFC 3339): outstanding credits at from, granted by\n"
+     "source, refunded, spent by feature, expired, outstanding at to, and whether it ties out\n"
+     "(per account, and against the balance projection when to is now or later). Exit 1\n"
+     "naming the first account that breaks it."},
     {"replay", "replay", "Rebuilds the projections from the event log."},
     {"reconcile", "reconcile",
      "Every processed invoice.paid has exactly one allowance grant, and every Stripe grant\n"
@@ -163,7 +184,45 @@ void print_progress(int64_t streams, int64_t events) {
   }
 }
 
-int run_verify(pg::Connection& connection) {
+std::optional<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The digest named by --digest, or an error message.
+std::variant<audit::Digest, std::string> digest_option(const Arguments& args) {
+  const std::string path = option(args, "--digest");
+  if (path.empty()) return std::string("--digest FILE is required");
+  const auto text = read_text_file(path);
+  if (!text) return "cannot read " + path;
+  return audit::parse_digest(*text);
+}
+
+// The digest key comes from the environment only (never a command-line argument).
+std::string digest_key() {
+  const char* key = std::getenv("LEDGER_DIGEST_KEY");
+  return key == nullptr ? "" : key;
+}
+
+int run_verify(pg::Connection& connection, const Arguments& args) {
+  if (!option(args, "--digest").empty()) {
+    const auto digest = digest_option(args);
+    if (const auto* error = std::get_if<std::string>(&digest)) {
+      return std::fprintf(stderr, "%s\n", error->c_str()), kExitUsage;
+    }
+    const audit::DigestCheck check =
+        audit::verify_digest(connection, std::get<audit::Digest>(digest), digest_key());
+    if (!check.ok) {
+      std::printf("FAILED digest: %s\n", check.problem.c_str());
+      return kExitVerifyFailed;
+    }
+    std::printf("digest OK: %lld events up to position %lld unchanged\n",
+                static_cast<long long>(std::get<audit::Digest>(digest).count),
+                static_cast<long long>(std::get<audit::Digest>(digest).position));
+  }
   const auto started = std::chrono::steady_clock::now();
   const auto report = audit::verify_ledger(connection, print_progress);
   const double seconds =
@@ -177,6 +236,77 @@ int run_verify(pg::Connection& connection) {
   std::printf("OK %lld streams, %lld events verified in %.2f s\n",
               static_cast<long long>(report.streams_checked),
               static_cast<long long>(report.events_checked), seconds);
+  return kExitOk;
+}
+
+int run_digest(pg::Connection& connection, const Arguments& args) {
+  const std::string key = digest_key();
+  if (key.size() < audit::kDigestKeyBytesMin) {
+    return std::fprintf(stderr, "set LEDGER_DIGEST_KEY (at least 32 bytes)\n"), kExitUsage;
+  }
+  const std::string json = audit::digest_json(audit::make_digest(connection, key)) + "\n";
+  const std::string path = option(args, "--out");
+  if (path.empty()) {
+    std::fputs(json.c_str(), stdout);
+  } else if (!(std::ofstream(path, std::ios::binary) << json)) {
+    return std::fprintf(stderr, "cannot write %s\n", path.c_str()), kExitUsage;
+  }
+  return kExitOk;
+}
+
+int run_prove(pg::Connection& connection, const Arguments& args) {
+  if (args.positional.size() != 3) return usage_error();
+  const auto digest = digest_option(args);
+  if (const auto* error = std::get_if<std::string>(&digest)) {
+    return std::fprintf(stderr, "%s\n", error->c_str()), kExitUsage;
+  }
+  const int64_t version = std::atoll(args.positional[2].c_str());
+  if (version < 1) return std::fprintf(stderr, "VERSION must be >= 1\n"), kExitUsage;
+  const auto proof =
+      audit::prove(connection, args.positional[1], version, std::get<audit::Digest>(digest));
+  if (proof.index() == 1) {
+    return std::fprintf(stderr, "cannot prove: %s\n", std::get<1>(proof).c_str()),
+           kExitVerifyFailed;
+  }
+  std::printf("%s\n", std::get<0>(proof).c_str());
+  return kExitOk;
+}
+
+int run_check_proof(const Arguments& args) {
+  if (args.positional.size() != 2) return usage_error();
+  const auto digest = digest_option(args);
+  if (const auto* error = std::get_if<std::string>(&digest)) {
+    return std::fprintf(stderr, "%s\n", error->c_str()), kExitUsage;
+  }
+  const auto proof = read_text_file(args.positional[1]);
+  if (!proof) return std::fprintf(stderr, "cannot read %s\n", args.positional[1].c_str()), kExitUsage;
+  const audit::DigestCheck check =
+      audit::check_proof(*proof, std::get<audit::Digest>(digest), digest_key());
+  if (!check.ok) {
+    std::printf("INVALID: %s\n", check.problem.c_str());
+    return kExitVerifyFailed;
+  }
+  std::printf("VALID: the event is in the log the digest covers\n");
+  return kExitOk;
+}
+
+int run_report(pg::Connection& connection, const Arguments& args) {
+  const auto from_us = ledger::parse_rfc3339(option(args, "--from"));
+  const auto to_us = ledger::parse_rfc3339(option(args, "--to"));
+  const std::string format = option(args, "--format").empty() ? "json" : option(args, "--format");
+  if (!from_us || !to_us || *from_us > *to_us || (format != "json" && format != "csv")) {
+    std::fprintf(stderr, "--from and --to must be RFC 3339 with from <= to; --format json|csv\n");
+    return kExitUsage;
+  }
+  const audit::FinanceReport report = audit::finance_report(connection, *from_us, *to_us);
+  std::fputs(format == "csv" ? audit::report_csv(report).c_str()
+                             : (audit::report_json(report) + "\n").c_str(),
+             stdout);
+  if (!report.balanced) {
+    std::fprintf(stderr, "NOT BALANCED account=%s: %s\n", report.account_id.c_str(),
+                 report.problem.c_str());
+    return kExitVerifyFailed;
+  }
   return kExitOk;
 }
 
@@ -469,6 +599,7 @@ int dispatch(const Arguments& args) {
     return kExitOk;
   }
   if (command == "token") return run_token(args);
+  if (command == "check-proof") return run_check_proof(args);
   const std::string url = option(args, "--database-url", "DATABASE_URL");
   if (url.empty()) return std::fprintf(stderr, "set DATABASE_URL or --database-url\n"), kExitUsage;
   if (command == "migrate" || command == "prune") {
@@ -479,7 +610,10 @@ int dispatch(const Arguments& args) {
   }
   // Operator tools may scan the whole log: no statement timeout, a generous socket wait.
   pg::Connection connection(pg::ConnectionOptions{url, 0, kToolIoTimeoutMs});
-  if (command == "verify") return run_verify(connection);
+  if (command == "verify") return run_verify(connection, args);
+  if (command == "digest") return run_digest(connection, args);
+  if (command == "prove") return run_prove(connection, args);
+  if (command == "report") return run_report(connection, args);
   if (command == "reconcile") return run_reconcile(connection);
   if (command == "export") return run_export(connection, args);
   if (command == "replay") return run_replay(connection);
