@@ -14,6 +14,7 @@
 
 #include "crypto/digest.h"
 #include "crypto/merkle.h"
+#include "crypto/signature.h"
 #include "ledger/json_fields.h"
 #include "ledger/store.h"
 #include "ledger/time_format.h"
@@ -56,10 +57,16 @@ std::optional<std::string> hex_field(const rapidjson::Value& object, const char*
 
 DigestCheck failed(std::string problem) { return {false, std::move(problem)}; }
 
+std::string invalid_signature(const Digest& digest) {
+  return digest.algorithm == kEd25519Algorithm
+             ? "the digest's Ed25519 signature is not valid under the public key given"
+             : "the digest's signature is not valid under LEDGER_DIGEST_KEY";
+}
+
 }  // namespace
 
 std::string signed_text(const Digest& digest) {
-  return "ledger-digest-v1\n" + std::to_string(digest.position) + "\n" +
+  return "ledger-digest-v1\n" + digest.algorithm + "\n" + std::to_string(digest.position) + "\n" +
          std::to_string(digest.count) + "\n" + crypto::hex_encode(digest.root) + "\n" +
          digest.created_at;
 }
@@ -67,7 +74,7 @@ std::string signed_text(const Digest& digest) {
 std::string digest_json(const Digest& digest) {
   return json::object_text([&](json::Writer& w) {
     json::put(w, "version", int64_t{1});
-    json::put(w, "algorithm", "hmac-sha256");
+    json::put(w, "algorithm", digest.algorithm);
     json::put(w, "position", digest.position);
     json::put(w, "count", digest.count);
     json::put(w, "root", crypto::hex_encode(digest.root));
@@ -80,16 +87,19 @@ std::variant<Digest, std::string> parse_digest(std::string_view text) {
   rapidjson::Document document;
   document.Parse(text.data(), text.size());
   if (document.HasParseError() || !document.IsObject()) return std::string("not a JSON object");
-  if (json::get_int64(document, "version") != 1 ||
-      json::get_string(document, "algorithm") != "hmac-sha256") {
+  const auto algorithm = json::get_string(document, "algorithm");
+  if (json::get_int64(document, "version") != 1 || !algorithm ||
+      (*algorithm != kHmacAlgorithm && *algorithm != kEd25519Algorithm)) {
     return std::string("unknown digest version or algorithm");
   }
   Digest digest;
+  digest.algorithm = *algorithm;
   const auto position = json::get_int64(document, "position");
   const auto count = json::get_int64(document, "count");
   const auto created_at = json::get_string(document, "created_at");
   auto root = hex_field(document, "root", crypto::kSha256Size);
-  auto signature = hex_field(document, "signature", crypto::kSha256Size);
+  auto signature = hex_field(document, "signature",
+                             digest.algorithm == kHmacAlgorithm ? crypto::kSha256Size : 64);
   if (!position || *position < 0 || !count || *count < 0 || !created_at || !root || !signature) {
     return std::string("a field is missing or malformed");
   }
@@ -101,15 +111,26 @@ std::variant<Digest, std::string> parse_digest(std::string_view text) {
   return digest;
 }
 
-bool signature_valid(const Digest& digest, std::string_view key) {
-  return key.size() >= kDigestKeyBytesMin &&
-         crypto::constant_time_equal(crypto::hmac_sha256(key, signed_text(digest)),
+bool signature_valid(const Digest& digest, const DigestKeys& keys) {
+  if (digest.algorithm == kEd25519Algorithm) {
+    return !keys.public_pem.empty() &&
+           crypto::ed25519_verify(keys.public_pem, signed_text(digest), digest.signature);
+  }
+  return digest.algorithm == kHmacAlgorithm && keys.hmac_key.size() >= kDigestKeyBytesMin &&
+         crypto::constant_time_equal(crypto::hmac_sha256(keys.hmac_key, signed_text(digest)),
                                      digest.signature);
 }
 
-Digest make_digest(pg::Connection& connection, std::string_view key) {
-  if (key.size() < kDigestKeyBytesMin) throw std::invalid_argument("the digest key is too short");
+Digest make_digest(pg::Connection& connection, const DigestKeys& keys) {
+  const bool ed25519 = !keys.private_pem.empty();
+  if (!ed25519 && keys.hmac_key.size() < kDigestKeyBytesMin) {
+    throw std::invalid_argument("the digest key is too short");
+  }
+  if (ed25519 && !crypto::ed25519_sign(keys.private_pem, "probe")) {
+    throw std::invalid_argument("the key file is not an Ed25519 private key (PEM)");
+  }
   Digest digest;
+  digest.algorithm = ed25519 ? kEd25519Algorithm : kHmacAlgorithm;
   digest.position = ledger::settled_position(connection, kSettleWaitMs);
   const std::vector<std::string> leaves = read_leaves(connection, digest.position);
   digest.count = static_cast<int64_t>(leaves.size());
@@ -118,7 +139,13 @@ Digest make_digest(pg::Connection& connection, std::string_view key) {
       ledger::format_rfc3339(std::chrono::duration_cast<std::chrono::microseconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count());
-  digest.signature = crypto::hmac_sha256(key, signed_text(digest));
+  if (ed25519) {
+    auto signature = crypto::ed25519_sign(keys.private_pem, signed_text(digest));
+    if (!signature) throw std::invalid_argument("Ed25519 signing failed");
+    digest.signature = std::move(*signature);
+  } else {
+    digest.signature = crypto::hmac_sha256(keys.hmac_key, signed_text(digest));
+  }
   return digest;
 }
 
@@ -156,10 +183,9 @@ std::string write_digest_file(const std::string& directory, const Digest& digest
   return path.string();
 }
 
-DigestCheck verify_digest(pg::Connection& connection, const Digest& digest, std::string_view key) {
-  if (!signature_valid(digest, key)) {
-    return failed("the digest's signature is not valid under LEDGER_DIGEST_KEY");
-  }
+DigestCheck verify_digest(pg::Connection& connection, const Digest& digest,
+                          const DigestKeys& keys) {
+  if (!signature_valid(digest, keys)) return failed(invalid_signature(digest));
   const std::vector<std::string> leaves = read_leaves(connection, digest.position);
   const int64_t count = static_cast<int64_t>(leaves.size());
   if (count != digest.count) {
@@ -225,10 +251,8 @@ std::variant<std::string, std::string> prove(pg::Connection& connection,
   return Result(std::in_place_index<0>, std::move(proof));
 }
 
-DigestCheck check_proof(std::string_view proof_json, const Digest& digest, std::string_view key) {
-  if (!signature_valid(digest, key)) {
-    return failed("the digest's signature is not valid under LEDGER_DIGEST_KEY");
-  }
+DigestCheck check_proof(std::string_view proof_json, const Digest& digest, const DigestKeys& keys) {
+  if (!signature_valid(digest, keys)) return failed(invalid_signature(digest));
   rapidjson::Document proof;
   proof.Parse(proof_json.data(), proof_json.size());
   if (proof.HasParseError() || !proof.IsObject()) return failed("the proof is not a JSON object");

@@ -15,16 +15,18 @@
 #include <cctype>
 #include <csignal>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "audit/digest.h"
+#include "crypto/signature.h"
 #include "http/billing_routes.h"
 #include "http/content_routes.h"
 #include "http/database_probe.h"
@@ -147,6 +149,9 @@ DEFINE_string(digest_dir, "",
               "LEDGER_DIGEST_KEY; empty: off)");
 DEFINE_int64(digest_interval_s, 3600, "seconds between scheduled digests");
 DEFINE_int64(digest_keep, 1000, "digest files kept in --digest_dir (the oldest go)");
+DEFINE_string(digest_key_file, "",
+              "sign scheduled digests with this Ed25519 private key (PEM) instead of "
+              "LEDGER_DIGEST_KEY");
 
 namespace {
 
@@ -259,12 +264,27 @@ bool retention_flags_valid(const Fail& fail) {
   return true;
 }
 
+// LEDGER_DIGEST_KEY, or the Ed25519 key of --digest_key_file.
+audit::DigestKeys scheduled_digest_keys() {
+  audit::DigestKeys keys;
+  if (const char* key = std::getenv("LEDGER_DIGEST_KEY")) keys.hmac_key = key;
+  if (!FLAGS_digest_key_file.empty()) {
+    std::ifstream in(FLAGS_digest_key_file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    keys.private_pem = in ? text.str() : "unreadable";
+  }
+  return keys;
+}
+
 template <typename Fail>
 bool digest_flags_valid(const Fail& fail) {
   if (FLAGS_digest_dir.empty()) return true;
-  const char* key = std::getenv("LEDGER_DIGEST_KEY");
-  if (key == nullptr || std::strlen(key) < audit::kDigestKeyBytesMin) {
-    return fail("--digest_dir needs LEDGER_DIGEST_KEY of at least 32 bytes");
+  const audit::DigestKeys keys = scheduled_digest_keys();
+  if (!keys.private_pem.empty() ? !crypto::ed25519_sign(keys.private_pem, "probe")
+                                : keys.hmac_key.size() < audit::kDigestKeyBytesMin) {
+    return fail("--digest_dir needs LEDGER_DIGEST_KEY of at least 32 bytes, or a readable "
+                "Ed25519 private key in --digest_key_file");
   }
   if (FLAGS_digest_interval_s < 1 || FLAGS_digest_interval_s > 7 * 86'400 ||
       FLAGS_digest_keep < 1 || FLAGS_digest_keep > 1'000'000) {
@@ -280,7 +300,7 @@ bool digest_flags_valid(const Fail& fail) {
 // One scheduled digest (audit/digest.h) on a fresh connection.
 void write_scheduled_digest() {
   pg::Connection connection(pg::ConnectionOptions{FLAGS_database_url, 0, 600'000});
-  const audit::Digest digest = audit::make_digest(connection, std::getenv("LEDGER_DIGEST_KEY"));
+  const audit::Digest digest = audit::make_digest(connection, scheduled_digest_keys());
   const std::string path = audit::write_digest_file(FLAGS_digest_dir, digest,
                                                     static_cast<std::size_t>(FLAGS_digest_keep));
   spdlog::info("digest of {} events up to position {} written to {}", digest.count,

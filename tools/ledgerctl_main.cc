@@ -54,20 +54,23 @@ struct CommandHelp {
 
 constexpr CommandHelp kCommands[] = {
     {"migrate", "migrate", "Applies schema/NNN_*.sql not yet applied, under an advisory lock."},
-    {"verify", "verify [--digest FILE]",
+    {"verify", "verify [--digest FILE [--public-key PEM]]",
      "Immutability triggers present, every hash chain recomputed, versions contiguous, every\n"
      "projection row equal to a fresh fold. Exit 0 clean, 1 naming the first bad event.\n"
-     "With --digest: first the digest's signature (LEDGER_DIGEST_KEY) and its Merkle root\n"
+     "With --digest: first the digest's signature (LEDGER_DIGEST_KEY, or for an Ed25519\n"
+     "digest the public key file --public-key) and its Merkle root\n"
      "recomputed from every event at or below its position, then the checks above."},
-    {"digest", "digest [--out FILE]",
+    {"digest", "digest [--out FILE] [--key-file PEM]",
      "A signed digest of the log (position, count, Merkle root of the event hashes, time;\n"
-     "HMAC-SHA256 under LEDGER_DIGEST_KEY, at least 32 bytes, never stored in the database)\n"
-     "as JSON, to stdout or FILE. Keep it outside the database."},
+     "HMAC-SHA256 under LEDGER_DIGEST_KEY, at least 32 bytes, or Ed25519 with the private key\n"
+     "file --key-file; keys are never stored in the database) as JSON, to stdout or FILE.\n"
+     "Keep it outside the database."},
     {"prove", "prove ACCOUNT VERSION --digest FILE",
      "The inclusion proof of one event in the log the digest covers (JSON, to stdout)."},
-    {"check-proof", "check-proof PROOF_FILE --digest FILE",
+    {"check-proof", "check-proof PROOF_FILE --digest FILE [--public-key PEM]",
      "Checks a proof against a digest without a database: the digest's signature\n"
-     "(LEDGER_DIGEST_KEY), the event's hash from its fields and the Merkle path. Exit 0 valid,\n"
+     "(LEDGER_DIGEST_KEY, or --public-key for Ed25519), the event's hash from its fields and\n"
+     "the Merkle path. Exit 0 valid,\n"
      "1 naming what fails."},
     {"report", "report --from T --to T [--format json|csv]",
      "The finance report of [from, to) (RFC 3339): outstanding credits at from, granted by\n"
@@ -201,10 +204,24 @@ std::variant<audit::Digest, std::string> digest_option(const Arguments& args) {
   return audit::parse_digest(*text);
 }
 
-// The digest key comes from the environment only (never a command-line argument).
-std::string digest_key() {
-  const char* key = std::getenv("LEDGER_DIGEST_KEY");
-  return key == nullptr ? "" : key;
+// The digest keys: the HMAC key from the environment only (never a command-line argument),
+// PEM files named by --key-file (Ed25519 private key, to sign) and --public-key (to check).
+// nullopt (after saying why) when a named file cannot be read.
+std::optional<audit::DigestKeys> digest_keys(const Arguments& args) {
+  audit::DigestKeys keys;
+  if (const char* key = std::getenv("LEDGER_DIGEST_KEY")) keys.hmac_key = key;
+  for (const auto& [name, target] :
+       {std::pair{"--key-file", &keys.private_pem}, std::pair{"--public-key", &keys.public_pem}}) {
+    const std::string path = option(args, name);
+    if (path.empty()) continue;
+    const auto text = read_text_file(path);
+    if (!text) {
+      std::fprintf(stderr, "cannot read %s\n", path.c_str());
+      return std::nullopt;
+    }
+    *target = *text;
+  }
+  return keys;
 }
 
 int run_verify(pg::Connection& connection, const Arguments& args) {
@@ -213,8 +230,10 @@ int run_verify(pg::Connection& connection, const Arguments& args) {
     if (const auto* error = std::get_if<std::string>(&digest)) {
       return std::fprintf(stderr, "%s\n", error->c_str()), kExitUsage;
     }
+    const auto keys = digest_keys(args);
+    if (!keys) return kExitUsage;
     const audit::DigestCheck check =
-        audit::verify_digest(connection, std::get<audit::Digest>(digest), digest_key());
+        audit::verify_digest(connection, std::get<audit::Digest>(digest), *keys);
     if (!check.ok) {
       std::printf("FAILED digest: %s\n", check.problem.c_str());
       return kExitVerifyFailed;
@@ -240,11 +259,13 @@ int run_verify(pg::Connection& connection, const Arguments& args) {
 }
 
 int run_digest(pg::Connection& connection, const Arguments& args) {
-  const std::string key = digest_key();
-  if (key.size() < audit::kDigestKeyBytesMin) {
-    return std::fprintf(stderr, "set LEDGER_DIGEST_KEY (at least 32 bytes)\n"), kExitUsage;
+  const auto keys = digest_keys(args);
+  if (!keys) return kExitUsage;
+  if (keys->private_pem.empty() && keys->hmac_key.size() < audit::kDigestKeyBytesMin) {
+    std::fprintf(stderr, "set LEDGER_DIGEST_KEY (at least 32 bytes) or --key-file\n");
+    return kExitUsage;
   }
-  const std::string json = audit::digest_json(audit::make_digest(connection, key)) + "\n";
+  const std::string json = audit::digest_json(audit::make_digest(connection, *keys)) + "\n";
   const std::string path = option(args, "--out");
   if (path.empty()) {
     std::fputs(json.c_str(), stdout);
@@ -280,8 +301,9 @@ int run_check_proof(const Arguments& args) {
   }
   const auto proof = read_text_file(args.positional[1]);
   if (!proof) return std::fprintf(stderr, "cannot read %s\n", args.positional[1].c_str()), kExitUsage;
-  const audit::DigestCheck check =
-      audit::check_proof(*proof, std::get<audit::Digest>(digest), digest_key());
+  const auto keys = digest_keys(args);
+  if (!keys) return kExitUsage;
+  const audit::DigestCheck check = audit::check_proof(*proof, std::get<audit::Digest>(digest), *keys);
   if (!check.ok) {
     std::printf("INVALID: %s\n", check.problem.c_str());
     return kExitVerifyFailed;

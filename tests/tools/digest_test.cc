@@ -16,6 +16,7 @@
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "crypto/signature.h"
 #include "ledger/store.h"
 #include "tests/http/ledgerd_fixture.h"
 #include "tests/support/ledgerctl_run.h"
@@ -270,6 +271,38 @@ TEST_F(DigestTest, ADigestWaitsForATransactionHoldingALowerPosition) {
   ASSERT_EQ(made.exit_code, 0) << made.err;
   const CommandResult verified = ledgerctl({"verify", "--digest", file("held.json")});
   EXPECT_NE(verified.out.find("digest OK"), std::string::npos) << verified.out;
+}
+
+// Ed25519: a digest signed with a private key file checks with the public key alone (no
+// shared secret), proofs too; the HMAC key or another public key does not check it.
+TEST_F(DigestTest, Ed25519DigestsCheckWithThePublicKeyOnly) {
+  const crypto::Ed25519KeyPair pair = crypto::ed25519_generate();
+  const crypto::Ed25519KeyPair other = crypto::ed25519_generate();
+  std::ofstream(file("private.pem")) << pair.private_pem;
+  std::ofstream(file("public.pem")) << pair.public_pem;
+  std::ofstream(file("other.pem")) << other.public_pem;
+  const std::string digest = file("ed25519.json");
+  const CommandResult made =
+      ledgerctl({"digest", "--out", digest, "--key-file", file("private.pem")}, "");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  CommandResult verified =
+      ledgerctl({"verify", "--digest", digest, "--public-key", file("public.pem")}, "");
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("digest OK"), std::string::npos);
+  verified = ledgerctl({"verify", "--digest", digest, "--public-key", file("other.pem")});
+  EXPECT_EQ(verified.exit_code, 1);
+  EXPECT_NE(verified.out.find("Ed25519"), std::string::npos) << verified.out;
+  EXPECT_EQ(ledgerctl({"verify", "--digest", digest}).exit_code, 1)
+      << "the HMAC key checks no Ed25519 digest";
+  const CommandResult proved = ledgerctl({"prove", "ann", "2", "--digest", digest}, "");
+  ASSERT_EQ(proved.exit_code, 0) << proved.err;
+  std::ofstream(file("proof.json")) << proved.out;
+  const CommandResult checked = ledgerctl(
+      {"check-proof", file("proof.json"), "--digest", digest, "--public-key", file("public.pem")},
+      "", false);
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  EXPECT_EQ(ledgerctl({"digest", "--key-file", file("public.pem")}, "").exit_code, 2)
+      << "a public key cannot sign";
 }
 
 }  // namespace
