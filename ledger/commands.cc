@@ -463,31 +463,38 @@ Outcome Outcome::from_json(std::string_view text) {
   rapidjson::Document d;
   d.Parse(text.data(), text.size());
   if (d.HasParseError() || !d.IsObject()) throw std::runtime_error("stored outcome is not JSON");
-  const auto str = [&d](const char* key) {
+  // Forward compatible: a field this version does not know is ignored, a field an older
+  // version did not write takes its default; a field present with the wrong type is corrupt.
+  const auto str = [&d](const char* key, std::string& target) {
+    if (!d.HasMember(key)) return;
     auto value = json::get_string(d, key);
-    if (!value) throw std::runtime_error("stored outcome lacks a field");
-    return *value;
+    if (!value) throw std::runtime_error(std::string("stored outcome field ") + key + " is not a string");
+    target = std::move(*value);
   };
-  const auto num = [&d](const char* key) {
+  const auto num = [&d](const char* key, int64_t& target) {
+    if (!d.HasMember(key)) return;
     auto value = json::get_int64(d, key);
-    if (!value) throw std::runtime_error("stored outcome lacks a field");
-    return *value;
+    if (!value) throw std::runtime_error(std::string("stored outcome field ") + key + " is not an integer");
+    target = *value;
   };
   Outcome o;
-  o.rejection = rejection_from_code(str("result"));
-  o.account_id = str("account_id");
-  o.plan_id = str("plan_id");
-  o.reservation_id = str("reservation_id");
-  o.reservation_status = str("reservation_status");
-  o.amount = num("amount");
-  o.expires_at_us = num("expires_at_us");
-  o.credits_used = num("credits_used");
-  o.credits_released = num("credits_released");
-  o.credits_needed = num("credits_needed");
-  o.credits_available = num("credits_available");
-  o.credits_reserved = num("credits_reserved");
-  o.version = num("version");
-  o.note = str("note");
+  std::string result;
+  str("result", result);
+  if (result.empty()) throw std::runtime_error("stored outcome lacks its result");
+  o.rejection = rejection_from_code(result);
+  str("account_id", o.account_id);
+  str("plan_id", o.plan_id);
+  str("reservation_id", o.reservation_id);
+  str("reservation_status", o.reservation_status);
+  num("amount", o.amount);
+  num("expires_at_us", o.expires_at_us);
+  num("credits_used", o.credits_used);
+  num("credits_released", o.credits_released);
+  num("credits_needed", o.credits_needed);
+  num("credits_available", o.credits_available);
+  num("credits_reserved", o.credits_reserved);
+  num("version", o.version);
+  str("note", o.note);
   return o;
 }
 

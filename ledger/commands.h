@@ -191,7 +191,9 @@ struct Outcome {
 
   bool ok() const { return rejection == Rejection::kNone; }
   std::string to_json() const;
-  // Parses what to_json wrote; throws std::runtime_error on a corrupt stored outcome.
+  // Parses what to_json wrote, this version or another: unknown fields are ignored, missing
+  // ones default (only "result" is required); throws std::runtime_error on a corrupt one
+  // (not an object, no or an unknown result, a field of the wrong type).
   static Outcome from_json(std::string_view json);
 };
 

@@ -383,14 +383,17 @@ int run_balance(pg::Connection& connection, const Arguments& args) {
     std::fprintf(stderr, "account %s has no events by then\n", account.c_str());
     return kExitUsage;
   }
-  std::printf(
-      "{\"account_id\":\"%s\",\"plan\":\"%s\",\"credits_available\":%lld,"
-      "\"credits_reserved\":%lld,\"credits_granted\":%lld,\"credits_spent\":%lld,"
-      "\"credits_expired\":%lld,\"version\":%lld}\n",
-      account.c_str(), state->plan_id.c_str(), static_cast<long long>(state->credits_available),
-      static_cast<long long>(state->credits_reserved),
-      static_cast<long long>(state->credits_granted), static_cast<long long>(state->credits_spent),
-      static_cast<long long>(state->credits_expired), static_cast<long long>(state->version));
+  // Through the JSON writer: an account id may hold any character.
+  std::printf("%s\n", ledger::json::object_text([&](ledger::json::Writer& w) {
+                        ledger::json::put(w, "account_id", account);
+                        ledger::json::put(w, "plan", state->plan_id);
+                        ledger::json::put(w, "credits_available", state->credits_available);
+                        ledger::json::put(w, "credits_reserved", state->credits_reserved);
+                        ledger::json::put(w, "credits_granted", state->credits_granted);
+                        ledger::json::put(w, "credits_spent", state->credits_spent);
+                        ledger::json::put(w, "credits_expired", state->credits_expired);
+                        ledger::json::put(w, "version", state->version);
+                      }).c_str());
   return kExitOk;
 }
 

@@ -240,6 +240,28 @@ TEST(Outcome, JsonRoundTrip) {
   EXPECT_EQ(back.to_json(), o.to_json());
   EXPECT_EQ(back.rejection, Rejection::kInsufficientCredits);
   EXPECT_THROW(Outcome::from_json("{}"), std::runtime_error);
+  EXPECT_THROW(Outcome::from_json(R"({"result":"no_such_code"})"), std::runtime_error);
+  EXPECT_THROW(Outcome::from_json(R"({"result":"ok","amount":"7"})"), std::runtime_error);
+  EXPECT_THROW(Outcome::from_json("[1]"), std::runtime_error);
+}
+
+// A record stored by an earlier version (fewer fields) and one by a later version (a field
+// this one does not know) both replay: missing fields default, unknown ones are ignored.
+TEST(Outcome, StoredOutcomesOfOtherVersionsReplay) {
+  const Outcome older = Outcome::from_json(
+      R"({"result":"ok","account_id":"alice","plan_id":"free","reservation_id":"res_1",)"
+      R"("amount":40,"expires_at_us":1796032618000000,"credits_available":260,"version":3})");
+  EXPECT_TRUE(older.ok());
+  EXPECT_EQ(older.reservation_id, "res_1");
+  EXPECT_EQ(older.credits_available, 260);
+  EXPECT_EQ(older.credits_reserved, 0);
+  EXPECT_EQ(older.note, "");
+  const Outcome newer = Outcome::from_json(
+      R"({"result":"insufficient_credits","account_id":"bob","credits_needed":9,)"
+      R"("bucket_draws":[{"bucket":"b1","amount":3}],"note":"x"})");
+  EXPECT_EQ(newer.rejection, Rejection::kInsufficientCredits);
+  EXPECT_EQ(newer.credits_needed, 9);
+  EXPECT_EQ(newer.note, "x");
 }
 
 TEST(Fingerprint, ExcludesTheGeneratedReservationId) {
