@@ -2,6 +2,8 @@
 #include "audit/verify.h"
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -19,9 +21,10 @@
 namespace audit {
 namespace {
 
-constexpr int64_t kPageSize = 1'000;
-// Replay writes the rebuilt projections in statements of at most this many accounts.
-constexpr std::size_t kReplayWriteChunk = 500;
+// Events per page of the log scan.
+constexpr int64_t kPageSize = 5'000;
+// Accounts per projection load (verify) and write (replay): what the scan keeps in memory.
+constexpr std::size_t kChunkAccounts = 500;
 
 using ledger::AccountState;
 using ledger::StoredEvent;
@@ -35,68 +38,91 @@ VerifyReport fail(VerifyReport report, std::string problem, std::string stream_i
   return report;
 }
 
-// Folds one stream inside the caller's transaction, checking versions and the hash chain.
-// Returns the state, or sets `problem`/`bad_version` and returns nullopt.
-// `usage` receives what the stream's captures spent (the usage projection's fold).
-std::optional<AccountState> fold_checked(pg::Connection& connection, const std::string& stream,
-                                         int64_t& events_checked, std::string& problem,
-                                         int64_t& bad_version, projections::usage::Usage& usage) {
-  AccountState state = ledger::empty_account(stream);
+// One folded stream: its state and what its captures spent.
+struct FoldedAccount {
+  AccountState state;
+  projections::usage::Usage usage;
+};
+
+struct ScanProblem {
+  std::string problem;
+  std::string stream;
+  int64_t version = 0;
+};
+
+// Folds the whole log one stream after another, reading it in pages of kPageSize events in
+// (stream, version) order inside the caller's transaction, checking versions, the hash
+// chain, every fold and the invariants; `on_account` receives each stream once folded.
+// Memory: one stream's state at a time (the callers batch what they keep). Returns the first
+// problem, or nullopt.
+std::optional<ScanProblem> scan_log(pg::Connection& connection, int64_t& events_checked,
+                                    const std::function<void(FoldedAccount&&)>& on_account) {
+  std::optional<FoldedAccount> current;
+  const auto finish = [&]() -> std::optional<ScanProblem> {
+    if (!current) return std::nullopt;
+    if (!ledger::full_invariants_hold(current->state)) {
+      return ScanProblem{"balance invariants do not hold after the fold",
+                         current->state.account_id, current->state.version};
+    }
+    on_account(std::move(*current));
+    current.reset();
+    return std::nullopt;
+  };
+  std::string after_stream;
+  int64_t after_version = 0;
   for (;;) {
     const std::vector<StoredEvent> events =
-        ledger::read_stream(connection, stream, state.version, kPageSize);
+        ledger::read_log_after(connection, after_stream, after_version, kPageSize);
     for (const StoredEvent& event : events) {
-      bad_version = event.stream_version;
+      if (!current || current->state.account_id != event.stream_id) {
+        if (auto problem = finish()) return problem;
+        current = FoldedAccount{ledger::empty_account(event.stream_id), {}};
+      }
+      AccountState& state = current->state;
       if (event.stream_version != state.version + 1) {
-        problem = "stream version gap: expected " + std::to_string(state.version + 1);
-        return std::nullopt;
+        return ScanProblem{"stream version gap: expected " + std::to_string(state.version + 1),
+                           event.stream_id, event.stream_version};
       }
       if (!crypto::constant_time_equal(ledger::event_hash(state.last_hash, event), event.hash)) {
-        problem = "hash chain broken: the event's stored bytes or hash were altered";
-        return std::nullopt;
+        return ScanProblem{"hash chain broken: the event's stored bytes or hash were altered",
+                           event.stream_id, event.stream_version};
       }
       if (!ledger::fold_event(state, event)) {
-        problem = "event does not decode or cannot follow the stream's state (" +
-                  event.event_type + ")";
-        return std::nullopt;
+        return ScanProblem{"event does not decode or cannot follow the stream's state (" +
+                               event.event_type + ")",
+                           event.stream_id, event.stream_version};
       }
       if (event.event_type == "ReservationCaptured") {  // decoded again only for these
         if (const auto body = ledger::decode_event(event.event_type, event.payload)) {
-          projections::usage::count(state, *body, event.recorded_at_us, usage);
+          projections::usage::count(state, *body, event.recorded_at_us, current->usage);
         }
       }
       ++events_checked;
+      after_stream = event.stream_id;
+      after_version = event.stream_version;
     }
-    if (static_cast<int64_t>(events.size()) < kPageSize) break;
+    if (static_cast<int64_t>(events.size()) < kPageSize) return finish();
   }
-  if (!ledger::full_invariants_hold(state)) {
-    problem = "balance invariants do not hold after the fold";
-    bad_version = state.version;
-    return std::nullopt;
-  }
-  return state;
 }
 
-// The projection rows of one account, loaded through the gateways (one round trip); the
-// usage rows into `usage`.
-AccountState load_projected(pg::Connection& connection, const std::string& account_id,
-                            projections::usage::Usage& usage) {
+// The projection rows of the accounts, loaded through the gateways (one round trip).
+std::pair<ledger::AccountStates, projections::usage::AccountsUsage> load_projected(
+    pg::Connection& connection, const std::vector<std::string>& account_ids) {
   ledger::AccountStates states;
-  states.emplace(account_id, ledger::empty_account(account_id));
+  for (const std::string& id : account_ids) states.emplace(id, ledger::empty_account(id));
   const std::vector<pg::Statement> statements = {
-      projections::balances::load({account_id}),
-      projections::reservations::load_account(account_id),
-      projections::subscriptions::load({account_id}),
-      projections::refund_references::load_account(account_id),
-      projections::usage::load_account(account_id),
+      projections::balances::load(account_ids),
+      projections::reservations::load_accounts(account_ids),
+      projections::subscriptions::load(account_ids),
+      projections::refund_references::load_accounts(account_ids),
+      projections::usage::load_accounts(account_ids),
   };
   const std::vector<pg::Result> results = connection.pipeline(statements);
-  usage = projections::usage::apply(results[4]);
   projections::balances::apply(results[0], states);
   projections::reservations::apply(results[1], states);
   projections::subscriptions::apply(results[2], states);
   projections::refund_references::apply(results[3], states);
-  return std::move(states.at(account_id));
+  return {std::move(states), projections::usage::apply(results[4])};
 }
 
 std::string compare_projection(const AccountState& projected, const AccountState& folded) {
@@ -120,49 +146,72 @@ std::string check_immutability_guards(pg::Connection& connection) {
   return "";
 }
 
-// Writes the folded states (and usage) through the gateways, in chunks (the caller holds the
-// locks).
-void write_projections(pg::Connection& connection, const ledger::AccountStates& folded,
-                       const projections::usage::AccountsUsage& usage) {
-  std::vector<const AccountState*> accounts;
-  for (const auto& [id, state] : folded) accounts.push_back(&state);
+// Writes one chunk of folded accounts through the gateways (the caller holds the locks).
+void write_projections(pg::Connection& connection, const std::vector<FoldedAccount>& chunk) {
+  if (chunk.empty()) return;
   const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  for (std::size_t from = 0; from < accounts.size(); from += kReplayWriteChunk) {
-    const std::vector<const AccountState*> chunk(
-        accounts.begin() + static_cast<std::ptrdiff_t>(from),
-        accounts.begin() + static_cast<std::ptrdiff_t>(std::min(from + kReplayWriteChunk,
-                                                                accounts.size())));
-    std::vector<const AccountState*> subscribed;
-    std::vector<projections::reservations::Key> reservation_keys;
-    std::vector<projections::refund_references::Key> reference_keys;
-    projections::usage::AccountsUsage chunk_usage;
-    for (const AccountState* account : chunk) {
-      if (const auto it = usage.find(account->account_id); it != usage.end()) {
-        chunk_usage.insert(*it);
-      }
-      if (!account->subscription.subscription_id.empty()) subscribed.push_back(account);
-      for (const auto& [id, reservation] : account->reservations) {
-        reservation_keys.emplace_back(account->account_id, id);
-      }
-      for (const auto& [reference, amount] : account->refund_references) {
-        reference_keys.emplace_back(account->account_id, reference);
-      }
+  ledger::AccountStates folded;
+  std::vector<const AccountState*> accounts;
+  std::vector<const AccountState*> subscribed;
+  std::vector<projections::reservations::Key> reservation_keys;
+  std::vector<projections::refund_references::Key> reference_keys;
+  projections::usage::AccountsUsage usage;
+  for (const FoldedAccount& account : chunk) {
+    const AccountState& state = account.state;
+    accounts.push_back(&state);
+    if (!account.usage.empty()) usage.emplace(state.account_id, account.usage);
+    if (!state.subscription.subscription_id.empty()) subscribed.push_back(&state);
+    for (const auto& [id, reservation] : state.reservations) {
+      reservation_keys.emplace_back(state.account_id, id);
     }
-    std::vector<pg::Statement> statements = {projections::balances::write(chunk, now_us)};
-    if (!subscribed.empty()) {
-      statements.push_back(projections::subscriptions::write(subscribed, now_us));
+    for (const auto& [reference, amount] : state.refund_references) {
+      reference_keys.emplace_back(state.account_id, reference);
     }
-    if (!reservation_keys.empty()) {
-      statements.push_back(projections::reservations::write(reservation_keys, folded));
-    }
-    if (!reference_keys.empty()) {
-      statements.push_back(projections::refund_references::write(reference_keys, folded));
-    }
-    if (!chunk_usage.empty()) statements.push_back(projections::usage::add(chunk_usage));
-    connection.pipeline(statements);
   }
+  // The reservation and reference writers read the states by account id.
+  for (const FoldedAccount& account : chunk) {
+    if (!account.state.reservations.empty() || !account.state.refund_references.empty()) {
+      folded.emplace(account.state.account_id, account.state);
+    }
+  }
+  std::vector<pg::Statement> statements = {projections::balances::write(accounts, now_us)};
+  if (!subscribed.empty()) {
+    statements.push_back(projections::subscriptions::write(subscribed, now_us));
+  }
+  if (!reservation_keys.empty()) {
+    statements.push_back(projections::reservations::write(reservation_keys, folded));
+  }
+  if (!reference_keys.empty()) {
+    statements.push_back(projections::refund_references::write(reference_keys, folded));
+  }
+  if (!usage.empty()) statements.push_back(projections::usage::add(usage));
+  connection.pipeline(statements);
+}
+
+// Compares a chunk of folded accounts with their projection rows; "" or the first mismatch
+// (its account in `account`).
+std::string compare_chunk(pg::Connection& connection, const std::vector<FoldedAccount>& chunk,
+                          std::string& account, int64_t& version) {
+  std::vector<std::string> ids;
+  for (const FoldedAccount& folded : chunk) ids.push_back(folded.state.account_id);
+  const auto [projected, usage] = load_projected(connection, ids);
+  for (const FoldedAccount& folded : chunk) {
+    const std::string& id = folded.state.account_id;
+    std::string mismatch = compare_projection(projected.at(id), folded.state);
+    if (mismatch.empty()) {
+      const auto it = usage.find(id);
+      mismatch = projections::usage::difference(
+          it == usage.end() ? projections::usage::Usage{} : it->second, folded.usage);
+    }
+    if (!mismatch.empty()) {
+      account = id;
+      version = folded.state.version;
+      return mismatch;
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -172,41 +221,37 @@ VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& pro
   if (auto problem = check_immutability_guards(connection); !problem.empty()) {
     return fail(report, problem);
   }
-  std::string after;
-  for (;;) {
-    const std::vector<std::string> streams = ledger::read_stream_ids(connection, after, kPageSize);
-    for (const std::string& stream : streams) {
-      // Fold and compare in one snapshot, so a commit in between is not a false mismatch.
-      connection.exec({"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}});
-      std::string problem;
-      int64_t bad_version = 0;
-      std::optional<AccountState> folded;
-      std::string mismatch;
-      try {
-        projections::usage::Usage folded_usage;
-        folded = fold_checked(connection, stream, report.events_checked, problem, bad_version,
-                              folded_usage);
-        if (folded) {
-          projections::usage::Usage projected_usage;
-          mismatch = compare_projection(load_projected(connection, stream, projected_usage), *folded);
-          if (mismatch.empty()) {
-            mismatch = projections::usage::difference(projected_usage, folded_usage);
-          }
-        }
-      } catch (...) {
-        connection.rollback();
-        throw;
+  // One snapshot for the whole log and every projection row: a commit meanwhile is never a
+  // false mismatch.
+  connection.exec({"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}});
+  std::optional<ScanProblem> problem;
+  std::string mismatch;
+  std::string mismatch_account;
+  int64_t mismatch_version = 0;
+  std::vector<std::string> orphans;
+  try {
+    std::vector<FoldedAccount> chunk;
+    const auto compare = [&] {
+      if (mismatch.empty() && !chunk.empty()) {
+        mismatch = compare_chunk(connection, chunk, mismatch_account, mismatch_version);
       }
-      connection.exec({"", "COMMIT", {}});
-      if (!folded) return fail(report, problem, stream, bad_version);
-      if (!mismatch.empty()) return fail(report, mismatch, stream, folded->version);
-      ++report.streams_checked;
+      report.streams_checked += static_cast<int64_t>(chunk.size());
+      chunk.clear();
       if (progress) progress(report.streams_checked, report.events_checked);
-    }
-    if (static_cast<int64_t>(streams.size()) < kPageSize) break;
-    after = streams.back();
+    };
+    problem = scan_log(connection, report.events_checked, [&](FoldedAccount&& folded) {
+      chunk.push_back(std::move(folded));
+      if (chunk.size() >= kChunkAccounts) compare();
+    });
+    if (!problem) compare();
+    if (!problem && mismatch.empty()) orphans = projections::balances::read_orphans(connection, 1);
+  } catch (...) {
+    connection.rollback();
+    throw;
   }
-  const std::vector<std::string> orphans = projections::balances::read_orphans(connection, 1);
+  connection.exec({"", "COMMIT", {}});
+  if (problem) return fail(report, problem->problem, problem->stream, problem->version);
+  if (!mismatch.empty()) return fail(report, mismatch, mismatch_account, mismatch_version);
   if (!orphans.empty()) return fail(report, "balance projection row without events", orphans[0]);
   return report;
 }
@@ -218,35 +263,31 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
   connection.pipeline(
       std::vector<pg::Statement>{{"", "BEGIN", {}}, projections::lock_against_appends()});
   try {
-    ledger::AccountStates folded;
-    projections::usage::AccountsUsage usage;
-    int64_t events = 0;
-    std::string after;
-    for (;;) {
-      const std::vector<std::string> streams = ledger::read_stream_ids(connection, after, kPageSize);
-      for (const std::string& stream : streams) {
-        std::string problem;
-        int64_t bad_version = 0;
-        projections::usage::Usage spent;
-        auto state = fold_checked(connection, stream, events, problem, bad_version, spent);
-        if (!state) {
-          throw std::runtime_error("cannot replay " + stream + " at version " +
-                                   std::to_string(bad_version) + ": " + problem);
-        }
-        folded.emplace(stream, std::move(*state));
-        if (!spent.empty()) usage.emplace(stream, std::move(spent));
-        if (progress) progress(static_cast<int64_t>(folded.size()), events);
-      }
-      if (static_cast<int64_t>(streams.size()) < kPageSize) break;
-      after = streams.back();
-    }
     connection.pipeline(std::vector<pg::Statement>{
         projections::refund_references::clear(), projections::subscriptions::clear(),
         projections::reservations::clear(), projections::balances::clear(),
         projections::usage::clear()});
-    if (!folded.empty()) write_projections(connection, folded, usage);
+    int64_t streams = 0;
+    int64_t events = 0;
+    std::vector<FoldedAccount> chunk;
+    const std::optional<ScanProblem> problem =
+        scan_log(connection, events, [&](FoldedAccount&& folded) {
+          chunk.push_back(std::move(folded));
+          ++streams;
+          if (chunk.size() >= kChunkAccounts) {
+            write_projections(connection, chunk);
+            chunk.clear();
+            if (progress) progress(streams, events);
+          }
+        });
+    if (problem) {
+      throw std::runtime_error("cannot replay " + problem->stream + " at version " +
+                               std::to_string(problem->version) + ": " + problem->problem);
+    }
+    write_projections(connection, chunk);
+    if (progress) progress(streams, events);
     connection.exec({"", "COMMIT", {}});
-    return static_cast<int64_t>(folded.size());
+    return streams;
   } catch (...) {
     connection.rollback();
     throw;

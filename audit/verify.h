@@ -25,14 +25,16 @@ struct VerifyReport {
 // Called after each verified stream with the running totals (for terminal progress).
 using VerifyProgress = std::function<void(int64_t streams_checked, int64_t events_checked)>;
 
-// Checks everything above and stops at the first problem. Read-only; each stream is folded
-// and compared with its projection rows in one snapshot.
+// Checks everything above and stops at the first problem. Read-only, in one repeatable-read
+// snapshot; the log is read in pages in (stream, version) order and compared with the
+// projection rows 500 accounts at a time, so memory does not grow with the account count.
 VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& progress = {});
 
 // Rebuilds the inline projections (balances, reservations, subscriptions, refund
-// references) from the event log in one transaction that locks the log and the projection
-// tables against every committer. Returns the streams rebuilt. Throws std::runtime_error
-// naming the stream when an event does not fold (nothing is changed then).
+// references, daily usage) from the event log in one transaction that locks the log and the
+// projection tables against every committer, writing them 500 accounts at a time as the
+// scan folds them. Returns the streams rebuilt. Throws std::runtime_error naming the stream
+// when an event does not fold (nothing is changed then).
 int64_t replay_projections(pg::Connection& connection, const VerifyProgress& progress = {});
 
 }  // namespace audit

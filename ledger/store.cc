@@ -148,6 +148,17 @@ int64_t settled_position(pg::Connection& connection, int64_t wait_ms) {
   }
 }
 
+std::vector<StoredEvent> read_log_after(pg::Connection& connection, const std::string& after_stream,
+                                        int64_t after_version, int64_t limit) {
+  assert(limit > 0);
+  return parse_events(connection.exec(
+      {"events_read_log_after",
+       "SELECT " EVENT_COLUMNS
+       " FROM ledger_events WHERE (stream_id, stream_version) > ($1, $2)"
+       " ORDER BY stream_id, stream_version LIMIT $3",
+       {after_stream, std::to_string(after_version), std::to_string(limit)}}));
+}
+
 std::vector<StoredEvent> read_stream_backward(pg::Connection& connection,
                                               const std::string& stream_id,
                                               int64_t before_version, int64_t limit) {

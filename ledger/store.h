@@ -53,6 +53,11 @@ std::optional<StoredEvent> read_event(pg::Connection& connection, const std::str
 // Waits at most `wait_ms`; throws std::runtime_error when transactions outlive it.
 int64_t settled_position(pg::Connection& connection, int64_t wait_ms);
 
+// Events after (after_stream, after_version) in (stream, version) order, at most `limit`:
+// the whole log one stream after another (verify and replay page through it with this).
+std::vector<StoredEvent> read_log_after(pg::Connection& connection, const std::string& after_stream,
+                                        int64_t after_version, int64_t limit);
+
 // The stream's events with version < `before_version`, newest first, at most `limit`.
 std::vector<StoredEvent> read_stream_backward(pg::Connection& connection,
                                               const std::string& stream_id,

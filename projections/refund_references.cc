@@ -21,11 +21,11 @@ pg::Statement load(const std::vector<Key>& keys) {
           {ledger::sql::text_array(accounts), ledger::sql::text_array(references)}};
 }
 
-pg::Statement load_account(const std::string& account_id) {
-  return {"refund_references_load_account",
+pg::Statement load_accounts(const std::vector<std::string>& account_ids) {
+  return {"refund_references_load_accounts",
           "SELECT account_id, reference, amount FROM ledger_refund_references"
-          " WHERE account_id = $1",
-          {account_id}};
+          " WHERE account_id = ANY($1::text[])",
+          {ledger::sql::text_array(account_ids)}};
 }
 
 void apply(const pg::Result& rows, ledger::AccountStates& states) {

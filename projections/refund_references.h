@@ -19,8 +19,8 @@ using Key = std::pair<std::string, std::string>;
 
 // Loads the named references that exist; apply() adds them to the states (entries must exist).
 pg::Statement load(const std::vector<Key>& keys);
-// Loads every reference of one account (verify).
-pg::Statement load_account(const std::string& account_id);
+// Loads every reference of the accounts (verify).
+pg::Statement load_accounts(const std::vector<std::string>& account_ids);
 void apply(const pg::Result& rows, ledger::AccountStates& states);
 
 // Inserts the rows of the references named by `keys`, with the amounts `states` hold.

@@ -44,10 +44,11 @@ pg::Statement load(const std::vector<Key>& keys) {
           {ledger::sql::text_array(accounts), ledger::sql::text_array(ids)}};
 }
 
-pg::Statement load_account(const std::string& account_id) {
-  return {"reservations_load_account",
-          "SELECT " RESERVATION_COLUMNS " FROM ledger_reservations WHERE account_id = $1",
-          {account_id}};
+pg::Statement load_accounts(const std::vector<std::string>& account_ids) {
+  return {"reservations_load_accounts",
+          "SELECT " RESERVATION_COLUMNS
+          " FROM ledger_reservations WHERE account_id = ANY($1::text[])",
+          {ledger::sql::text_array(account_ids)}};
 }
 
 void apply(const pg::Result& rows, ledger::AccountStates& states) {

@@ -22,7 +22,7 @@ using Key = std::pair<std::string, std::string>;
 // entries must exist.
 pg::Statement load(const std::vector<Key>& keys);
 // Loads every reservation of one account (verify).
-pg::Statement load_account(const std::string& account_id);
+pg::Statement load_accounts(const std::vector<std::string>& account_ids);
 void apply(const pg::Result& rows, ledger::AccountStates& states);
 
 // Inserts or updates the rows of the reservations named by `keys`, as `states` hold them.

@@ -46,17 +46,18 @@ pg::Statement add(const AccountsUsage& increments) {
           {text_array(accounts), text_array(days), text_array(features), int64_array(credits)}};
 }
 
-pg::Statement load_account(const std::string& account_id) {
-  return {"usage_load_account",
-          "SELECT to_char(day, 'YYYY-MM-DD'), feature, credits FROM ledger_usage_daily"
-          " WHERE account_id = $1",
-          {account_id}};
+pg::Statement load_accounts(const std::vector<std::string>& account_ids) {
+  return {"usage_load_accounts",
+          "SELECT account_id, to_char(day, 'YYYY-MM-DD'), feature, credits"
+          " FROM ledger_usage_daily WHERE account_id = ANY($1::text[])",
+          {ledger::sql::text_array(account_ids)}};
 }
 
-Usage apply(const pg::Result& rows) {
-  Usage usage;
-  for (int i = 0; i < rows.rows(); ++i)
-    usage[{rows.string(i, 0), rows.string(i, 1)}] = rows.int64(i, 2);
+AccountsUsage apply(const pg::Result& rows) {
+  AccountsUsage usage;
+  for (int i = 0; i < rows.rows(); ++i) {
+    usage[rows.string(i, 0)][{rows.string(i, 1), rows.string(i, 2)}] = rows.int64(i, 3);
+  }
   return usage;
 }
 

@@ -32,9 +32,9 @@ void count(const ledger::AccountState& after, const ledger::EventBody& event,
 
 // Adds `increments` to the rows (creating them): the committer's batch.
 pg::Statement add(const AccountsUsage& increments);
-// Loads one account's rows (verify); apply() returns them.
-pg::Statement load_account(const std::string& account_id);
-Usage apply(const pg::Result& rows);
+// Loads the accounts' rows (verify); apply() returns them by account.
+pg::Statement load_accounts(const std::vector<std::string>& account_ids);
+AccountsUsage apply(const pg::Result& rows);
 pg::Statement clear();
 
 // "" when equal, else the first difference in words.
