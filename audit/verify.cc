@@ -24,7 +24,7 @@ namespace {
 // Events per page of the log scan.
 constexpr int64_t kPageSize = 5'000;
 // Accounts per projection load (verify) and write (replay): what the scan keeps in memory.
-constexpr std::size_t kChunkAccounts = 500;
+constexpr std::size_t kChunkAccounts = 100;
 
 using ledger::AccountState;
 using ledger::StoredEvent;
