@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -207,6 +208,13 @@ TEST_F(DigestTest, LedgerdWritesScheduledDigestsAndKeepsTheNewest) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_EQ(digests.size(), 2u) << "two digests kept";
+  // Stopped first: a digest written meanwhile would remove one of these.
+  EXPECT_EQ(scheduled.stop(SIGTERM, std::chrono::seconds(20)), 0);
+  digests.clear();
+  for (const auto& entry : std::filesystem::directory_iterator(directory_)) {
+    if (entry.path().extension() == ".json") digests.push_back(entry.path().string());
+  }
+  ASSERT_EQ(digests.size(), 2u);
   for (const std::string& digest : digests) {
     const CommandResult verified = ledgerctl({"verify", "--digest", digest});
     EXPECT_EQ(verified.exit_code, 0) << digest << " " << verified.out;
