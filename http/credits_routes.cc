@@ -100,7 +100,8 @@ HttpReply LedgerService::credits_usage(const IncomingRequest& request, RequestLo
   if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
   const Principal& caller = std::get<Principal>(principal);
   // Days are UTC "YYYY-MM-DD", both inclusive; by default the last 30 days.
-  const int64_t today_us = unix_now_us() - unix_now_us() % kDayUs;
+  const int64_t now_us = unix_now_us();  // read once: two reads may straddle a microsecond
+  const int64_t today_us = now_us - now_us % kDayUs;
   const auto day_param = [&request](const char* name, int64_t fallback_us) -> ReplyOr<int64_t> {
     const auto it = request.query.find(name);
     if (it == request.query.end()) return fallback_us;
