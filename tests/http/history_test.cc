@@ -62,7 +62,9 @@ TEST_F(HistoryTest, EntriesNewestFirstWithTheBalanceAfterEach) {
     if (page["next_before"].IsNull()) break;
     query = "?limit=2&before=" + std::to_string(page["next_before"].GetInt64());
     // A write between pages changes nothing of the pages still to come.
-    if (pages == 0) ASSERT_EQ(reserve(bob, 1).status, 201);
+    if (pages == 0) {
+      ASSERT_EQ(reserve(bob, 1).status, 201);
+    }
   }
   const std::vector<std::string> expected = {"grant 100 admin",     "release 5 humanize",
                                              "reserve -5 humanize", "capture 10 detect spent 20",

@@ -31,7 +31,9 @@ class UsageTest : public LedgerdTest {
                   R"({"amount":)" + std::to_string(reserve) + R"(,"feature":")" + feature + "\"}");
     EXPECT_EQ(reserved.status, 201) << reserved.body;
     const std::string id = string_field(parse_json(reserved.body), "reservation_id");
-    if (capture_amount > 0) EXPECT_EQ(capture(credential, id, capture_amount).status, 200);
+    if (capture_amount > 0) {
+      EXPECT_EQ(capture(credential, id, capture_amount).status, 200);
+    }
     return id;
   }
   std::string fresh() const { return "usage-key-" + std::to_string(++keys_); }
