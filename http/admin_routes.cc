@@ -75,6 +75,29 @@ HttpReply LedgerService::grant_or_refund(RouteId route, const std::string& accou
   return outcome_reply(route, std::get<ledger::Outcome>(outcome));
 }
 
+HttpReply LedgerService::reopen(const std::string& account_id, const IncomingRequest& request,
+                                RequestLog& log) {
+  auto principal = authenticate_admin(request, account_id, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  auto key = client_idempotency_key(request);
+  if (auto* error = std::get_if<HttpReply>(&key)) return std::move(*error);
+  auto body = parse_json_object(request.body, false, {"reason"});
+  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  auto reason = required_string(std::get<rapidjson::Document>(body), "reason");
+  if (auto* error = std::get_if<HttpReply>(&reason)) return std::move(*error);
+  if (!projections::balances::read(thread_connection(options_.database_url), account_id)) {
+    return json_error(404, "account_not_found");
+  }
+  const auto metadata =
+      command_metadata(std::get<Principal>(principal), true, request, std::get<std::string>(key));
+  ledger::Command command{account_id, std::get<std::string>(key),
+                          ledger::ReopenAccount{std::get<std::string>(reason)}, metadata};
+  command.may_open_account = false;
+  auto outcome = submit(std::move(command));
+  if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+  return outcome_reply(RouteId::kReopen, std::get<ledger::Outcome>(outcome));
+}
+
 HttpReply LedgerService::events(const std::string& account_id, const IncomingRequest& request,
                                 RequestLog& log) {
   auto principal = authenticate_admin(request, account_id, log);

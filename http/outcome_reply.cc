@@ -54,6 +54,13 @@ std::string success_body(RouteId route, const Outcome& outcome) {
           .field("credits_reserved", outcome.credits_reserved)
           .field("version", outcome.version)
           .finish();
+    case RouteId::kReopen:
+      return JsonObject()
+          .field("account_id", outcome.account_id)
+          .field("closed", false)
+          .field("note", outcome.note)
+          .field("version", outcome.version)
+          .finish();
     default:
       break;
   }

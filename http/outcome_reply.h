@@ -17,7 +17,7 @@ HttpReply rejection_reply(const ledger::Outcome& outcome);
 
 // The reply for `outcome` of a command submitted by `route`: rejection_reply when rejected,
 // otherwise the route's success body. Precondition: `route` submits commands (kCredits,
-// kReserve, kCapture, kRelease, kGrant, kRefund). Sets `replayed` from the outcome (a header
+// kReserve, kCapture, kRelease, kGrant, kRefund, kReopen). Sets `replayed` from the outcome (a header
 // only: the body does not change).
 HttpReply outcome_reply(RouteId route, const ledger::Outcome& outcome);
 

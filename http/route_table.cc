@@ -15,7 +15,7 @@ struct RouteEntry {
   Bulkhead bulkhead = Bulkhead::kLedger;
 };
 
-constexpr std::array<RouteEntry, 19> kRoutes = {{
+constexpr std::array<RouteEntry, 20> kRoutes = {{
     {"GET", "/api/v1/health", RouteId::kHealth},
     {"GET", "/api/v1/credits", RouteId::kCredits},
     {"GET", "/api/v1/credits/history", RouteId::kCreditsHistory},
@@ -25,6 +25,7 @@ constexpr std::array<RouteEntry, 19> kRoutes = {{
     {"POST", "/api/v1/credits/reservations/{id}/release", RouteId::kRelease},
     {"POST", "/api/v1/admin/accounts/{id}/grants", RouteId::kGrant},
     {"POST", "/api/v1/admin/accounts/{id}/refunds", RouteId::kRefund},
+    {"POST", "/api/v1/admin/accounts/{id}/reopen", RouteId::kReopen},
     {"GET", "/api/v1/admin/accounts/{id}/events", RouteId::kEvents},
     {"GET", "/api/v1/admin/accounts/{id}/balance", RouteId::kBalance},
     {"GET", "/metrics", RouteId::kMetrics},

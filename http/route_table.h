@@ -18,6 +18,7 @@ enum class RouteId {
   kRelease,
   kGrant,
   kRefund,
+  kReopen,
   kEvents,
   kBalance,
   kMetrics,

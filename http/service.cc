@@ -91,6 +91,8 @@ HttpReply LedgerService::dispatch(const RouteMatch& route, const IncomingRequest
     case RouteId::kGrant:
     case RouteId::kRefund:
       return grant_or_refund(route.id, route.path_param, request, log);
+    case RouteId::kReopen:
+      return reopen(route.path_param, request, log);
     case RouteId::kEvents:
       return events(route.path_param, request, log);
     case RouteId::kBalance:

@@ -109,6 +109,9 @@ class LedgerService {
   HttpReply reserve(const IncomingRequest& request, RequestLog& log);
   HttpReply settle(RouteId route, const std::string& reservation_id, const IncomingRequest& request,
                    RequestLog& log);
+  // POST /api/v1/admin/accounts/{id}/reopen {reason}: a closed account takes reservations
+  // again (AccountReopened).
+  HttpReply reopen(const std::string& account_id, const IncomingRequest& request, RequestLog& log);
   HttpReply grant_or_refund(RouteId route, const std::string& account_id,
                             const IncomingRequest& request, RequestLog& log);
   HttpReply events(const std::string& account_id, const IncomingRequest& request, RequestLog& log);

@@ -104,6 +104,12 @@ bool apply_body(AccountState& s, const AccountClosed&) {
   return true;
 }
 
+bool apply_body(AccountState& s, const AccountReopened&) {
+  if (!s.closed) return false;  // decided only for a closed account
+  s.closed = false;
+  return true;
+}
+
 bool apply_body(AccountState&, const ShopifyWebhookRecorded& e) { return !e.webhook_id.empty(); }
 
 // The erasure acts on key rows outside the fold; the account's state is unchanged.

@@ -236,6 +236,14 @@ BodyDecision decide_body(const AccountState& s, const ShopifyWebhookEvent& c, in
   return decision;
 }
 
+BodyDecision decide_body(const AccountState& s, const ReopenAccount& c, int64_t) {
+  if (c.reason.empty()) return reject(Rejection::kInvalidCommand);
+  BodyDecision decision;
+  decision.outcome.note = s.closed ? "reopened" : "already_open";
+  if (s.closed) decision.events.push_back(AccountReopened{c.reason});
+  return decision;
+}
+
 BodyDecision decide_body(const AccountState&, const ErasePersonalData& c, int64_t) {
   const bool scoped = c.scope == "account" ? c.customer_id.empty()
                       : c.scope == "customer" ? valid_id(c.customer_id)
@@ -342,6 +350,7 @@ bool command_is_storable(const Command& command) {
                    check(c.scope, kIdMax), check(c.customer_id, kIdMax),
                        check(c.requested_by, kCommandTextBytesMax);
                  },
+                 [&](const ReopenAccount& c) { check(c.reason, kCommandTextBytesMax); },
              },
              command.body);
   return storable;
@@ -388,6 +397,7 @@ std::string command_fingerprint(const Command& command) {
                    field("erase"), field(c.scope), field(c.customer_id),
                        field(std::to_string(c.deliveries)), field(c.requested_by);
                  },
+                 [&](const ReopenAccount& c) { field("reopen"), field(c.reason); },
              },
              command.body);
   return crypto::hex_encode(crypto::sha256(canonical));

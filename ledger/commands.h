@@ -101,6 +101,12 @@ struct ShopifyWebhookEvent {
   std::string customer_id;
 };
 
+// Reopens a closed account (AccountReopened): it takes reservations again. Outcome note:
+// "reopened", or "already_open" (nothing written).
+struct ReopenAccount {
+  std::string reason;  // required
+};
+
 // Erases the personal data held for the account or one of its (Shopify) customers
 // (webhooks/erasure.h), recorded as PersonalDataErased before the keys are deleted.
 // Outcome note: "erased".
@@ -126,7 +132,7 @@ inline constexpr const char* kCancellationConfirmedKind = "email.cancellation_co
 using CommandBody = std::variant<OpenAccount, GrantCredits, ReserveCredits, CaptureReservation,
                                  ReleaseReservation, ExpireReservation, RefundCredits,
                                  StripeBillingEvent, ChurnkeySessionEvent, ShopifyWebhookEvent,
-                                 ErasePersonalData>;
+                                 ErasePersonalData, ReopenAccount>;
 
 struct Command {
   std::string account_id;

@@ -86,6 +86,8 @@ void write_fields(json::Writer& w, const ChurnkeySessionRecorded& e) {
 
 void write_fields(json::Writer& w, const AccountClosed& e) { put(w, "reason", e.reason); }
 
+void write_fields(json::Writer& w, const AccountReopened& e) { put(w, "reason", e.reason); }
+
 void write_fields(json::Writer& w, const ShopifyWebhookRecorded& e) {
   put(w, "webhook_id", e.webhook_id);
   put(w, "event_id", e.event_id);
@@ -213,6 +215,12 @@ std::optional<EventBody> read_account_closed(const rapidjson::Value& v) {
   return AccountClosed{*reason};
 }
 
+std::optional<EventBody> read_account_reopened(const rapidjson::Value& v) {
+  auto reason = get_string(v, "reason");
+  if (!reason) return std::nullopt;
+  return AccountReopened{*reason};
+}
+
 std::optional<EventBody> read_shopify_webhook_recorded(const rapidjson::Value& v) {
   ShopifyWebhookRecorded e;
   if (!read_strings(v, {{"webhook_id", &e.webhook_id},
@@ -260,6 +268,7 @@ std::string_view event_type_name(const EventBody& event) {
           [](const AccountClosed&) { return std::string_view("AccountClosed"); },
           [](const ShopifyWebhookRecorded&) { return std::string_view("ShopifyWebhookRecorded"); },
           [](const PersonalDataErased&) { return std::string_view("PersonalDataErased"); },
+          [](const AccountReopened&) { return std::string_view("AccountReopened"); },
       },
       event);
 }
@@ -290,6 +299,7 @@ std::optional<EventBody> decode_event(std::string_view type_name, std::string_vi
   if (type_name == "AccountClosed") return read_account_closed(document);
   if (type_name == "ShopifyWebhookRecorded") return read_shopify_webhook_recorded(document);
   if (type_name == "PersonalDataErased") return read_personal_data_erased(document);
+  if (type_name == "AccountReopened") return read_account_reopened(document);
   return std::nullopt;
 }
 

@@ -101,6 +101,11 @@ inline constexpr std::size_t kChurnkeyFeedbackStoredBytesMax = 720;
 struct AccountClosed {
   std::string reason;
 };
+// A closed account takes reservations again (an admin reopened it, e.g. a shop that
+// installed the app again).
+struct AccountReopened {
+  std::string reason;
+};
 // A verified Shopify webhook of the shop's account. Holds no personal data: the customer of
 // a compliance request is named by Shopify's id only.
 struct ShopifyWebhookRecorded {
@@ -128,7 +133,7 @@ using EventBody = std::variant<AccountOpened, CreditsGranted, CreditsReserved, R
                                ReservationReleased, ReservationExpired, CreditsRefunded,
                                CreditsExpired, PlanChanged, SubscriptionChanged,
                                ChurnkeySessionRecorded, AccountClosed, ShopifyWebhookRecorded,
-                               PersonalDataErased>;
+                               PersonalDataErased, AccountReopened>;
 
 // The stored type name of an event ("CreditsReserved", ...).
 std::string_view event_type_name(const EventBody& event);

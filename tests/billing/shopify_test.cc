@@ -265,6 +265,32 @@ TEST_F(ShopifyTest, UninstallClosesTheShopButOpenReservationsSettle) {
   EXPECT_TRUE(report.clean) << report.problem << " " << report.stream_id;
   EXPECT_GE(audit::replay_projections(*connect_ledger_database()), 1);
   EXPECT_EQ(reserve(1).status, 403) << "closed survives a replay of the projections";
+
+  // The shop installs the app again: an admin reopens the account (once; a repeat is a no-op).
+  const std::string admin = create_key("ops", {"admin"});
+  const auto reopen = [&](const std::string& key, const std::string& body) {
+    return testing_support::http_post(url("/api/v1/admin/accounts/" + kShopAccount + "/reopen"),
+                                      with_key(bearer(admin), key), body);
+  };
+  EXPECT_EQ(reopen("reopen-0", "{}").status, 400) << "a reason is required";
+  EXPECT_EQ(testing_support::http_post(url("/api/v1/admin/accounts/shop:nobody.myshopify.com/reopen"),
+                                       with_key(bearer(admin), "reopen-x"),
+                                       R"({"reason":"reinstalled"})")
+                .status,
+            404);
+  const TestResponse reopened = reopen("reopen-1", R"({"reason":"app reinstalled"})");
+  ASSERT_EQ(reopened.status, 200) << reopened.body;
+  EXPECT_NE(reopened.body.find(R"("closed":false,"note":"reopened")"), std::string::npos)
+      << reopened.body;
+  EXPECT_EQ(reopen("reopen-1", R"({"reason":"app reinstalled"})").body, reopened.body)
+      << "the same key replays the first answer";
+  EXPECT_NE(reopen("reopen-2", R"({"reason":"again"})").body.find(R"("note":"already_open")"),
+            std::string::npos);
+  EXPECT_EQ(reserve(1).status, 201) << "open again";
+  const audit::VerifyReport reopened_report = audit::verify_ledger(*connect_ledger_database());
+  EXPECT_TRUE(reopened_report.clean) << reopened_report.problem;
+  EXPECT_GE(audit::replay_projections(*connect_ledger_database()), 1);
+  EXPECT_EQ(reserve(1).status, 201) << "open survives a replay too";
 }
 
 TEST_F(ShopifyTest, DuplicateWebhookIdsApplyOnce) {
