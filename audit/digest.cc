@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -136,9 +135,7 @@ Digest make_digest(pg::Connection& connection, const DigestKeys& keys) {
   digest.count = static_cast<int64_t>(leaves.size());
   digest.root = crypto::merkle_root(leaves);
   digest.created_at =
-      ledger::format_rfc3339(std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count());
+      ledger::format_rfc3339(ledger::unix_now_us());
   if (ed25519) {
     auto signature = crypto::ed25519_sign(keys.private_pem, signed_text(digest));
     if (!signature) throw std::invalid_argument("Ed25519 signing failed");

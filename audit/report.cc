@@ -2,7 +2,6 @@
 #include "audit/report.h"
 
 #include <cassert>
-#include <chrono>
 #include <variant>
 
 #include "ledger/account.h"
@@ -126,9 +125,7 @@ FinanceReport finance_report(pg::Connection& connection, int64_t from_us, int64_
   report.from_us = from_us;
   report.to_us = to_us;
   report.compared_with_projection =
-      to_us >= std::chrono::duration_cast<std::chrono::microseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+      to_us >= ledger::unix_now_us();
   connection.exec({"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}});
   try {
     std::string after;

@@ -3,7 +3,6 @@
 
 #include <rapidjson/document.h>
 
-#include <chrono>
 #include <variant>
 
 #include "ledger/events.h"
@@ -19,12 +18,6 @@ namespace {
 namespace json = ledger::json;
 
 constexpr int64_t kPageSize = 200;
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A delivery body as JSON when it parses, else as a string.
 void put_body(json::Writer& w, const std::string& body) {
@@ -133,7 +126,7 @@ std::string export_subject(pg::Connection& connection, const std::string& accoun
                            const std::optional<webhooks::CustomerRef>& customer) {
   return json::object_text([&](json::Writer& w) {
     json::put(w, "account_id", account_id);
-    json::put(w, "generated_at", ledger::format_rfc3339(now_us()));
+    json::put(w, "generated_at", ledger::format_rfc3339(ledger::unix_now_us()));
     if (customer) {
       w.Key("customer");
       w.StartObject();

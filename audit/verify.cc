@@ -1,7 +1,6 @@
 // Ledger verification and projection replay (audit/verify.h).
 #include "audit/verify.h"
 
-#include <chrono>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -10,6 +9,7 @@
 #include "crypto/digest.h"
 #include "ledger/account.h"
 #include "ledger/store.h"
+#include "ledger/time_format.h"
 #include "projections/usage.h"
 #include "projections/balances.h"
 #include "projections/refund_references.h"
@@ -147,33 +147,30 @@ std::string check_immutability_guards(pg::Connection& connection) {
 }
 
 // Writes one chunk of folded accounts through the gateways (the caller holds the locks).
-void write_projections(pg::Connection& connection, const std::vector<FoldedAccount>& chunk) {
+void write_projections(pg::Connection& connection, std::vector<FoldedAccount>&& chunk) {
   if (chunk.empty()) return;
-  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_us = ledger::unix_now_us();
+  // The states move into the map the reservation and reference writers read by account id.
   ledger::AccountStates folded;
+  projections::usage::AccountsUsage usage;
+  for (FoldedAccount& account : chunk) {
+    if (!account.usage.empty()) usage.emplace(account.state.account_id, std::move(account.usage));
+    const std::string id = account.state.account_id;
+    folded.emplace(id, std::move(account.state));
+  }
+  chunk.clear();
   std::vector<const AccountState*> accounts;
   std::vector<const AccountState*> subscribed;
   std::vector<projections::reservations::Key> reservation_keys;
   std::vector<projections::refund_references::Key> reference_keys;
-  projections::usage::AccountsUsage usage;
-  for (const FoldedAccount& account : chunk) {
-    const AccountState& state = account.state;
+  for (const auto& [id, state] : folded) {
     accounts.push_back(&state);
-    if (!account.usage.empty()) usage.emplace(state.account_id, account.usage);
     if (!state.subscription.subscription_id.empty()) subscribed.push_back(&state);
-    for (const auto& [id, reservation] : state.reservations) {
-      reservation_keys.emplace_back(state.account_id, id);
+    for (const auto& [reservation_id, reservation] : state.reservations) {
+      reservation_keys.emplace_back(id, reservation_id);
     }
     for (const auto& [reference, amount] : state.refund_references) {
-      reference_keys.emplace_back(state.account_id, reference);
-    }
-  }
-  // The reservation and reference writers read the states by account id.
-  for (const FoldedAccount& account : chunk) {
-    if (!account.state.reservations.empty() || !account.state.refund_references.empty()) {
-      folded.emplace(account.state.account_id, account.state);
+      reference_keys.emplace_back(id, reference);
     }
   }
   std::vector<pg::Statement> statements = {projections::balances::write(accounts, now_us)};
@@ -275,8 +272,7 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
           chunk.push_back(std::move(folded));
           ++streams;
           if (chunk.size() >= kChunkAccounts) {
-            write_projections(connection, chunk);
-            chunk.clear();
+            write_projections(connection, std::move(chunk));
             if (progress) progress(streams, events);
           }
         });
@@ -284,7 +280,7 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
       throw std::runtime_error("cannot replay " + problem->stream + " at version " +
                                std::to_string(problem->version) + ": " + problem->problem);
     }
-    write_projections(connection, chunk);
+    write_projections(connection, std::move(chunk));
     if (progress) progress(streams, events);
     connection.exec({"", "COMMIT", {}});
     return streams;

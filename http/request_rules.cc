@@ -1,4 +1,5 @@
 // Shared route rules.
+#include "ledger/time_format.h"
 #include "http/request_rules.h"
 
 #include <chrono>
@@ -18,11 +19,7 @@ int64_t unix_now_s() {
       .count();
 }
 
-int64_t unix_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t unix_now_us() { return ledger::unix_now_us(); }
 
 ReplyOr<std::string> client_idempotency_key(const IncomingRequest& request) {
   if (!request.idempotency_key) return json_error(400, "idempotency_key_required");

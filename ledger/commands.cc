@@ -245,8 +245,10 @@ BodyDecision decide_body(const AccountState& s, const ReopenAccount& c, int64_t)
 }
 
 BodyDecision decide_body(const AccountState&, const ErasePersonalData& c, int64_t) {
+  // A customer erasure names the customer's id when the request had one (it may name them
+  // by e-mail or phone only).
   const bool scoped = c.scope == "account" ? c.customer_id.empty()
-                      : c.scope == "customer" ? valid_id(c.customer_id)
+                      : c.scope == "customer" ? c.customer_id.empty() || valid_id(c.customer_id)
                                               : false;
   if (!scoped || c.deliveries < 0 || c.requested_by.empty()) {
     return reject(Rejection::kInvalidCommand);

@@ -112,7 +112,7 @@ struct ReopenAccount {
 // Outcome note: "erased".
 struct ErasePersonalData {
   std::string scope;         // account | customer
-  std::string customer_id;   // scope customer: the customer's Shopify id (required)
+  std::string customer_id;   // scope customer: the customer's Shopify id ("" when unnamed)
   int64_t deliveries = 0;    // deliveries whose keys the erasure deletes (>= 0)
   std::string requested_by;  // "ledgerctl", or the provider and delivery id of the request
 };

@@ -124,7 +124,7 @@ struct ShopifyWebhookRecorded {
 // Changes no balance.
 struct PersonalDataErased {
   std::string scope;         // account | customer
-  std::string customer_id;   // scope customer: the customer's Shopify id
+  std::string customer_id;   // scope customer: the customer's Shopify id ("" when unnamed)
   int64_t deliveries = 0;    // deliveries whose keys the erasure deletes
   std::string requested_by;  // "ledgerctl", or the provider and delivery id of the request
 };

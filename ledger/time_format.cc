@@ -1,10 +1,18 @@
 // RFC 3339 formatting and parsing (ledger/time_format.h).
 #include "ledger/time_format.h"
 
+#include <chrono>
+
 #include <cstdio>
 #include <ctime>
 
 namespace ledger {
+
+int64_t unix_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 namespace {
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

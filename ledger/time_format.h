@@ -8,6 +8,9 @@
 
 namespace ledger {
 
+// Now, in microseconds since the Unix epoch (the system clock): the one place it is read.
+int64_t unix_now_us();
+
 // "2026-11-22T02:11:39.123456Z" (microseconds always printed).
 std::string format_rfc3339(int64_t unix_us);
 

@@ -471,7 +471,6 @@ ProcessingResult StripeInbox::erase_for_shopify(pg::Connection& connection,
                                   whole_shop ? "" : customer.id,
                                   static_cast<int64_t>(plan.deliveries.size()),
                                   delivery.provider + ":" + delivery.event_id};
-  if (!whole_shop && erase.customer_id.empty()) erase.customer_id = "unknown";
   const Attempt erased = submit(delivery, delivery.account_id, std::move(erase), "", false, ":erase");
   if (erased.status != ProcessingStatus::kProcessed) {
     return record_attempt(connection, delivery, erased);

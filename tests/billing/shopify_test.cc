@@ -207,6 +207,13 @@ TEST_F(ShopifyTest, RedactTopicsEraseTheCustomerThenTheShop) {
   EXPECT_EQ(by_email.find("wh-erase-1"), std::string::npos) << by_email;
   EXPECT_EQ(by_email.find("wh-erase-3"), std::string::npos) << by_email;
 
+  // A redact request that names no customer erases nothing and is kept, failed, for operators.
+  ASSERT_EQ(deliver_shopify("customers/redact", "wh-erase-0",
+                            std::string(R"({"shop_id":548380009,"shop_domain":")") + kShop +
+                                R"("})")
+                .status,
+            200);
+  EXPECT_EQ(wait_applied("wh-erase-0"), "failed:no_customer");
   ASSERT_EQ(deliver_shopify("customers/redact", "wh-erase-5", compliance_body()).status, 200);
   EXPECT_EQ(wait_applied("wh-erase-5"), "processed:erased");
   const std::string shop_after = export_of({});

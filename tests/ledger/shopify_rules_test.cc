@@ -71,3 +71,35 @@ TEST_F(ShopifyRulesTest, EventsRoundTripAndASecondCloseCannotFold) {
 }
 
 }  // namespace
+
+namespace {
+
+// Erasure records: an account or a customer (by id, or unnamed when the request named them by
+// e-mail or phone only); anything else is refused. The event round-trips and changes no
+// balance.
+TEST_F(ShopifyRulesTest, ErasuresAreRecordedForAnAccountOrACustomer) {
+  ASSERT_TRUE(webhook("w0", "shop/update").outcome.ok());
+  const int64_t available = state_.credits_available;
+  for (const ErasePersonalData& erase :
+       {ErasePersonalData{"account", "", 4, "ledgerctl"},
+        ErasePersonalData{"customer", "207119551", 2, "shopify:w1"},
+        ErasePersonalData{"customer", "", 1, "shopify:w2"}}) {
+    const Decision d = run(erase, "erase:" + erase.requested_by);
+    ASSERT_TRUE(d.outcome.ok()) << erase.scope << " " << erase.customer_id;
+    EXPECT_EQ(d.outcome.note, "erased");
+    ASSERT_EQ(d.events.size(), 1u);
+    const auto back = decode_event("PersonalDataErased", encode_event_payload(d.events[0]));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(std::get<PersonalDataErased>(*back).customer_id, erase.customer_id);
+  }
+  EXPECT_EQ(state_.credits_available, available);
+  for (const ErasePersonalData& bad : {ErasePersonalData{"account", "207119551", 1, "ledgerctl"},
+                                       ErasePersonalData{"shop", "", 1, "ledgerctl"},
+                                       ErasePersonalData{"customer", "", -1, "ledgerctl"},
+                                       ErasePersonalData{"account", "", 1, ""}}) {
+    EXPECT_EQ(run(bad, "bad:" + bad.scope).outcome.rejection, Rejection::kInvalidCommand)
+        << bad.scope << " " << bad.customer_id << " " << bad.deliveries;
+  }
+}
+
+}  // namespace

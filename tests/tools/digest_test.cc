@@ -186,6 +186,17 @@ TEST_F(DigestTest, AProofChecksOfflineAndAForgedOneIsRefused) {
                 .exit_code,
             1);
   EXPECT_EQ(ledgerctl({"prove", "ben", "999", "--digest", digest}).exit_code, 1);
+  // Bad input: usage errors (2), nothing checked.
+  EXPECT_EQ(ledgerctl({"prove", "ben", "0", "--digest", digest}).exit_code, 2);
+  EXPECT_EQ(ledgerctl({"check-proof", file("missing.json"), "--digest", digest}, kDigestKey, false)
+                .exit_code,
+            2);
+  std::ofstream(file("malformed.json")) << R"({"version":1,"algorithm":"hmac-sha256","position":"x"})";
+  const CommandResult malformed =
+      ledgerctl({"check-proof", proof, "--digest", file("malformed.json")}, kDigestKey, false);
+  EXPECT_EQ(malformed.exit_code, 2);
+  EXPECT_NE(malformed.err.find("malformed"), std::string::npos) << malformed.err;
+  EXPECT_EQ(ledgerctl({"verify", "--digest", file("missing.json")}).exit_code, 2);
 }
 
 // ledgerd writes digests on a schedule into --digest_dir, keeps the newest --digest_keep,
