@@ -4,6 +4,7 @@
 #include <cassert>
 
 #include "ledger/json_fields.h"
+#include "ledger/time_format.h"
 
 namespace ledger {
 namespace {
@@ -28,8 +29,8 @@ bool is_late_renewal(const AccountState& state, const StripeBillingEvent& event)
 class BillingDecider {
  public:
   BillingDecider(const AccountState& state, const StripeBillingEvent& event,
-                 const PlanCatalog& plans)
-      : state_(state), event_(event), plans_(plans), next_(state.subscription) {
+                 const PlanCatalog& plans, int64_t now_us)
+      : state_(state), event_(event), plans_(plans), now_us_(now_us), next_(state.subscription) {
     next_.subscription_id = event.subscription_id;
     if (!event.customer_id.empty()) next_.customer_id = event.customer_id;
     if (event.period_start_s > 0) next_.period_start_s = event.period_start_s;
@@ -56,7 +57,8 @@ class BillingDecider {
   BillingDecision late_renewal() {
     const Plan* plan = plans_.find(state_.plan_id);
     if (plan == nullptr) return rejected();
-    reset_for_period(invoice_period_key(event_), plan->monthly_credits);
+    reset_for_period(invoice_period_key(event_), plan->monthly_credits,
+                     period_end_us(event_.period_end_s));
     for (auto& e : credit_events_) decision_.events.push_back(std::move(e));
     if (decision_.note.empty()) decision_.note = "late_renewal";
     return std::move(decision_);
@@ -79,7 +81,8 @@ class BillingDecider {
     if (plan == nullptr || plan->id == PlanCatalog::kFreePlanId) return rejected();
     next_.status = "active";
     set_plan(*plan);
-    reset_for_period(event_.subscription_id + ":first", plan->monthly_credits);
+    reset_for_period(event_.subscription_id + ":first", plan->monthly_credits,
+                     period_end_us(event_.period_end_s));
     return finish();
   }
 
@@ -95,7 +98,8 @@ class BillingDecider {
     next_.status = "active";
     next_.scheduled_plan_id.clear();
     set_plan(*plan);
-    reset_for_period(invoice_period_key(event_), plan->monthly_credits);
+    reset_for_period(invoice_period_key(event_), plan->monthly_credits,
+                     period_end_us(event_.period_end_s));
     return finish();
   }
 
@@ -121,7 +125,8 @@ class BillingDecider {
         set_plan(*event_plan);
         grant_once(event_.subscription_id + ":upgrade:" + event_plan->id + ":" +
                        std::to_string(next_.period_start_s),
-                   event_plan->monthly_credits - current->monthly_credits, "plan upgrade");
+                   event_plan->monthly_credits - current->monthly_credits, "plan upgrade",
+                   period_end_us(next_.period_end_s));
       } else {
         next_.scheduled_plan_id = event_plan->id;  // downgrade: from the next period
       }
@@ -135,7 +140,11 @@ class BillingDecider {
     next_.cancel_at_period_end = false;
     next_.scheduled_plan_id.clear();
     set_plan(free_plan);
-    reset_for_period(event_.subscription_id + ":deleted", free_plan.monthly_credits);
+    // The free allowance until the account's next monthly boundary (then the free refresh).
+    const int64_t free_until = state_.opened_at_us > 0
+                                   ? free_period_at(state_.opened_at_us, now_us_).end_us
+                                   : add_months_us(now_us_, 1);
+    reset_for_period(event_.subscription_id + ":deleted", free_plan.monthly_credits, free_until);
     return finish();
   }
 
@@ -147,20 +156,32 @@ class BillingDecider {
     }
   }
 
-  // Renewal semantics: the leftover expires and the period's allowance is granted, once.
-  void reset_for_period(const std::string& period_key, int64_t allowance) {
-    if (granted(period_key)) return;
-    if (available_ > 0) {
-      credit_events_.push_back(CreditsExpired{available_, "period reset"});
-      available_ = 0;
-    }
-    grant_once(period_key, allowance, "plan allowance");
+  // A period's end as a bucket expiry: 0 (until the next period's reset) when unknown or
+  // already past, so a late invoice never grants credits that expire at once.
+  int64_t period_end_us(int64_t period_end_s) const {
+    const int64_t end_us = period_end_s * 1'000'000;
+    return period_end_s > 0 && end_us > now_us_ ? end_us : 0;
   }
 
-  void grant_once(const std::string& period_key, int64_t amount, const std::string& reason) {
+  // Renewal semantics: what is left of the older allowance (and of the legacy bucket, the
+  // balance from before buckets) expires and the period's allowance is granted, once.
+  void reset_for_period(const std::string& period_key, int64_t allowance, int64_t expires_at_us) {
+    if (granted(period_key)) return;
+    for (const CreditBucket* bucket : buckets_in_burn_down_order(state_)) {
+      const bool allowance_bucket =
+          bucket->source == kBucketPlanAllowance || bucket->source == kBucketLegacy;
+      if (allowance_bucket && bucket->remaining > 0) {
+        credit_events_.push_back(CreditsExpired{bucket->remaining, "period reset", bucket->id});
+      }
+    }
+    grant_once(period_key, allowance, "plan allowance", expires_at_us);
+  }
+
+  void grant_once(const std::string& period_key, int64_t amount, const std::string& reason,
+                  int64_t expires_at_us) {
     if (granted(period_key) || amount <= 0) return;
-    credit_events_.push_back(CreditsGranted{amount, reason, "stripe", period_key});
-    available_ += amount;
+    credit_events_.push_back(CreditsGranted{amount, reason, "stripe", period_key, "",
+                                            expires_at_us, kBucketPriorityDefault});
     granted_now_.insert(period_key);
   }
 
@@ -188,9 +209,9 @@ class BillingDecider {
   const AccountState& state_;
   const StripeBillingEvent& event_;
   const PlanCatalog& plans_;
+  const int64_t now_us_;
   SubscriptionState next_;
   std::string plan_ = state_.plan_id;
-  int64_t available_ = state_.credits_available;
   std::set<std::string> granted_now_;
   std::vector<EventBody> plan_events_;
   std::vector<EventBody> credit_events_;
@@ -208,7 +229,7 @@ std::string invoice_period_key(const StripeBillingEvent& event) {
 }
 
 BillingDecision decide_billing(const AccountState& state, const StripeBillingEvent& event,
-                               const PlanCatalog& plans) {
+                               const PlanCatalog& plans, int64_t now_us) {
   assert(state.opened);
   if (event.stripe_event_id.empty() || event.subscription_id.empty() || event.created_s <= 0) {
     BillingDecision decision;
@@ -227,12 +248,12 @@ BillingDecision decide_billing(const AccountState& state, const StripeBillingEve
     return decision;
   }
   if (event.created_s < state.subscription.watermark_created_s) {
-    if (is_late_renewal(state, event)) return BillingDecider(state, event, plans).late_renewal();
+    if (is_late_renewal(state, event)) return BillingDecider(state, event, plans, now_us).late_renewal();
     BillingDecision decision;
     decision.note = "superseded";  // an older event never overrides newer state
     return decision;
   }
-  return BillingDecider(state, event, plans).decide();
+  return BillingDecider(state, event, plans, now_us).decide();
 }
 
 }  // namespace ledger

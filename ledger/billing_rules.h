@@ -18,9 +18,12 @@ struct BillingDecision {
   std::string note;  // applied | superseded | ignored | period_already_granted
 };
 
-// Decides `event` against the (opened) account state. Pure.
+// Decides `event` against the (opened) account state at `now_us`. Pure. A period's allowance
+// is a plan_allowance bucket expiring at the period's end (when the event names an end still
+// ahead); a new period expires what is left of the older allowance and legacy buckets,
+// never packs, admin, promotional or refund credits.
 BillingDecision decide_billing(const AccountState& state, const StripeBillingEvent& event,
-                               const PlanCatalog& plans);
+                               const PlanCatalog& plans, int64_t now_us);
 
 // The period key of an invoice: the first invoice and checkout share "<sub>:first".
 std::string invoice_period_key(const StripeBillingEvent& event);

@@ -9,6 +9,7 @@
 #include "crypto/digest.h"
 #include "ledger/billing_rules.h"
 #include "ledger/json_fields.h"
+#include "ledger/time_format.h"
 #include "unicode/utf8.h"
 
 namespace ledger {
@@ -61,15 +62,35 @@ std::optional<BodyDecision> check_settleable(const AccountState& state, const Re
 
 BodyDecision decide_body(const AccountState&, const OpenAccount&, int64_t) { return {}; }
 
-BodyDecision decide_body(const AccountState& s, const GrantCredits& c, int64_t) {
+// The live bucket a credit of these terms joins, or "" when it opens a new one.
+std::string mergeable_bucket(const AccountState& s, const std::string& source,
+                             int64_t expires_at_us, int64_t priority) {
+  for (const auto& [id, bucket] : s.buckets) {
+    if (id != kLegacyBucketId && bucket.source == source && bucket.expires_at_us == expires_at_us &&
+        bucket.priority == priority) {
+      return id;
+    }
+  }
+  return "";
+}
+
+BodyDecision decide_body(const AccountState& s, const GrantCredits& c, int64_t now_us) {
   if (!valid_amount(c.amount)) return reject(Rejection::kInvalidAmount);
-  if (!valid_text(c.reason) || !valid_id(c.source)) return reject(Rejection::kInvalidCommand);
+  if (!valid_text(c.reason) || !valid_id(c.source) || c.priority < 0 ||
+      c.priority > kBucketPriorityMax || (c.expires_at_us != 0 && c.expires_at_us <= now_us)) {
+    return reject(Rejection::kInvalidCommand);
+  }
   int64_t sum = 0;
   if (__builtin_add_overflow(s.credits_granted, c.amount, &sum)) {
     return reject(Rejection::kBalanceOverflow);
   }
+  if (s.buckets.size() >= kBucketsPerAccountMax &&
+      mergeable_bucket(s, bucket_source_of_grant(c.source), c.expires_at_us, c.priority).empty()) {
+    return reject(Rejection::kBucketLimit);
+  }
   BodyDecision decision;
-  decision.events.push_back(CreditsGranted{c.amount, c.reason, c.source, ""});
+  decision.events.push_back(
+      CreditsGranted{c.amount, c.reason, c.source, "", "", c.expires_at_us, c.priority});
   decision.outcome.amount = c.amount;
   return decision;
 }
@@ -148,9 +169,9 @@ BodyDecision decide_body(const AccountState& s, const RefundCredits& c, int64_t)
   return decision;
 }
 
-BodyDecision decide_body(const AccountState& s, const StripeBillingEvent& c, int64_t,
+BodyDecision decide_body(const AccountState& s, const StripeBillingEvent& c, int64_t now_us,
                          const PlanCatalog& plans) {
-  BillingDecision billing = decide_billing(s, c, plans);
+  BillingDecision billing = decide_billing(s, c, plans, now_us);
   if (billing.rejection != Rejection::kNone) return reject(billing.rejection);
   BodyDecision decision;
   decision.events = std::move(billing.events);
@@ -260,19 +281,80 @@ BodyDecision decide_body(const AccountState&, const ErasePersonalData& c, int64_
   return decision;
 }
 
+// Its only effect is the credits due, which decide_and_apply settles before every command.
+BodyDecision decide_body(const AccountState&, const SettleCreditsDue&, int64_t) { return {}; }
+
 template <class Body>
 BodyDecision decide_body(const AccountState& s, const Body& c, int64_t now_us, const PlanCatalog&) {
   return decide_body(s, c, now_us);
 }
 
-// The events that open an account: the free plan and its allowance.
-std::vector<EventBody> opening_events(const PlanCatalog& plans) {
+// The events that open an account: the free plan and its allowance for the first month.
+std::vector<EventBody> opening_events(const PlanCatalog& plans, int64_t now_us) {
   const Plan& free_plan = plans.free_plan();
   std::vector<EventBody> events{AccountOpened{free_plan.id}};
   if (free_plan.monthly_credits > 0) {
-    events.push_back(
-        CreditsGranted{free_plan.monthly_credits, "free plan allowance", "plan_allowance", ""});
+    events.push_back(CreditsGranted{free_plan.monthly_credits, "free plan allowance",
+                                    kBucketPlanAllowance, "", "", add_months_us(now_us, 1),
+                                    kBucketPriorityDefault});
   }
+  return events;
+}
+
+// Gives a decided event its bucket: a grant or refund the bucket of its terms (an existing
+// one or the next new one), a reservation its draws in burn-down order.
+void assign_bucket(const AccountState& s, EventBody& event) {
+  const auto bucket_of = [&s](const std::string& source, int64_t expires_at_us,
+                              int64_t priority) {
+    std::string id = mergeable_bucket(s, source, expires_at_us, priority);
+    return id.empty() ? "b" + std::to_string(s.buckets_created + 1) : id;
+  };
+  if (auto* grant = std::get_if<CreditsGranted>(&event)) {
+    grant->bucket_id =
+        bucket_of(bucket_source_of_grant(grant->source), grant->expires_at_us, grant->priority);
+  } else if (auto* refund = std::get_if<CreditsRefunded>(&event)) {
+    refund->bucket_id = bucket_of(kBucketRefund, 0, kBucketPriorityDefault);
+  } else if (auto* reserved = std::get_if<CreditsReserved>(&event)) {
+    reserved->draws = burn_down_draws(s, reserved->amount);
+    assert(reserved->draws && "a decided reservation has the credits");
+  } else if (const auto* expired = std::get_if<CreditsExpired>(&event)) {
+    assert(!expired->bucket_id.empty() && "a decided expiry names its bucket");
+    (void)expired;
+  }
+}
+
+// Buckets whose expiry has passed with credits left: one CreditsExpired each.
+std::vector<EventBody> expiries_due(const AccountState& s, int64_t now_us) {
+  std::vector<EventBody> events;
+  for (const CreditBucket* bucket : buckets_in_burn_down_order(s)) {
+    if (bucket->expires_at_us > 0 && bucket->expires_at_us <= now_us && bucket->remaining > 0) {
+      events.push_back(CreditsExpired{bucket->remaining, "bucket expired", bucket->id});
+    }
+  }
+  return events;
+}
+
+// A free account whose monthly allowance is due: what is left of its plan allowance
+// expires and the allowance of the month (counted from opening) that holds `now_us` is
+// granted, once: a month nobody used is skipped, not granted late.
+std::vector<EventBody> free_refresh_due(const AccountState& s, int64_t now_us,
+                                        const PlanCatalog& plans) {
+  const Plan& free_plan = plans.free_plan();
+  if (s.plan_id != free_plan.id || s.closed || free_plan.monthly_credits <= 0 ||
+      s.opened_at_us <= 0 || now_us < free_allowance_due_us(s)) {
+    return {};
+  }
+  const FreePeriod period = free_period_at(s.opened_at_us, now_us);
+  if (period.end_us <= s.allowance_until_us) return {};
+  std::vector<EventBody> events;
+  for (const CreditBucket* bucket : buckets_in_burn_down_order(s)) {
+    if (bucket->source == kBucketPlanAllowance && bucket->remaining > 0) {
+      events.push_back(CreditsExpired{bucket->remaining, "free allowance refresh", bucket->id});
+    }
+  }
+  events.push_back(CreditsGranted{free_plan.monthly_credits, "free plan allowance",
+                                  kBucketPlanAllowance, "free:" + std::to_string(period.index),
+                                  "", period.end_us, kBucketPriorityDefault});
   return events;
 }
 
@@ -353,6 +435,7 @@ bool command_is_storable(const Command& command) {
                        check(c.requested_by, kCommandTextBytesMax);
                  },
                  [&](const ReopenAccount& c) { check(c.reason, kCommandTextBytesMax); },
+                 [&](const SettleCreditsDue&) {},
              },
              command.body);
   return storable;
@@ -370,6 +453,10 @@ std::string command_fingerprint(const Command& command) {
                  [&](const OpenAccount&) { field("open"); },
                  [&](const GrantCredits& c) {
                    field("grant"), field(std::to_string(c.amount)), field(c.reason), field(c.source);
+                   // Terms beyond the defaults only: keys stored before buckets stay valid.
+                   if (c.expires_at_us != 0 || c.priority != kBucketPriorityDefault) {
+                     field(std::to_string(c.expires_at_us)), field(std::to_string(c.priority));
+                   }
                  },
                  [&](const ReserveCredits& c) {
                    field("reserve"), field(std::to_string(c.amount)), field(c.feature),
@@ -400,6 +487,7 @@ std::string command_fingerprint(const Command& command) {
                        field(std::to_string(c.deliveries)), field(c.requested_by);
                  },
                  [&](const ReopenAccount& c) { field("reopen"), field(c.reason); },
+                 [&](const SettleCreditsDue&) { field("settle_credits_due"); },
              },
              command.body);
   return crypto::hex_encode(crypto::sha256(canonical));
@@ -435,6 +523,8 @@ std::string_view rejection_code(Rejection rejection) {
       return "account_not_found";
     case Rejection::kAccountClosed:
       return "account_closed";
+    case Rejection::kBucketLimit:
+      return "bucket_limit_reached";
   }
   return "invalid_request";
 }
@@ -458,6 +548,7 @@ std::string Outcome::to_json() const {
   json::put(w, "plan_id", plan_id);
   json::put(w, "reservation_id", reservation_id);
   json::put(w, "reservation_status", reservation_status);
+  if (!bucket_id.empty()) json::put(w, "bucket_id", bucket_id);
   json::put(w, "amount", amount);
   json::put(w, "expires_at_us", expires_at_us);
   json::put(w, "credits_used", credits_used);
@@ -498,6 +589,7 @@ Outcome Outcome::from_json(std::string_view text) {
   str("plan_id", o.plan_id);
   str("reservation_id", o.reservation_id);
   str("reservation_status", o.reservation_status);
+  str("bucket_id", o.bucket_id);
   num("amount", o.amount);
   num("expires_at_us", o.expires_at_us);
   num("credits_used", o.credits_used);
@@ -520,40 +612,50 @@ Decision decide_and_apply(AccountState& state, const Command& command, int64_t n
     fill_balances(decision.outcome, state);
     return decision;
   }
+  // Decided on a copy: a rejection leaves `state` as it was.
+  AccountState work = state;
+  const auto append = [&work, &decision](EventBody event) {
+    assign_bucket(work, event);
+    [[maybe_unused]] const bool applied = apply_event(work, event);
+    assert(applied && "a decided event must apply");
+    decision.events.push_back(std::move(event));
+  };
   // An account opens on first use; the opening only lands if the command is accepted.
-  AccountState opened;
-  AccountState* target = &state;
-  if (!state.opened) {
-    opened = state;
-    decision.events = opening_events(plans);
-    for (const EventBody& event : decision.events) {
-      [[maybe_unused]] const bool applied = apply_event(opened, event);
-      assert(applied);
-    }
-    target = &opened;
+  if (!work.opened) {
+    work.opened_at_us = now_us;
+    for (EventBody& event : opening_events(plans, now_us)) append(std::move(event));
   }
+  for (EventBody& event : expiries_due(work, now_us)) append(std::move(event));
+  for (EventBody& event : free_refresh_due(work, now_us, plans)) append(std::move(event));
   BodyDecision body = std::visit(
-      [&](const auto& c) { return decide_body(*target, c, now_us, plans); }, command.body);
+      [&](const auto& c) { return decide_body(work, c, now_us, plans); }, command.body);
   decision.outcome = std::move(body.outcome);
   decision.outbox = std::move(body.outbox);
   if (!decision.outcome.ok()) {
     decision.events.clear();
     decision.outbox.clear();
-    fill_balances(decision.outcome, *target);
+    fill_balances(decision.outcome, work);
     decision.outcome.version = state.version;
     return decision;
   }
-  const int64_t available_before = target->credits_available;
+  const int64_t available_before = work.credits_available;
   for (EventBody& event : body.events) {
-    [[maybe_unused]] const bool applied = apply_event(*target, event);
-    assert(applied && "a decided event must apply");
-    decision.events.push_back(std::move(event));
+    append(std::move(event));
+    if (const auto* grant = std::get_if<CreditsGranted>(&decision.events.back());
+        grant && std::holds_alternative<GrantCredits>(command.body)) {
+      decision.outcome.bucket_id = grant->bucket_id;
+    }
   }
   if (std::holds_alternative<ReserveCredits>(command.body)) {
-    queue_low_balance_alert(*target, available_before, plans, decision.outbox);
+    queue_low_balance_alert(work, available_before, plans, decision.outbox);
   }
-  if (target != &state) state = std::move(opened);
-  state.version += static_cast<int64_t>(decision.events.size());
+  // Credits a release gave back to a bucket that expired meanwhile expire now.
+  for (EventBody& event : expiries_due(work, now_us)) append(std::move(event));
+  if (std::holds_alternative<SettleCreditsDue>(command.body)) {
+    decision.outcome.note = decision.events.empty() ? "nothing_due" : "settled";
+  }
+  work.version += static_cast<int64_t>(decision.events.size());
+  state = std::move(work);
   fill_balances(decision.outcome, state);
   assert(balance_invariants_hold(state));
   return decision;

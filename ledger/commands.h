@@ -20,10 +20,15 @@ inline constexpr int64_t kReservationTtlMaxS = 86'400;
 
 // Opens the account (free plan allowance) if it is not open yet; otherwise a no-op.
 struct OpenAccount {};
+// A grant into a bucket of its own terms (ledger/account.h): admin | promotional (and the
+// system's sources). expires_at_us: 0 never, else it must be in the future; priority
+// 0..kBucketPriorityMax, lower spent first. Outcome: the bucket's id in bucket_id.
 struct GrantCredits {
   int64_t amount = 0;
   std::string reason;
   std::string source = "admin";
+  int64_t expires_at_us = 0;
+  int64_t priority = kBucketPriorityDefault;
 };
 struct ReserveCredits {
   int64_t amount = 0;
@@ -107,6 +112,11 @@ struct ReopenAccount {
   std::string reason;  // required
 };
 
+// The sweeper: expires the buckets whose expiry passed and gives a free account its monthly
+// allowance when due (decide_and_apply does both before any command; this one does nothing
+// else). Never opens an account. Outcome note: "settled" or "nothing_due".
+struct SettleCreditsDue {};
+
 // Erases the personal data held for the account or one of its (Shopify) customers
 // (webhooks/erasure.h), recorded as PersonalDataErased before the keys are deleted.
 // Outcome note: "erased".
@@ -132,7 +142,7 @@ inline constexpr const char* kCancellationConfirmedKind = "email.cancellation_co
 using CommandBody = std::variant<OpenAccount, GrantCredits, ReserveCredits, CaptureReservation,
                                  ReleaseReservation, ExpireReservation, RefundCredits,
                                  StripeBillingEvent, ChurnkeySessionEvent, ShopifyWebhookEvent,
-                                 ErasePersonalData, ReopenAccount>;
+                                 ErasePersonalData, ReopenAccount, SettleCreditsDue>;
 
 struct Command {
   std::string account_id;
@@ -144,6 +154,10 @@ struct Command {
   // fingerprint (it says who may open, not what the command does).
   bool may_open_account = true;
 };
+
+// Live buckets an account may hold before an admin or promotional grant that would open
+// another one is refused (kBucketLimit); system grants are never refused for it.
+inline constexpr std::size_t kBucketsPerAccountMax = 200;
 
 // Longest idempotency key and text field a command may carry (bytes).
 inline constexpr std::size_t kIdempotencyKeyBytesMax = 1'024;
@@ -173,8 +187,9 @@ enum class Rejection {
   kRefundReferenceUsed,  // this account already refunded under that reference
   kAccountNotFound,      // the command may not open the account, which was never opened
   kAccountClosed,        // a reservation on a closed account
+  kBucketLimit,          // a grant would open more than kBucketsPerAccountMax buckets
 };
-inline constexpr Rejection kRejectionLast = Rejection::kAccountClosed;
+inline constexpr Rejection kRejectionLast = Rejection::kBucketLimit;
 std::string_view rejection_code(Rejection rejection);
 
 // The result of one command, as stored with its idempotency key and replayed verbatim.
@@ -184,6 +199,7 @@ struct Outcome {
   std::string plan_id;
   std::string reservation_id;
   std::string reservation_status;
+  std::string bucket_id;  // GrantCredits: the bucket the credits went to
   int64_t amount = 0;
   int64_t expires_at_us = 0;
   int64_t credits_used = 0;
@@ -218,6 +234,9 @@ struct Decision {
 
 // Decides `command` against `state` at `now_us`, applies the events to `state`, and fills
 // the outcome from the resulting state. Pure: no I/O. On rejection `state` is unchanged.
+// Before the command's own events come the credits due at now_us (buckets whose expiry
+// passed, a free account's monthly allowance); after them, the expiry of credits a release
+// gave back to an expired bucket. Every event gets its bucket (ids, draws) here.
 // Precondition: `state` holds every reservation the command names, if it exists.
 Decision decide_and_apply(AccountState& state, const Command& command, int64_t now_us,
                           const PlanCatalog& plans);

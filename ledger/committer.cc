@@ -738,22 +738,36 @@ class LanedCommitter final : public Committer {
     }
   }
 
-  // Expires one bounded page of overdue reservations and waits for the outcomes, so the
-  // sweeper never has more than sweep_batch_max commands in flight.
+  // Expires one bounded page of overdue reservations, then settles one bounded page of
+  // accounts whose credits are due (expired buckets, a free monthly allowance), waiting for
+  // the outcomes, so the sweeper never has more than sweep_batch_max commands in flight.
   void sweep_once(pg::Connection& connection) {
-    const auto overdue =
-        reservations::read_overdue(connection, static_cast<int64_t>(options_.sweep_batch_max));
+    const auto limit = static_cast<int64_t>(options_.sweep_batch_max);
     std::vector<std::future<Outcome>> futures;
-    for (const auto& [account_id, reservation_id] : overdue) {
-      Command command;
-      command.account_id = account_id;
-      command.idempotency_key = "expire:" + reservation_id;
+    for (const auto& [account_id, reservation_id] : reservations::read_overdue(connection, limit)) {
+      Command command = sweeper_command(account_id, "expire:" + reservation_id);
       command.body = ExpireReservation{reservation_id};
-      command.metadata.actor = "system";
-      command.metadata.source = "sweeper";
       futures.push_back(submit(std::move(command), kNoDeadline));
     }
     for (auto& future : futures) future.wait();
+    futures.clear();
+    for (const auto& [account_id, due_us] :
+         projections::balances::read_credits_due(connection, limit)) {
+      Command command = sweeper_command(account_id, "credits-due:" + std::to_string(due_us));
+      command.body = SettleCreditsDue{};
+      command.may_open_account = false;
+      futures.push_back(submit(std::move(command), kNoDeadline));
+    }
+    for (auto& future : futures) future.wait();
+  }
+
+  static Command sweeper_command(const std::string& account_id, std::string idempotency_key) {
+    Command command;
+    command.account_id = account_id;
+    command.idempotency_key = std::move(idempotency_key);
+    command.metadata.actor = "system";
+    command.metadata.source = "sweeper";
+    return command;
   }
 
   const CommitterOptions options_;

@@ -25,12 +25,28 @@ void write_fields(json::Writer& w, const CreditsGranted& e) {
   put(w, "reason", e.reason);
   put(w, "source", e.source);
   put(w, "period_key", e.period_key);
+  if (e.bucket_id.empty()) return;  // only replays of events recorded before buckets
+  put(w, "bucket_id", e.bucket_id);
+  put(w, "expires_at_us", e.expires_at_us);
+  put(w, "priority", e.priority);
+}
+void write_draws(json::Writer& w, const std::vector<BucketDraw>& draws) {
+  w.Key("draws");
+  w.StartArray();
+  for (const BucketDraw& draw : draws) {
+    w.StartObject();
+    put(w, "bucket_id", draw.bucket_id);
+    put(w, "amount", draw.amount);
+    w.EndObject();
+  }
+  w.EndArray();
 }
 void write_fields(json::Writer& w, const CreditsReserved& e) {
   put(w, "reservation_id", e.reservation_id);
   put(w, "amount", e.amount);
   put(w, "feature", e.feature);
   put(w, "expires_at_us", e.expires_at_us);
+  if (e.draws) write_draws(w, *e.draws);
 }
 void write_fields(json::Writer& w, const ReservationCaptured& e) {
   put(w, "reservation_id", e.reservation_id);
@@ -49,10 +65,12 @@ void write_fields(json::Writer& w, const CreditsRefunded& e) {
   put(w, "amount", e.amount);
   put(w, "reason", e.reason);
   put(w, "reference", e.reference);
+  if (!e.bucket_id.empty()) put(w, "bucket_id", e.bucket_id);
 }
 void write_fields(json::Writer& w, const CreditsExpired& e) {
   put(w, "amount", e.amount);
   put(w, "reason", e.reason);
+  if (!e.bucket_id.empty()) put(w, "bucket_id", e.bucket_id);
 }
 void write_fields(json::Writer& w, const PlanChanged& e) {
   put(w, "plan_id", e.plan_id);
@@ -116,7 +134,23 @@ std::optional<EventBody> read_credits_granted(const rapidjson::Value& v) {
   auto source = get_string(v, "source");
   auto period_key = get_string(v, "period_key");
   if (!amount || !reason || !source || !period_key) return std::nullopt;
-  return CreditsGranted{*amount, *reason, *source, *period_key};
+  CreditsGranted e{*amount, *reason, *source, *period_key};
+  if (!v.HasMember("bucket_id")) return e;  // recorded before buckets
+  auto bucket_id = get_string(v, "bucket_id");
+  auto expires = get_int64(v, "expires_at_us");
+  auto priority = get_int64(v, "priority");
+  if (!bucket_id || bucket_id->empty() || !expires || !priority) return std::nullopt;
+  e.bucket_id = std::move(*bucket_id);
+  e.expires_at_us = *expires;
+  e.priority = *priority;
+  return e;
+}
+// The optional bucket_id of a debit or refund: "" when absent, nullopt when malformed.
+std::optional<std::string> read_bucket_id(const rapidjson::Value& v) {
+  if (!v.HasMember("bucket_id")) return std::string();
+  auto bucket_id = get_string(v, "bucket_id");
+  if (!bucket_id || bucket_id->empty()) return std::nullopt;
+  return bucket_id;
 }
 std::optional<EventBody> read_credits_reserved(const rapidjson::Value& v) {
   auto id = get_string(v, "reservation_id");
@@ -124,7 +158,19 @@ std::optional<EventBody> read_credits_reserved(const rapidjson::Value& v) {
   auto feature = get_string(v, "feature");
   auto expires = get_int64(v, "expires_at_us");
   if (!id || !amount || !feature || !expires) return std::nullopt;
-  return CreditsReserved{*id, *amount, *feature, *expires};
+  CreditsReserved e{*id, *amount, *feature, *expires, std::nullopt};
+  if (!v.HasMember("draws")) return e;  // recorded before buckets
+  const rapidjson::Value& draws = v["draws"];
+  if (!draws.IsArray()) return std::nullopt;
+  e.draws.emplace();
+  for (const rapidjson::Value& draw : draws.GetArray()) {
+    if (!draw.IsObject()) return std::nullopt;
+    auto bucket_id = get_string(draw, "bucket_id");
+    auto drawn = get_int64(draw, "amount");
+    if (!bucket_id || !drawn) return std::nullopt;
+    e.draws->push_back({std::move(*bucket_id), *drawn});
+  }
+  return e;
 }
 std::optional<EventBody> read_reservation_captured(const rapidjson::Value& v) {
   auto id = get_string(v, "reservation_id");
@@ -144,14 +190,16 @@ std::optional<EventBody> read_credits_refunded(const rapidjson::Value& v) {
   auto amount = get_int64(v, "amount");
   auto reason = get_string(v, "reason");
   auto reference = get_string(v, "reference");
-  if (!amount || !reason || !reference) return std::nullopt;
-  return CreditsRefunded{*amount, *reason, *reference};
+  auto bucket_id = read_bucket_id(v);
+  if (!amount || !reason || !reference || !bucket_id) return std::nullopt;
+  return CreditsRefunded{*amount, *reason, *reference, *bucket_id};
 }
 std::optional<EventBody> read_credits_expired(const rapidjson::Value& v) {
   auto amount = get_int64(v, "amount");
   auto reason = get_string(v, "reason");
-  if (!amount || !reason) return std::nullopt;
-  return CreditsExpired{*amount, *reason};
+  auto bucket_id = read_bucket_id(v);
+  if (!amount || !reason || !bucket_id) return std::nullopt;
+  return CreditsExpired{*amount, *reason, *bucket_id};
 }
 std::optional<EventBody> read_plan_changed(const rapidjson::Value& v) {
   auto plan_id = get_string(v, "plan_id");

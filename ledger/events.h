@@ -8,25 +8,43 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace ledger {
 
 struct AccountOpened {
   std::string plan_id;
 };
-// Credits added to `available`. `source` is plan_allowance | admin | stripe | churnkey;
-// `period_key` names the subscription period an allowance belongs to (empty otherwise).
+// Credits a debit took from one credit bucket (ledger/account.h).
+struct BucketDraw {
+  std::string bucket_id;
+  int64_t amount = 0;
+  bool operator==(const BucketDraw&) const = default;
+};
+
+// Credits added to `available`, in the bucket `bucket_id` (a new one, or an existing one of
+// the same source, expiry and priority). `source` is plan_allowance | admin | promotional |
+// pack | stripe (a Stripe plan allowance) | churnkey; `period_key` names the period an
+// allowance belongs to ("free:<n>" for the free plan's n-th monthly refresh; empty
+// otherwise). Events recorded before buckets existed have no bucket fields: bucket_id ""
+// means the account's legacy bucket.
 struct CreditsGranted {
   int64_t amount = 0;
   std::string reason;
   std::string source;
   std::string period_key;
+  std::string bucket_id;
+  int64_t expires_at_us = 0;  // 0: never
+  int64_t priority = 50;
 };
+// `draws` says which buckets the reservation took its credits from (nullopt in events
+// recorded before buckets existed: the fold then draws in burn-down order).
 struct CreditsReserved {
   std::string reservation_id;
   int64_t amount = 0;
   std::string feature;
   int64_t expires_at_us = 0;  // microseconds since the Unix epoch
+  std::optional<std::vector<BucketDraw>> draws;
 };
 struct ReservationCaptured {
   std::string reservation_id;
@@ -41,16 +59,21 @@ struct ReservationExpired {
   std::string reservation_id;
   int64_t amount = 0;
 };
-// Credits given back for spent credits (reduces `spent`, never below zero).
+// Credits given back for spent credits (reduces `spent`, never below zero), into a refund
+// bucket (bucket_id "" in events recorded before buckets: the legacy bucket).
 struct CreditsRefunded {
   int64_t amount = 0;
   std::string reason;
   std::string reference;
+  std::string bucket_id;
 };
-// Available credits forfeited (a period's leftover at renewal, a downgrade reset).
+// Available credits of bucket `bucket_id` forfeited: the bucket's expiry, a period's leftover
+// allowance at renewal, a free refresh. bucket_id "" (events recorded before buckets): taken
+// in burn-down order.
 struct CreditsExpired {
   int64_t amount = 0;
   std::string reason;
+  std::string bucket_id;
 };
 struct PlanChanged {
   std::string plan_id;

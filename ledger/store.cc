@@ -224,6 +224,7 @@ bool event_log_guarded(pg::Connection& connection) {
 bool fold_event(AccountState& state, const StoredEvent& event) {
   const auto body = decode_event(event.event_type, event.payload);
   if (!body || !apply_event(state, *body)) return false;
+  if (std::holds_alternative<AccountOpened>(*body)) state.opened_at_us = event.recorded_at_us;
   state.version = event.stream_version;
   state.last_hash = event.hash;
   return true;

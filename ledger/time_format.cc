@@ -1,6 +1,7 @@
 // RFC 3339 formatting and parsing (ledger/time_format.h).
 #include "ledger/time_format.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <cstdio>
@@ -49,7 +50,33 @@ int days_in_month(int64_t year, int64_t month) {
   return month == 2 && leap ? 29 : kDays[month - 1];
 }
 
+// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+void civil_from_days(int64_t z, int64_t& y, int64_t& m, int64_t& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+}
+
 }  // namespace
+
+int64_t add_months_us(int64_t unix_us, int64_t months) {
+  constexpr int64_t kDayUs = 86'400'000'000;
+  const int64_t days = unix_us / kDayUs;
+  const int64_t time_of_day_us = unix_us % kDayUs;
+  int64_t y = 0, m = 0, d = 0;
+  civil_from_days(days, y, m, d);
+  const int64_t month_index = y * 12 + (m - 1) + months;
+  y = month_index / 12;
+  m = month_index % 12 + 1;
+  d = std::min<int64_t>(d, days_in_month(y, m));
+  return days_from_civil(y, m, d) * kDayUs + time_of_day_us;
+}
 
 std::string format_rfc3339(int64_t unix_us) {
   int64_t seconds = unix_us / 1'000'000;

@@ -19,4 +19,9 @@ std::string format_rfc3339(int64_t unix_us);
 // out of range (years 1970..9999).
 std::optional<int64_t> parse_rfc3339(std::string_view text);
 
+// The same UTC time of day `months` (>= 0) calendar months later; a day past the end of the
+// target month becomes its last day (Jan 31 + 1 month = Feb 28 or 29), as PostgreSQL's
+// `+ interval '1 month'` does. `unix_us` >= 0.
+int64_t add_months_us(int64_t unix_us, int64_t months);
+
 }  // namespace ledger

@@ -4,6 +4,9 @@
 #include <cassert>
 #include <stdexcept>
 
+#include <rapidjson/document.h>
+
+#include "ledger/json_fields.h"
 #include "ledger/sql_text.h"
 
 namespace projections::reservations {
@@ -11,7 +14,39 @@ namespace {
 
 #define RESERVATION_COLUMNS                                                         \
   "account_id, reservation_id, amount, feature,"                                    \
-  " (extract(epoch from expires_at) * 1000000)::bigint, status, amount_captured"
+  " (extract(epoch from expires_at) * 1000000)::bigint, status, amount_captured, draws"
+
+std::string encode_draws(const std::vector<ledger::BucketDraw>& draws) {
+  rapidjson::StringBuffer buffer;
+  ledger::json::Writer w(buffer);
+  w.StartArray();
+  for (const ledger::BucketDraw& draw : draws) {
+    w.StartObject();
+    ledger::json::put(w, "bucket_id", draw.bucket_id);
+    ledger::json::put(w, "amount", draw.amount);
+    w.EndObject();
+  }
+  w.EndArray();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::vector<ledger::BucketDraw> decode_draws(std::string_view text) {
+  rapidjson::Document d;
+  d.Parse(text.data(), text.size());
+  if (d.HasParseError() || !d.IsArray()) {
+    throw std::runtime_error("the reservation projection holds malformed draws");
+  }
+  std::vector<ledger::BucketDraw> draws;
+  for (const rapidjson::Value& v : d.GetArray()) {
+    auto bucket_id = v.IsObject() ? ledger::json::get_string(v, "bucket_id") : std::nullopt;
+    auto amount = v.IsObject() ? ledger::json::get_int64(v, "amount") : std::nullopt;
+    if (!bucket_id || !amount) {
+      throw std::runtime_error("the reservation projection holds a malformed draw");
+    }
+    draws.push_back({std::move(*bucket_id), *amount});
+  }
+  return draws;
+}
 
 ledger::ReservationStatus parse_status(std::string_view text) {
   for (const auto status : {ledger::ReservationStatus::kOpen, ledger::ReservationStatus::kCaptured,
@@ -25,7 +60,7 @@ ledger::ReservationStatus parse_status(std::string_view text) {
 bool same(const ledger::Reservation& a, const ledger::Reservation& b) {
   return a.id == b.id && a.amount == b.amount && a.feature == b.feature &&
          a.expires_at_us == b.expires_at_us && a.status == b.status &&
-         a.amount_captured == b.amount_captured;
+         a.amount_captured == b.amount_captured && a.draws == b.draws;
 }
 
 }  // namespace
@@ -60,13 +95,14 @@ void apply(const pg::Result& rows, ledger::AccountStates& states) {
     r.expires_at_us = rows.int64(i, 4);
     r.status = parse_status(rows.text(i, 5));
     r.amount_captured = rows.int64(i, 6);
+    r.draws = decode_draws(rows.text(i, 7));
     states.at(rows.string(i, 0)).reservations[r.id] = std::move(r);
   }
 }
 
 pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& states) {
   assert(!keys.empty());
-  std::vector<std::string> accounts, ids, features, expiries, statuses;
+  std::vector<std::string> accounts, ids, features, expiries, statuses, draws;
   std::vector<int64_t> amounts, captured;
   for (const auto& [account, id] : keys) {
     const ledger::Reservation& r = states.at(account).reservations.at(id);
@@ -77,19 +113,21 @@ pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& s
     expiries.push_back(ledger::sql::timestamp_literal(r.expires_at_us));
     statuses.push_back(std::string(ledger::reservation_status_name(r.status)));
     captured.push_back(r.amount_captured);
+    draws.push_back(encode_draws(r.draws));
   }
   using namespace ledger::sql;
   // MERGE under the accounts' locks (see projections/balances.cc).
   return {"reservations_write",
           "MERGE INTO ledger_reservations t USING (SELECT * FROM unnest($1::text[], $2::text[],"
-          " $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[])"
-          " AS x(a, r, n, f, e, s, c)) x ON t.account_id = x.a AND t.reservation_id = x.r"
+          " $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])"
+          " AS x(a, r, n, f, e, s, c, d)) x ON t.account_id = x.a AND t.reservation_id = x.r"
           " WHEN MATCHED THEN UPDATE SET status = x.s, amount_captured = x.c"
           " WHEN NOT MATCHED THEN INSERT (account_id, reservation_id, amount, feature,"
-          " expires_at, status, amount_captured)"
-          " VALUES (x.a, x.r, x.n, x.f, x.e::timestamptz, x.s, x.c)",
+          " expires_at, status, amount_captured, draws)"
+          " VALUES (x.a, x.r, x.n, x.f, x.e::timestamptz, x.s, x.c, x.d)",
           {text_array(accounts), text_array(ids), int64_array(amounts), text_array(features),
-           text_array(expiries), text_array(statuses), int64_array(captured)}};
+           text_array(expiries), text_array(statuses), int64_array(captured),
+           text_array(draws)}};
 }
 
 pg::Statement clear() { return {"reservations_clear", "DELETE FROM ledger_reservations", {}}; }

@@ -5,6 +5,8 @@
 // stored and acknowledged, payment failures queue an email, and the subscription route.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include <thread>
 
 #include "crypto/seal.h"
@@ -100,10 +102,16 @@ TEST_F(WebhookEventsTest, RenewalResetsToTheAllowance) {
   EXPECT_EQ(available(who.account), 10'000);
   const std::vector<std::string> lines = event_lines(who.account);
   ASSERT_GE(lines.size(), 2u);
-  EXPECT_EQ(lines[lines.size() - 2], R"(CreditsExpired {"amount":6000,"reason":"period reset"})");
+  // The first period's allowance (bucket b2; b1 was the free allowance) expires; the new one
+  // is a bucket of its own that expires at the new period's end.
+  EXPECT_EQ(lines[lines.size() - 2],
+            R"(CreditsExpired {"amount":6000,"reason":"period reset","bucket_id":"b2"})");
   EXPECT_EQ(lines.back(), R"(CreditsGranted {"amount":10000,"reason":"plan allowance",)"
                           R"("source":"stripe","period_key":"sub_renew:)" +
-                              std::to_string(period0_s_ + kMonthS) + R"("})");
+                              std::to_string(period0_s_ + kMonthS) +
+                              R"(","bucket_id":"b3","expires_at_us":)" +
+                              std::to_string((period0_s_ + 2 * kMonthS) * 1'000'000) +
+                              R"(,"priority":50})");
   EXPECT_EQ(processing_column("evt_renew_1", "note"), "applied");
   expect_ledger_clean();
 }
@@ -176,6 +184,16 @@ TEST_F(WebhookEventsTest, BothPayloadShapesProduceTheSameLedgerEvents) {
   }
   std::vector<std::string> pre = event_lines("acct-shapepre");
   std::vector<std::string> basil = event_lines("acct-shapebasil");
+  // The free allowances expire a month after each account's own opening instant.
+  const std::regex expiry(R"("expires_at_us":[0-9]+)");
+  for (auto* lines : {&pre, &basil}) {
+    for (std::string& line : *lines) {
+      if (line.find("free plan allowance") != std::string::npos ||
+          line.find(":deleted\"") != std::string::npos) {
+        line = std::regex_replace(line, expiry, R"("expires_at_us":"a month after opening")");
+      }
+    }
+  }
   for (std::string& line : basil) {
     for (std::size_t at = line.find("shapebasil"); at != std::string::npos;
          at = line.find("shapebasil", at)) {
@@ -185,8 +203,9 @@ TEST_F(WebhookEventsTest, BothPayloadShapesProduceTheSameLedgerEvents) {
   EXPECT_EQ(pre, basil);
   std::string all;
   for (const std::string& line : pre) all += line + "\n";
-  // 2 opening + checkout 4 + first invoice 1 + upgrade 3 + renewal 3 + failure 1 + deletion 4.
-  EXPECT_EQ(pre.size(), 18u) << all;
+  // 2 opening + checkout 4 + first invoice 1 + upgrade 3 + renewal 4 (the upgrade's and the
+  // first period's allowance buckets expire, one event each) + failure 1 + deletion 4.
+  EXPECT_EQ(pre.size(), 19u) << all;
   // The subscription-level facts, not only the credits, came through: plan changes, the
   // upgrade period, past_due from the failed payment, the final cancellation.
   EXPECT_NE(all.find("plan upgrade"), std::string::npos);

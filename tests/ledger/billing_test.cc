@@ -56,9 +56,18 @@ class BillingRulesTest : public ::testing::Test {
     last_outbox_ = d.outbox;
     return d.outcome;
   }
+  // Spends `credits` through a reservation and its capture, as a user would.
+  void spend(int64_t credits) {
+    const std::string id = "spend-" + std::to_string(++spends_);
+    Command reserve{"acct", id + "-r", ReserveCredits{credits, "humanize", 600, id}, {}};
+    ASSERT_TRUE(decide_and_apply(state_, reserve, 1, plans_).outcome.ok());
+    Command capture{"acct", id + "-c", CaptureReservation{id, credits}, {}};
+    ASSERT_TRUE(decide_and_apply(state_, capture, 1, plans_).outcome.ok());
+  }
   PlanCatalog plans_ = plans();
   AccountState state_ = empty_account("acct");
   std::vector<OutboxMessage> last_outbox_;
+  int spends_ = 0;
 };
 
 TEST_F(BillingRulesTest, CheckoutStartsThePlanAndResetsToItsAllowance) {
@@ -78,8 +87,7 @@ TEST_F(BillingRulesTest, CheckoutStartsThePlanAndResetsToItsAllowance) {
 TEST_F(BillingRulesTest, RenewalResetsToTheAllowance) {
   auto events = life_of_a_subscription();
   ASSERT_TRUE(run(events[0]).ok());
-  state_.credits_available -= 4'000;  // as if spent
-  state_.credits_spent += 4'000;
+  spend(4'000);
   auto renewal = events[3];
   renewal.plan_id = "pro";
   ASSERT_TRUE(run(renewal).ok());
@@ -141,8 +149,7 @@ TEST_F(BillingRulesTest, DeletionResetsToFreeAndKeepsReservationsCapturable) {
 TEST_F(BillingRulesTest, ARenewalRetriedAfterANewerEventStillGetsItsGrant) {
   auto events = life_of_a_subscription();
   ASSERT_TRUE(run(events[0]).ok());  // pro, first period
-  state_.credits_available -= 9'000;  // spent in the first period
-  state_.credits_spent += 9'000;
+  spend(9'000);  // in the first period
   auto toggle = stripe("evt_toggle", "customer.subscription.updated", 3500);  // newer
   toggle.status = "active";
   toggle.cancel_at_period_end = true;
