@@ -33,6 +33,35 @@ std::string event_json(const ledger::StoredEvent& event) {
       .finish();
 }
 
+// The bucket terms of an admin grant: source admin (default) or promotional, an optional
+// RFC 3339 expires_at in the future, an optional priority 0..100 (lower spent first).
+ReplyOr<ledger::GrantCredits> grant_terms(const rapidjson::Value& fields) {
+  ledger::GrantCredits credits;
+  auto source = optional_string(fields, "source");
+  if (auto* error = std::get_if<HttpReply>(&source)) return std::move(*error);
+  if (const auto& value = std::get<std::optional<std::string>>(source)) {
+    if (*value != ledger::kBucketAdmin && *value != ledger::kBucketPromotional) {
+      return invalid_request("source", "must be admin or promotional");
+    }
+    credits.source = *value;
+  }
+  auto expires_at = optional_string(fields, "expires_at");
+  if (auto* error = std::get_if<HttpReply>(&expires_at)) return std::move(*error);
+  if (const auto& value = std::get<std::optional<std::string>>(expires_at)) {
+    const std::optional<int64_t> at_us = ledger::parse_rfc3339(*value);
+    if (!at_us) return invalid_request("expires_at", "must be an RFC 3339 timestamp");
+    if (*at_us <= ledger::unix_now_us()) {
+      return invalid_request("expires_at", "must be in the future");
+    }
+    credits.expires_at_us = *at_us;
+  }
+  auto priority = optional_integer(fields, "priority", 0, ledger::kBucketPriorityMax);
+  if (auto* error = std::get_if<HttpReply>(&priority)) return std::move(*error);
+  credits.priority =
+      std::get<std::optional<int64_t>>(priority).value_or(ledger::kBucketPriorityDefault);
+  return credits;
+}
+
 }  // namespace
 
 HttpReply LedgerService::grant_or_refund(RouteId route, const std::string& account_id,
@@ -43,7 +72,8 @@ HttpReply LedgerService::grant_or_refund(RouteId route, const std::string& accou
   if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
   auto key = client_idempotency_key(request);
   if (auto* error = std::get_if<HttpReply>(&key)) return std::move(*error);
-  auto body = grant ? parse_json_object(request.body, false, {"amount", "reason"})
+  auto body = grant ? parse_json_object(request.body, false,
+                                       {"amount", "reason", "source", "expires_at", "priority"})
                     : parse_json_object(request.body, false, {"amount", "reason", "reference"});
   if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
   const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
@@ -59,9 +89,13 @@ HttpReply LedgerService::grant_or_refund(RouteId route, const std::string& accou
       command_metadata(std::get<Principal>(principal), true, request, std::get<std::string>(key));
   ledger::CommandBody command;
   if (grant) {
+    auto terms = grant_terms(fields);
+    if (auto* error = std::get_if<HttpReply>(&terms)) return std::move(*error);
+    ledger::GrantCredits credits = std::get<ledger::GrantCredits>(std::move(terms));
+    credits.amount = std::get<int64_t>(amount);
+    credits.reason = std::get<std::string>(reason);
     // The ledger opens an unknown account (free plan) as part of an accepted grant.
-    command =
-        ledger::GrantCredits{std::get<int64_t>(amount), std::get<std::string>(reason), "admin"};
+    command = std::move(credits);
   } else {
     if (!projections::balances::read(thread_connection(options_.database_url), account_id)) {
       return json_error(404, "account_not_found");

@@ -11,6 +11,7 @@
 #include "http/request_body.h"
 #include "http/request_rules.h"
 #include "http/service.h"
+#include "ledger/json_fields.h"
 #include "ledger/time_format.h"
 #include "projections/balances.h"
 #include "projections/history.h"
@@ -25,14 +26,51 @@ constexpr int64_t kDayUs = 86'400'000'000;
 constexpr int64_t kUsageDefaultDays = 30;
 constexpr int64_t kUsageDaysMax = 366;
 
-ledger::Outcome balance_outcome(const projections::balances::BalanceView& view) {
-  ledger::Outcome outcome;
-  outcome.account_id = view.account_id;
-  outcome.plan_id = view.plan_id;
-  outcome.credits_available = view.credits_available;
-  outcome.credits_reserved = view.credits_reserved;
-  outcome.version = view.version;
-  return outcome;
+// GET /api/v1/credits: the balance, the buckets with credits left in the order they are
+// spent, and the earliest expiry among them (null when none expires).
+HttpReply credits_reply(const projections::balances::BalanceView& view) {
+  rapidjson::StringBuffer buffer;
+  ledger::json::Writer w(buffer);
+  w.StartArray();
+  int64_t next_expiry_us = 0;
+  int64_t next_expiry_credits = 0;
+  for (const ledger::CreditBucket& bucket : view.buckets) {
+    if (bucket.remaining <= 0) continue;
+    w.StartObject();
+    ledger::json::put(w, "id", bucket.id);
+    ledger::json::put(w, "source", bucket.source);
+    ledger::json::put(w, "remaining", bucket.remaining);
+    w.Key("expires_at");
+    if (bucket.expires_at_us > 0) {
+      const std::string at = ledger::format_rfc3339(bucket.expires_at_us);
+      w.String(at.data(), static_cast<rapidjson::SizeType>(at.size()));
+    } else {
+      w.Null();
+    }
+    ledger::json::put(w, "priority", bucket.priority);
+    w.EndObject();
+    if (bucket.expires_at_us > 0 && (next_expiry_us == 0 || bucket.expires_at_us < next_expiry_us)) {
+      next_expiry_us = bucket.expires_at_us;
+      next_expiry_credits = 0;
+    }
+    if (bucket.expires_at_us == next_expiry_us && next_expiry_us > 0) {
+      next_expiry_credits += bucket.remaining;
+    }
+  }
+  w.EndArray();
+  JsonObject body;
+  body.field("account_id", view.account_id)
+      .field("plan", view.plan_id)
+      .field("credits_available", view.credits_available)
+      .field("credits_reserved", view.credits_reserved)
+      .raw_field("buckets", std::string_view(buffer.GetString(), buffer.GetSize()));
+  if (next_expiry_us > 0) {
+    body.field("next_expiry", ledger::format_rfc3339(next_expiry_us));
+  } else {
+    body.null_field("next_expiry");
+  }
+  body.field("next_expiry_credits", next_expiry_credits);
+  return json_reply(200, body.finish());
 }
 
 }  // namespace
@@ -54,7 +92,7 @@ HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log
     view = projections::balances::read(connection, caller.account_id);
     if (!view) return service_unavailable();  // opened but not visible yet: retry
   }
-  return outcome_reply(RouteId::kCredits, balance_outcome(*view));
+  return credits_reply(*view);
 }
 
 HttpReply LedgerService::credits_history(const IncomingRequest& request, RequestLog& log) {

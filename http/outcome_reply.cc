@@ -18,13 +18,6 @@ std::string_view rejection_error_code(Rejection rejection) {
 
 std::string success_body(RouteId route, const Outcome& outcome) {
   switch (route) {
-    case RouteId::kCredits:
-      return JsonObject()
-          .field("account_id", outcome.account_id)
-          .field("plan", outcome.plan_id)
-          .field("credits_available", outcome.credits_available)
-          .field("credits_reserved", outcome.credits_reserved)
-          .finish();
     case RouteId::kReserve:
       return JsonObject()
           .field("reservation_id", outcome.reservation_id)
@@ -46,6 +39,14 @@ std::string success_body(RouteId route, const Outcome& outcome) {
           .field("credits_remaining", outcome.credits_available)
           .finish();
     case RouteId::kGrant:
+      return JsonObject()
+          .field("account_id", outcome.account_id)
+          .field("amount", outcome.amount)
+          .field("bucket_id", outcome.bucket_id)
+          .field("credits_available", outcome.credits_available)
+          .field("credits_reserved", outcome.credits_reserved)
+          .field("version", outcome.version)
+          .finish();
     case RouteId::kRefund:
       return JsonObject()
           .field("account_id", outcome.account_id)
@@ -91,6 +92,7 @@ int rejection_status(Rejection rejection) {
     case Rejection::kBalanceOverflow:
     case Rejection::kIdempotencyConflict:
     case Rejection::kRefundReferenceUsed:
+    case Rejection::kBucketLimit:
       return 409;
   }
   assert(false && "no status for an accepted outcome");
