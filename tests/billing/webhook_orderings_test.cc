@@ -5,6 +5,8 @@
 // account and subscription; orderings run on several client threads at once.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -55,7 +57,10 @@ class WebhookOrderingsTest : public BillingTest {
           << "ordering " << index << " event " << event << ": " << response.body;
     }
     FinalState state{get_credits(who.account).body, get_subscription(who.account).body};
-    state.credits_body = without(state.credits_body, who.account);
+    // Bucket ids count the buckets an ordering opened on the way, and the free allowance
+    // expires a month after the account's own opening: neither is the final state.
+    state.credits_body = std::regex_replace(without(state.credits_body, who.account),
+                                            std::regex(R"("id":"b[0-9]+",|"[0-9T:.Z-]{27}")"), "");
     state.subscription_body =
         without(without(state.subscription_body, who.subscription), who.customer);
     return state;
@@ -93,7 +98,9 @@ TEST_F(WebhookOrderingsTest, All120OrderingsEndInTheSameStateAndVerifyClean) {
                                     << finals[i].subscription_body;
   }
   EXPECT_EQ(finals[0].credits_body,
-            R"({"account_id":"","plan":"free","credits_available":300,"credits_reserved":0})");
+            R"({"account_id":"","plan":"free","credits_available":300,"credits_reserved":0,)"
+            R"("buckets":[{"source":"plan_allowance","remaining":300,"expires_at":,)"
+            R"("priority":50}],"next_expiry":,"next_expiry_credits":300})");
   EXPECT_EQ(finals[0].subscription_body,
             R"({"plan":"free","status":"canceled","current_period_end":")" +
                 ledger::format_rfc3339((period0_s + 2 * kMonthS) * 1'000'000) +

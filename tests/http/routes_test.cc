@@ -68,8 +68,14 @@ TEST_F(HttpRoutesTest, CreditsOpensAnUnknownAccountOnce) {
   const std::string alice = token("alice");
   const TestResponse first = http_get(url("/api/v1/credits"), bearer(alice));
   ASSERT_EQ(first.status, 200) << first.body;
-  EXPECT_EQ(first.body,
-            R"({"account_id":"alice","plan":"free","credits_available":300,"credits_reserved":0})");
+  const auto view = parse_json(first.body);
+  EXPECT_EQ(string_field(view, "account_id"), "alice");
+  EXPECT_EQ(string_field(view, "plan"), "free");
+  EXPECT_EQ(int_field(view, "credits_available"), 300);
+  EXPECT_EQ(int_field(view, "credits_reserved"), 0);
+  ASSERT_EQ(view["buckets"].Size(), 1u);  // the free allowance, for a month
+  EXPECT_EQ(std::string(view["buckets"][0]["source"].GetString()), "plan_allowance");
+  EXPECT_EQ(int_field(view, "next_expiry_credits"), 300);
   EXPECT_EQ(event_count("alice"), 2);  // AccountOpened, CreditsGranted
   const TestResponse second = http_get(url("/api/v1/credits"), bearer(alice));
   EXPECT_EQ(second.body, first.body);
@@ -208,6 +214,72 @@ TEST_F(HttpRoutesTest, AdminGrantsAndRefunds) {
   EXPECT_EQ(no_reason.status, 400);
   EXPECT_EQ(error_code(no_reason), "invalid_request");
   expect_consistent("carol");
+}
+
+TEST_F(HttpRoutesTest, AdminGrantsOpenBucketsThatCreditsShowsInBurnDownOrder) {
+  const std::string admin = create_key("ops", {"admin"});
+  const std::string path = "/api/v1/admin/accounts/erin/grants";
+  const int64_t tomorrow_s = ledger::unix_now_us() / 1'000'000 + 86'400;
+  const std::string tomorrow = ledger::format_rfc3339(tomorrow_s * 1'000'000);
+  const TestResponse promo = http_post(
+      url(path), with_key(bearer(admin), fresh_key()),
+      R"({"amount":100,"reason":"launch","source":"promotional","expires_at":")" + tomorrow +
+          R"(","priority":10})");
+  ASSERT_EQ(promo.status, 200) << promo.body;
+  EXPECT_EQ(string_field(parse_json(promo.body), "bucket_id"), "b2");  // b1: the free allowance
+  const TestResponse plain = grant(admin, "erin", 50);
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(string_field(parse_json(plain.body), "bucket_id"), "b3");
+
+  const std::string erin = token("erin");
+  const auto credits = [&] {
+    const TestResponse response = http_get(url("/api/v1/credits"), bearer(erin));
+    EXPECT_EQ(response.status, 200) << response.body;
+    return parse_json(response.body);
+  };
+  auto view = credits();
+  EXPECT_EQ(int_field(view, "credits_available"), 450);
+  ASSERT_TRUE(view["buckets"].IsArray());
+  ASSERT_EQ(view["buckets"].Size(), 3u);
+  const auto& first = view["buckets"][0];
+  EXPECT_EQ(std::string(first["id"].GetString()), "b2") << "the earliest expiry is spent first";
+  EXPECT_EQ(std::string(first["source"].GetString()), "promotional");
+  EXPECT_EQ(first["remaining"].GetInt64(), 100);
+  EXPECT_EQ(ledger::parse_rfc3339(first["expires_at"].GetString()), tomorrow_s * 1'000'000);
+  EXPECT_EQ(first["priority"].GetInt64(), 10);
+  EXPECT_EQ(std::string(view["buckets"][1]["source"].GetString()), "plan_allowance");
+  EXPECT_EQ(view["buckets"][1]["remaining"].GetInt64(), 300);
+  EXPECT_EQ(std::string(view["buckets"][2]["source"].GetString()), "admin");
+  EXPECT_TRUE(view["buckets"][2]["expires_at"].IsNull()) << "never expires";
+  EXPECT_EQ(ledger::parse_rfc3339(view["next_expiry"].GetString()), tomorrow_s * 1'000'000);
+  EXPECT_EQ(int_field(view, "next_expiry_credits"), 100);
+
+  // Terms the ledger cannot honour are refused before anything is written.
+  const int64_t events_before = event_count("erin");
+  const std::string yesterday = ledger::format_rfc3339((tomorrow_s - 2 * 86'400) * 1'000'000);
+  for (const std::string& body :
+       {R"({"amount":5,"reason":"x","expires_at":")" + yesterday + R"("})",
+        std::string(R"({"amount":5,"reason":"x","expires_at":"next week"})"),
+        std::string(R"({"amount":5,"reason":"x","expires_at":12})"),
+        std::string(R"({"amount":5,"reason":"x","priority":101})"),
+        std::string(R"({"amount":5,"reason":"x","priority":-1})"),
+        std::string(R"({"amount":5,"reason":"x","source":"pack"})"),
+        std::string(R"({"amount":5,"reason":"x","bucket":"b1"})")}) {
+    const TestResponse refused = http_post(url(path), with_key(bearer(admin), fresh_key()), body);
+    EXPECT_EQ(refused.status, 400) << body << " -> " << refused.body;
+    EXPECT_EQ(error_code(refused), "invalid_request") << body;
+  }
+  EXPECT_EQ(event_count("erin"), events_before);
+
+  // Spending 120 empties the promotion and takes 20 from the allowance.
+  const std::string id = string_field(parse_json(reserve(erin, 120).body), "reservation_id");
+  ASSERT_EQ(capture(erin, id, 120).status, 200);
+  view = credits();
+  ASSERT_EQ(view["buckets"].Size(), 2u);
+  EXPECT_EQ(std::string(view["buckets"][0]["source"].GetString()), "plan_allowance");
+  EXPECT_EQ(view["buckets"][0]["remaining"].GetInt64(), 280);
+  EXPECT_EQ(int_field(view, "next_expiry_credits"), 280);
+  expect_consistent("erin");
 }
 
 TEST_F(HttpRoutesTest, AdminEventsArePagedWithVersionsAndHashes) {
