@@ -55,9 +55,10 @@ struct RefundCredits {
 
 // A verified, parsed Stripe event already resolved to this account. Applied by the rules of
 // DESIGN.md "Webhooks": an event older (by `created_s`) than the newest one applied changes
-// nothing; exactly one allowance grant per subscription period; renewal resets credits to
-// the allowance (leftover expires); upgrade grants the difference once; deletion resets to
-// the free plan.
+// nothing; exactly one allowance grant per subscription period; a renewal expires what is
+// left of the older allowance and grants the period's (a bucket expiring at the period's
+// end; other buckets stay); upgrade grants the difference once; deletion expires the
+// allowance and grants the free plan's.
 struct StripeBillingEvent {
   std::string stripe_event_id;
   std::string type;  // checkout.session.completed | invoice.paid | invoice.payment_failed |
