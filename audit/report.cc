@@ -38,6 +38,8 @@ void count(const ledger::AccountState& before, const ledger::EventBody& event, M
         e->amount_captured;
   } else if (const auto* e = std::get_if<ledger::CreditsExpired>(&event)) {
     moved.expired += e->amount;
+  } else if (const auto* e = std::get_if<ledger::CreditsRevoked>(&event)) {
+    moved.expired += e->amount;  // a refunded pack's unspent credits leave unspent
   }
 }
 

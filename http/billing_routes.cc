@@ -339,9 +339,13 @@ HttpReply BillingRoutes::checkout(const std::string& account_id, const IncomingR
     }
     idempotency_key = checkout_idempotency_key(account_id, *request.idempotency_key);
   }
-  auto body = parse_json_object(request.body, false, {"plan_id", "billing_cycle", "currency"});
+  auto body = parse_json_object(request.body, false,
+                                {"plan_id", "billing_cycle", "currency", "pack_id"});
   if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
   const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
+  if (fields.HasMember("pack_id")) {
+    return pack_checkout(account_id, fields, idempotency_key, request, log);
+  }
   auto plan_id = required_string(fields, "plan_id", kPlanIdLengthMax);
   if (auto* error = std::get_if<HttpReply>(&plan_id)) return std::move(*error);
   auto billing_cycle = required_string(fields, "billing_cycle", kBillingCycleLengthMax);
@@ -371,7 +375,11 @@ HttpReply BillingRoutes::checkout(const std::string& account_id, const IncomingR
   params.success_url = settings_.checkout_success_url;
   params.cancel_url = settings_.checkout_cancel_url;
   params.idempotency_key = idempotency_key;
-  const integrations::CheckoutSessionResult result = stripe_.create_checkout_session(params);
+  return checkout_reply(stripe_.create_checkout_session(params), request, log);
+}
+
+HttpReply BillingRoutes::checkout_reply(const integrations::CheckoutSessionResult& result,
+                                        const IncomingRequest& request, RequestLog& log) const {
   if (const auto* failure = std::get_if<integrations::StripeFailure>(&result)) {
     log.detail =
         "stripe_" + (failure->code.empty() ? std::to_string(failure->status) : failure->code);
@@ -382,6 +390,42 @@ HttpReply BillingRoutes::checkout(const std::string& account_id, const IncomingR
   return json_reply(
       200,
       JsonObject().field("checkout_url", session.url).field("session_id", session.id).finish());
+}
+
+// POST /api/v1/billing/checkout {"pack_id", "currency"}: a one-off payment for a pack.
+HttpReply BillingRoutes::pack_checkout(const std::string& account_id,
+                                       const rapidjson::Value& fields,
+                                       const std::string& idempotency_key,
+                                       const IncomingRequest& request, RequestLog& log) const {
+  for (const char* subscription_only : {"plan_id", "billing_cycle"}) {
+    if (fields.HasMember(subscription_only)) {
+      return invalid_request(subscription_only, "a pack checkout takes pack_id and currency only");
+    }
+  }
+  auto pack_id = required_string(fields, "pack_id", kPlanIdLengthMax);
+  if (auto* error = std::get_if<HttpReply>(&pack_id)) return std::move(*error);
+  auto currency_field = required_string(fields, "currency", kCurrencyLengthMax);
+  if (auto* error = std::get_if<HttpReply>(&currency_field)) return std::move(*error);
+  const ledger::Pack* pack = plans_.find_pack(std::get<std::string>(pack_id));
+  if (pack == nullptr) return json_error(400, "unknown_pack");
+  const std::string currency = lower_ascii(std::get<std::string>(currency_field));
+  if (std::find(pack->currencies.begin(), pack->currencies.end(), currency) ==
+      pack->currencies.end()) {
+    return json_error(400, "unsupported_currency", {{"currency", currency}});
+  }
+  if (!stripe_.configured()) {
+    log.detail = "stripe_not_configured";
+    return service_unavailable(settings_.retry_after_s);
+  }
+  integrations::CheckoutSessionParams params;
+  params.price_id = pack->stripe_price;
+  params.account_id = account_id;
+  params.pack_id = pack->id;
+  params.customer_id = known_customer_id(account_id);
+  params.success_url = settings_.checkout_success_url;
+  params.cancel_url = settings_.checkout_cancel_url;
+  params.idempotency_key = idempotency_key;
+  return checkout_reply(stripe_.create_checkout_session(params), request, log);
 }
 
 HttpReply LedgerService::billing_route(RouteId route, const IncomingRequest& request,

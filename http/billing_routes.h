@@ -26,6 +26,8 @@
 // LedgerService::billing_route.
 #pragma once
 
+#include <rapidjson/document.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -89,6 +91,14 @@ class BillingRoutes {
  private:
   // The account's Stripe customer id from its subscription projection ("" when none).
   std::string known_customer_id(const std::string& account_id) const;
+  // A checkout body with pack_id: {"pack_id", "currency"}; 400 unknown_pack,
+  // unsupported_currency, invalid_request (plan fields beside a pack).
+  HttpReply pack_checkout(const std::string& account_id, const rapidjson::Value& fields,
+                          const std::string& idempotency_key, const IncomingRequest& request,
+                          RequestLog& log) const;
+  // The answer to a created session, or to Stripe's failure.
+  HttpReply checkout_reply(const integrations::CheckoutSessionResult& result,
+                           const IncomingRequest& request, RequestLog& log) const;
 
   const BillingSettings settings_;
   const ledger::PlanCatalog& plans_;

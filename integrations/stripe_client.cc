@@ -59,6 +59,22 @@ StripeClient::StripeClient(StripeClientSettings settings) : settings_(std::move(
 
 std::vector<std::pair<std::string, std::string>> StripeClient::checkout_session_form(
     const CheckoutSessionParams& params) {
+  if (!params.pack_id.empty()) {
+    std::vector<std::pair<std::string, std::string>> form = {
+        {"mode", "payment"},
+        {"line_items[0][price]", params.price_id},
+        {"line_items[0][quantity]", "1"},
+        {"success_url", params.success_url},
+        {"cancel_url", params.cancel_url},
+        {"client_reference_id", params.account_id},
+        {"metadata[account_id]", params.account_id},
+        {"metadata[pack_id]", params.pack_id},
+        {"payment_intent_data[metadata][account_id]", params.account_id},
+        {"payment_intent_data[metadata][pack_id]", params.pack_id},
+    };
+    if (!params.customer_id.empty()) form.emplace_back("customer", params.customer_id);
+    return form;
+  }
   std::vector<std::pair<std::string, std::string>> form = {
       {"mode", "subscription"},
       {"line_items[0][price]", params.price_id},
@@ -78,7 +94,8 @@ std::vector<std::pair<std::string, std::string>> StripeClient::checkout_session_
 CheckoutSessionResult StripeClient::create_checkout_session(
     const CheckoutSessionParams& params) const {
   assert(configured());
-  assert(!params.price_id.empty() && !params.account_id.empty() && !params.plan_id.empty());
+  assert(!params.price_id.empty() && !params.account_id.empty());
+  assert(params.plan_id.empty() != params.pack_id.empty());
   assert(!params.success_url.empty() && !params.cancel_url.empty());
   assert(!params.idempotency_key.empty());
   auto answer = post_form(kCheckoutSessionsPath, checkout_session_form(params),

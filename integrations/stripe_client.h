@@ -28,7 +28,10 @@ struct StripeClientSettings {
 struct CheckoutSessionParams {
   std::string price_id;
   std::string account_id;   // client_reference_id and both metadata[account_id]
-  std::string plan_id;      // both metadata[plan_id]
+  std::string plan_id;      // both metadata[plan_id] (a subscription checkout)
+  // A pack checkout instead (plan_id empty): mode=payment, metadata[pack_id] on the session
+  // and its payment intent.
+  std::string pack_id;
   std::string customer_id;  // `customer`, sent only when non-empty (a returning customer)
   std::string success_url;
   std::string cancel_url;

@@ -57,7 +57,7 @@ bool settle(AccountState& state, const std::string& id, int64_t captured, int64_
 // sequence (so the fold of a tampered id fails).
 CreditBucket* bucket_for_credit(AccountState& s, const std::string& bucket_id,
                                 const std::string& source, int64_t expires_at_us,
-                                int64_t priority) {
+                                int64_t priority, const std::string& reference = "") {
   if (bucket_id.empty()) {
     auto [it, created] = s.buckets.try_emplace(kLegacyBucketId);
     if (created) {
@@ -69,7 +69,8 @@ CreditBucket* bucket_for_credit(AccountState& s, const std::string& bucket_id,
   if (auto it = s.buckets.find(bucket_id); it != s.buckets.end()) {
     CreditBucket& bucket = it->second;
     const bool same_terms = bucket.source == source && bucket.expires_at_us == expires_at_us &&
-                            bucket.priority == priority;
+                            bucket.priority == priority && bucket.reference.empty() &&
+                            reference.empty();
     return same_terms ? &bucket : nullptr;
   }
   if (bucket_id != "b" + std::to_string(s.buckets_created + 1) || expires_at_us < 0 ||
@@ -78,7 +79,8 @@ CreditBucket* bucket_for_credit(AccountState& s, const std::string& bucket_id,
   }
   s.buckets_created += 1;
   CreditBucket& bucket = s.buckets[bucket_id];
-  bucket = CreditBucket{bucket_id, source, 0, 0, expires_at_us, priority, s.buckets_created};
+  bucket = CreditBucket{bucket_id, source,         0, 0, expires_at_us, priority,
+                        s.buckets_created, reference, 0};
   return &bucket;
 }
 
@@ -114,7 +116,17 @@ bool apply_body(AccountState& s, const CreditsGranted& e) {
     return false;  // one allowance per period
   }
   const std::string source = bucket_source_of_grant(e.source);
-  CreditBucket* bucket = bucket_for_credit(s, e.bucket_id, source, e.expires_at_us, e.priority);
+  if (source == kBucketPack) {
+    // A pack names its payment, once per account; its bucket is its own.
+    if (e.reference.empty() || e.bucket_id.empty() ||
+        !s.refund_references.emplace(pack_reference_key(e.reference), e.amount).second) {
+      return false;
+    }
+  } else if (!e.reference.empty()) {
+    return false;
+  }
+  CreditBucket* bucket =
+      bucket_for_credit(s, e.bucket_id, source, e.expires_at_us, e.priority, e.reference);
   if (bucket == nullptr || e.amount <= 0 || !add(bucket->remaining, e.amount)) return false;
   // The newest allowance's period end (a cancellation's free allowance may end before the
   // paid period it replaces would have).
@@ -157,6 +169,16 @@ bool apply_body(AccountState& s, const CreditsExpired& e) {
   } else if (!take_draws(s, {{e.bucket_id, e.amount}}, e.amount, false)) {
     return false;
   }
+  return subtract(s.credits_available, e.amount) && add(s.credits_expired, e.amount);
+}
+bool apply_body(AccountState& s, const CreditsRevoked& e) {
+  const auto it = s.buckets.find(e.bucket_id);
+  if (e.amount <= 0 || it == s.buckets.end() || it->second.reference.empty() ||
+      it->second.reference != e.reference || it->second.remaining < e.amount) {
+    return false;
+  }
+  it->second.remaining -= e.amount;
+  it->second.revoked += e.amount;
   return subtract(s.credits_available, e.amount) && add(s.credits_expired, e.amount);
 }
 bool apply_body(AccountState& s, const PlanChanged& e) {
@@ -231,6 +253,10 @@ bool bucket_before(const CreditBucket& a, const CreditBucket& b) {
     return std::tuple(expiry, bucket.priority, bucket.seq);
   };
   return key(a) < key(b);
+}
+
+std::string pack_reference_key(const std::string& payment_reference) {
+  return "pack:" + payment_reference;
 }
 
 std::string bucket_source_of_grant(const std::string& grant_source) {

@@ -53,8 +53,13 @@ struct CreditBucket {
   int64_t expires_at_us = 0;  // 0: never
   int64_t priority = kBucketPriorityDefault;
   int64_t seq = 0;  // creation order (legacy: 0)
+  std::string reference;  // a pack: its payment (Stripe payment intent); never merged
+  int64_t revoked = 0;    // a pack: credits taken back after refunds of its payment
   bool operator==(const CreditBucket&) const = default;
 };
+// The refund_references entry that makes a pack's grant once per payment; it holds the
+// pack's credits.
+std::string pack_reference_key(const std::string& payment_reference);
 // True when `a` is spent before `b`.
 bool bucket_before(const CreditBucket& a, const CreditBucket& b);
 // The source of the bucket a CreditsGranted creates (its event source mapped: "stripe" ->

@@ -1,6 +1,7 @@
 // Stripe billing rules (ledger/billing_rules.h).
 #include "ledger/billing_rules.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "ledger/json_fields.h"
@@ -228,14 +229,79 @@ std::string invoice_period_key(const StripeBillingEvent& event) {
   return event.subscription_id + ":invoice:" + event.invoice_id;
 }
 
+namespace {
+
+BillingDecision invalid_billing_event() {
+  BillingDecision decision;
+  decision.rejection = Rejection::kInvalidCommand;
+  return decision;
+}
+
+constexpr int64_t kDayUs = 86'400'000'000;
+
+// A paid pack checkout: the pack's credits in a bucket of their own, once per payment.
+BillingDecision pack_purchase(const AccountState& state, const StripeBillingEvent& event,
+                              int64_t now_us) {
+  if (event.pack_credits <= 0 || event.pack_credits > kAmountMax ||
+      event.payment_reference.empty() || event.pack_expires_after_days < 0) {
+    return invalid_billing_event();
+  }
+  BillingDecision decision;
+  if (state.refund_references.count(pack_reference_key(event.payment_reference)) != 0) {
+    decision.note = "pack_already_granted";
+    return decision;
+  }
+  const int64_t expires_at_us =
+      event.pack_expires_after_days > 0 ? now_us + event.pack_expires_after_days * kDayUs : 0;
+  decision.events.push_back(CreditsGranted{event.pack_credits, "pack " + event.pack_id,
+                                           kBucketPack, "", "", expires_at_us,
+                                           kBucketPriorityDefault, event.payment_reference});
+  decision.note = "pack_granted";
+  return decision;
+}
+
+// A refunded charge: of the pack bought with it, the refunded share of its credits, less
+// what earlier refunds took, at most what the pack has left.
+BillingDecision pack_refund(const AccountState& state, const StripeBillingEvent& event) {
+  if (event.payment_reference.empty() || event.charge_amount_minor < 0 ||
+      event.charge_refunded_minor < 0) {
+    return invalid_billing_event();
+  }
+  BillingDecision decision;
+  const auto pack = state.refund_references.find(pack_reference_key(event.payment_reference));
+  if (pack == state.refund_references.end()) {
+    decision.note = "not_a_pack";  // e.g. a subscription invoice's charge
+    return decision;
+  }
+  const int64_t credits = pack->second;
+  int64_t share = credits;
+  if (!event.charge_fully_refunded && event.charge_amount_minor > 0 &&
+      event.charge_refunded_minor < event.charge_amount_minor) {
+    share = static_cast<int64_t>(static_cast<__int128>(credits) * event.charge_refunded_minor /
+                                 event.charge_amount_minor);
+  }
+  decision.note = "nothing_unspent";
+  for (const auto& [id, bucket] : state.buckets) {
+    if (bucket.reference != event.payment_reference) continue;
+    const int64_t take = std::min(bucket.remaining, std::max<int64_t>(0, share - bucket.revoked));
+    if (take > 0) {
+      decision.events.push_back(CreditsRevoked{
+          take, "pack refunded (charge " + event.charge_id + ")", id, event.payment_reference});
+      decision.note = "pack_refunded";
+    }
+  }
+  return decision;
+}
+
+}  // namespace
+
 BillingDecision decide_billing(const AccountState& state, const StripeBillingEvent& event,
                                const PlanCatalog& plans, int64_t now_us) {
   assert(state.opened);
-  if (event.stripe_event_id.empty() || event.subscription_id.empty() || event.created_s <= 0) {
-    BillingDecision decision;
-    decision.rejection = Rejection::kInvalidCommand;
-    return decision;
-  }
+  if (event.stripe_event_id.empty() || event.created_s <= 0) return invalid_billing_event();
+  if (!event.pack_id.empty()) return pack_purchase(state, event, now_us);
+  if (event.type == "charge.refunded") return pack_refund(state, event);
+  if (event.subscription_id.empty()) return invalid_billing_event();
   // Only a checkout or a subscription's first invoice may switch the account to another
   // subscription; the old subscription's later events (its deletion) must not touch it.
   const std::string& current = state.subscription.subscription_id;

@@ -66,7 +66,8 @@ BodyDecision decide_body(const AccountState&, const OpenAccount&, int64_t) { ret
 std::string mergeable_bucket(const AccountState& s, const std::string& source,
                              int64_t expires_at_us, int64_t priority) {
   for (const auto& [id, bucket] : s.buckets) {
-    if (id != kLegacyBucketId && bucket.source == source && bucket.expires_at_us == expires_at_us &&
+    if (id != kLegacyBucketId && bucket.reference.empty() && source != kBucketPack &&
+        bucket.source == source && bucket.expires_at_us == expires_at_us &&
         bucket.priority == priority) {
       return id;
     }
@@ -310,6 +311,7 @@ void assign_bucket(const AccountState& s, EventBody& event) {
     return id.empty() ? "b" + std::to_string(s.buckets_created + 1) : id;
   };
   if (auto* grant = std::get_if<CreditsGranted>(&event)) {
+    // mergeable_bucket never offers a pack's bucket: a pack gets a new one.
     grant->bucket_id =
         bucket_of(bucket_source_of_grant(grant->source), grant->expires_at_us, grant->priority);
   } else if (auto* refund = std::get_if<CreditsRefunded>(&event)) {
@@ -412,7 +414,8 @@ bool command_is_storable(const Command& command) {
                  [&](const StripeBillingEvent& c) {
                    for (const std::string* text :
                         {&c.stripe_event_id, &c.type, &c.customer_id, &c.subscription_id,
-                         &c.plan_id, &c.status, &c.billing_reason, &c.invoice_id}) {
+                         &c.plan_id, &c.status, &c.billing_reason, &c.invoice_id, &c.pack_id,
+                         &c.payment_reference, &c.charge_id}) {
                      check(*text, kCommandTextBytesMax);
                    }
                  },

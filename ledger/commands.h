@@ -73,6 +73,22 @@ struct StripeBillingEvent {
   int64_t period_end_s = 0;
   bool cancel_at_period_end = false;
   std::string invoice_id;
+  // One-off packs. A paid checkout (checkout.session.completed or
+  // checkout.session.async_payment_succeeded) of a pack grants `pack_credits` into a pack
+  // bucket of its own (expiring after pack_expires_after_days, 0 never), once per
+  // `payment_reference` (the payment intent). charge.refunded takes back, of the pack
+  // bought with that payment, the refunded share of its credits (credits x
+  // charge_refunded_minor / charge_amount_minor, all of them when the charge is fully
+  // refunded), at most what it has left (CreditsRevoked). Notes: pack_granted,
+  // pack_already_granted, pack_refunded, nothing_unspent, not_a_pack.
+  std::string pack_id;
+  int64_t pack_credits = 0;
+  int64_t pack_expires_after_days = 0;
+  std::string payment_reference;
+  std::string charge_id;
+  int64_t charge_amount_minor = 0;
+  int64_t charge_refunded_minor = 0;
+  bool charge_fully_refunded = false;
 };
 
 // A verified Churnkey delivery resolved to this account (webhooks/stripe_inbox.h), recorded

@@ -444,6 +444,11 @@ class Lane {
       if (const auto* refund = std::get_if<RefundCredits>(&command.body)) {
         refund_keys.emplace_back(command.account_id, refund->reference);
       }
+      if (const auto* billing = std::get_if<StripeBillingEvent>(&command.body);
+          billing && !billing->payment_reference.empty()) {
+        refund_keys.emplace_back(command.account_id,
+                                 pack_reference_key(billing->payment_reference));
+      }
       if (reads_subscription(command.body)) billed_accounts.insert(command.account_id);
       idempotency_keys.emplace_back(command.account_id, command.idempotency_key);
     }
@@ -534,6 +539,11 @@ class Lane {
       if (const auto* refund = std::get_if<CreditsRefunded>(&decision.events[i]);
           refund && !refund->reference.empty()) {
         writes.refund_references.emplace_back(command.account_id, refund->reference);
+      }
+      if (const auto* pack = std::get_if<CreditsGranted>(&decision.events[i]);
+          pack && !pack->reference.empty()) {
+        writes.refund_references.emplace_back(command.account_id,
+                                              pack_reference_key(pack->reference));
       }
     }
     projections::usage::Usage spent;

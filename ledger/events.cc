@@ -29,6 +29,7 @@ void write_fields(json::Writer& w, const CreditsGranted& e) {
   put(w, "bucket_id", e.bucket_id);
   put(w, "expires_at_us", e.expires_at_us);
   put(w, "priority", e.priority);
+  if (!e.reference.empty()) put(w, "reference", e.reference);
 }
 void write_draws(json::Writer& w, const std::vector<BucketDraw>& draws) {
   w.Key("draws");
@@ -71,6 +72,12 @@ void write_fields(json::Writer& w, const CreditsExpired& e) {
   put(w, "amount", e.amount);
   put(w, "reason", e.reason);
   if (!e.bucket_id.empty()) put(w, "bucket_id", e.bucket_id);
+}
+void write_fields(json::Writer& w, const CreditsRevoked& e) {
+  put(w, "amount", e.amount);
+  put(w, "reason", e.reason);
+  put(w, "bucket_id", e.bucket_id);
+  put(w, "reference", e.reference);
 }
 void write_fields(json::Writer& w, const PlanChanged& e) {
   put(w, "plan_id", e.plan_id);
@@ -143,6 +150,11 @@ std::optional<EventBody> read_credits_granted(const rapidjson::Value& v) {
   e.bucket_id = std::move(*bucket_id);
   e.expires_at_us = *expires;
   e.priority = *priority;
+  if (v.HasMember("reference")) {
+    auto reference = get_string(v, "reference");
+    if (!reference || reference->empty()) return std::nullopt;
+    e.reference = std::move(*reference);
+  }
   return e;
 }
 // The optional bucket_id of a debit or refund: "" when absent, nullopt when malformed.
@@ -239,6 +251,16 @@ bool read_strings(const rapidjson::Value& v,
   return true;
 }
 
+std::optional<EventBody> read_credits_revoked(const rapidjson::Value& v) {
+  CreditsRevoked e;
+  if (!read_strings(v, {{"reason", &e.reason}, {"bucket_id", &e.bucket_id}, {"reference", &e.reference}})) {
+    return std::nullopt;
+  }
+  auto amount = get_int64(v, "amount");
+  if (!amount) return std::nullopt;
+  e.amount = *amount;
+  return e;
+}
 std::optional<EventBody> read_churnkey_session_recorded(const rapidjson::Value& v) {
   ChurnkeySessionRecorded e;
   if (!read_strings(v, {{"delivery_id", &e.delivery_id},
@@ -317,6 +339,7 @@ std::string_view event_type_name(const EventBody& event) {
           [](const ShopifyWebhookRecorded&) { return std::string_view("ShopifyWebhookRecorded"); },
           [](const PersonalDataErased&) { return std::string_view("PersonalDataErased"); },
           [](const AccountReopened&) { return std::string_view("AccountReopened"); },
+          [](const CreditsRevoked&) { return std::string_view("CreditsRevoked"); },
       },
       event);
 }
@@ -348,6 +371,7 @@ std::optional<EventBody> decode_event(std::string_view type_name, std::string_vi
   if (type_name == "ShopifyWebhookRecorded") return read_shopify_webhook_recorded(document);
   if (type_name == "PersonalDataErased") return read_personal_data_erased(document);
   if (type_name == "AccountReopened") return read_account_reopened(document);
+  if (type_name == "CreditsRevoked") return read_credits_revoked(document);
   return std::nullopt;
 }
 

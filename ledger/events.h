@@ -36,6 +36,7 @@ struct CreditsGranted {
   std::string bucket_id;
   int64_t expires_at_us = 0;  // 0: never
   int64_t priority = 50;
+  std::string reference;  // source pack: the payment (once per account); "" otherwise
 };
 // `draws` says which buckets the reservation took its credits from (nullopt in events
 // recorded before buckets existed: the fold then draws in burn-down order).
@@ -74,6 +75,14 @@ struct CreditsExpired {
   int64_t amount = 0;
   std::string reason;
   std::string bucket_id;
+};
+// Unspent credits of a pack taken back because its payment was refunded (counted as
+// expired: they leave the account unspent). At most what the bucket has left.
+struct CreditsRevoked {
+  int64_t amount = 0;
+  std::string reason;
+  std::string bucket_id;
+  std::string reference;  // the pack's payment
 };
 struct PlanChanged {
   std::string plan_id;
@@ -156,7 +165,7 @@ using EventBody = std::variant<AccountOpened, CreditsGranted, CreditsReserved, R
                                ReservationReleased, ReservationExpired, CreditsRefunded,
                                CreditsExpired, PlanChanged, SubscriptionChanged,
                                ChurnkeySessionRecorded, AccountClosed, ShopifyWebhookRecorded,
-                               PersonalDataErased, AccountReopened>;
+                               PersonalDataErased, AccountReopened, CreditsRevoked>;
 
 // The stored type name of an event ("CreditsReserved", ...).
 std::string_view event_type_name(const EventBody& event);

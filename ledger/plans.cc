@@ -104,6 +104,43 @@ std::optional<std::string> parse_plan(const rapidjson::Value& value, Plan& plan)
   return std::nullopt;
 }
 
+constexpr int64_t kPackDaysMax = 3'650;
+
+// One entry of "packs": {"id", "credits", "stripe_price", "currencies", "expires_after_days"?}.
+std::optional<std::string> parse_pack(const rapidjson::Value& value, Pack& pack) {
+  if (!value.IsObject()) return "each pack must be an object";
+  const auto id = json::get_string(value, "id");
+  if (!id || id->empty() || id->size() > 64) return "each pack needs a string id (1..64 chars)";
+  pack.id = *id;
+  const auto credits = json::get_int64(value, "credits");
+  if (!credits || *credits < 1 || *credits > kMonthlyCreditsMax) {
+    return "pack " + pack.id + ": credits must be an integer in 1..1000000000";
+  }
+  pack.credits = *credits;
+  const auto price = json::get_string(value, "stripe_price");
+  if (!price || price->empty()) return "pack " + pack.id + ": stripe_price must be a non-empty string";
+  pack.stripe_price = *price;
+  const auto currencies = value.FindMember("currencies");
+  if (currencies == value.MemberEnd() || !currencies->value.IsArray() ||
+      currencies->value.Empty()) {
+    return "pack " + pack.id + ": currencies must be a non-empty array";
+  }
+  for (const auto& currency : currencies->value.GetArray()) {
+    if (!currency.IsString() || !is_currency_code(currency.GetString())) {
+      return "pack " + pack.id + ": currencies must be lower-case three-letter ISO codes";
+    }
+    pack.currencies.emplace_back(currency.GetString());
+  }
+  if (value.HasMember("expires_after_days")) {
+    const auto days = json::get_int64(value, "expires_after_days");
+    if (!days || *days < 1 || *days > kPackDaysMax) {
+      return "pack " + pack.id + ": expires_after_days must be an integer in 1..3650";
+    }
+    pack.expires_after_days = *days;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::variant<PlanCatalog, std::string> PlanCatalog::parse(std::string_view json_text) {
@@ -132,6 +169,19 @@ std::variant<PlanCatalog, std::string> PlanCatalog::parse(std::string_view json_
     catalog.plans_.push_back(std::move(plan));
   }
   if (catalog.find(kFreePlanId) == nullptr) return std::string("plans file must define a free plan");
+  if (const auto packs = document.FindMember("packs"); packs != document.MemberEnd()) {
+    if (!packs->value.IsArray()) return std::string("\"packs\" must be an array");
+    std::set<std::string> pack_ids;
+    for (const auto& value : packs->value.GetArray()) {
+      Pack pack;
+      if (auto error = parse_pack(value, pack)) return *error;
+      if (!pack_ids.insert(pack.id).second) return "duplicate pack id " + pack.id;
+      if (!prices.insert(pack.stripe_price).second) {
+        return "pack " + pack.id + ": stripe price " + pack.stripe_price + " is used twice";
+      }
+      catalog.packs_.push_back(std::move(pack));
+    }
+  }
   return catalog;
 }
 
@@ -148,6 +198,13 @@ std::variant<PlanCatalog, std::string> PlanCatalog::load(const std::string& path
 const Plan* PlanCatalog::find(std::string_view plan_id) const {
   for (const Plan& plan : plans_) {
     if (plan.id == plan_id) return &plan;
+  }
+  return nullptr;
+}
+
+const Pack* PlanCatalog::find_pack(std::string_view pack_id) const {
+  for (const Pack& pack : packs_) {
+    if (pack.id == pack_id) return &pack;
   }
   return nullptr;
 }

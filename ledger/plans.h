@@ -31,6 +31,15 @@ struct Plan {
   int64_t low_balance_threshold = 0;
 };
 
+// A one-off credit pack sold through Stripe Checkout (mode=payment).
+struct Pack {
+  std::string id;
+  int64_t credits = 0;
+  std::string stripe_price;
+  std::vector<std::string> currencies;  // lower-case ISO codes accepted at checkout
+  int64_t expires_after_days = 0;       // 0: the pack's credits never expire
+};
+
 class PlanCatalog {
  public:
   static constexpr std::string_view kFreePlanId = "free";
@@ -48,9 +57,13 @@ class PlanCatalog {
   // The `free` plan; always present in a parsed catalog.
   const Plan& free_plan() const;
   const std::vector<Plan>& plans() const { return plans_; }
+  // The pack with this id, or nullptr (the file's optional top-level "packs").
+  const Pack* find_pack(std::string_view pack_id) const;
+  const std::vector<Pack>& packs() const { return packs_; }
 
  private:
   std::vector<Plan> plans_;
+  std::vector<Pack> packs_;
 };
 
 }  // namespace ledger

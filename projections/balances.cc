@@ -40,6 +40,10 @@ std::string encode_buckets(const ledger::AccountState& account) {
     ledger::json::put(w, "expires_at_us", b->expires_at_us);
     ledger::json::put(w, "priority", b->priority);
     ledger::json::put(w, "seq", b->seq);
+    if (!b->reference.empty()) {
+      ledger::json::put(w, "reference", b->reference);
+      ledger::json::put(w, "revoked", b->revoked);
+    }
     w.EndObject();
   }
   w.EndArray();
@@ -69,6 +73,15 @@ std::map<std::string, ledger::CreditBucket> decode_buckets(std::string_view text
       throw std::runtime_error("the balance projection holds a malformed bucket");
     }
     b = ledger::CreditBucket{*id, *source, *remaining, *reserved, *expires, *priority, *seq};
+    if (v.HasMember("reference")) {
+      auto reference = ledger::json::get_string(v, "reference");
+      auto revoked = ledger::json::get_int64(v, "revoked");
+      if (!reference || !revoked) {
+        throw std::runtime_error("the balance projection holds a malformed bucket");
+      }
+      b.reference = std::move(*reference);
+      b.revoked = *revoked;
+    }
     buckets[b.id] = std::move(b);
   }
   return buckets;

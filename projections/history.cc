@@ -62,6 +62,10 @@ std::optional<Entry> entry_of(const ledger::EventBody& event) {
           entry.type = "expiry";
           entry.amount = -e.amount;
           entry.reason = e.reason;
+        } else if constexpr (std::is_same_v<E, ledger::CreditsRevoked>) {
+          entry.type = "pack_refund";
+          entry.amount = -e.amount;
+          entry.reason = e.reason;
         } else {
           return std::nullopt;
         }

@@ -55,6 +55,15 @@ pg::Statement clear() {
   return {"refund_references_clear", "DELETE FROM ledger_refund_references", {}};
 }
 
+std::string find_account(pg::Connection& connection, const std::string& reference) {
+  const pg::Result rows = connection.exec(
+      {"refund_references_account",
+       "SELECT account_id FROM ledger_refund_references WHERE reference = $1"
+       " ORDER BY account_id LIMIT 1",
+       {reference}});
+  return rows.rows() == 0 ? std::string() : rows.string(0, 0);
+}
+
 std::string difference(const ledger::AccountState& projected, const ledger::AccountState& folded) {
   return projected.refund_references == folded.refund_references
              ? ""

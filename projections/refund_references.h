@@ -28,6 +28,9 @@ pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& s
 
 pg::Statement clear();
 
+// The account that used `reference` (a pack's payment: ledger::pack_reference_key), or "".
+std::string find_account(pg::Connection& connection, const std::string& reference);
+
 // "" when the projected references equal the fold's, else the difference in words.
 std::string difference(const ledger::AccountState& projected, const ledger::AccountState& folded);
 

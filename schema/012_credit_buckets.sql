@@ -33,3 +33,7 @@ UPDATE ledger_reservations
 
 CREATE INDEX ledger_accounts_credits_due ON ledger_accounts (credits_due_at)
   WHERE credits_due_at IS NOT NULL;
+
+-- A refunded Stripe charge finds the account of the pack it paid for by the pack's
+-- reference ("pack:<payment intent>").
+CREATE INDEX ledger_refund_references_reference ON ledger_refund_references (reference);

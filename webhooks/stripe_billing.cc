@@ -11,9 +11,11 @@ namespace {
 
 constexpr std::size_t kAccountIdLengthMax = 128;
 
-constexpr std::array<std::string_view, 5> kHandledTypes = {
-    "checkout.session.completed", "invoice.paid", "invoice.payment_failed",
-    "customer.subscription.updated", "customer.subscription.deleted"};
+constexpr std::array<std::string_view, 7> kHandledTypes = {
+    "checkout.session.completed",    "checkout.session.async_payment_succeeded",
+    "invoice.paid",                  "invoice.payment_failed",
+    "customer.subscription.updated", "customer.subscription.deleted",
+    "charge.refunded"};
 
 std::string valid_hint(const std::string& candidate) {
   return is_valid_stripe_account_hint(candidate) ? candidate : std::string();
@@ -25,7 +27,20 @@ void map_checkout(const StripeCheckoutSession& session, StripeBillingMapping& ma
   mapping.account_hint =
       valid_hint(first_non_empty({session.client_reference_id, session.metadata_account_id}));
   mapping.metadata_plan_id = session.metadata_plan_id;
-  if (session.mode != "subscription" || session.subscription.empty()) {
+  if (session.mode == "payment" && !session.metadata_pack_id.empty()) {
+    // A pack: granted once its payment is in (now, or with async_payment_succeeded).
+    if (session.payment_status != "paid" && session.payment_status != "no_payment_required") {
+      mapping.ignore_reason = "checkout_unpaid";
+      return;
+    }
+    mapping.event.pack_id = session.metadata_pack_id;
+    mapping.event.payment_reference = first_non_empty({session.payment_intent, session.id});
+    return;
+  }
+  if (mapping.event.type == "checkout.session.async_payment_succeeded") {
+    // A subscription's delayed payment: its first paid invoice starts it.
+    mapping.ignore_reason = "subscription_paid_by_invoice";
+  } else if (session.mode != "subscription" || session.subscription.empty()) {
     mapping.ignore_reason = "checkout_not_a_subscription";
   } else if (session.payment_status == "unpaid") {
     // A delayed payment method: the subscription starts with its first paid invoice.
@@ -58,6 +73,19 @@ void map_subscription(const StripeSubscription& subscription, StripeBillingMappi
   mapping.metadata_plan_id = subscription.metadata_plan_id;
 }
 
+// A refund of a charge: the ledger takes back what is unspent of the pack it paid for (a
+// charge that paid no pack changes nothing).
+void map_charge(const StripeCharge& charge, StripeBillingMapping& mapping) {
+  mapping.event.customer_id = charge.customer;
+  mapping.account_hint = valid_hint(charge.metadata_account_id);
+  mapping.event.payment_reference = charge.payment_intent;
+  mapping.event.charge_id = charge.id;
+  mapping.event.charge_amount_minor = charge.amount_minor.value_or(0);
+  mapping.event.charge_refunded_minor = charge.amount_refunded_minor.value_or(0);
+  mapping.event.charge_fully_refunded = charge.refunded;
+  if (charge.payment_intent.empty()) mapping.ignore_reason = "charge_without_payment_intent";
+}
+
 }  // namespace
 
 bool is_handled_stripe_event_type(std::string_view type) {
@@ -88,6 +116,8 @@ StripeBillingMapping map_stripe_event(const StripeEvent& event) {
     map_checkout(*event.checkout, mapping);
   } else if (event.invoice) {
     map_invoice(*event.invoice, mapping);
+  } else if (event.charge) {
+    map_charge(*event.charge, mapping);
   } else {
     assert(event.subscription.has_value());
     map_subscription(*event.subscription, mapping);

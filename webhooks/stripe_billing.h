@@ -13,8 +13,9 @@
 
 namespace webhooks {
 
-// True for the five types of DESIGN.md "Webhooks": checkout.session.completed, invoice.paid,
-// invoice.payment_failed, customer.subscription.updated, customer.subscription.deleted.
+// True for the five types of DESIGN.md "Webhooks" (checkout.session.completed, invoice.paid,
+// invoice.payment_failed, customer.subscription.updated, customer.subscription.deleted) and
+// the two of packs (checkout.session.async_payment_succeeded, charge.refunded).
 // Deliveries of any other type are stored and acknowledged, never applied.
 bool is_handled_stripe_event_type(std::string_view type);
 
@@ -28,9 +29,10 @@ struct StripeBillingMapping {
   std::string account_hint;
   std::string price_id;          // The price on the invoice or subscription; "" for a checkout.
   std::string metadata_plan_id;  // metadata.plan_id, set by our checkout.
-  // Non-empty when the event is of a handled type but not about a subscription we bill (a
-  // checkout in payment mode or not paid yet, an invoice without a subscription): the
-  // delivery is then acknowledged and marked ignored with this reason.
+  // Non-empty when the event is of a handled type but not about a subscription or pack we
+  // bill (a checkout in payment mode without a pack or not paid yet, an invoice without a
+  // subscription, a charge without a payment intent): the delivery is then acknowledged and
+  // marked ignored with this reason.
   std::string ignore_reason;
 };
 

@@ -10,10 +10,13 @@
 namespace webhooks {
 namespace {
 
-enum class ObjectKind { kOther, kCheckoutSession, kInvoice, kSubscription };
+enum class ObjectKind { kOther, kCheckoutSession, kInvoice, kSubscription, kCharge };
 
 ObjectKind object_kind(std::string_view type) {
-  if (type == "checkout.session.completed") return ObjectKind::kCheckoutSession;
+  if (type == "checkout.session.completed" || type == "checkout.session.async_payment_succeeded") {
+    return ObjectKind::kCheckoutSession;
+  }
+  if (type == "charge.refunded") return ObjectKind::kCharge;
   if (type == "invoice.paid" || type == "invoice.payment_failed") return ObjectKind::kInvoice;
   if (type == "customer.subscription.created" || type == "customer.subscription.updated" ||
       type == "customer.subscription.deleted") {
@@ -32,7 +35,22 @@ StripeCheckoutSession read_checkout_session(JsonFieldReader& fields) {
   session.subscription = fields.id("subscription");
   session.mode = fields.string("mode");
   session.payment_status = fields.string("payment_status");
+  session.metadata_pack_id = fields.id_text("metadata.pack_id");
+  session.payment_intent = fields.id("payment_intent");
   return session;
+}
+
+StripeCharge read_charge(JsonFieldReader& fields) {
+  StripeCharge charge;
+  charge.id = fields.required_string("id");
+  charge.customer = fields.id("customer");
+  charge.payment_intent = fields.id("payment_intent");
+  charge.amount_minor = fields.int64("amount");
+  charge.amount_refunded_minor = fields.int64("amount_refunded");
+  charge.refunded = fields.boolean("refunded");
+  charge.metadata_account_id = fields.id_text("metadata.account_id");
+  charge.metadata_pack_id = fields.id_text("metadata.pack_id");
+  return charge;
 }
 
 constexpr int kInvoiceLinesScannedMax = 20;
@@ -138,6 +156,9 @@ std::string read_object(const rapidjson::Value& object, StripeEvent& event) {
       break;
     case ObjectKind::kSubscription:
       event.subscription = read_subscription(fields);
+      break;
+    case ObjectKind::kCharge:
+      event.charge = read_charge(fields);
       break;
     case ObjectKind::kOther:
       event.object_id = fields.string("id");

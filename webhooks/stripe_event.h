@@ -26,8 +26,24 @@ struct StripeCheckoutSession {
   std::string subscription;
   std::string mode;            // "subscription", "payment" or "setup".
   std::string payment_status;  // "paid", "unpaid" or "no_payment_required".
+  std::string metadata_pack_id;  // metadata.pack_id (a pack checkout)
+  std::string payment_intent;    // mode payment: the payment's intent
 
   bool operator==(const StripeCheckoutSession&) const = default;
+};
+
+// data.object of charge.refunded.
+struct StripeCharge {
+  std::string id;
+  std::string customer;
+  std::string payment_intent;
+  std::optional<int64_t> amount_minor;           // `amount`, in the minor unit
+  std::optional<int64_t> amount_refunded_minor;  // `amount_refunded`, cumulative
+  bool refunded = false;                         // fully refunded
+  std::string metadata_account_id;
+  std::string metadata_pack_id;
+
+  bool operator==(const StripeCharge&) const = default;
 };
 
 // data.object of invoice.paid and invoice.payment_failed.
@@ -73,8 +89,8 @@ struct StripeSubscription {
   bool operator==(const StripeSubscription&) const = default;
 };
 
-// One Stripe event. At most one of checkout/invoice/subscription is set, according to
-// `type`; events of other types carry only the common fields.
+// One Stripe event. At most one of checkout/invoice/subscription/charge is set, according
+// to `type`; events of other types carry only the common fields.
 struct StripeEvent {
   std::string id;
   std::string type;
@@ -84,6 +100,7 @@ struct StripeEvent {
   std::optional<StripeCheckoutSession> checkout;
   std::optional<StripeInvoice> invoice;
   std::optional<StripeSubscription> subscription;
+  std::optional<StripeCharge> charge;
 
   bool operator==(const StripeEvent&) const = default;
 };

@@ -13,6 +13,7 @@
 
 #include "crypto/digest.h"
 #include "ledger/personal_data.h"
+#include "projections/refund_references.h"
 #include "projections/subscriptions.h"
 #include "webhooks/delivery_body.h"
 #include "webhooks/erasure.h"
@@ -359,13 +360,29 @@ ProcessingResult StripeInbox::apply(pg::Connection& connection, const Delivery& 
         {ProcessingStatus::kIgnored, mapping.account_hint, mapping.ignore_reason, "", 0, true});
   }
   // Once an attempt named an account, later attempts keep it (its command may have committed).
-  const std::string account_id =
-      !mapping.account_hint.empty() ? mapping.account_hint
-      : !delivery.account_id.empty()
-          ? delivery.account_id
-          : projections::subscriptions::find_account(connection, mapping.event.subscription_id,
-                                                     mapping.event.customer_id);
+  // A refunded charge names the account whose pack it paid for.
+  std::string account_id =
+      !mapping.account_hint.empty() ? mapping.account_hint : delivery.account_id;
+  if (account_id.empty() && event.charge) {
+    account_id = projections::refund_references::find_account(
+        connection, ledger::pack_reference_key(mapping.event.payment_reference));
+  }
+  if (account_id.empty()) {
+    account_id = projections::subscriptions::find_account(
+        connection, mapping.event.subscription_id, mapping.event.customer_id);
+  }
   if (account_id.empty()) return record(unresolved(attempt_number));
+  if (!mapping.event.pack_id.empty()) {
+    const ledger::Pack* pack = plans_.find_pack(mapping.event.pack_id);
+    if (pack == nullptr) {
+      // Paid for a pack the plans file no longer sells: kept for an operator, never lost.
+      spdlog::error("stripe event {}: pack {} is not in the plans file", event.id,
+                    mapping.event.pack_id);
+      return record({ProcessingStatus::kFailed, account_id, "unknown_pack", "", 0, true});
+    }
+    mapping.event.pack_credits = pack->credits;
+    mapping.event.pack_expires_after_days = pack->expires_after_days;
+  }
   mapping.event.plan_id = resolve_stripe_plan(mapping, plans_);
   if (!mapping.price_id.empty() && plans_.find_by_stripe_price(mapping.price_id) == nullptr) {
     // Usually a price created in Stripe but missing from the plans file.

@@ -110,6 +110,74 @@ std::string checkout_completed(const std::string& event_id, int64_t created_s,
   return event_envelope("checkout.session.completed", event_id, created_s, Shape::kPre2025, object);
 }
 
+std::string pack_checkout_event(const std::string& type, const std::string& event_id,
+                                int64_t created_s, const std::string& account,
+                                const std::string& pack_id, const std::string& tag,
+                                const std::string& payment_status) {
+  const std::string object = fill(R"({
+    "id": "cs_pack_@TAG@",
+    "object": "checkout.session",
+    "amount_subtotal": 900,
+    "amount_total": 900,
+    "cancel_url": "https://app.wwai.ai/billing/cancel",
+    "client_reference_id": "@ACCOUNT@",
+    "created": @SESSION_CREATED@,
+    "currency": "usd",
+    "customer": null,
+    "customer_creation": "if_required",
+    "customer_details": {"email": "pack@example.com", "name": "Pat Pack", "tax_exempt": "none"},
+    "expires_at": @EXPIRES@,
+    "invoice": null,
+    "livemode": false,
+    "metadata": {"account_id": "@ACCOUNT@", "pack_id": "@PACK@"},
+    "mode": "payment",
+    "payment_intent": "pi_@TAG@",
+    "payment_status": "@PAYMENT_STATUS@",
+    "status": "complete",
+    "subscription": null,
+    "success_url": "https://app.wwai.ai/billing/success?session_id={CHECKOUT_SESSION_ID}",
+    "url": null
+  })",
+                                  {{"TAG", tag},
+                                   {"ACCOUNT", account},
+                                   {"PACK", pack_id},
+                                   {"SESSION_CREATED", std::to_string(created_s - 60)},
+                                   {"EXPIRES", std::to_string(created_s + kDayS)},
+                                   {"PAYMENT_STATUS", payment_status}});
+  return event_envelope(type, event_id, created_s, Shape::kPre2025, object);
+}
+
+std::string charge_refunded_event(const std::string& event_id, int64_t created_s,
+                                  const std::string& account, const std::string& tag,
+                                  int64_t amount_minor, int64_t refunded_minor, bool refunded) {
+  const std::string object = fill(R"({
+    "id": "ch_@TAG@",
+    "object": "charge",
+    "amount": @AMOUNT@,
+    "amount_captured": @AMOUNT@,
+    "amount_refunded": @REFUNDED_AMOUNT@,
+    "captured": true,
+    "created": @CHARGE_CREATED@,
+    "currency": "usd",
+    "customer": null,
+    "livemode": false,
+    "metadata": @METADATA@,
+    "paid": true,
+    "payment_intent": "pi_@TAG@",
+    "refunded": @REFUNDED@,
+    "status": "succeeded"
+  })",
+                                  {{"TAG", tag},
+                                   {"AMOUNT", std::to_string(amount_minor)},
+                                   {"REFUNDED_AMOUNT", std::to_string(refunded_minor)},
+                                   {"CHARGE_CREATED", std::to_string(created_s - kDayS)},
+                                   {"METADATA", account.empty() ? std::string("{}")
+                                                                : R"({"account_id": ")" + account +
+                                                                      R"("})"},
+                                   {"REFUNDED", refunded ? "true" : "false"}});
+  return event_envelope("charge.refunded", event_id, created_s, Shape::kPre2025, object);
+}
+
 std::string invoice_event(const std::string& type, const std::string& event_id, int64_t created_s,
                           const Subscriber& who, const std::string& price,
                           const std::string& billing_reason, int64_t period_start_s, Shape shape) {

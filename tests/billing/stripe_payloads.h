@@ -48,6 +48,21 @@ std::string subscription_event(const std::string& type, const std::string& event
                                const std::string& status, int64_t period_start_s,
                                bool cancel_at_period_end, Shape shape);
 
+// checkout.session.completed or checkout.session.async_payment_succeeded of a pack bought by
+// `account` (metadata account_id and pack_id, as our checkout sets them): session
+// "cs_pack_<tag>", payment intent "pi_<tag>".
+std::string pack_checkout_event(const std::string& type, const std::string& event_id,
+                                int64_t created_s, const std::string& account,
+                                const std::string& pack_id, const std::string& tag,
+                                const std::string& payment_status = "paid");
+
+// charge.refunded of the charge "ch_<tag>" of payment intent "pi_<tag>" for `amount_minor`,
+// refunded `refunded_minor` so far (`refunded` when in full). `account` "" leaves the
+// charge's metadata empty.
+std::string charge_refunded_event(const std::string& event_id, int64_t created_s,
+                                  const std::string& account, const std::string& tag,
+                                  int64_t amount_minor, int64_t refunded_minor, bool refunded);
+
 // An event type the ledger does not handle (customer.created).
 std::string customer_created(const std::string& event_id, int64_t created_s,
                              const std::string& customer);

@@ -5,10 +5,14 @@
 // verify and replay, and migration 012's backfill of pre-bucket rows.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <future>
+#include <limits>
 #include <thread>
 
 #include "audit/verify.h"
+#include "crypto/digest.h"
 #include "ledger/committer.h"
 #include "ledger/migrations.h"
 #include "ledger/store.h"
@@ -199,6 +203,62 @@ TEST_F(BucketsTest, RenewalAndCancellationKeepGrantedCredits) {
   EXPECT_TRUE(full_invariants_hold(state_));
 }
 
+TEST_F(BucketsTest, PacksBurnDownAfterAllowancesAndSurviveRenewalAndCancellation) {
+  const int64_t t0_s = t0_ / 1'000'000;
+  const auto stripe = [&](std::string id, std::string type, int64_t created_s) {
+    StripeBillingEvent e;
+    e.stripe_event_id = std::move(id);
+    e.type = std::move(type);
+    e.created_s = created_s;
+    e.customer_id = "cus_1";
+    e.subscription_id = "sub_1";
+    e.plan_id = "pro";
+    return e;
+  };
+  const auto pack = [&](std::string id, int64_t credits, int64_t days, std::string payment) {
+    StripeBillingEvent e = stripe("evt_" + payment, "checkout.session.completed", t0_s);
+    e.subscription_id.clear();
+    e.plan_id.clear();
+    e.pack_id = std::move(id);
+    e.pack_credits = credits;
+    e.pack_expires_after_days = days;
+    e.payment_reference = std::move(payment);
+    return e;
+  };
+  auto checkout = stripe("evt_checkout", "checkout.session.completed", t0_s);
+  checkout.period_start_s = t0_s;
+  checkout.period_end_s = t0_s + 30 * 86'400;
+  ASSERT_TRUE(run(checkout, t0_).outcome.ok());                                       // b2
+  ASSERT_TRUE(run(GrantCredits{200, "promo", "promotional", t0_ + 10 * kDayUs, 50}, t0_)
+                  .outcome.ok());                                                      // b3
+  EXPECT_EQ(run(pack("pack_1000", 1'000, 0, "pi_a"), t0_).outcome.note, "pack_granted");  // b4
+  ASSERT_TRUE(run(pack("pack_500", 500, 365, "pi_b"), t0_).outcome.ok());              // b5
+  EXPECT_EQ(run(pack("pack_1000", 1'000, 0, "pi_a"), t0_).outcome.note, "pack_already_granted");
+  EXPECT_EQ(state_.credits_available, 10'000 + 200 + 1'000 + 500);
+
+  const Decision reserved = run(ReserveCredits{10'500, "humanize", 600, "big"}, t0_ + kDayUs);
+  ASSERT_TRUE(reserved.outcome.ok());
+  EXPECT_EQ(*std::get<CreditsReserved>(reserved.events[0]).draws,
+            (std::vector<BucketDraw>{{"b3", 200}, {"b2", 10'000}, {"b5", 300}}))
+      << "promotion (10 days), allowance (30 days), the expiring pack; the lasting pack last";
+  ASSERT_TRUE(run(CaptureReservation{"big", 10'500}, t0_ + kDayUs).outcome.ok());
+
+  auto renewal = stripe("evt_renewal", "invoice.paid", t0_s + 30 * 86'400 + 60);
+  renewal.billing_reason = "subscription_cycle";
+  renewal.period_start_s = t0_s + 30 * 86'400;
+  renewal.period_end_s = t0_s + 60 * 86'400;
+  ASSERT_TRUE(run(renewal, t0_ + 30 * kDayUs + kMinuteUs).outcome.ok());
+  EXPECT_EQ(state_.credits_available, 10'000 + 1'000 + 200) << "packs survive the renewal";
+
+  auto deleted = stripe("evt_deleted", "customer.subscription.deleted", t0_s + 40 * 86'400);
+  deleted.status = "canceled";
+  deleted.plan_id.clear();
+  ASSERT_TRUE(run(deleted, t0_ + 40 * kDayUs).outcome.ok());
+  EXPECT_EQ(state_.credits_available, 300 + 1'000 + 200) << "and the cancellation";
+  EXPECT_EQ(state_.refund_references.count(pack_reference_key("pi_a")), 1u);
+  EXPECT_TRUE(full_invariants_hold(state_));
+}
+
 TEST_F(BucketsTest, EventsRecordedBeforeBucketsFoldIntoTheLegacyBucket) {
   const std::vector<EventBody> legacy = {
       AccountOpened{"free"},
@@ -351,6 +411,134 @@ TEST_F(BucketsDbTest, TheSweeperExpiresABucketExactlyOnce) {
             1);
   expect_verify_clean();
   EXPECT_GT(audit::replay_projections(*pg_), 0);
+  expect_verify_clean();
+}
+
+// Appends the events that `decide_and_apply` decides for `command` at `now_us` on the
+// account's current stream (as the committer would have at that time) and rebuilds the
+// projections: an account with a past.
+void append_decided(pg::Connection& connection, AccountState& state, const Command& command,
+                    int64_t now_us, const PlanCatalog& plans) {
+  const int64_t version_before = state.version;
+  std::string hash = state.last_hash;  // decide_and_apply leaves the chain to its caller
+  const Decision decision = decide_and_apply(state, command, now_us, plans);
+  ASSERT_TRUE(decision.outcome.ok());
+  std::vector<StoredEvent> events;
+  for (std::size_t i = 0; i < decision.events.size(); ++i) {
+    StoredEvent event;
+    event.stream_id = command.account_id;
+    event.stream_version = version_before + static_cast<int64_t>(i) + 1;
+    event.event_id = crypto::uuid_v4();
+    event.event_type = std::string(event_type_name(decision.events[i]));
+    event.payload = encode_event_payload(decision.events[i]);
+    event.metadata = R"({"actor":"test","source":"seed"})";
+    event.recorded_at_us = now_us;
+    hash = event_hash(hash, event);
+    event.hash = hash;
+    events.push_back(std::move(event));
+  }
+  state.last_hash = hash;
+  connection.exec(append_events(events));
+  ASSERT_GT(audit::replay_projections(connection), 0);
+}
+
+TEST_F(BucketsDbTest, TheFreeRefreshIsGrantedOnceUnder32ConcurrentFirstRequests) {
+  AccountState seeded = empty_account("monthly");
+  append_decided(*pg_, seeded, ledger_tests::make_command("monthly", "open", OpenAccount{}),
+                 unix_now_us() - 40 * kDayUs, plans_);
+  // Two committers (as two ledgerd processes), no sweeper: the requests alone refresh.
+  auto first = start(0);
+  auto second = start(0);
+  std::vector<std::future<Outcome>> outcomes;
+  for (int i = 0; i < 32; ++i) {
+    Committer& committer = i % 2 == 0 ? *first : *second;
+    outcomes.push_back(committer.submit(ledger_tests::make_command(
+        "monthly", "r" + std::to_string(i),
+        ReserveCredits{5, "humanize", 600, "res-" + std::to_string(i)})));
+  }
+  for (auto& outcome : outcomes) EXPECT_TRUE(outcome.get().ok());
+  first->shutdown();
+  second->shutdown();
+  EXPECT_EQ(count("SELECT count(*) FROM ledger_events WHERE stream_id = 'monthly'"
+                  " AND event_type = 'CreditsGranted' AND payload->>'period_key' = 'free:1'"),
+            1);
+  const auto view = projections::balances::read(*pg_, "monthly");
+  ASSERT_TRUE(view.has_value());
+  EXPECT_EQ(view->credits_available, 300 - 32 * 5) << "the old month's 300 expired, once";
+  EXPECT_EQ(view->credits_expired, 300);
+  expect_verify_clean();
+}
+
+TEST_F(BucketsDbTest, ExpiryIsExactlyOnceUnderLoadAcrossARestartAndBalanceAsOfSeesIt) {
+  auto sweeper_a = start(50);
+  auto sweeper_b = start(50);
+  const std::vector<std::string> accounts = {"load-1", "load-2", "load-3", "load-4"};
+  const int64_t expires_at_us = unix_now_us() + 1'200'000;
+  for (const std::string& account : accounts) {
+    ASSERT_TRUE(sweeper_a
+                    ->submit(ledger_tests::make_command(
+                        account, "promo",
+                        GrantCredits{100'000, "flash", "promotional", expires_at_us, 50}))
+                    .get()
+                    .ok());
+  }
+  const int64_t before_expiry_us = unix_now_us();
+  // Four callers spend on every account through both committers across the expiry.
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; !stop.load(); ++i) {
+        const std::string& account = accounts[static_cast<std::size_t>(i + t) % accounts.size()];
+        Committer& committer = (i + t) % 2 == 0 ? *sweeper_a : *sweeper_b;
+        const std::string id = "c" + std::to_string(t) + "-" + std::to_string(i);
+        try {
+          const Outcome reserved =
+              committer.submit(ledger_tests::make_command(account, id + "r",
+                                                          ReserveCredits{7, "detect", 600, id}))
+                  .get();
+          if (reserved.ok()) {
+            // Captured on the committer that is certainly up, so nothing stays reserved.
+            ASSERT_TRUE(sweeper_b
+                            ->submit(ledger_tests::make_command(account, id + "c",
+                                                                CaptureReservation{id, 7}))
+                            .get()
+                            .ok());
+          }
+        } catch (const LedgerOverloaded&) {
+          // The restarted committer refuses new work while it shuts down: nothing written.
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2'000));
+  sweeper_a->shutdown();  // a restart: another committer takes over the sweeping
+  auto sweeper_c = start(50);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  stop = true;
+  for (auto& caller : callers) caller.join();
+  sweeper_b->shutdown();
+  sweeper_c->shutdown();
+  for (const std::string& account : accounts) {
+    EXPECT_EQ(count("SELECT count(*) FROM ledger_events WHERE stream_id = '" + account +
+                    "' AND event_type = 'CreditsExpired' AND payload->>'bucket_id' = 'b2'"),
+              1)
+        << account;
+    const auto folded = fold_stream(*pg_, account, std::numeric_limits<int64_t>::max());
+    ASSERT_TRUE(folded.has_value());
+    const auto as_before = fold_stream(*pg_, account, before_expiry_us);
+    ASSERT_TRUE(as_before.has_value());
+    EXPECT_EQ(as_before->credits_available + as_before->credits_reserved, 100'300)
+        << "as of before the expiry: the promotion is there";
+    EXPECT_EQ(as_before->credits_expired, 0);
+    // What expired is what the promotion had left: granted = spent + expired + balance.
+    EXPECT_EQ(folded->credits_expired, 100'000 - (folded->credits_spent -
+                                                  (300 - folded->credits_available -
+                                                   folded->credits_reserved)))
+        << account;
+    EXPECT_EQ(folded->buckets.count("b2"), 0u) << "nothing left of it";
+    EXPECT_TRUE(full_invariants_hold(*folded));
+  }
   expect_verify_clean();
 }
 

@@ -64,6 +64,10 @@ std::string default_test_plans_json() {
                "detect": {"base_words": 100, "base_credits": 5}},
    "stripe_prices": {"monthly": "price_business_monthly", "yearly": "price_business_yearly"},
    "currencies": ["usd", "eur"]}
+], "packs": [
+  {"id": "pack_1000", "credits": 1000, "stripe_price": "price_pack_1000", "currencies": ["usd"]},
+  {"id": "pack_5000", "credits": 5000, "stripe_price": "price_pack_5000", "currencies": ["usd", "eur"],
+   "expires_after_days": 365}
 ]})";
 }
 

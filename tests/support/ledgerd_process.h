@@ -24,7 +24,8 @@ struct LedgerdOptions {
   std::chrono::milliseconds start_timeout{15'000};
 };
 
-// The default plans file content (free: 300 credits, pro: 10000) for tests.
+// The default plans file content (free: 300 credits, pro: 10000, business: 50000; packs
+// pack_1000 (usd, never expires) and pack_5000 (usd and eur, 365 days)) for tests.
 std::string default_test_plans_json();
 
 // A TCP port on 127.0.0.1 that nothing listened on a moment ago.
