@@ -146,6 +146,36 @@ Digest make_digest(pg::Connection& connection, const DigestKeys& keys) {
   return digest;
 }
 
+namespace {
+
+// The digest files of `directory`, oldest first (names sort by position, then time).
+std::vector<std::filesystem::path> digest_files_oldest_first(const std::string& directory) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> digests;
+  for (const fs::directory_entry& entry : fs::directory_iterator(directory)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("digest-", 0) == 0 && entry.path().extension() == ".json") {
+      digests.push_back(entry.path());
+    }
+  }
+  const auto position_of = [](const fs::path& file) {
+    return std::strtoll(file.filename().string().c_str() + 7, nullptr, 10);
+  };
+  std::sort(digests.begin(), digests.end(), [&](const fs::path& a, const fs::path& b) {
+    return std::pair(position_of(a), a.filename().string()) <
+           std::pair(position_of(b), b.filename().string());
+  });
+  return digests;
+}
+
+}  // namespace
+
+std::optional<std::string> latest_digest_file(const std::string& directory) {
+  const auto digests = digest_files_oldest_first(directory);
+  if (digests.empty()) return std::nullopt;
+  return digests.back().string();
+}
+
 std::string write_digest_file(const std::string& directory, const Digest& digest,
                               std::size_t keep) {
   assert(keep >= 1);
@@ -161,21 +191,8 @@ std::string write_digest_file(const std::string& directory, const Digest& digest
     if (!out) throw std::runtime_error("cannot write " + temporary.string());
   }
   fs::rename(temporary, path);
-  // Retention: the newest `keep` digests (names sort by position, then time).
-  std::vector<fs::path> digests;
-  for (const fs::directory_entry& entry : fs::directory_iterator(directory)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("digest-", 0) == 0 && entry.path().extension() == ".json") {
-      digests.push_back(entry.path());
-    }
-  }
-  const auto position_of = [](const fs::path& file) {
-    return std::strtoll(file.filename().string().c_str() + 7, nullptr, 10);
-  };
-  std::sort(digests.begin(), digests.end(), [&](const fs::path& a, const fs::path& b) {
-    return std::pair(position_of(a), a.filename().string()) <
-           std::pair(position_of(b), b.filename().string());
-  });
+  // Retention: the newest `keep` digests.
+  const std::vector<fs::path> digests = digest_files_oldest_first(directory);
   for (std::size_t i = 0; i + keep < digests.size(); ++i) fs::remove(digests[i]);
   return path.string();
 }

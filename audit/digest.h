@@ -75,6 +75,10 @@ std::variant<std::string, std::string> prove(pg::Connection& connection,
 // digest files beyond `keep`. Returns the path; throws std::runtime_error when it cannot write.
 std::string write_digest_file(const std::string& directory, const Digest& digest, std::size_t keep);
 
+// The newest digest file write_digest_file left in `directory` (highest position, then
+// newest), or nullopt when there is none.
+std::optional<std::string> latest_digest_file(const std::string& directory);
+
 // Checks a proof against a digest without a database: the digest's signature, the event's
 // hash recomputed from its fields, and the root recomputed from the path.
 DigestCheck check_proof(std::string_view proof_json, const Digest& digest, const DigestKeys& keys);

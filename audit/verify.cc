@@ -50,6 +50,31 @@ struct ScanProblem {
   int64_t version = 0;
 };
 
+// Checks that `event` follows `folded` (version, hash chain) and folds it in; the problem
+// otherwise.
+std::optional<ScanProblem> check_and_fold(FoldedAccount& folded, const StoredEvent& event) {
+  AccountState& state = folded.state;
+  if (event.stream_version != state.version + 1) {
+    return ScanProblem{"stream version gap: expected " + std::to_string(state.version + 1),
+                       event.stream_id, event.stream_version};
+  }
+  if (!crypto::constant_time_equal(ledger::event_hash(state.last_hash, event), event.hash)) {
+    return ScanProblem{"hash chain broken: the event's stored bytes or hash were altered",
+                       event.stream_id, event.stream_version};
+  }
+  if (!ledger::fold_event(state, event)) {
+    return ScanProblem{"event does not decode or cannot follow the stream's state (" +
+                           event.event_type + ")",
+                       event.stream_id, event.stream_version};
+  }
+  if (event.event_type == "ReservationCaptured") {  // decoded again only for these
+    if (const auto body = ledger::decode_event(event.event_type, event.payload)) {
+      projections::usage::count(state, *body, event.recorded_at_us, folded.usage);
+    }
+  }
+  return std::nullopt;
+}
+
 // Folds the whole log one stream after another, reading it in pages of kPageSize events in
 // (stream, version) order inside the caller's transaction, checking versions, the hash
 // chain, every fold and the invariants; `on_account` receives each stream once folded.
@@ -78,25 +103,7 @@ std::optional<ScanProblem> scan_log(pg::Connection& connection, int64_t& events_
         if (auto problem = finish()) return problem;
         current = FoldedAccount{ledger::empty_account(event.stream_id), {}};
       }
-      AccountState& state = current->state;
-      if (event.stream_version != state.version + 1) {
-        return ScanProblem{"stream version gap: expected " + std::to_string(state.version + 1),
-                           event.stream_id, event.stream_version};
-      }
-      if (!crypto::constant_time_equal(ledger::event_hash(state.last_hash, event), event.hash)) {
-        return ScanProblem{"hash chain broken: the event's stored bytes or hash were altered",
-                           event.stream_id, event.stream_version};
-      }
-      if (!ledger::fold_event(state, event)) {
-        return ScanProblem{"event does not decode or cannot follow the stream's state (" +
-                               event.event_type + ")",
-                           event.stream_id, event.stream_version};
-      }
-      if (event.event_type == "ReservationCaptured") {  // decoded again only for these
-        if (const auto body = ledger::decode_event(event.event_type, event.payload)) {
-          projections::usage::count(state, *body, event.recorded_at_us, current->usage);
-        }
-      }
+      if (auto problem = check_and_fold(*current, event)) return problem;
       ++events_checked;
       after_stream = event.stream_id;
       after_version = event.stream_version;
@@ -250,6 +257,44 @@ VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& pro
   if (problem) return fail(report, problem->problem, problem->stream, problem->version);
   if (!mismatch.empty()) return fail(report, mismatch, mismatch_account, mismatch_version);
   if (!orphans.empty()) return fail(report, "balance projection row without events", orphans[0]);
+  return report;
+}
+
+VerifyReport verify_stream(pg::Connection& connection, const std::string& account_id) {
+  VerifyReport report;
+  connection.exec({"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}});
+  std::optional<ScanProblem> problem;
+  std::string mismatch;
+  int64_t mismatch_version = 0;
+  try {
+    FoldedAccount folded{ledger::empty_account(account_id), {}};
+    for (;;) {
+      const std::vector<StoredEvent> page =
+          ledger::read_stream(connection, account_id, folded.state.version, kPageSize);
+      for (const StoredEvent& event : page) {
+        problem = check_and_fold(folded, event);
+        if (problem) break;
+        ++report.events_checked;
+      }
+      if (problem || static_cast<int64_t>(page.size()) < kPageSize) break;
+    }
+    if (!problem && folded.state.version > 0) {
+      report.streams_checked = 1;
+      if (!ledger::full_invariants_hold(folded.state)) {
+        problem = ScanProblem{"balance invariants do not hold after the fold", account_id,
+                              folded.state.version};
+      } else {
+        std::string ignored;
+        mismatch = compare_chunk(connection, {folded}, ignored, mismatch_version);
+      }
+    }
+  } catch (...) {
+    connection.rollback();
+    throw;
+  }
+  connection.exec({"", "COMMIT", {}});
+  if (problem) return fail(report, problem->problem, problem->stream, problem->version);
+  if (!mismatch.empty()) return fail(report, mismatch, account_id, mismatch_version);
   return report;
 }
 

@@ -30,6 +30,11 @@ using VerifyProgress = std::function<void(int64_t streams_checked, int64_t event
 // projection rows 100 accounts at a time, so memory does not grow with the account count.
 VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& progress = {});
 
+// The same checks for one account's stream (versions, hash chain, fold, invariants, its
+// projection rows) in one snapshot: the admin console's "verify this stream". A stream
+// without events is clean with streams_checked 0. Database errors propagate.
+VerifyReport verify_stream(pg::Connection& connection, const std::string& account_id);
+
 // Rebuilds the inline projections (balances, reservations, subscriptions, refund
 // references, daily usage) from the event log in one transaction that locks the log and the
 // projection tables against every committer, writing them 100 accounts at a time as the

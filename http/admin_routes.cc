@@ -1,10 +1,19 @@
 // The admin routes (API key with scope `admin`): grants and refunds on an account, its
-// event log page by page (versions, hashes, payloads), and its balance at an instant folded
-// from the events.
+// event log page by page (versions, hashes, payloads), its balance at an instant folded
+// from the events, and the audit console's reads (history, stream verification, the
+// newest digest).
+#include <spdlog/spdlog.h>
+
 #include <cassert>
 #include <climits>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "audit/digest.h"
+#include "audit/verify.h"
 #include "crypto/digest.h"
+#include "http/console_assets.h"
 #include "http/outcome_reply.h"
 #include "http/read_connection.h"
 #include "http/request_body.h"
@@ -192,6 +201,92 @@ HttpReply LedgerService::balance(const std::string& account_id, const IncomingRe
                              .field("credits_expired", state->credits_expired)
                              .field("open_reservations", open_reservations)
                              .field("version", state->version)
+                             .finish());
+}
+
+}  // namespace http
+
+namespace http {
+
+HttpReply LedgerService::admin_history(const std::string& account_id,
+                                       const IncomingRequest& request, RequestLog& log) {
+  auto principal = authenticate_admin(request, account_id, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  return history_page(account_id, request);
+}
+
+HttpReply LedgerService::verify_account(const std::string& account_id,
+                                        const IncomingRequest& request, RequestLog& log) {
+  auto principal = authenticate_admin(request, account_id, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  const audit::VerifyReport report =
+      audit::verify_stream(thread_connection(options_.database_url), account_id);
+  if (report.clean && report.streams_checked == 0) return json_error(404, "account_not_found");
+  JsonObject body;
+  body.field("account_id", account_id)
+      .field("clean", report.clean)
+      .field("events_checked", report.events_checked);
+  if (report.clean) {
+    body.null_field("problem").null_field("stream_version");
+  } else {
+    body.field("problem", report.problem).field("stream_version", report.stream_version);
+  }
+  return json_reply(200, body.finish());
+}
+
+HttpReply LedgerService::console_file(const IncomingRequest& request) {
+  if (request.method != "GET") {
+    HttpReply reply = json_error(405, "method_not_allowed");
+    reply.allow = "GET";
+    return reply;
+  }
+  if (request.path == "/admin") {  // relative asset paths need the directory form
+    HttpReply reply;
+    reply.status = 308;
+    reply.content_type = "text/plain";
+    reply.headers.emplace_back("Location", "/admin/");
+    return reply;
+  }
+  const std::string_view name = request.path == "/admin/"
+                                    ? std::string_view("index.html")
+                                    : std::string_view(request.path).substr(7);
+  for (const ConsoleAsset& asset : console_assets()) {
+    if (asset.name != name) continue;
+    HttpReply reply;
+    reply.body = std::string(asset.content);
+    reply.content_type = std::string(asset.content_type);
+    // The page runs only its own script and talks only to this ledgerd.
+    reply.headers = {{"Content-Security-Policy",
+                      "default-src 'none'; script-src 'self'; style-src 'self'; "
+                      "connect-src 'self'; img-src 'self'; form-action 'none'; "
+                      "frame-ancestors 'none'; base-uri 'none'"},
+                     {"X-Content-Type-Options", "nosniff"},
+                     {"Referrer-Policy", "no-referrer"},
+                     {"Cache-Control", "no-store"}};
+    return reply;
+  }
+  return json_error(404, "not_found");
+}
+
+HttpReply LedgerService::latest_digest(const IncomingRequest& request, RequestLog& log) {
+  auto principal = authenticate_request(request, log);
+  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  if (!std::get<Principal>(principal).has_scope(kScopeAdmin)) return forbidden();
+  if (options_.digest_dir.empty()) return json_error(404, "no_digest");
+  const std::optional<std::string> path = audit::latest_digest_file(options_.digest_dir);
+  if (!path) return json_error(404, "no_digest");
+  std::ifstream file(*path);
+  std::stringstream text;
+  text << file.rdbuf();
+  const auto parsed = audit::parse_digest(text.str());
+  if (const auto* error = std::get_if<std::string>(&parsed)) {
+    spdlog::error("digest file {} is malformed: {}", *path, *error);
+    return json_error(500, "internal_error", {{"request_id", request.request_id}});
+  }
+  const audit::Digest& digest = std::get<audit::Digest>(parsed);
+  return json_reply(200, JsonObject()
+                             .field("file", std::filesystem::path(*path).filename().string())
+                             .raw_field("digest", audit::digest_json(digest))
                              .finish());
 }
 

@@ -92,19 +92,39 @@ HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log
     view = projections::balances::read(connection, caller.account_id);
     if (!view) return service_unavailable();  // opened but not visible yet: retry
   }
+  // A free account back after its month: this request is its first use, so it gets the new
+  // month's allowance now (the sweeper never refreshes dormant accounts). The margin keeps
+  // the ledger's clock, which decides, past the due instant too.
+  constexpr int64_t kClockMarginUs = 2'000'000;
+  if (view->plan_id == ledger::PlanCatalog::kFreePlanId && !view->closed &&
+      view->free_allowance_due_us > 0 &&
+      view->free_allowance_due_us + kClockMarginUs <= ledger::unix_now_us()) {
+    const std::string key = "free-refresh:" + std::to_string(view->free_allowance_due_us);
+    ledger::Command refresh{caller.account_id, key, ledger::SettleCreditsDue{true},
+                            command_metadata(caller, false, request, key)};
+    refresh.may_open_account = false;
+    auto refreshed = submit(std::move(refresh));
+    if (std::holds_alternative<ledger::Outcome>(refreshed)) {
+      if (auto fresh = projections::balances::read(connection, caller.account_id)) view = fresh;
+    }  // else: the balance as it stands (the next request refreshes)
+  }
   return credits_reply(*view);
 }
 
 HttpReply LedgerService::credits_history(const IncomingRequest& request, RequestLog& log) {
   auto principal = authenticate_user(request, log);
   if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
-  const Principal& caller = std::get<Principal>(principal);
+  return history_page(std::get<Principal>(principal).account_id, request);
+}
+
+HttpReply LedgerService::history_page(const std::string& account_id,
+                                      const IncomingRequest& request) {
   auto limit = query_integer(request, "limit", kHistoryPageDefault, 1, kHistoryPageMax);
   if (auto* error = std::get_if<HttpReply>(&limit)) return std::move(*error);
   auto before = query_integer(request, "before", 0, 1, INT64_MAX / 2);
   if (auto* error = std::get_if<HttpReply>(&before)) return std::move(*error);
   const auto page =
-      projections::history::read(thread_connection(options_.database_url), caller.account_id,
+      projections::history::read(thread_connection(options_.database_url), account_id,
                                  std::get<int64_t>(before), std::get<int64_t>(limit));
   if (!page) return json_error(404, "account_not_found");
   std::string entries = "[";
@@ -124,7 +144,7 @@ HttpReply LedgerService::credits_history(const IncomingRequest& request, Request
   }
   entries += ']';
   JsonObject body;
-  body.field("account_id", caller.account_id).raw_field("entries", entries);
+  body.field("account_id", account_id).raw_field("entries", entries);
   if (page->next_before > 0) {
     body.field("next_before", page->next_before);
   } else {

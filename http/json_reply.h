@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace http {
 
@@ -20,6 +21,8 @@ struct HttpReply {
   int64_t retry_after_s = 0;  // > 0: a Retry-After header is sent
   std::string allow;          // non-empty on 405: the Allow header
   bool replayed = false;      // an idempotent replay: Idempotent-Replayed: true
+  // Further headers (names are string literals), e.g. the console's security headers.
+  std::vector<std::pair<const char*, std::string>> headers;
 };
 
 // A value or the error reply that ends the request.

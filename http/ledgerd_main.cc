@@ -349,6 +349,7 @@ bool flags_valid() {
 http::ServiceOptions service_options() {
   http::ServiceOptions options;
   options.database_url = FLAGS_database_url;
+  options.digest_dir = FLAGS_digest_dir;
   options.auth.jwt_secret = FLAGS_jwt_secret;
   options.auth.jwt_leeway_s = FLAGS_jwt_leeway_s;
   options.rate_limit_per_s = FLAGS_rate_limit_per_s;

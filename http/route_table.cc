@@ -15,7 +15,7 @@ struct RouteEntry {
   Bulkhead bulkhead = Bulkhead::kLedger;
 };
 
-constexpr std::array<RouteEntry, 20> kRoutes = {{
+constexpr std::array<RouteEntry, 23> kRoutes = {{
     {"GET", "/api/v1/health", RouteId::kHealth},
     {"GET", "/api/v1/credits", RouteId::kCredits},
     {"GET", "/api/v1/credits/history", RouteId::kCreditsHistory},
@@ -28,6 +28,9 @@ constexpr std::array<RouteEntry, 20> kRoutes = {{
     {"POST", "/api/v1/admin/accounts/{id}/reopen", RouteId::kReopen},
     {"GET", "/api/v1/admin/accounts/{id}/events", RouteId::kEvents},
     {"GET", "/api/v1/admin/accounts/{id}/balance", RouteId::kBalance},
+    {"GET", "/api/v1/admin/accounts/{id}/history", RouteId::kAdminHistory},
+    {"GET", "/api/v1/admin/accounts/{id}/verify", RouteId::kAdminVerify},
+    {"GET", "/api/v1/admin/digests/latest", RouteId::kLatestDigest},
     {"GET", "/metrics", RouteId::kMetrics},
     {"POST", "/api/v1/humanize", RouteId::kHumanize, Bulkhead::kOutbound},
     {"POST", "/api/v1/detect", RouteId::kDetect, Bulkhead::kOutbound},

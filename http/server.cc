@@ -185,6 +185,7 @@ void send_reply(ResponseWriter& writer, const HttpReply& reply, const std::strin
     add_header(writer, "Retry-After", std::to_string(reply.retry_after_s));
   if (!reply.allow.empty()) add_header(writer, "Allow", reply.allow);
   if (reply.replayed) add_header(writer, "Idempotent-Replayed", "true");
+  for (const auto& [name, value] : reply.headers) add_header(writer, name, value);
   writer.send(static_cast<Pistache::Http::Code>(reply.status), reply.body,
               Pistache::Http::Mime::MediaType::fromString(reply.content_type));
 }

@@ -41,6 +41,10 @@ LedgerService::LedgerService(ServiceOptions options, ledger::Committer& committe
 
 HttpReply LedgerService::handle(const IncomingRequest& request, RequestLog& log) {
   try {
+    if (request.path == "/admin" || request.path.rfind("/admin/", 0) == 0) {
+      log.route_template = "/admin/";
+      return console_file(request);
+    }
     const RouteMatch route = match_route(request.method, request.path);
     log.route_template = route.route_template;
     if (route.status == RouteStatus::kNotFound) return json_error(404, "not_found");
@@ -97,6 +101,12 @@ HttpReply LedgerService::dispatch(const RouteMatch& route, const IncomingRequest
       return events(route.path_param, request, log);
     case RouteId::kBalance:
       return balance(route.path_param, request, log);
+    case RouteId::kAdminHistory:
+      return admin_history(route.path_param, request, log);
+    case RouteId::kAdminVerify:
+      return verify_account(route.path_param, request, log);
+    case RouteId::kLatestDigest:
+      return latest_digest(request, log);
     case RouteId::kHumanize:
     case RouteId::kDetect:
       return content_route(route.id, request, log);

@@ -58,6 +58,8 @@ struct RequestLog {
 
 struct ServiceOptions {
   std::string database_url;
+  // Where ledgerd writes its scheduled digests ("" none): GET /api/v1/admin/digests/latest.
+  std::string digest_dir;
   AuthSettings auth;
   double rate_limit_per_s = 50;  // <= 0 disables rate limiting
   double rate_limit_burst = 100;
@@ -116,6 +118,17 @@ class LedgerService {
                             const IncomingRequest& request, RequestLog& log);
   HttpReply events(const std::string& account_id, const IncomingRequest& request, RequestLog& log);
   HttpReply balance(const std::string& account_id, const IncomingRequest& request, RequestLog& log);
+  // The audit console's reads (admin key): an account's credit history (the user route's
+  // page), the verification of its stream, the newest scheduled digest.
+  HttpReply admin_history(const std::string& account_id, const IncomingRequest& request,
+                          RequestLog& log);
+  HttpReply verify_account(const std::string& account_id, const IncomingRequest& request,
+                           RequestLog& log);
+  HttpReply latest_digest(const IncomingRequest& request, RequestLog& log);
+  // GET /admin/ and its files: the audit console (http/console/), static.
+  HttpReply console_file(const IncomingRequest& request);
+  // One page of an account's credit history (GET .../history?limit=&before=).
+  HttpReply history_page(const std::string& account_id, const IncomingRequest& request);
   // kHumanize, kDetect: user authentication and rate limit, then ContentHandlers.
   HttpReply content_route(RouteId route, const IncomingRequest& request, RequestLog& log);
   // kStripeWebhook (signature) and kBillingCheckout, kBillingSubscription (user

@@ -173,12 +173,17 @@ bool apply_body(AccountState& s, const CreditsExpired& e) {
 }
 bool apply_body(AccountState& s, const CreditsRevoked& e) {
   const auto it = s.buckets.find(e.bucket_id);
-  if (e.amount <= 0 || it == s.buckets.end() || it->second.reference.empty() ||
-      it->second.reference != e.reference || it->second.remaining < e.amount) {
+  if (it == s.buckets.end()) return false;
+  CreditBucket& bucket = it->second;
+  const bool raises_target = e.target > bucket.revoke_target;
+  if (e.amount < 0 || (e.amount == 0 && !raises_target) || bucket.reference.empty() ||
+      bucket.reference != e.reference || e.target < bucket.revoke_target ||
+      bucket.remaining < e.amount || e.amount > e.target - bucket.revoked) {
     return false;
   }
-  it->second.remaining -= e.amount;
-  it->second.revoked += e.amount;
+  bucket.revoke_target = e.target;
+  bucket.remaining -= e.amount;
+  bucket.revoked += e.amount;
   return subtract(s.credits_available, e.amount) && add(s.credits_expired, e.amount);
 }
 bool apply_body(AccountState& s, const PlanChanged& e) {
@@ -301,7 +306,7 @@ int64_t free_allowance_due_us(const AccountState& state) {
   return state.opened_at_us > 0 ? add_months_us(state.opened_at_us, 1) : 0;
 }
 
-int64_t credits_due_us(const AccountState& state, std::string_view free_plan_id) {
+int64_t credits_due_us(const AccountState& state) {
   int64_t due = 0;
   const auto consider = [&due](int64_t at) {
     if (at > 0 && (due == 0 || at < due)) due = at;
@@ -309,7 +314,6 @@ int64_t credits_due_us(const AccountState& state, std::string_view free_plan_id)
   for (const auto& [id, bucket] : state.buckets) {
     if (bucket.remaining > 0) consider(bucket.expires_at_us);
   }
-  if (state.plan_id == free_plan_id && !state.closed) consider(free_allowance_due_us(state));
   return due;
 }
 

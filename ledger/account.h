@@ -53,8 +53,11 @@ struct CreditBucket {
   int64_t expires_at_us = 0;  // 0: never
   int64_t priority = kBucketPriorityDefault;
   int64_t seq = 0;  // creation order (legacy: 0)
-  std::string reference;  // a pack: its payment (Stripe payment intent); never merged
+  std::string reference{};  // a pack: its payment (Stripe payment intent); never merged
   int64_t revoked = 0;    // a pack: credits taken back after refunds of its payment
+  // A pack: the credits its payment's refunds take back in all. What is reserved when a
+  // refund arrives is taken as soon as it comes back (CreditsRevoked after the command).
+  int64_t revoke_target = 0;
   bool operator==(const CreditBucket&) const = default;
 };
 // The refund_references entry that makes a pack's grant once per payment; it holds the
@@ -125,8 +128,9 @@ FreePeriod free_period_at(int64_t opened_at_us, int64_t now_us);
 // account without one, a month after opening.
 int64_t free_allowance_due_us(const AccountState& state);
 // The earliest instant at which the account needs the sweeper: a bucket with credits left
-// expires, or (free plan, open account) its monthly allowance is due. 0: never.
-int64_t credits_due_us(const AccountState& state, std::string_view free_plan_id);
+// expires. 0: never. (A free account's monthly allowance waits for its next request: the
+// sweeper never writes to dormant accounts.)
+int64_t credits_due_us(const AccountState& state);
 
 // Account states by account id: what a batch, a fold of the log or a projection load holds.
 using AccountStates = std::map<std::string, AccountState>;

@@ -182,7 +182,7 @@ class BillingDecider {
                   int64_t expires_at_us) {
     if (granted(period_key) || amount <= 0) return;
     credit_events_.push_back(CreditsGranted{amount, reason, "stripe", period_key, "",
-                                            expires_at_us, kBucketPriorityDefault});
+                                            expires_at_us, kBucketPriorityDefault, ""});
     granted_now_.insert(period_key);
   }
 
@@ -251,6 +251,11 @@ BillingDecision pack_purchase(const AccountState& state, const StripeBillingEven
     decision.note = "pack_already_granted";
     return decision;
   }
+  int64_t granted = 0;
+  if (__builtin_add_overflow(state.credits_granted, event.pack_credits, &granted)) {
+    decision.rejection = Rejection::kBalanceOverflow;
+    return decision;
+  }
   const int64_t expires_at_us =
       event.pack_expires_after_days > 0 ? now_us + event.pack_expires_after_days * kDayUs : 0;
   decision.events.push_back(CreditsGranted{event.pack_credits, "pack " + event.pack_id,
@@ -264,8 +269,9 @@ BillingDecision pack_purchase(const AccountState& state, const StripeBillingEven
 // what earlier refunds took, at most what the pack has left.
 BillingDecision pack_refund(const AccountState& state, const StripeBillingEvent& event) {
   if (event.payment_reference.empty() || event.charge_amount_minor < 0 ||
-      event.charge_refunded_minor < 0) {
-    return invalid_billing_event();
+      event.charge_refunded_minor < 0 ||
+      (!event.charge_fully_refunded && event.charge_amount_minor == 0)) {
+    return invalid_billing_event();  // a partial refund of an unknown amount
   }
   BillingDecision decision;
   const auto pack = state.refund_references.find(pack_reference_key(event.payment_reference));
@@ -277,17 +283,21 @@ BillingDecision pack_refund(const AccountState& state, const StripeBillingEvent&
   int64_t share = credits;
   if (!event.charge_fully_refunded && event.charge_amount_minor > 0 &&
       event.charge_refunded_minor < event.charge_amount_minor) {
-    share = static_cast<int64_t>(static_cast<__int128>(credits) * event.charge_refunded_minor /
+    __extension__ using Wide = __int128;  // credits x minor units can pass 2^63
+    share = static_cast<int64_t>(static_cast<Wide>(credits) * event.charge_refunded_minor /
                                  event.charge_amount_minor);
   }
   decision.note = "nothing_unspent";
   for (const auto& [id, bucket] : state.buckets) {
     if (bucket.reference != event.payment_reference) continue;
-    const int64_t take = std::min(bucket.remaining, std::max<int64_t>(0, share - bucket.revoked));
-    if (take > 0) {
-      decision.events.push_back(CreditsRevoked{
-          take, "pack refunded (charge " + event.charge_id + ")", id, event.payment_reference});
-      decision.note = "pack_refunded";
+    // What is reserved now is taken when it comes back (the target stays on the bucket).
+    const int64_t target = std::max(bucket.revoke_target, share);
+    const int64_t take = std::min(bucket.remaining, std::max<int64_t>(0, target - bucket.revoked));
+    if (take > 0 || target > bucket.revoke_target) {
+      decision.events.push_back(CreditsRevoked{take,
+                                               "pack refunded (charge " + event.charge_id + ")",
+                                               id, event.payment_reference, target});
+      decision.note = take > 0 ? "pack_refunded" : "pack_refund_pending";
     }
   }
   return decision;

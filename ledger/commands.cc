@@ -91,7 +91,7 @@ BodyDecision decide_body(const AccountState& s, const GrantCredits& c, int64_t n
   }
   BodyDecision decision;
   decision.events.push_back(
-      CreditsGranted{c.amount, c.reason, c.source, "", "", c.expires_at_us, c.priority});
+      CreditsGranted{c.amount, c.reason, c.source, "", "", c.expires_at_us, c.priority, ""});
   decision.outcome.amount = c.amount;
   return decision;
 }
@@ -111,7 +111,8 @@ BodyDecision decide_body(const AccountState& s, const ReserveCredits& c, int64_t
   }
   const int64_t expires_at_us = now_us + c.ttl_s * 1'000'000;
   BodyDecision decision;
-  decision.events.push_back(CreditsReserved{c.reservation_id, c.amount, c.feature, expires_at_us});
+  decision.events.push_back(
+      CreditsReserved{c.reservation_id, c.amount, c.feature, expires_at_us, std::nullopt});
   decision.outcome.reservation_id = c.reservation_id;
   decision.outcome.amount = c.amount;
   decision.outcome.expires_at_us = expires_at_us;
@@ -159,13 +160,16 @@ BodyDecision decide_body(const AccountState& s, const ExpireReservation& c, int6
 
 BodyDecision decide_body(const AccountState& s, const RefundCredits& c, int64_t) {
   if (!valid_amount(c.amount)) return reject(Rejection::kInvalidAmount);
-  if (!valid_text(c.reason) || !valid_text(c.reference)) return reject(Rejection::kInvalidCommand);
+  // "pack:" references are the packs' (pack_reference_key): a refund never takes one.
+  if (!valid_text(c.reason) || !valid_text(c.reference) || c.reference.rfind("pack:", 0) == 0) {
+    return reject(Rejection::kInvalidCommand);
+  }
   if (!c.reference.empty() && s.refund_references.count(c.reference) != 0) {
     return reject(Rejection::kRefundReferenceUsed);
   }
   if (c.amount > s.credits_spent) return reject(Rejection::kRefundExceedsSpent);
   BodyDecision decision;
-  decision.events.push_back(CreditsRefunded{c.amount, c.reason, c.reference});
+  decision.events.push_back(CreditsRefunded{c.amount, c.reason, c.reference, ""});
   decision.outcome.amount = c.amount;
   return decision;
 }
@@ -297,7 +301,7 @@ std::vector<EventBody> opening_events(const PlanCatalog& plans, int64_t now_us) 
   if (free_plan.monthly_credits > 0) {
     events.push_back(CreditsGranted{free_plan.monthly_credits, "free plan allowance",
                                     kBucketPlanAllowance, "", "", add_months_us(now_us, 1),
-                                    kBucketPriorityDefault});
+                                    kBucketPriorityDefault, ""});
   }
   return events;
 }
@@ -323,6 +327,20 @@ void assign_bucket(const AccountState& s, EventBody& event) {
     assert(!expired->bucket_id.empty() && "a decided expiry names its bucket");
     (void)expired;
   }
+}
+
+// Packs whose payment's refunds are owed credits that came back (a release of credits
+// reserved when the refund arrived): one CreditsRevoked each.
+std::vector<EventBody> revocations_due(const AccountState& s) {
+  std::vector<EventBody> events;
+  for (const auto& [id, bucket] : s.buckets) {
+    const int64_t owed = bucket.revoke_target - bucket.revoked;
+    if (!bucket.reference.empty() && owed > 0 && bucket.remaining > 0) {
+      events.push_back(CreditsRevoked{std::min(owed, bucket.remaining), "pack refunded", id,
+                                      bucket.reference, bucket.revoke_target});
+    }
+  }
+  return events;
 }
 
 // Buckets whose expiry has passed with credits left: one CreditsExpired each.
@@ -356,7 +374,7 @@ std::vector<EventBody> free_refresh_due(const AccountState& s, int64_t now_us,
   }
   events.push_back(CreditsGranted{free_plan.monthly_credits, "free plan allowance",
                                   kBucketPlanAllowance, "free:" + std::to_string(period.index),
-                                  "", period.end_us, kBucketPriorityDefault});
+                                  "", period.end_us, kBucketPriorityDefault, ""});
   return events;
 }
 
@@ -490,7 +508,9 @@ std::string command_fingerprint(const Command& command) {
                        field(std::to_string(c.deliveries)), field(c.requested_by);
                  },
                  [&](const ReopenAccount& c) { field("reopen"), field(c.reason); },
-                 [&](const SettleCreditsDue&) { field("settle_credits_due"); },
+                 [&](const SettleCreditsDue& c) {
+                   field("settle_credits_due"), field(c.refresh_free_allowance ? "refresh" : "");
+                 },
              },
              command.body);
   return crypto::hex_encode(crypto::sha256(canonical));
@@ -629,7 +649,10 @@ Decision decide_and_apply(AccountState& state, const Command& command, int64_t n
     for (EventBody& event : opening_events(plans, now_us)) append(std::move(event));
   }
   for (EventBody& event : expiries_due(work, now_us)) append(std::move(event));
-  for (EventBody& event : free_refresh_due(work, now_us, plans)) append(std::move(event));
+  const auto* settle = std::get_if<SettleCreditsDue>(&command.body);
+  if (settle == nullptr || settle->refresh_free_allowance) {
+    for (EventBody& event : free_refresh_due(work, now_us, plans)) append(std::move(event));
+  }
   BodyDecision body = std::visit(
       [&](const auto& c) { return decide_body(work, c, now_us, plans); }, command.body);
   decision.outcome = std::move(body.outcome);
@@ -652,7 +675,9 @@ Decision decide_and_apply(AccountState& state, const Command& command, int64_t n
   if (std::holds_alternative<ReserveCredits>(command.body)) {
     queue_low_balance_alert(work, available_before, plans, decision.outbox);
   }
-  // Credits a release gave back to a bucket that expired meanwhile expire now.
+  // Credits a release gave back to a refunded pack are taken back, and to a bucket that
+  // expired meanwhile expire, now.
+  for (EventBody& event : revocations_due(work)) append(std::move(event));
   for (EventBody& event : expiries_due(work, now_us)) append(std::move(event));
   if (std::holds_alternative<SettleCreditsDue>(command.body)) {
     decision.outcome.note = decision.events.empty() ? "nothing_due" : "settled";

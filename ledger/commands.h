@@ -129,10 +129,14 @@ struct ReopenAccount {
   std::string reason;  // required
 };
 
-// The sweeper: expires the buckets whose expiry passed and gives a free account its monthly
-// allowance when due (decide_and_apply does both before any command; this one does nothing
-// else). Never opens an account. Outcome note: "settled" or "nothing_due".
-struct SettleCreditsDue {};
+// Settles what is due on the account and nothing else: the buckets whose expiry passed
+// (the sweeper) and, with refresh_free_allowance (GET /api/v1/credits of a free account
+// past its month), the monthly allowance. decide_and_apply settles both before any other
+// command; the sweeper never refreshes, so a dormant account gets no events. Never opens an
+// account. Outcome note: "settled" or "nothing_due".
+struct SettleCreditsDue {
+  bool refresh_free_allowance = false;
+};
 
 // Erases the personal data held for the account or one of its (Shopify) customers
 // (webhooks/erasure.h), recorded as PersonalDataErased before the keys are deleted.

@@ -78,6 +78,7 @@ void write_fields(json::Writer& w, const CreditsRevoked& e) {
   put(w, "reason", e.reason);
   put(w, "bucket_id", e.bucket_id);
   put(w, "reference", e.reference);
+  put(w, "target", e.target);
 }
 void write_fields(json::Writer& w, const PlanChanged& e) {
   put(w, "plan_id", e.plan_id);
@@ -257,8 +258,10 @@ std::optional<EventBody> read_credits_revoked(const rapidjson::Value& v) {
     return std::nullopt;
   }
   auto amount = get_int64(v, "amount");
-  if (!amount) return std::nullopt;
+  auto target = get_int64(v, "target");
+  if (!amount || !target) return std::nullopt;
   e.amount = *amount;
+  e.target = *target;
   return e;
 }
 std::optional<EventBody> read_churnkey_session_recorded(const rapidjson::Value& v) {

@@ -33,10 +33,10 @@ struct CreditsGranted {
   std::string reason;
   std::string source;
   std::string period_key;
-  std::string bucket_id;
+  std::string bucket_id{};
   int64_t expires_at_us = 0;  // 0: never
   int64_t priority = 50;
-  std::string reference;  // source pack: the payment (once per account); "" otherwise
+  std::string reference{};  // source pack: the payment (once per account); "" otherwise
 };
 // `draws` says which buckets the reservation took its credits from (nullopt in events
 // recorded before buckets existed: the fold then draws in burn-down order).
@@ -45,7 +45,7 @@ struct CreditsReserved {
   int64_t amount = 0;
   std::string feature;
   int64_t expires_at_us = 0;  // microseconds since the Unix epoch
-  std::optional<std::vector<BucketDraw>> draws;
+  std::optional<std::vector<BucketDraw>> draws{};
 };
 struct ReservationCaptured {
   std::string reservation_id;
@@ -66,7 +66,7 @@ struct CreditsRefunded {
   int64_t amount = 0;
   std::string reason;
   std::string reference;
-  std::string bucket_id;
+  std::string bucket_id{};
 };
 // Available credits of bucket `bucket_id` forfeited: the bucket's expiry, a period's leftover
 // allowance at renewal, a free refresh. bucket_id "" (events recorded before buckets): taken
@@ -74,15 +74,19 @@ struct CreditsRefunded {
 struct CreditsExpired {
   int64_t amount = 0;
   std::string reason;
-  std::string bucket_id;
+  std::string bucket_id{};
 };
 // Unspent credits of a pack taken back because its payment was refunded (counted as
 // expired: they leave the account unspent). At most what the bucket has left.
+// `target`: what the refunds of that payment take back in all; credits reserved at the time
+// are taken (later CreditsRevoked) as they come back to the bucket. amount may be 0 when an
+// event only raises the target.
 struct CreditsRevoked {
   int64_t amount = 0;
   std::string reason;
   std::string bucket_id;
   std::string reference;  // the pack's payment
+  int64_t target = 0;
 };
 struct PlanChanged {
   std::string plan_id;

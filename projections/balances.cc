@@ -9,7 +9,6 @@
 
 #include "crypto/digest.h"
 #include "ledger/json_fields.h"
-#include "ledger/plans.h"
 #include "ledger/sql_text.h"
 
 namespace projections::balances {
@@ -43,6 +42,7 @@ std::string encode_buckets(const ledger::AccountState& account) {
     if (!b->reference.empty()) {
       ledger::json::put(w, "reference", b->reference);
       ledger::json::put(w, "revoked", b->revoked);
+      ledger::json::put(w, "revoke_target", b->revoke_target);
     }
     w.EndObject();
   }
@@ -76,11 +76,13 @@ std::map<std::string, ledger::CreditBucket> decode_buckets(std::string_view text
     if (v.HasMember("reference")) {
       auto reference = ledger::json::get_string(v, "reference");
       auto revoked = ledger::json::get_int64(v, "revoked");
-      if (!reference || !revoked) {
+      auto target = ledger::json::get_int64(v, "revoke_target");
+      if (!reference || !revoked || !target) {
         throw std::runtime_error("the balance projection holds a malformed bucket");
       }
       b.reference = std::move(*reference);
       b.revoked = *revoked;
+      b.revoke_target = *target;
     }
     buckets[b.id] = std::move(b);
   }
@@ -136,7 +138,7 @@ pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, in
     created.push_back(a->buckets_created);
     opened.push_back(a->opened_at_us);
     allowance_until.push_back(a->allowance_until_us);
-    due.push_back(ledger::credits_due_us(*a, ledger::PlanCatalog::kFreePlanId));
+    due.push_back(ledger::credits_due_us(*a));
   }
   using namespace ledger::sql;
   // MERGE, not INSERT .. ON CONFLICT: the callers hold the accounts' locks, so no row can
@@ -192,7 +194,8 @@ std::optional<BalanceView> read(pg::Connection& connection, const std::string& a
   const pg::Result rows = connection.exec(
       {"balances_read",
        "SELECT plan_id, credits_available, credits_reserved, credits_granted, credits_spent,"
-       " credits_expired, stream_version, buckets FROM ledger_accounts WHERE account_id = $1",
+       " credits_expired, stream_version, buckets, closed, " US_OF("opened_at") ", "
+       US_OF("allowance_until") " FROM ledger_accounts WHERE account_id = $1",
        {account_id}});
   if (rows.rows() == 0) return std::nullopt;
   BalanceView view;
@@ -204,11 +207,15 @@ std::optional<BalanceView> read(pg::Connection& connection, const std::string& a
   view.credits_spent = rows.int64(0, 4);
   view.credits_expired = rows.int64(0, 5);
   view.version = rows.int64(0, 6);
-  ledger::AccountState buckets_only;
-  buckets_only.buckets = decode_buckets(rows.text(0, 7));
-  for (const ledger::CreditBucket* bucket : ledger::buckets_in_burn_down_order(buckets_only)) {
+  ledger::AccountState state;
+  state.buckets = decode_buckets(rows.text(0, 7));
+  for (const ledger::CreditBucket* bucket : ledger::buckets_in_burn_down_order(state)) {
     view.buckets.push_back(*bucket);
   }
+  view.closed = rows.boolean(0, 8);
+  state.opened_at_us = rows.int64(0, 9);
+  state.allowance_until_us = rows.int64(0, 10);
+  view.free_allowance_due_us = ledger::free_allowance_due_us(state);
   return view;
 }
 

@@ -46,6 +46,9 @@ struct BalanceView {
   int64_t credits_expired = 0;
   int64_t version = 0;
   std::vector<ledger::CreditBucket> buckets;  // live ones, in burn-down order
+  bool closed = false;
+  // When a free account's monthly allowance is due (ledger::free_allowance_due_us).
+  int64_t free_allowance_due_us = 0;
 };
 // One round trip; nullopt when the account was never opened.
 std::optional<BalanceView> read(pg::Connection& connection, const std::string& account_id);

@@ -1,9 +1,8 @@
 -- Credit buckets (README "Credit buckets"): the balance projection keeps each account's
 -- live buckets (JSON, as ledger::AccountState holds them), the sequence of the newest one,
 -- when the account opened, the end of its newest expiring plan allowance, and the instant
--- the credit sweeper is due (a bucket with credits left expires, or a free account's
--- monthly allowance is due). The reservation projection keeps the buckets each reservation
--- drew from.
+-- the credit sweeper is due (a bucket with credits left expires; NULL: never). The
+-- reservation projection keeps the buckets each reservation drew from.
 ALTER TABLE ledger_accounts
   ADD COLUMN buckets         text        NOT NULL DEFAULT '[]',
   ADD COLUMN buckets_created bigint      NOT NULL DEFAULT 0 CHECK (buckets_created >= 0),
@@ -14,8 +13,8 @@ ALTER TABLE ledger_reservations
   ADD COLUMN draws text NOT NULL DEFAULT '[]';
 
 -- Events recorded before buckets fold into one never-expiring "legacy" bucket per account,
--- from which every reservation of that time drew; a free account's monthly cycle counts
--- from its opening.
+-- from which every reservation of that time drew (it never expires, so no legacy account is
+-- due); a free account's monthly cycle counts from its opening.
 UPDATE ledger_accounts a SET
   opened_at = (SELECT e.recorded_at FROM ledger_events e
                WHERE e.stream_id = a.account_id AND e.stream_version = 1),
@@ -25,9 +24,6 @@ UPDATE ledger_accounts a SET
                 'reserved', a.credits_reserved, 'expires_at_us', 0, 'priority', 50,
                 'seq', 0))::text
             ELSE '[]' END;
-UPDATE ledger_accounts
-  SET credits_due_at = ((opened_at AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC'
-  WHERE plan_id = 'free' AND NOT closed AND opened_at IS NOT NULL;
 UPDATE ledger_reservations
   SET draws = json_build_array(json_build_object('bucket_id', 'legacy', 'amount', amount))::text;
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds, starts a throwaway PostgreSQL 15
-# under the build tree (stopped at exit) and runs every test with CTest.
+# The test command: installs what is missing (Chromium too, for the audit console's browser
+# test), builds, starts a throwaway PostgreSQL 15 under the build tree (stopped at exit) and
+# runs every test with CTest; the console test leaves its screenshot in
+# <build>/test-artifacts/.
 #   scripts/test.sh             RelWithDebInfo build in build/
 #   scripts/test.sh --sanitize  AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
 # Extra arguments after the flags go to ctest (e.g. -R Committer).
@@ -20,6 +22,8 @@ if [ "${1:-}" = "--sanitize" ]; then
 fi
 
 ensure_packages
+# The audit console's browser test (tests/http/console_test.cc) drives Debian's Chromium.
+ensure_apt_packages chromium chromium-driver
 log "building in $build_dir"
 build_project "$build_dir" "${cmake_args[@]}"
 

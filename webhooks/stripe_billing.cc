@@ -83,6 +83,7 @@ void map_charge(const StripeCharge& charge, StripeBillingMapping& mapping) {
   mapping.event.charge_amount_minor = charge.amount_minor.value_or(0);
   mapping.event.charge_refunded_minor = charge.amount_refunded_minor.value_or(0);
   mapping.event.charge_fully_refunded = charge.refunded;
+  mapping.charge_pack_id = charge.metadata_pack_id;
   if (charge.payment_intent.empty()) mapping.ignore_reason = "charge_without_payment_intent";
 }
 

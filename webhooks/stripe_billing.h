@@ -29,6 +29,9 @@ struct StripeBillingMapping {
   std::string account_hint;
   std::string price_id;          // The price on the invoice or subscription; "" for a checkout.
   std::string metadata_plan_id;  // metadata.plan_id, set by our checkout.
+  // charge.refunded: the charge's metadata.pack_id (our pack checkout sets it on the payment
+  // intent): a refund of a pack, to hold back until the pack's grant is in.
+  std::string charge_pack_id;
   // Non-empty when the event is of a handled type but not about a subscription or pack we
   // bill (a checkout in payment mode without a pack or not paid yet, an invoice without a
   // subscription, a charge without a payment intent): the delivery is then acknowledged and

@@ -360,12 +360,18 @@ ProcessingResult StripeInbox::apply(pg::Connection& connection, const Delivery& 
         {ProcessingStatus::kIgnored, mapping.account_hint, mapping.ignore_reason, "", 0, true});
   }
   // Once an attempt named an account, later attempts keep it (its command may have committed).
-  // A refunded charge names the account whose pack it paid for.
   std::string account_id =
       !mapping.account_hint.empty() ? mapping.account_hint : delivery.account_id;
-  if (account_id.empty() && event.charge) {
-    account_id = projections::refund_references::find_account(
+  if (event.charge) {
+    // A refunded charge is the business of the account whose pack it paid for; a refund of a
+    // pack whose grant is not in yet waits (parked) so that the grant cannot follow it.
+    const std::string buyer = projections::refund_references::find_account(
         connection, ledger::pack_reference_key(mapping.event.payment_reference));
+    if (!buyer.empty()) {
+      account_id = buyer;
+    } else if (!mapping.charge_pack_id.empty()) {
+      return record(unresolved(attempt_number));
+    }
   }
   if (account_id.empty()) {
     account_id = projections::subscriptions::find_account(

@@ -137,10 +137,18 @@ TEST_F(BucketsTest, AReservationOutlivesItsBucketAndWhatItGivesBackExpires) {
 TEST_F(BucketsTest, TheFreePlanRefreshesOncePerCalendarMonthFromOpening) {
   ASSERT_TRUE(run(OpenAccount{}, t0_).outcome.ok());
   spend(100, t0_ + kDayUs);
-  EXPECT_EQ(credits_due_us(state_, PlanCatalog::kFreePlanId), at("2026-02-28T10:00:00Z"));
-  EXPECT_EQ(run(SettleCreditsDue{}, at("2026-02-28T09:59:59Z")).outcome.note, "nothing_due");
+  // The sweeper only expires: a dormant account gets no allowance, hence no events, until
+  // it is used again.
+  AccountState dormant = state_;
+  Command sweep{"acct", "sweep", SettleCreditsDue{}, {}};
+  const Decision swept = decide_and_apply(dormant, sweep, at("2026-04-01T00:00:00Z"), plans_);
+  ASSERT_EQ(swept.events.size(), 1u);
+  EXPECT_EQ(std::get<CreditsExpired>(swept.events[0]).amount, 200);
+  EXPECT_EQ(credits_due_us(dormant), 0) << "nothing left to expire: never due";
+  EXPECT_EQ(credits_due_us(state_), at("2026-02-28T10:00:00Z"));
+  EXPECT_EQ(run(SettleCreditsDue{true}, at("2026-02-28T09:59:59Z")).outcome.note, "nothing_due");
 
-  const Decision refresh = run(SettleCreditsDue{}, at("2026-02-28T10:00:00Z"));
+  const Decision refresh = run(SettleCreditsDue{true}, at("2026-02-28T10:00:00Z"));
   ASSERT_EQ(refresh.events.size(), 2u);
   EXPECT_EQ(std::get<CreditsExpired>(refresh.events[0]).amount, 200);
   const auto& grant = std::get<CreditsGranted>(refresh.events[1]);
@@ -148,14 +156,14 @@ TEST_F(BucketsTest, TheFreePlanRefreshesOncePerCalendarMonthFromOpening) {
   EXPECT_EQ(grant.period_key, "free:1");
   EXPECT_EQ(grant.expires_at_us, at("2026-03-31T10:00:00Z"));
   EXPECT_EQ(state_.credits_available, 300);
-  EXPECT_EQ(run(SettleCreditsDue{}, at("2026-02-28T10:00:00Z")).outcome.note, "nothing_due");
+  EXPECT_EQ(run(SettleCreditsDue{true}, at("2026-02-28T10:00:00Z")).outcome.note, "nothing_due");
 
   // The same grant once more does not fold: never twice for one period.
   AccountState copy = state_;
   EXPECT_FALSE(apply_event(copy, refresh.events[1]));
 
   // Months nobody used are skipped: one grant for the month that holds now.
-  const Decision later = run(SettleCreditsDue{}, at("2026-06-15T00:00:00Z"));
+  const Decision later = run(SettleCreditsDue{true}, at("2026-06-15T00:00:00Z"));
   ASSERT_EQ(later.events.size(), 2u);
   EXPECT_EQ(std::get<CreditsGranted>(later.events[1]).period_key, "free:4");
   EXPECT_EQ(std::get<CreditsGranted>(later.events[1]).expires_at_us, at("2026-06-30T10:00:00Z"));
@@ -199,7 +207,7 @@ TEST_F(BucketsTest, RenewalAndCancellationKeepGrantedCredits) {
   EXPECT_EQ(state_.plan_id, "free");
   EXPECT_EQ(state_.credits_available, 300 + 500);
   // The free allowance lasts until the account's next monthly boundary.
-  EXPECT_EQ(credits_due_us(state_, PlanCatalog::kFreePlanId), at("2026-03-31T10:00:00Z"));
+  EXPECT_EQ(credits_due_us(state_), at("2026-03-31T10:00:00Z"));
   EXPECT_TRUE(full_invariants_hold(state_));
 }
 
@@ -590,15 +598,11 @@ TEST_F(BucketsDbTest, MigrationBackfillOfPreBucketRowsEqualsTheFold) {
     work.commit();
   }
   expect_verify_clean();
-  // The free account's first month is over: the sweeper refreshes it, once; the open
+  // The free account's first month is over: its next command refreshes it, once; the open
   // reservation captures from the legacy bucket.
   auto committer = start(100);
   const std::string grants =
       "SELECT count(*) FROM ledger_events WHERE stream_id = 'old' AND event_type = 'CreditsGranted'";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (count(grants) < 2 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
   const Outcome captured =
       committer->submit(ledger_tests::make_command("old", "cap", CaptureReservation{"r-old", 15}))
           .get();
