@@ -174,5 +174,22 @@ TEST_F(PacksTest, ARefundTakesBackWhatIsLeftOfAPartlySpentPack) {
   expect_verify_and_replay_clean();
 }
 
+// A refund that arrives before the pack's grant (the checkout delivery held up) waits,
+// parked, so that the grant cannot follow it and keep the credits.
+TEST_F(PacksTest, ARefundBeforeItsPacksGrantWaitsForIt) {
+  const int64_t t = now_s();
+  EXPECT_EQ(deliver_ok(charge_refunded_event("evt_early_refund", t, "early", "early1", 900, 900,
+                                             true, "pack_1000")),
+            "parked");
+  EXPECT_EQ(deliver_ok(pack_checkout_event("checkout.session.completed", "evt_early_buy", t - 60,
+                                           "early", "pack_1000", "early1")),
+            "processed");
+  ASSERT_TRUE(wait_for_status("evt_early_refund", "processed", 30'000))
+      << processing_status("evt_early_refund");
+  EXPECT_EQ(processing_column("evt_early_refund", "note"), "pack_refunded");
+  EXPECT_EQ(available("early"), 300);
+  expect_verify_and_replay_clean();
+}
+
 }  // namespace
 }  // namespace billing_tests

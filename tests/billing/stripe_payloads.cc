@@ -149,7 +149,14 @@ std::string pack_checkout_event(const std::string& type, const std::string& even
 
 std::string charge_refunded_event(const std::string& event_id, int64_t created_s,
                                   const std::string& account, const std::string& tag,
-                                  int64_t amount_minor, int64_t refunded_minor, bool refunded) {
+                                  int64_t amount_minor, int64_t refunded_minor, bool refunded,
+                                  const std::string& pack_id) {
+  std::string metadata = "{";
+  if (!account.empty()) metadata += R"("account_id": ")" + account + "\"";
+  if (!pack_id.empty()) {
+    metadata += std::string(account.empty() ? "" : ", ") + R"("pack_id": ")" + pack_id + "\"";
+  }
+  metadata += "}";
   const std::string object = fill(R"({
     "id": "ch_@TAG@",
     "object": "charge",
@@ -171,9 +178,7 @@ std::string charge_refunded_event(const std::string& event_id, int64_t created_s
                                    {"AMOUNT", std::to_string(amount_minor)},
                                    {"REFUNDED_AMOUNT", std::to_string(refunded_minor)},
                                    {"CHARGE_CREATED", std::to_string(created_s - kDayS)},
-                                   {"METADATA", account.empty() ? std::string("{}")
-                                                                : R"({"account_id": ")" + account +
-                                                                      R"("})"},
+                                   {"METADATA", metadata},
                                    {"REFUNDED", refunded ? "true" : "false"}});
   return event_envelope("charge.refunded", event_id, created_s, Shape::kPre2025, object);
 }

@@ -58,10 +58,11 @@ std::string pack_checkout_event(const std::string& type, const std::string& even
 
 // charge.refunded of the charge "ch_<tag>" of payment intent "pi_<tag>" for `amount_minor`,
 // refunded `refunded_minor` so far (`refunded` when in full). `account` "" leaves the
-// charge's metadata empty.
+// charge's metadata empty; `pack_id` adds metadata.pack_id.
 std::string charge_refunded_event(const std::string& event_id, int64_t created_s,
                                   const std::string& account, const std::string& tag,
-                                  int64_t amount_minor, int64_t refunded_minor, bool refunded);
+                                  int64_t amount_minor, int64_t refunded_minor, bool refunded,
+                                  const std::string& pack_id = "");
 
 // An event type the ledger does not handle (customer.created).
 std::string customer_created(const std::string& event_id, int64_t created_s,

@@ -13,9 +13,14 @@
 #include <cstdlib>
 #include <thread>
 
+#include "audit/verify.h"
+#include "crypto/digest.h"
 #include "http/jwt.h"
+#include "ledger/commands.h"
+#include "ledger/store.h"
 #include "ledger/time_format.h"
 #include "tests/http/ledgerd_fixture.h"
+#include "tests/support/ledgerd_process.h"
 
 namespace http_tests {
 namespace {
@@ -280,6 +285,49 @@ TEST_F(HttpRoutesTest, AdminGrantsOpenBucketsThatCreditsShowsInBurnDownOrder) {
   EXPECT_EQ(view["buckets"][0]["remaining"].GetInt64(), 280);
   EXPECT_EQ(int_field(view, "next_expiry_credits"), 280);
   expect_consistent("erin");
+}
+
+// A free account back after months away: its first GET /credits grants the month's
+// allowance (once; the sweeper never refreshes a dormant account).
+TEST_F(HttpRoutesTest, CreditsGivesAReturningFreeAccountItsMonthsAllowanceOnce) {
+  const auto plans = std::get<ledger::PlanCatalog>(
+      ledger::PlanCatalog::parse(testing_support::default_test_plans_json()));
+  ledger::AccountState state = ledger::empty_account("returning");
+  const int64_t opened_us = ledger::unix_now_us() - 100 * 86'400'000'000LL;
+  const ledger::Decision opened = ledger::decide_and_apply(
+      state, ledger::Command{"returning", "open", ledger::OpenAccount{}, {}}, opened_us, plans);
+  std::vector<ledger::StoredEvent> events;
+  std::string hash(32, '\0');
+  for (std::size_t i = 0; i < opened.events.size(); ++i) {
+    ledger::StoredEvent event;
+    event.stream_id = "returning";
+    event.stream_version = static_cast<int64_t>(i) + 1;
+    event.event_id = crypto::uuid_v4();
+    event.event_type = std::string(ledger::event_type_name(opened.events[i]));
+    event.payload = ledger::encode_event_payload(opened.events[i]);
+    event.metadata = R"({"actor":"test","source":"seed"})";
+    event.recorded_at_us = opened_us;
+    hash = ledger::event_hash(hash, event);
+    event.hash = hash;
+    events.push_back(std::move(event));
+  }
+  auto pg = connect_ledger_database();
+  pg->exec(ledger::append_events(events));
+  ASSERT_GT(audit::replay_projections(*pg), 0);
+
+  const std::string returning = token("returning");
+  const TestResponse first = http_get(url("/api/v1/credits"), bearer(returning));
+  ASSERT_EQ(first.status, 200) << first.body;
+  const auto view = parse_json(first.body);
+  EXPECT_EQ(int_field(view, "credits_available"), 300);
+  ASSERT_EQ(view["buckets"].Size(), 1u);
+  const auto next = ledger::parse_rfc3339(view["next_expiry"].GetString());
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GT(*next, ledger::unix_now_us()) << "this month's allowance";
+  EXPECT_EQ(event_count("returning"), 4) << "opened, allowance, its expiry, the new month's";
+  EXPECT_EQ(http_get(url("/api/v1/credits"), bearer(returning)).body, first.body);
+  EXPECT_EQ(event_count("returning"), 4);
+  expect_consistent("returning");
 }
 
 TEST_F(HttpRoutesTest, AdminEventsArePagedWithVersionsAndHashes) {

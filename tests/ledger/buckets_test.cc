@@ -267,6 +267,49 @@ TEST_F(BucketsTest, PacksBurnDownAfterAllowancesAndSurviveRenewalAndCancellation
   EXPECT_TRUE(full_invariants_hold(state_));
 }
 
+TEST_F(BucketsTest, ARefundOfAReservedPackTakesItsCreditsAsTheyComeBack) {
+  ASSERT_TRUE(run(OpenAccount{}, t0_).outcome.ok());
+  StripeBillingEvent bought;
+  bought.stripe_event_id = "evt_pack";
+  bought.type = "checkout.session.completed";
+  bought.created_s = t0_ / 1'000'000;
+  bought.pack_id = "pack_1000";
+  bought.pack_credits = 1'000;
+  bought.payment_reference = "pi_1";
+  ASSERT_TRUE(run(bought, t0_).outcome.ok());
+  ASSERT_TRUE(run(ReserveCredits{1'300, "humanize", 600, "all"}, t0_).outcome.ok());
+
+  StripeBillingEvent refunded = bought;
+  refunded.stripe_event_id = "evt_refund";
+  refunded.type = "charge.refunded";
+  refunded.pack_id.clear();
+  refunded.charge_id = "ch_1";
+  refunded.charge_amount_minor = 900;
+  refunded.charge_refunded_minor = 900;
+  refunded.charge_fully_refunded = true;
+  const Decision pending = run(refunded, t0_);
+  EXPECT_EQ(pending.outcome.note, "pack_refund_pending");
+  ASSERT_EQ(pending.events.size(), 1u);
+  EXPECT_EQ(std::get<CreditsRevoked>(pending.events[0]).amount, 0);
+  EXPECT_EQ(std::get<CreditsRevoked>(pending.events[0]).target, 1'000);
+
+  // Released: the pack's 1000 come back and are taken at once; the free 300 stay.
+  const Decision released = run(ReleaseReservation{"all"}, t0_ + kMinuteUs);
+  ASSERT_TRUE(released.outcome.ok());
+  ASSERT_EQ(released.events.size(), 2u);
+  EXPECT_EQ(std::get<CreditsRevoked>(released.events[1]).amount, 1'000);
+  EXPECT_EQ(state_.credits_available, 300);
+  EXPECT_EQ(state_.credits_expired, 1'000);
+  // Delivered again: nothing more.
+  refunded.stripe_event_id = "evt_refund_again";
+  EXPECT_EQ(run(refunded, t0_ + 2 * kMinuteUs).outcome.note, "nothing_unspent");
+  EXPECT_EQ(state_.credits_available, 300);
+  // An admin refund cannot take a pack's reference.
+  EXPECT_EQ(run(RefundCredits{1, "x", "pack:pi_2"}, t0_).outcome.rejection,
+            Rejection::kInvalidCommand);
+  EXPECT_TRUE(full_invariants_hold(state_));
+}
+
 TEST_F(BucketsTest, EventsRecordedBeforeBucketsFoldIntoTheLegacyBucket) {
   const std::vector<EventBody> legacy = {
       AccountOpened{"free"},
