@@ -39,22 +39,15 @@ std::string success_body(RouteId route, const Outcome& outcome) {
           .field("credits_remaining", outcome.credits_available)
           .finish();
     case RouteId::kGrant:
-      return JsonObject()
-          .field("account_id", outcome.account_id)
-          .field("amount", outcome.amount)
-          .field("bucket_id", outcome.bucket_id)
-          .field("credits_available", outcome.credits_available)
+    case RouteId::kRefund: {
+      JsonObject body;
+      body.field("account_id", outcome.account_id).field("amount", outcome.amount);
+      if (route == RouteId::kGrant) body.field("bucket_id", outcome.bucket_id);
+      return body.field("credits_available", outcome.credits_available)
           .field("credits_reserved", outcome.credits_reserved)
           .field("version", outcome.version)
           .finish();
-    case RouteId::kRefund:
-      return JsonObject()
-          .field("account_id", outcome.account_id)
-          .field("amount", outcome.amount)
-          .field("credits_available", outcome.credits_available)
-          .field("credits_reserved", outcome.credits_reserved)
-          .field("version", outcome.version)
-          .finish();
+    }
     case RouteId::kReopen:
       return JsonObject()
           .field("account_id", outcome.account_id)

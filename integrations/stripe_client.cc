@@ -59,33 +59,23 @@ StripeClient::StripeClient(StripeClientSettings settings) : settings_(std::move(
 
 std::vector<std::pair<std::string, std::string>> StripeClient::checkout_session_form(
     const CheckoutSessionParams& params) {
-  if (!params.pack_id.empty()) {
-    std::vector<std::pair<std::string, std::string>> form = {
-        {"mode", "payment"},
-        {"line_items[0][price]", params.price_id},
-        {"line_items[0][quantity]", "1"},
-        {"success_url", params.success_url},
-        {"cancel_url", params.cancel_url},
-        {"client_reference_id", params.account_id},
-        {"metadata[account_id]", params.account_id},
-        {"metadata[pack_id]", params.pack_id},
-        {"payment_intent_data[metadata][account_id]", params.account_id},
-        {"payment_intent_data[metadata][pack_id]", params.pack_id},
-    };
-    if (!params.customer_id.empty()) form.emplace_back("customer", params.customer_id);
-    return form;
-  }
+  // A subscription names its plan on the session and the subscription; a pack names itself
+  // on the session and its payment intent.
+  const bool pack = !params.pack_id.empty();
+  const std::string item = pack ? "pack_id" : "plan_id";
+  const std::string& item_id = pack ? params.pack_id : params.plan_id;
+  const std::string nested = pack ? "payment_intent_data" : "subscription_data";
   std::vector<std::pair<std::string, std::string>> form = {
-      {"mode", "subscription"},
+      {"mode", pack ? "payment" : "subscription"},
       {"line_items[0][price]", params.price_id},
       {"line_items[0][quantity]", "1"},
       {"success_url", params.success_url},
       {"cancel_url", params.cancel_url},
       {"client_reference_id", params.account_id},
       {"metadata[account_id]", params.account_id},
-      {"metadata[plan_id]", params.plan_id},
-      {"subscription_data[metadata][account_id]", params.account_id},
-      {"subscription_data[metadata][plan_id]", params.plan_id},
+      {"metadata[" + item + "]", item_id},
+      {nested + "[metadata][account_id]", params.account_id},
+      {nested + "[metadata][" + item + "]", item_id},
   };
   if (!params.customer_id.empty()) form.emplace_back("customer", params.customer_id);
   return form;

@@ -14,10 +14,8 @@
 #include <thread>
 
 #include "audit/verify.h"
-#include "crypto/digest.h"
 #include "http/jwt.h"
 #include "ledger/commands.h"
-#include "ledger/store.h"
 #include "ledger/time_format.h"
 #include "tests/http/ledgerd_fixture.h"
 #include "tests/support/ledgerd_process.h"
@@ -296,23 +294,8 @@ TEST_F(HttpRoutesTest, CreditsGivesAReturningFreeAccountItsMonthsAllowanceOnce) 
   const int64_t opened_us = ledger::unix_now_us() - 100 * 86'400'000'000LL;
   const ledger::Decision opened = ledger::decide_and_apply(
       state, ledger::Command{"returning", "open", ledger::OpenAccount{}, {}}, opened_us, plans);
-  std::vector<ledger::StoredEvent> events;
-  std::string hash(32, '\0');
-  for (std::size_t i = 0; i < opened.events.size(); ++i) {
-    ledger::StoredEvent event;
-    event.stream_id = "returning";
-    event.stream_version = static_cast<int64_t>(i) + 1;
-    event.event_id = crypto::uuid_v4();
-    event.event_type = std::string(ledger::event_type_name(opened.events[i]));
-    event.payload = ledger::encode_event_payload(opened.events[i]);
-    event.metadata = R"({"actor":"test","source":"seed"})";
-    event.recorded_at_us = opened_us;
-    hash = ledger::event_hash(hash, event);
-    event.hash = hash;
-    events.push_back(std::move(event));
-  }
   auto pg = connect_ledger_database();
-  pg->exec(ledger::append_events(events));
+  testing_support::append_decided_events(*pg, state, opened.events, 1, opened_us);
   ASSERT_GT(audit::replay_projections(*pg), 0);
 
   const std::string returning = token("returning");

@@ -42,6 +42,17 @@ class BucketsTest : public ::testing::Test {
     ASSERT_TRUE(run(ReserveCredits{credits, "humanize", 600, id}, now_us).outcome.ok());
     ASSERT_TRUE(run(CaptureReservation{id, credits}, now_us).outcome.ok());
   }
+  // A Stripe event of subscription sub_1 (customer cus_1) on the pro plan.
+  static StripeBillingEvent stripe(std::string id, std::string type, int64_t created_s) {
+    StripeBillingEvent e;
+    e.stripe_event_id = std::move(id);
+    e.type = std::move(type);
+    e.created_s = created_s;
+    e.customer_id = "cus_1";
+    e.subscription_id = "sub_1";
+    e.plan_id = "pro";
+    return e;
+  }
   const CreditBucket* bucket(const std::string& id) const {
     const auto it = state_.buckets.find(id);
     return it == state_.buckets.end() ? nullptr : &it->second;
@@ -174,16 +185,6 @@ TEST_F(BucketsTest, TheFreePlanRefreshesOncePerCalendarMonthFromOpening) {
 
 TEST_F(BucketsTest, RenewalAndCancellationKeepGrantedCredits) {
   const int64_t t0_s = t0_ / 1'000'000;
-  const auto stripe = [&](std::string id, std::string type, int64_t created_s) {
-    StripeBillingEvent e;
-    e.stripe_event_id = std::move(id);
-    e.type = std::move(type);
-    e.created_s = created_s;
-    e.customer_id = "cus_1";
-    e.subscription_id = "sub_1";
-    e.plan_id = "pro";
-    return e;
-  };
   auto checkout = stripe("evt_checkout", "checkout.session.completed", t0_s);
   checkout.period_start_s = t0_s;
   checkout.period_end_s = t0_s + 30 * 86'400;
@@ -213,16 +214,6 @@ TEST_F(BucketsTest, RenewalAndCancellationKeepGrantedCredits) {
 
 TEST_F(BucketsTest, PacksBurnDownAfterAllowancesAndSurviveRenewalAndCancellation) {
   const int64_t t0_s = t0_ / 1'000'000;
-  const auto stripe = [&](std::string id, std::string type, int64_t created_s) {
-    StripeBillingEvent e;
-    e.stripe_event_id = std::move(id);
-    e.type = std::move(type);
-    e.created_s = created_s;
-    e.customer_id = "cus_1";
-    e.subscription_id = "sub_1";
-    e.plan_id = "pro";
-    return e;
-  };
   const auto pack = [&](std::string id, int64_t credits, int64_t days, std::string payment) {
     StripeBillingEvent e = stripe("evt_" + payment, "checkout.session.completed", t0_s);
     e.subscription_id.clear();
@@ -465,31 +456,15 @@ TEST_F(BucketsDbTest, TheSweeperExpiresABucketExactlyOnce) {
   expect_verify_clean();
 }
 
-// Appends the events that `decide_and_apply` decides for `command` at `now_us` on the
-// account's current stream (as the committer would have at that time) and rebuilds the
-// projections: an account with a past.
+// Decides `command` at `now_us` as the committer would have then, appends its events and
+// rebuilds the projections: an account with a past.
 void append_decided(pg::Connection& connection, AccountState& state, const Command& command,
                     int64_t now_us, const PlanCatalog& plans) {
-  const int64_t version_before = state.version;
-  std::string hash = state.last_hash;  // decide_and_apply leaves the chain to its caller
+  const int64_t first_version = state.version + 1;
   const Decision decision = decide_and_apply(state, command, now_us, plans);
   ASSERT_TRUE(decision.outcome.ok());
-  std::vector<StoredEvent> events;
-  for (std::size_t i = 0; i < decision.events.size(); ++i) {
-    StoredEvent event;
-    event.stream_id = command.account_id;
-    event.stream_version = version_before + static_cast<int64_t>(i) + 1;
-    event.event_id = crypto::uuid_v4();
-    event.event_type = std::string(event_type_name(decision.events[i]));
-    event.payload = encode_event_payload(decision.events[i]);
-    event.metadata = R"({"actor":"test","source":"seed"})";
-    event.recorded_at_us = now_us;
-    hash = event_hash(hash, event);
-    event.hash = hash;
-    events.push_back(std::move(event));
-  }
-  state.last_hash = hash;
-  connection.exec(append_events(events));
+  testing_support::append_decided_events(connection, state, decision.events, first_version,
+                                         now_us);
   ASSERT_GT(audit::replay_projections(connection), 0);
 }
 
@@ -604,23 +579,9 @@ TEST_F(BucketsDbTest, MigrationBackfillOfPreBucketRowsEqualsTheFold) {
       CreditsReserved{"r-done", 10, "detect", unix_now_us() + kHourUs},
       ReservationCaptured{"r-done", 10, 0},
   };
-  std::vector<StoredEvent> events;
-  std::string hash(32, '\0');
+  AccountState old = empty_account("old");
   const int64_t opened_us = unix_now_us() - 40 * kDayUs;  // its first month has passed
-  for (std::size_t i = 0; i < legacy.size(); ++i) {
-    StoredEvent event;
-    event.stream_id = "old";
-    event.stream_version = static_cast<int64_t>(i) + 1;
-    event.event_id = "00000000-0000-4000-8000-00000000000" + std::to_string(i);
-    event.event_type = std::string(event_type_name(legacy[i]));
-    event.payload = encode_event_payload(legacy[i]);
-    event.metadata = R"({"actor":"test","source":"old version"})";
-    event.recorded_at_us = opened_us + static_cast<int64_t>(i);
-    hash = event_hash(hash, event);
-    event.hash = hash;
-    events.push_back(std::move(event));
-  }
-  pg_->exec(append_events(events));
+  testing_support::append_decided_events(*pg_, old, legacy, 1, opened_us);
   // Projections as the previous version wrote them: replay, then the columns back to the
   // defaults migration 012 adds them with, then 012's backfill.
   ASSERT_GT(audit::replay_projections(*pg_), 0);

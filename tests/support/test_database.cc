@@ -9,6 +9,7 @@
 
 #include "crypto/digest.h"
 #include "ledger/migrations.h"
+#include "ledger/store.h"
 
 namespace testing_support {
 namespace {
@@ -79,6 +80,26 @@ std::string pg_dump(const std::string& url) {
   EXPECT_EQ(status, 0) << "pg_dump failed";
   EXPECT_NE(out.find("PostgreSQL database dump complete"), std::string::npos);
   return out;
+}
+
+void append_decided_events(pg::Connection& connection, ledger::AccountState& state,
+                           const std::vector<ledger::EventBody>& events, int64_t first_version,
+                           int64_t recorded_at_us) {
+  std::vector<ledger::StoredEvent> stored;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    ledger::StoredEvent event;
+    event.stream_id = state.account_id;
+    event.stream_version = first_version + static_cast<int64_t>(i);
+    event.event_id = crypto::uuid_v4();
+    event.event_type = std::string(ledger::event_type_name(events[i]));
+    event.payload = ledger::encode_event_payload(events[i]);
+    event.metadata = R"({"actor":"test","source":"seed"})";
+    event.recorded_at_us = recorded_at_us;
+    state.last_hash = ledger::event_hash(state.last_hash, event);
+    event.hash = state.last_hash;
+    stored.push_back(std::move(event));
+  }
+  connection.exec(ledger::append_events(stored));
 }
 
 }  // namespace testing_support

@@ -2,11 +2,14 @@
 // scripts/test.sh started (LEDGER_TEST_PG_URL), migrated, and dropped afterwards.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <pqxx/pqxx>
 
+#include "ledger/account.h"
 #include "ledger/pg.h"
 
 namespace testing_support {
@@ -38,6 +41,13 @@ class TestDatabase {
 // The whole database at `url` as PostgreSQL 15's pg_dump writes it (schema and every row):
 // what the erasure tests search for plaintext. Fails the calling test when pg_dump fails.
 std::string pg_dump(const std::string& url);
+
+// Appends the events a decision made for `state`'s stream at `recorded_at_us` (the stream's
+// next versions, chained from its last hash, which it advances), as the committer would
+// have then: an account with a past. The caller rebuilds the projections (replay).
+void append_decided_events(pg::Connection& connection, ledger::AccountState& state,
+                           const std::vector<ledger::EventBody>& events, int64_t first_version,
+                           int64_t recorded_at_us);
 
 // LEDGER_BUILD_DIR/relative, e.g. binary_path("http/ledgerd").
 std::string build_path(const std::string& relative);
