@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "crypto/digest.h"
+#include "ledger/backoff.h"
 #include "ledger/idempotency.h"
 #include "ledger/outbox.h"
 #include "ledger/pg.h"
@@ -123,12 +124,12 @@ pg::ConnectionOptions lane_connection_options(const CommitterOptions& options) {
 
 // Backoff before the next attempt of a failed batch: 20, 40, ... ms, at most 1 s.
 std::chrono::milliseconds retry_backoff(int attempt) {
-  return std::chrono::milliseconds(std::min(10 << std::min(attempt, 7), 1'000));
+  return std::chrono::milliseconds(exponential_backoff(10, attempt, 1'000));
 }
 
 // How long a command whose account lock was busy waits before its next batch.
 std::chrono::microseconds deferral_backoff(int deferrals) {
-  return std::chrono::microseconds(std::min(500 << std::min(deferrals, 6), 20'000));
+  return std::chrono::microseconds(exponential_backoff(500, deferrals, 20'000));
 }
 
 class Lane {

@@ -5,6 +5,7 @@
 
 #include <pqxx/pqxx>
 
+#include "ledger/backoff.h"
 #include "ledger/sql_text.h"
 #include "unicode/utf8.h"
 
@@ -95,8 +96,8 @@ int OutboxDeliverer::deliver_due() {
           options_.attempts_max);
       spdlog::error("outbox {} ({}) given up for good: {}", id, kind, error);
     } else {
-      // Exponential backoff: 2^attempts seconds, capped at one hour.
-      const int64_t backoff_ms = std::min<int64_t>(int64_t{1000} << std::min(attempts, 12), 3'600'000);
+      // 2^attempts seconds, at most one hour.
+      const int64_t backoff_ms = exponential_backoff(1'000, attempts, 3'600'000);
       work.exec_params(
           "UPDATE ledger_outbox SET last_error = $3,"
           " next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond'"

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "crypto/digest.h"
+#include "ledger/backoff.h"
 #include "ledger/personal_data.h"
 #include "projections/refund_references.h"
 #include "projections/subscriptions.h"
@@ -605,9 +606,7 @@ void StripeInbox::retry_linked(pg::Connection& connection, const std::string& su
 
 int64_t StripeInbox::backoff_ms(int attempt) const {
   assert(attempt >= 1);
-  const int doublings = std::min(attempt - 1, 30);
-  const int64_t delay_ms = settings_.retry_base_ms << doublings;
-  return std::min(delay_ms > 0 ? delay_ms : settings_.retry_max_ms, settings_.retry_max_ms);
+  return ledger::exponential_backoff(settings_.retry_base_ms, attempt - 1, settings_.retry_max_ms);
 }
 
 StripeInboxRetrier::StripeInboxRetrier(StripeInboxRetrierOptions options, const StripeInbox& inbox)
