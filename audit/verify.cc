@@ -63,9 +63,9 @@ std::optional<ScanProblem> check_and_fold(FoldedAccount& folded, const StoredEve
                        event.stream_id, event.stream_version};
   }
   if (!ledger::fold_event(state, event)) {
-    return ScanProblem{"event does not decode or cannot follow the stream's state (" +
-                           event.event_type + ")",
-                       event.stream_id, event.stream_version};
+    return ScanProblem{
+        "event does not decode or cannot follow the stream's state (" + event.event_type + ")",
+        event.stream_id, event.stream_version};
   }
   if (event.event_type == "ReservationCaptured") {  // decoded again only for these
     if (const auto body = ledger::decode_event(event.event_type, event.payload)) {

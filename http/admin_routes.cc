@@ -47,7 +47,7 @@ std::string event_json(const ledger::StoredEvent& event) {
 ReplyOr<ledger::GrantCredits> grant_terms(const rapidjson::Value& fields) {
   ledger::GrantCredits credits;
   auto source = optional_string(fields, "source");
-  if (auto* error = std::get_if<HttpReply>(&source)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(source);
   if (const auto& value = std::get<std::optional<std::string>>(source)) {
     if (*value != ledger::kBucketAdmin && *value != ledger::kBucketPromotional) {
       return invalid_request("source", "must be admin or promotional");
@@ -55,7 +55,7 @@ ReplyOr<ledger::GrantCredits> grant_terms(const rapidjson::Value& fields) {
     credits.source = *value;
   }
   auto expires_at = optional_string(fields, "expires_at");
-  if (auto* error = std::get_if<HttpReply>(&expires_at)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(expires_at);
   if (const auto& value = std::get<std::optional<std::string>>(expires_at)) {
     const std::optional<int64_t> at_us = ledger::parse_rfc3339(*value);
     if (!at_us) return invalid_request("expires_at", "must be an RFC 3339 timestamp");
@@ -65,7 +65,7 @@ ReplyOr<ledger::GrantCredits> grant_terms(const rapidjson::Value& fields) {
     credits.expires_at_us = *at_us;
   }
   auto priority = optional_integer(fields, "priority", 0, ledger::kBucketPriorityMax);
-  if (auto* error = std::get_if<HttpReply>(&priority)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(priority);
   credits.priority =
       std::get<std::optional<int64_t>>(priority).value_or(ledger::kBucketPriorityDefault);
   return credits;
@@ -78,28 +78,28 @@ HttpReply LedgerService::grant_or_refund(RouteId route, const std::string& accou
   assert(route == RouteId::kGrant || route == RouteId::kRefund);
   const bool grant = route == RouteId::kGrant;
   auto principal = authenticate_admin(request, account_id, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   auto key = client_idempotency_key(request);
-  if (auto* error = std::get_if<HttpReply>(&key)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(key);
   auto body = grant ? parse_json_object(request.body, false,
-                                       {"amount", "reason", "source", "expires_at", "priority"})
+                                        {"amount", "reason", "source", "expires_at", "priority"})
                     : parse_json_object(request.body, false, {"amount", "reason", "reference"});
-  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(body);
   const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
   auto amount = required_amount(fields, "amount");
-  if (auto* error = std::get_if<HttpReply>(&amount)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(amount);
   auto reason = required_string(fields, "reason");
-  if (auto* error = std::get_if<HttpReply>(&reason)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(reason);
   auto reference =
       grant ? ReplyOr<std::string>(std::string()) : required_string(fields, "reference");
-  if (auto* error = std::get_if<HttpReply>(&reference)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(reference);
 
   const auto metadata =
       command_metadata(std::get<Principal>(principal), true, request, std::get<std::string>(key));
   ledger::CommandBody command;
   if (grant) {
     auto terms = grant_terms(fields);
-    if (auto* error = std::get_if<HttpReply>(&terms)) return std::move(*error);
+    RETURN_IF_ERROR_REPLY(terms);
     ledger::GrantCredits credits = std::get<ledger::GrantCredits>(std::move(terms));
     credits.amount = std::get<int64_t>(amount);
     credits.reason = std::get<std::string>(reason);
@@ -114,20 +114,20 @@ HttpReply LedgerService::grant_or_refund(RouteId route, const std::string& accou
   }
   auto outcome =
       submit(ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata});
-  if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(outcome);
   return outcome_reply(route, std::get<ledger::Outcome>(outcome));
 }
 
 HttpReply LedgerService::reopen(const std::string& account_id, const IncomingRequest& request,
                                 RequestLog& log) {
   auto principal = authenticate_admin(request, account_id, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   auto key = client_idempotency_key(request);
-  if (auto* error = std::get_if<HttpReply>(&key)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(key);
   auto body = parse_json_object(request.body, false, {"reason"});
-  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(body);
   auto reason = required_string(std::get<rapidjson::Document>(body), "reason");
-  if (auto* error = std::get_if<HttpReply>(&reason)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(reason);
   if (!projections::balances::read(thread_connection(options_.database_url), account_id)) {
     return json_error(404, "account_not_found");
   }
@@ -137,18 +137,18 @@ HttpReply LedgerService::reopen(const std::string& account_id, const IncomingReq
                           ledger::ReopenAccount{std::get<std::string>(reason)}, metadata};
   command.may_open_account = false;
   auto outcome = submit(std::move(command));
-  if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(outcome);
   return outcome_reply(RouteId::kReopen, std::get<ledger::Outcome>(outcome));
 }
 
 HttpReply LedgerService::events(const std::string& account_id, const IncomingRequest& request,
                                 RequestLog& log) {
   auto principal = authenticate_admin(request, account_id, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   auto after = query_integer(request, "after_version", 0, 0, INT64_MAX / 2);
-  if (auto* error = std::get_if<HttpReply>(&after)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(after);
   auto limit = query_integer(request, "limit", kEventsPageDefault, 1, kEventsPageMax);
-  if (auto* error = std::get_if<HttpReply>(&limit)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(limit);
 
   const std::vector<ledger::StoredEvent> page =
       ledger::read_stream(thread_connection(options_.database_url), account_id,
@@ -174,7 +174,7 @@ HttpReply LedgerService::events(const std::string& account_id, const IncomingReq
 HttpReply LedgerService::balance(const std::string& account_id, const IncomingRequest& request,
                                  RequestLog& log) {
   auto principal = authenticate_admin(request, account_id, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   int64_t as_of_us = unix_now_us();
   if (const auto it = request.query.find("as_of"); it != request.query.end()) {
     bool decoded_ok = false;
@@ -211,14 +211,14 @@ namespace http {
 HttpReply LedgerService::admin_history(const std::string& account_id,
                                        const IncomingRequest& request, RequestLog& log) {
   auto principal = authenticate_admin(request, account_id, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   return history_page(account_id, request);
 }
 
 HttpReply LedgerService::verify_account(const std::string& account_id,
                                         const IncomingRequest& request, RequestLog& log) {
   auto principal = authenticate_admin(request, account_id, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   const audit::VerifyReport report =
       audit::verify_stream(thread_connection(options_.database_url), account_id);
   if (report.clean && report.streams_checked == 0) return json_error(404, "account_not_found");
@@ -270,7 +270,7 @@ HttpReply LedgerService::console_file(const IncomingRequest& request) {
 
 HttpReply LedgerService::latest_digest(const IncomingRequest& request, RequestLog& log) {
   auto principal = authenticate_request(request, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   if (!std::get<Principal>(principal).has_scope(kScopeAdmin)) return forbidden();
   if (options_.digest_dir.empty()) return json_error(404, "no_digest");
   const std::optional<std::string> path = audit::latest_digest_file(options_.digest_dir);

@@ -339,24 +339,24 @@ HttpReply BillingRoutes::checkout(const std::string& account_id, const IncomingR
     }
     idempotency_key = checkout_idempotency_key(account_id, *request.idempotency_key);
   }
-  auto body = parse_json_object(request.body, false,
-                                {"plan_id", "billing_cycle", "currency", "pack_id"});
-  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  auto body =
+      parse_json_object(request.body, false, {"plan_id", "billing_cycle", "currency", "pack_id"});
+  RETURN_IF_ERROR_REPLY(body);
   const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
   if (fields.HasMember("pack_id")) {
     return pack_checkout(account_id, fields, idempotency_key, request, log);
   }
   auto plan_id = required_string(fields, "plan_id", kPlanIdLengthMax);
-  if (auto* error = std::get_if<HttpReply>(&plan_id)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(plan_id);
   auto billing_cycle = required_string(fields, "billing_cycle", kBillingCycleLengthMax);
-  if (auto* error = std::get_if<HttpReply>(&billing_cycle)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(billing_cycle);
   auto currency_field = required_string(fields, "currency", kCurrencyLengthMax);
-  if (auto* error = std::get_if<HttpReply>(&currency_field)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(currency_field);
 
   const ledger::Plan* plan = plans_.find(std::get<std::string>(plan_id));
   if (plan == nullptr) return json_error(400, "unknown_plan");
   auto price = checkout_price(*plan, std::get<std::string>(billing_cycle));
-  if (auto* error = std::get_if<HttpReply>(&price)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(price);
   const std::string currency = lower_ascii(std::get<std::string>(currency_field));
   if (std::find(plan->currencies.begin(), plan->currencies.end(), currency) ==
       plan->currencies.end()) {
@@ -403,9 +403,9 @@ HttpReply BillingRoutes::pack_checkout(const std::string& account_id,
     }
   }
   auto pack_id = required_string(fields, "pack_id", kPlanIdLengthMax);
-  if (auto* error = std::get_if<HttpReply>(&pack_id)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(pack_id);
   auto currency_field = required_string(fields, "currency", kCurrencyLengthMax);
-  if (auto* error = std::get_if<HttpReply>(&currency_field)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(currency_field);
   const ledger::Pack* pack = plans_.find_pack(std::get<std::string>(pack_id));
   if (pack == nullptr) return json_error(400, "unknown_pack");
   const std::string currency = lower_ascii(std::get<std::string>(currency_field));
@@ -439,7 +439,7 @@ HttpReply LedgerService::billing_route(RouteId route, const IncomingRequest& req
   if (route == RouteId::kChurnkeyWebhook) return billing.churnkey_webhook(request, log);
   if (route == RouteId::kShopifyWebhook) return billing.shopify_webhook(request, log);
   auto principal = authenticate_user(request, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   const Principal& caller = std::get<Principal>(principal);
   if (route == RouteId::kBillingSubscription) return billing.subscription(caller.account_id);
   return billing.checkout(caller.account_id, request, log);

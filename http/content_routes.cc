@@ -140,12 +140,12 @@ ReplyOr<std::string> read_option(const rapidjson::Value& body, std::string_view 
 ReplyOr<content::HumanizeOptions> read_humanize_options(const rapidjson::Value& body) {
   content::HumanizeOptions options;
   auto mode = read_option(body, "mode", content::kModes, content::kDefaultMode);
-  if (auto* error = std::get_if<HttpReply>(&mode)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(mode);
   auto readability =
       read_option(body, "readability", content::kReadabilities, content::kDefaultReadability);
-  if (auto* error = std::get_if<HttpReply>(&readability)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(readability);
   auto purpose = read_option(body, "purpose", content::kPurposes, content::kDefaultPurpose);
-  if (auto* error = std::get_if<HttpReply>(&purpose)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(purpose);
   options.mode = std::move(std::get<std::string>(mode));
   options.readability = std::move(std::get<std::string>(readability));
   options.purpose = std::move(std::get<std::string>(purpose));
@@ -188,7 +188,7 @@ ReplyOr<std::string> ledger_key_base(const IncomingRequest& request, std::string
     return std::string(route) + ":" + crypto::uuid_v4();
   }
   auto key = client_idempotency_key(request);
-  if (auto* error = std::get_if<HttpReply>(&key)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(key);
   return std::get<std::string>(key) + "#" + std::string(route);
 }
 
@@ -220,7 +220,7 @@ class RequestCharge {
       command.ttl_s = ttl_s;
       command.reservation_id = "res_" + crypto::uuid_v4();
       auto outcome = submit(key, std::move(command));
-      if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+      RETURN_IF_ERROR_REPLY(outcome);
       const ledger::Outcome& reserved = std::get<ledger::Outcome>(outcome);
       if (!reserved.ok()) return rejection_reply(reserved);
       assert(!reserved.reservation_id.empty());
@@ -244,7 +244,7 @@ class RequestCharge {
     assert(!reservation_id_.empty() && amount > 0);
     auto outcome = submit(key_base_ + "/capture/" + reservation_id_,
                           ledger::CaptureReservation{reservation_id_, amount});
-    if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+    RETURN_IF_ERROR_REPLY(outcome);
     if (!std::get<ledger::Outcome>(outcome).ok()) {
       return rejection_reply(std::get<ledger::Outcome>(outcome));
     }
@@ -325,7 +325,7 @@ ReplyOr<const ledger::Plan*> ContentHandlers::account_plan(const Principal& call
     const std::string key(kOpenAccountKey);
     auto opened = submit(ledger::Command{caller.account_id, key, ledger::OpenAccount{},
                                          command_metadata(caller, false, request, key)});
-    if (auto* error = std::get_if<HttpReply>(&opened)) return std::move(*error);
+    RETURN_IF_ERROR_REPLY(opened);
     const ledger::Outcome& outcome = std::get<ledger::Outcome>(opened);
     if (!outcome.ok()) return rejection_reply(outcome);
     plan_id = outcome.plan_id;
@@ -344,17 +344,17 @@ HttpReply ContentHandlers::humanize(const Principal& caller, const IncomingReque
                                     const CommandSubmitter& submit, RequestLog& log) const {
   const Clock::time_point started = Clock::now();
   auto key_base = ledger_key_base(request, "humanize");
-  if (auto* error = std::get_if<HttpReply>(&key_base)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(key_base);
   auto body = parse_json_object(request.body, false, {"text", "mode", "readability", "purpose"});
-  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(body);
   const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
   auto text_or = read_text(fields);
-  if (auto* error = std::get_if<HttpReply>(&text_or)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(text_or);
   auto options = read_humanize_options(fields);
-  if (auto* error = std::get_if<HttpReply>(&options)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(options);
   const SanitizedText& text = std::get<SanitizedText>(text_or);
   auto plan = account_plan(caller, request, submit);
-  if (auto* error = std::get_if<HttpReply>(&plan)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(plan);
 
   // Each chunk is billed separately (seed table), so each can be charged on its own.
   const content::PricingRule rule = pricing_rule(std::get<const ledger::Plan*>(plan)->humanize);
@@ -415,17 +415,17 @@ HttpReply ContentHandlers::detect(const Principal& caller, const IncomingRequest
                                   const CommandSubmitter& submit, RequestLog& log) {
   const Clock::time_point started = Clock::now();
   auto key_base = ledger_key_base(request, "detect");
-  if (auto* error = std::get_if<HttpReply>(&key_base)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(key_base);
   auto body = parse_json_object(request.body, false, {"text", "detectors"});
-  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(body);
   const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
   auto text_or = read_text(fields);
-  if (auto* error = std::get_if<HttpReply>(&text_or)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(text_or);
   auto selection = read_selection(fields, fanout_);
-  if (auto* error = std::get_if<HttpReply>(&selection)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(selection);
   const SanitizedText& text = std::get<SanitizedText>(text_or);
   auto plan = account_plan(caller, request, submit);
-  if (auto* error = std::get_if<HttpReply>(&plan)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(plan);
 
   // Priced like humanize (per chunk of at most 500 words) with the plan's detect rule.
   const content::PricingRule rule = pricing_rule(std::get<const ledger::Plan*>(plan)->detect);
@@ -486,7 +486,7 @@ HttpReply LedgerService::content_route(RouteId route, const IncomingRequest& req
                                        RequestLog& log) {
   assert(route == RouteId::kHumanize || route == RouteId::kDetect);
   auto principal = authenticate_user(request, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   const Principal& caller = std::get<Principal>(principal);  // charged to the JWT subject
   if (content_ == nullptr) return service_unavailable();
   // Held until the reply is built; taken before the account is read or anything reserved,

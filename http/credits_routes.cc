@@ -49,7 +49,8 @@ HttpReply credits_reply(const projections::balances::BalanceView& view) {
     }
     ledger::json::put(w, "priority", bucket.priority);
     w.EndObject();
-    if (bucket.expires_at_us > 0 && (next_expiry_us == 0 || bucket.expires_at_us < next_expiry_us)) {
+    if (bucket.expires_at_us > 0 &&
+        (next_expiry_us == 0 || bucket.expires_at_us < next_expiry_us)) {
       next_expiry_us = bucket.expires_at_us;
       next_expiry_credits = 0;
     }
@@ -77,7 +78,7 @@ HttpReply credits_reply(const projections::balances::BalanceView& view) {
 
 HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log) {
   auto principal = authenticate_user(request, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   const Principal& caller = std::get<Principal>(principal);
   pg::Connection& connection = thread_connection(options_.database_url);
   auto view = projections::balances::read(connection, caller.account_id);
@@ -85,7 +86,7 @@ HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log
     auto opened = submit(
         ledger::Command{caller.account_id, std::string(kOpenAccountKey), ledger::OpenAccount{},
                         command_metadata(caller, false, request, std::string(kOpenAccountKey))});
-    if (auto* error = std::get_if<HttpReply>(&opened)) return std::move(*error);
+    RETURN_IF_ERROR_REPLY(opened);
     if (!std::get<ledger::Outcome>(opened).ok()) {
       return rejection_reply(std::get<ledger::Outcome>(opened));
     }
@@ -113,19 +114,18 @@ HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log
 
 HttpReply LedgerService::credits_history(const IncomingRequest& request, RequestLog& log) {
   auto principal = authenticate_user(request, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   return history_page(std::get<Principal>(principal).account_id, request);
 }
 
 HttpReply LedgerService::history_page(const std::string& account_id,
                                       const IncomingRequest& request) {
   auto limit = query_integer(request, "limit", kHistoryPageDefault, 1, kHistoryPageMax);
-  if (auto* error = std::get_if<HttpReply>(&limit)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(limit);
   auto before = query_integer(request, "before", 0, 1, INT64_MAX / 2);
-  if (auto* error = std::get_if<HttpReply>(&before)) return std::move(*error);
-  const auto page =
-      projections::history::read(thread_connection(options_.database_url), account_id,
-                                 std::get<int64_t>(before), std::get<int64_t>(limit));
+  RETURN_IF_ERROR_REPLY(before);
+  const auto page = projections::history::read(thread_connection(options_.database_url), account_id,
+                                               std::get<int64_t>(before), std::get<int64_t>(limit));
   if (!page) return json_error(404, "account_not_found");
   std::string entries = "[";
   for (const projections::history::Entry& entry : page->entries) {
@@ -155,7 +155,7 @@ HttpReply LedgerService::history_page(const std::string& account_id,
 
 HttpReply LedgerService::credits_usage(const IncomingRequest& request, RequestLog& log) {
   auto principal = authenticate_user(request, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   const Principal& caller = std::get<Principal>(principal);
   // Days are UTC "YYYY-MM-DD", both inclusive; by default the last 30 days.
   const int64_t now_us = unix_now_us();  // read once: two reads may straddle a microsecond
@@ -172,9 +172,9 @@ HttpReply LedgerService::credits_usage(const IncomingRequest& request, RequestLo
     return *parsed;
   };
   auto to = day_param("to", today_us);
-  if (auto* error = std::get_if<HttpReply>(&to)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(to);
   auto from = day_param("from", std::get<int64_t>(to) - (kUsageDefaultDays - 1) * kDayUs);
-  if (auto* error = std::get_if<HttpReply>(&from)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(from);
   const int64_t from_us = std::get<int64_t>(from);
   const int64_t to_us = std::get<int64_t>(to);
   if (from_us > to_us || to_us - from_us >= kUsageDaysMax * kDayUs) {
@@ -217,25 +217,25 @@ HttpReply LedgerService::credits_usage(const IncomingRequest& request, RequestLo
 
 HttpReply LedgerService::reserve(const IncomingRequest& request, RequestLog& log) {
   auto principal = authenticate_request(request, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   auto key = client_idempotency_key(request);
-  if (auto* error = std::get_if<HttpReply>(&key)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(key);
   auto body =
       parse_json_object(request.body, false, {"amount", "feature", "ttl_seconds", "account_id"});
-  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(body);
   const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
   auto account = credits_account(std::get<Principal>(principal), fields);
-  if (auto* error = std::get_if<HttpReply>(&account)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(account);
   const std::string& account_id = std::get<std::string>(account);
   log.account_id = account_id;
   if (auto limited = rate_limit(account_id)) return std::move(*limited);
 
   auto amount = required_amount(fields, "amount");
-  if (auto* error = std::get_if<HttpReply>(&amount)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(amount);
   auto feature = required_string(fields, "feature", 64);
-  if (auto* error = std::get_if<HttpReply>(&feature)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(feature);
   auto ttl = optional_integer(fields, "ttl_seconds", 1, ledger::kReservationTtlMaxS);
-  if (auto* error = std::get_if<HttpReply>(&ttl)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(ttl);
 
   // The ledger opens an unknown account (free plan) as part of an accepted reservation, when
   // the caller may open accounts.
@@ -252,7 +252,7 @@ HttpReply LedgerService::reserve(const IncomingRequest& request, RequestLog& log
   const Principal& caller = std::get<Principal>(principal);
   reservation.may_open_account = caller.is_user() || caller.has_scope(kScopeOpenAccounts);
   auto outcome = submit(std::move(reservation));
-  if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(outcome);
   return outcome_reply(RouteId::kReserve, std::get<ledger::Outcome>(outcome));
 }
 
@@ -261,15 +261,15 @@ HttpReply LedgerService::settle(RouteId route, const std::string& reservation_id
   assert(route == RouteId::kCapture || route == RouteId::kRelease);
   const bool capture = route == RouteId::kCapture;
   auto principal = authenticate_request(request, log);
-  if (auto* error = std::get_if<HttpReply>(&principal)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(principal);
   auto key = client_idempotency_key(request);
-  if (auto* error = std::get_if<HttpReply>(&key)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(key);
   auto body = capture ? parse_json_object(request.body, false, {"amount", "account_id"})
                       : parse_json_object(request.body, true, {"account_id"});
-  if (auto* error = std::get_if<HttpReply>(&body)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(body);
   const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
   auto account = credits_account(std::get<Principal>(principal), fields);
-  if (auto* error = std::get_if<HttpReply>(&account)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(account);
   const std::string& account_id = std::get<std::string>(account);
   log.account_id = account_id;
   if (auto limited = rate_limit(account_id)) return std::move(*limited);
@@ -277,7 +277,7 @@ HttpReply LedgerService::settle(RouteId route, const std::string& reservation_id
   ledger::CommandBody command;
   if (capture) {
     auto amount = required_amount(fields, "amount");
-    if (auto* error = std::get_if<HttpReply>(&amount)) return std::move(*error);
+    RETURN_IF_ERROR_REPLY(amount);
     command = ledger::CaptureReservation{reservation_id, std::get<int64_t>(amount)};
   } else {
     command = ledger::ReleaseReservation{reservation_id};
@@ -288,7 +288,7 @@ HttpReply LedgerService::settle(RouteId route, const std::string& reservation_id
       command_metadata(std::get<Principal>(principal), false, request, std::get<std::string>(key));
   auto outcome =
       submit(ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata});
-  if (auto* error = std::get_if<HttpReply>(&outcome)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(outcome);
   return outcome_reply(route, std::get<ledger::Outcome>(outcome));
 }
 

@@ -29,6 +29,15 @@ struct HttpReply {
 template <typename T>
 using ReplyOr = std::variant<T, HttpReply>;
 
+// Ends the calling handler with the error reply a ReplyOr holds, if it holds one:
+//   auto body = parse_json_object(request.body, false, {"amount"});
+//   RETURN_IF_ERROR_REPLY(body);
+//   const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
+#define RETURN_IF_ERROR_REPLY(reply_or)                                     \
+  if (auto* returned_reply = std::get_if<::http::HttpReply>(&(reply_or))) { \
+    return std::move(*returned_reply);                                      \
+  }
+
 // Builds one flat JSON object; values are escaped, raw JSON values are inserted verbatim.
 class JsonObject {
  public:

@@ -110,7 +110,7 @@ ReplyOr<std::optional<std::string>> optional_string(const rapidjson::Value& obje
                                                     std::size_t length_max) {
   if (find_field(object, field) == nullptr) return std::optional<std::string>();
   auto text = required_string(object, field, length_max);
-  if (auto* error = std::get_if<HttpReply>(&text)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(text);
   return std::optional<std::string>(std::move(std::get<std::string>(text)));
 }
 

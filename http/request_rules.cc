@@ -33,7 +33,7 @@ ReplyOr<std::string> client_idempotency_key(const IncomingRequest& request) {
 ReplyOr<std::string> credits_account(const Principal& principal, const rapidjson::Value& body) {
   // Read with a generous length so that a long id is reported as an invalid account id.
   auto named = optional_string(body, "account_id", 4 * kAccountIdLengthMax);
-  if (auto* error = std::get_if<HttpReply>(&named)) return std::move(*error);
+  RETURN_IF_ERROR_REPLY(named);
   const auto& account_id = std::get<std::optional<std::string>>(named);
   if (account_id && !is_valid_account_id(*account_id)) return invalid_account_id();
   if (principal.is_user()) {

@@ -56,8 +56,8 @@ bool settle(AccountState& state, const std::string& id, int64_t captured, int64_
 // buckets, an existing bucket of the same terms, or a new one that must be the next in
 // sequence (so the fold of a tampered id fails).
 CreditBucket* bucket_for_credit(AccountState& s, const std::string& bucket_id,
-                                const std::string& source, int64_t expires_at_us,
-                                int64_t priority, const std::string& reference = "") {
+                                const std::string& source, int64_t expires_at_us, int64_t priority,
+                                const std::string& reference = "") {
   if (bucket_id.empty()) {
     auto [it, created] = s.buckets.try_emplace(kLegacyBucketId);
     if (created) {
@@ -79,7 +79,7 @@ CreditBucket* bucket_for_credit(AccountState& s, const std::string& bucket_id,
   }
   s.buckets_created += 1;
   CreditBucket& bucket = s.buckets[bucket_id];
-  bucket = CreditBucket{bucket_id, source,         0, 0, expires_at_us, priority,
+  bucket = CreditBucket{bucket_id,         source,    0, 0, expires_at_us, priority,
                         s.buckets_created, reference, 0};
   return &bucket;
 }
@@ -137,10 +137,9 @@ bool apply_body(AccountState& s, const CreditsReserved& e) {
   if (e.amount <= 0 || s.reservations.count(e.reservation_id) != 0) return false;
   std::optional<std::vector<BucketDraw>> draws = e.draws ? e.draws : burn_down_draws(s, e.amount);
   if (!draws || !take_draws(s, *draws, e.amount, true)) return false;
-  s.reservations[e.reservation_id] = Reservation{e.reservation_id,          e.amount,
-                                                 e.feature,                 e.expires_at_us,
-                                                 ReservationStatus::kOpen, 0,
-                                                 std::move(*draws)};
+  s.reservations[e.reservation_id] =
+      Reservation{e.reservation_id,         e.amount, e.feature,        e.expires_at_us,
+                  ReservationStatus::kOpen, 0,        std::move(*draws)};
   return subtract(s.credits_available, e.amount) && add(s.credits_reserved, e.amount);
 }
 bool apply_body(AccountState& s, const ReservationCaptured& e) {
@@ -157,7 +156,8 @@ bool apply_body(AccountState& s, const CreditsRefunded& e) {
   if (!e.reference.empty() && !s.refund_references.emplace(e.reference, e.amount).second) {
     return false;
   }
-  CreditBucket* bucket = bucket_for_credit(s, e.bucket_id, kBucketRefund, 0, kBucketPriorityDefault);
+  CreditBucket* bucket =
+      bucket_for_credit(s, e.bucket_id, kBucketRefund, 0, kBucketPriorityDefault);
   if (bucket == nullptr || e.amount <= 0 || !add(bucket->remaining, e.amount)) return false;
   return subtract(s.credits_spent, e.amount) && add(s.credits_available, e.amount);
 }

@@ -52,9 +52,9 @@ struct CreditBucket {
   int64_t reserved = 0;
   int64_t expires_at_us = 0;  // 0: never
   int64_t priority = kBucketPriorityDefault;
-  int64_t seq = 0;  // creation order (legacy: 0)
+  int64_t seq = 0;          // creation order (legacy: 0)
   std::string reference{};  // a pack: its payment (Stripe payment intent); never merged
-  int64_t revoked = 0;    // a pack: credits taken back after refunds of its payment
+  int64_t revoked = 0;      // a pack: credits taken back after refunds of its payment
   // A pack: the credits its payment's refunds take back in all. What is reserved when a
   // refund arrives is taken as soon as it comes back (CreditsRevoked after the command).
   int64_t revoke_target = 0;

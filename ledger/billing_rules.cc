@@ -181,8 +181,8 @@ class BillingDecider {
   void grant_once(const std::string& period_key, int64_t amount, const std::string& reason,
                   int64_t expires_at_us) {
     if (granted(period_key) || amount <= 0) return;
-    credit_events_.push_back(CreditsGranted{amount, reason, "stripe", period_key, "",
-                                            expires_at_us, kBucketPriorityDefault, ""});
+    credit_events_.push_back(CreditsGranted{amount, reason, "stripe", period_key, "", expires_at_us,
+                                            kBucketPriorityDefault, ""});
     granted_now_.insert(period_key);
   }
 
@@ -258,9 +258,9 @@ BillingDecision pack_purchase(const AccountState& state, const StripeBillingEven
   }
   const int64_t expires_at_us =
       event.pack_expires_after_days > 0 ? now_us + event.pack_expires_after_days * kDayUs : 0;
-  decision.events.push_back(CreditsGranted{event.pack_credits, "pack " + event.pack_id,
-                                           kBucketPack, "", "", expires_at_us,
-                                           kBucketPriorityDefault, event.payment_reference});
+  decision.events.push_back(CreditsGranted{event.pack_credits, "pack " + event.pack_id, kBucketPack,
+                                           "", "", expires_at_us, kBucketPriorityDefault,
+                                           event.payment_reference});
   decision.note = "pack_granted";
   return decision;
 }
@@ -295,8 +295,8 @@ BillingDecision pack_refund(const AccountState& state, const StripeBillingEvent&
     const int64_t take = std::min(bucket.remaining, std::max<int64_t>(0, target - bucket.revoked));
     if (take > 0 || target > bucket.revoke_target) {
       decision.events.push_back(CreditsRevoked{take,
-                                               "pack refunded (charge " + event.charge_id + ")",
-                                               id, event.payment_reference, target});
+                                               "pack refunded (charge " + event.charge_id + ")", id,
+                                               event.payment_reference, target});
       decision.note = take > 0 ? "pack_refunded" : "pack_refund_pending";
     }
   }
@@ -324,7 +324,8 @@ BillingDecision decide_billing(const AccountState& state, const StripeBillingEve
     return decision;
   }
   if (event.created_s < state.subscription.watermark_created_s) {
-    if (is_late_renewal(state, event)) return BillingDecider(state, event, plans, now_us).late_renewal();
+    if (is_late_renewal(state, event))
+      return BillingDecider(state, event, plans, now_us).late_renewal();
     BillingDecision decision;
     decision.note = "superseded";  // an older event never overrides newer state
     return decision;

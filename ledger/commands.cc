@@ -309,8 +309,7 @@ std::vector<EventBody> opening_events(const PlanCatalog& plans, int64_t now_us) 
 // Gives a decided event its bucket: a grant or refund the bucket of its terms (an existing
 // one or the next new one), a reservation its draws in burn-down order.
 void assign_bucket(const AccountState& s, EventBody& event) {
-  const auto bucket_of = [&s](const std::string& source, int64_t expires_at_us,
-                              int64_t priority) {
+  const auto bucket_of = [&s](const std::string& source, int64_t expires_at_us, int64_t priority) {
     std::string id = mergeable_bucket(s, source, expires_at_us, priority);
     return id.empty() ? "b" + std::to_string(s.buckets_created + 1) : id;
   };
@@ -373,8 +372,8 @@ std::vector<EventBody> free_refresh_due(const AccountState& s, int64_t now_us,
     }
   }
   events.push_back(CreditsGranted{free_plan.monthly_credits, "free plan allowance",
-                                  kBucketPlanAllowance, "free:" + std::to_string(period.index),
-                                  "", period.end_us, kBucketPriorityDefault, ""});
+                                  kBucketPlanAllowance, "free:" + std::to_string(period.index), "",
+                                  period.end_us, kBucketPriorityDefault, ""});
   return events;
 }
 
@@ -653,8 +652,8 @@ Decision decide_and_apply(AccountState& state, const Command& command, int64_t n
   if (settle == nullptr || settle->refresh_free_allowance) {
     for (EventBody& event : free_refresh_due(work, now_us, plans)) append(std::move(event));
   }
-  BodyDecision body = std::visit(
-      [&](const auto& c) { return decide_body(work, c, now_us, plans); }, command.body);
+  BodyDecision body =
+      std::visit([&](const auto& c) { return decide_body(work, c, now_us, plans); }, command.body);
   decision.outcome = std::move(body.outcome);
   decision.outbox = std::move(body.outbox);
   if (!decision.outcome.ok()) {

@@ -160,10 +160,10 @@ inline constexpr const char* kLowBalanceKind = "email.low_balance";
 // "subscription_id", "period_end_s"}.
 inline constexpr const char* kCancellationConfirmedKind = "email.cancellation_confirmed";
 
-using CommandBody = std::variant<OpenAccount, GrantCredits, ReserveCredits, CaptureReservation,
-                                 ReleaseReservation, ExpireReservation, RefundCredits,
-                                 StripeBillingEvent, ChurnkeySessionEvent, ShopifyWebhookEvent,
-                                 ErasePersonalData, ReopenAccount, SettleCreditsDue>;
+using CommandBody =
+    std::variant<OpenAccount, GrantCredits, ReserveCredits, CaptureReservation, ReleaseReservation,
+                 ExpireReservation, RefundCredits, StripeBillingEvent, ChurnkeySessionEvent,
+                 ShopifyWebhookEvent, ErasePersonalData, ReopenAccount, SettleCreditsDue>;
 
 struct Command {
   std::string account_id;
@@ -195,9 +195,9 @@ std::string command_fingerprint(const Command& command);
 
 enum class Rejection {
   kNone,
-  kInvalidCommand,             // malformed ids, empty fields, bad ttl
-  kInvalidAmount,              // zero, negative, or above kAmountMax
-  kInsufficientCredits,        // credits_needed, credits_available
+  kInvalidCommand,       // malformed ids, empty fields, bad ttl
+  kInvalidAmount,        // zero, negative, or above kAmountMax
+  kInsufficientCredits,  // credits_needed, credits_available
   kReservationNotFound,
   kReservationSettled,         // already captured/released/expired: reservation_status
   kReservationExpired,         // capture after the expiry instant

@@ -38,11 +38,11 @@
 #include "ledger/pg.h"
 #include "ledger/sql_text.h"
 #include "ledger/store.h"
-#include "projections/usage.h"
 #include "projections/balances.h"
 #include "projections/refund_references.h"
 #include "projections/reservations.h"
 #include "projections/subscriptions.h"
+#include "projections/usage.h"
 #include "unicode/utf8.h"
 
 namespace ledger {

@@ -254,7 +254,8 @@ bool read_strings(const rapidjson::Value& v,
 
 std::optional<EventBody> read_credits_revoked(const rapidjson::Value& v) {
   CreditsRevoked e;
-  if (!read_strings(v, {{"reason", &e.reason}, {"bucket_id", &e.bucket_id}, {"reference", &e.reference}})) {
+  if (!read_strings(
+          v, {{"reason", &e.reason}, {"bucket_id", &e.bucket_id}, {"reference", &e.reference}})) {
     return std::nullopt;
   }
   auto amount = get_int64(v, "amount");

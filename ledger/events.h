@@ -165,11 +165,11 @@ struct PersonalDataErased {
   std::string requested_by;  // "ledgerctl", or the provider and delivery id of the request
 };
 
-using EventBody = std::variant<AccountOpened, CreditsGranted, CreditsReserved, ReservationCaptured,
-                               ReservationReleased, ReservationExpired, CreditsRefunded,
-                               CreditsExpired, PlanChanged, SubscriptionChanged,
-                               ChurnkeySessionRecorded, AccountClosed, ShopifyWebhookRecorded,
-                               PersonalDataErased, AccountReopened, CreditsRevoked>;
+using EventBody =
+    std::variant<AccountOpened, CreditsGranted, CreditsReserved, ReservationCaptured,
+                 ReservationReleased, ReservationExpired, CreditsRefunded, CreditsExpired,
+                 PlanChanged, SubscriptionChanged, ChurnkeySessionRecorded, AccountClosed,
+                 ShopifyWebhookRecorded, PersonalDataErased, AccountReopened, CreditsRevoked>;
 
 // The stored type name of an event ("CreditsReserved", ...).
 std::string_view event_type_name(const EventBody& event);

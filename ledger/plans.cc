@@ -118,7 +118,8 @@ std::optional<std::string> parse_pack(const rapidjson::Value& value, Pack& pack)
   }
   pack.credits = *credits;
   const auto price = json::get_string(value, "stripe_price");
-  if (!price || price->empty()) return "pack " + pack.id + ": stripe_price must be a non-empty string";
+  if (!price || price->empty())
+    return "pack " + pack.id + ": stripe_price must be a non-empty string";
   pack.stripe_price = *price;
   const auto currencies = value.FindMember("currencies");
   if (currencies == value.MemberEnd() || !currencies->value.IsArray() ||

@@ -1,10 +1,9 @@
 // ledger_accounts gateway (projections/balances.h).
 #include "projections/balances.h"
 
-#include <cassert>
-
 #include <rapidjson/document.h>
 
+#include <cassert>
 #include <stdexcept>
 
 #include "crypto/digest.h"
@@ -15,16 +14,15 @@ namespace projections::balances {
 namespace {
 
 // Timestamps travel as microseconds; 0 is NULL.
-#define US_OF(column) \
-  "coalesce((extract(epoch from " column ") * 1000000)::bigint, 0)"
-#define TIMESTAMP_OF(us) \
-  "CASE WHEN " us " = 0 THEN NULL ELSE 'epoch'::timestamptz + " us \
-  " * interval '1 microsecond' END"
+#define US_OF(column) "coalesce((extract(epoch from " column ") * 1000000)::bigint, 0)"
+#define TIMESTAMP_OF(us)                                                                          \
+  "CASE WHEN " us " = 0 THEN NULL ELSE 'epoch'::timestamptz + " us " * interval '1 microsecond' " \
+                                                                   "END"
 
 constexpr const char* kColumns =
     "account_id, plan_id, credits_available, credits_reserved, credits_granted, credits_spent,"
-    " credits_expired, stream_version, last_hash, closed, buckets, buckets_created, "
-    US_OF("opened_at") ", " US_OF("allowance_until");
+    " credits_expired, stream_version, last_hash, closed, buckets, buckets_created, " US_OF(
+        "opened_at") ", " US_OF("allowance_until");
 
 std::string encode_buckets(const ledger::AccountState& account) {
   rapidjson::StringBuffer buffer;
@@ -194,8 +192,8 @@ std::optional<BalanceView> read(pg::Connection& connection, const std::string& a
   const pg::Result rows = connection.exec(
       {"balances_read",
        "SELECT plan_id, credits_available, credits_reserved, credits_granted, credits_spent,"
-       " credits_expired, stream_version, buckets, closed, " US_OF("opened_at") ", "
-       US_OF("allowance_until") " FROM ledger_accounts WHERE account_id = $1",
+       " credits_expired, stream_version, buckets, closed, " US_OF("opened_at") ", " US_OF(
+           "allowance_until") " FROM ledger_accounts WHERE account_id = $1",
        {account_id}});
   if (rows.rows() == 0) return std::nullopt;
   BalanceView view;
@@ -220,12 +218,13 @@ std::optional<BalanceView> read(pg::Connection& connection, const std::string& a
 }
 
 std::vector<std::pair<std::string, int64_t>> read_credits_due(pg::Connection& connection,
-                                                             int64_t limit) {
+                                                              int64_t limit) {
   assert(limit > 0);
   const pg::Result rows = connection.exec(
       {"balances_credits_due",
        "SELECT account_id, " US_OF("credits_due_at") " FROM ledger_accounts"
-       " WHERE credits_due_at <= clock_timestamp() ORDER BY credits_due_at LIMIT $1",
+                                                     " WHERE credits_due_at <= clock_timestamp() "
+                                                     "ORDER BY credits_due_at LIMIT $1",
        {std::to_string(limit)}});
   std::vector<std::pair<std::string, int64_t>> due;
   for (int i = 0; i < rows.rows(); ++i) due.emplace_back(rows.string(i, 0), rows.int64(i, 1));

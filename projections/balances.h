@@ -56,7 +56,7 @@ std::optional<BalanceView> read(pg::Connection& connection, const std::string& a
 // Accounts whose credits are due (credits_due_at passed), earliest first, at most `limit`:
 // the account and its due instant (microseconds), for the credit sweeper.
 std::vector<std::pair<std::string, int64_t>> read_credits_due(pg::Connection& connection,
-                                                             int64_t limit);
+                                                              int64_t limit);
 
 // Accounts with a row but no event (verify): at most `limit` ids.
 std::vector<std::string> read_orphans(pg::Connection& connection, int64_t limit);

@@ -56,11 +56,11 @@ pg::Statement clear() {
 }
 
 std::string find_account(pg::Connection& connection, const std::string& reference) {
-  const pg::Result rows = connection.exec(
-      {"refund_references_account",
-       "SELECT account_id FROM ledger_refund_references WHERE reference = $1"
-       " ORDER BY account_id LIMIT 1",
-       {reference}});
+  const pg::Result rows =
+      connection.exec({"refund_references_account",
+                       "SELECT account_id FROM ledger_refund_references WHERE reference = $1"
+                       " ORDER BY account_id LIMIT 1",
+                       {reference}});
   return rows.rows() == 0 ? std::string() : rows.string(0, 0);
 }
 

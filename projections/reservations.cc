@@ -1,10 +1,10 @@
 // ledger_reservations gateway (projections/reservations.h).
 #include "projections/reservations.h"
 
+#include <rapidjson/document.h>
+
 #include <cassert>
 #include <stdexcept>
-
-#include <rapidjson/document.h>
 
 #include "ledger/json_fields.h"
 #include "ledger/sql_text.h"
@@ -12,8 +12,8 @@
 namespace projections::reservations {
 namespace {
 
-#define RESERVATION_COLUMNS                                                         \
-  "account_id, reservation_id, amount, feature,"                                    \
+#define RESERVATION_COLUMNS                      \
+  "account_id, reservation_id, amount, feature," \
   " (extract(epoch from expires_at) * 1000000)::bigint, status, amount_captured, draws"
 
 std::string encode_draws(const std::vector<ledger::BucketDraw>& draws) {
@@ -126,8 +126,7 @@ pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& s
           " expires_at, status, amount_captured, draws)"
           " VALUES (x.a, x.r, x.n, x.f, x.e::timestamptz, x.s, x.c, x.d)",
           {text_array(accounts), text_array(ids), int64_array(amounts), text_array(features),
-           text_array(expiries), text_array(statuses), int64_array(captured),
-           text_array(draws)}};
+           text_array(expiries), text_array(statuses), int64_array(captured), text_array(draws)}};
 }
 
 pg::Statement clear() { return {"reservations_clear", "DELETE FROM ledger_reservations", {}}; }

@@ -12,9 +12,12 @@ namespace {
 constexpr std::size_t kAccountIdLengthMax = 128;
 
 constexpr std::array<std::string_view, 7> kHandledTypes = {
-    "checkout.session.completed",    "checkout.session.async_payment_succeeded",
-    "invoice.paid",                  "invoice.payment_failed",
-    "customer.subscription.updated", "customer.subscription.deleted",
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "invoice.paid",
+    "invoice.payment_failed",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
     "charge.refunded"};
 
 std::string valid_hint(const std::string& candidate) {

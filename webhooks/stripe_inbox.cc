@@ -16,9 +16,9 @@
 #include "ledger/personal_data.h"
 #include "projections/refund_references.h"
 #include "projections/subscriptions.h"
+#include "unicode/utf8.h"
 #include "webhooks/delivery_body.h"
 #include "webhooks/erasure.h"
-#include "unicode/utf8.h"
 #include "webhooks/json_reader.h"
 #include "webhooks/stripe_billing.h"
 
@@ -375,8 +375,8 @@ ProcessingResult StripeInbox::apply(pg::Connection& connection, const Delivery& 
     }
   }
   if (account_id.empty()) {
-    account_id = projections::subscriptions::find_account(
-        connection, mapping.event.subscription_id, mapping.event.customer_id);
+    account_id = projections::subscriptions::find_account(connection, mapping.event.subscription_id,
+                                                          mapping.event.customer_id);
   }
   if (account_id.empty()) return record(unresolved(attempt_number));
   if (!mapping.event.pack_id.empty()) {

@@ -89,9 +89,8 @@ TEST_F(PacksTest, CheckoutOfAPackIsAStripePaymentSession) {
 
 TEST_F(PacksTest, APackIsGrantedOnceAcrossDuplicatesAndBothEventTypes) {
   const int64_t t = now_s();
-  const std::string completed =
-      pack_checkout_event("checkout.session.completed", "evt_pack_done", t, "buyer", "pack_5000",
-                          "buyer1");
+  const std::string completed = pack_checkout_event("checkout.session.completed", "evt_pack_done",
+                                                    t, "buyer", "pack_5000", "buyer1");
   const std::string async =
       pack_checkout_event("checkout.session.async_payment_succeeded", "evt_pack_async", t + 5,
                           "buyer", "pack_5000", "buyer1");
@@ -122,10 +121,10 @@ TEST_F(PacksTest, APackIsGrantedOnceAcrossDuplicatesAndBothEventTypes) {
                                            "slowpay", "pack_1000", "slow1", "unpaid")),
             "ignored");
   EXPECT_EQ(processing_column("evt_late_done", "note"), "checkout_unpaid");
-  EXPECT_EQ(deliver_ok(pack_checkout_event("checkout.session.async_payment_succeeded",
-                                           "evt_late_paid", t + 60, "slowpay", "pack_1000",
-                                           "slow1")),
-            "processed");
+  EXPECT_EQ(
+      deliver_ok(pack_checkout_event("checkout.session.async_payment_succeeded", "evt_late_paid",
+                                     t + 60, "slowpay", "pack_1000", "slow1")),
+      "processed");
   EXPECT_EQ(pack_grants("slowpay"), 1);
   EXPECT_EQ(available("slowpay"), 1'300);
   expect_verify_and_replay_clean();
@@ -142,9 +141,9 @@ TEST_F(PacksTest, ARefundTakesBackWhatIsLeftOfAPartlySpentPack) {
   ASSERT_EQ(available("refundee"), 600);
 
   // Half the payment refunded: half the pack's credits come back, all still unspent.
-  EXPECT_EQ(deliver_ok(charge_refunded_event("evt_refund_half", t + 60, "", "ref1", 900, 450,
-                                             false)),
-            "processed");
+  EXPECT_EQ(
+      deliver_ok(charge_refunded_event("evt_refund_half", t + 60, "", "ref1", 900, 450, false)),
+      "processed");
   EXPECT_EQ(processing_column("evt_refund_half", "note"), "pack_refunded");
   EXPECT_EQ(available("refundee"), 100);
   // The rest refunded: the pack's other 500 are owed, but only 100 are left: 100.
@@ -156,10 +155,10 @@ TEST_F(PacksTest, ARefundTakesBackWhatIsLeftOfAPartlySpentPack) {
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->credits_expired, 600);
   // Delivered again: nothing more.
-  EXPECT_EQ(deliver(charge_refunded_event("evt_refund_rest", t + 120, "refundee", "ref1", 900,
-                                          900, true))
-                .status,
-            200);
+  EXPECT_EQ(
+      deliver(charge_refunded_event("evt_refund_rest", t + 120, "refundee", "ref1", 900, 900, true))
+          .status,
+      200);
   EXPECT_EQ(available("refundee"), 0);
   // A refunded charge that paid no pack of the account changes nothing.
   EXPECT_EQ(deliver_ok(charge_refunded_event("evt_refund_other", t + 180, "refundee", "other", 900,

@@ -6,13 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <regex>
-
 #include <thread>
 
-#include "crypto/seal.h"
-#include "ledger/time_format.h"
 #include "audit/reconcile.h"
 #include "audit/verify.h"
+#include "crypto/seal.h"
+#include "ledger/time_format.h"
 #include "tests/billing/billing_fixture.h"
 #include "tests/billing/stripe_payloads.h"
 
@@ -106,12 +105,11 @@ TEST_F(WebhookEventsTest, RenewalResetsToTheAllowance) {
   // is a bucket of its own that expires at the new period's end.
   EXPECT_EQ(lines[lines.size() - 2],
             R"(CreditsExpired {"amount":6000,"reason":"period reset","bucket_id":"b2"})");
-  EXPECT_EQ(lines.back(), R"(CreditsGranted {"amount":10000,"reason":"plan allowance",)"
-                          R"("source":"stripe","period_key":"sub_renew:)" +
-                              std::to_string(period0_s_ + kMonthS) +
-                              R"(","bucket_id":"b3","expires_at_us":)" +
-                              std::to_string((period0_s_ + 2 * kMonthS) * 1'000'000) +
-                              R"(,"priority":50})");
+  EXPECT_EQ(lines.back(),
+            R"(CreditsGranted {"amount":10000,"reason":"plan allowance",)"
+            R"("source":"stripe","period_key":"sub_renew:)" +
+                std::to_string(period0_s_ + kMonthS) + R"(","bucket_id":"b3","expires_at_us":)" +
+                std::to_string((period0_s_ + 2 * kMonthS) * 1'000'000) + R"(,"priority":50})");
   EXPECT_EQ(processing_column("evt_renew_1", "note"), "applied");
   expect_ledger_clean();
 }

@@ -5,16 +5,15 @@
 // account and subscription; orderings run on several client threads at once.
 #include <gtest/gtest.h>
 
-#include <regex>
-
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <regex>
 #include <thread>
 
-#include "ledger/time_format.h"
 #include "audit/reconcile.h"
 #include "audit/verify.h"
+#include "ledger/time_format.h"
 #include "tests/billing/billing_fixture.h"
 #include "tests/billing/stripe_payloads.h"
 

@@ -65,11 +65,11 @@ class ChromeDriver {
 class Browser {
  public:
   explicit Browser(const ChromeDriver& driver) : driver_(driver) {
-    const TestResponse created = call(
-        "POST", "/session",
-        R"({"capabilities":{"alwaysMatch":{"browserName":"chrome","goog:chromeOptions":{)"
-        R"("binary":"/usr/bin/chromium","args":["--headless=new","--no-sandbox",)"
-        R"("--disable-gpu","--disable-dev-shm-usage","--window-size=1280,1700"]}}}})");
+    const TestResponse created =
+        call("POST", "/session",
+             R"({"capabilities":{"alwaysMatch":{"browserName":"chrome","goog:chromeOptions":{)"
+             R"("binary":"/usr/bin/chromium","args":["--headless=new","--no-sandbox",)"
+             R"("--disable-gpu","--disable-dev-shm-usage","--window-size=1280,1700"]}}}})");
     const rapidjson::Document reply = parse_json(created.body);
     if (created.status != 200 || !reply["value"].HasMember("sessionId")) {
       throw std::runtime_error("no browser session: " + created.body);
@@ -82,8 +82,8 @@ class Browser {
     ASSERT_EQ(call("POST", session_ + "/url", R"({"url":")" + url + R"("})").status, 200);
   }
   std::string element(const std::string& css) {
-    const TestResponse found = call("POST", session_ + "/element",
-                                    R"({"using":"css selector","value":")" + css + R"("})");
+    const TestResponse found =
+        call("POST", session_ + "/element", R"({"using":"css selector","value":")" + css + R"("})");
     const rapidjson::Document reply = parse_json(found.body);
     if (found.status != 200) throw std::runtime_error("no element " + css + ": " + found.body);
     return reply["value"][kElementKey].GetString();
@@ -103,8 +103,8 @@ class Browser {
   }
   // Runs `script` in the page; its return value as JSON text.
   std::string run(const std::string& script) {
-    const TestResponse answer = call("POST", session_ + "/execute/sync",
-                                     R"({"script":")" + script + R"(","args":[]})");
+    const TestResponse answer =
+        call("POST", session_ + "/execute/sync", R"({"script":")" + script + R"(","args":[]})");
     const rapidjson::Document reply = parse_json(answer.body);
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
@@ -141,8 +141,8 @@ class ConsoleTest : public LedgerdTest {
  protected:
   void SetUp() override {
     LedgerdTest::SetUp();
-    digest_dir_ = std::filesystem::temp_directory_path() /
-                  ("console-digests-" + std::to_string(::getpid()));
+    digest_dir_ =
+        std::filesystem::temp_directory_path() / ("console-digests-" + std::to_string(::getpid()));
     std::filesystem::create_directories(digest_dir_);
     testing_support::LedgerdOptions options;
     options.database_url = database_->url();
@@ -239,8 +239,9 @@ TEST_F(ConsoleTest, TheConsoleShowsAnAccountsBalanceChartEventsVerificationAndDi
   {
     auto connection = database_->connect();
     pqxx::work work(*connection);
-    work.exec0("UPDATE ledger_accounts SET credits_available = credits_available + 1,"
-               " credits_granted = credits_granted + 1 WHERE account_id = 'auditee'");
+    work.exec0(
+        "UPDATE ledger_accounts SET credits_available = credits_available + 1,"
+        " credits_granted = credits_granted + 1 WHERE account_id = 'auditee'");
     work.commit();
   }
   browser.click("#look-up");

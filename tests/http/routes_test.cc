@@ -224,10 +224,10 @@ TEST_F(HttpRoutesTest, AdminGrantsOpenBucketsThatCreditsShowsInBurnDownOrder) {
   const std::string path = "/api/v1/admin/accounts/erin/grants";
   const int64_t tomorrow_s = ledger::unix_now_us() / 1'000'000 + 86'400;
   const std::string tomorrow = ledger::format_rfc3339(tomorrow_s * 1'000'000);
-  const TestResponse promo = http_post(
-      url(path), with_key(bearer(admin), fresh_key()),
-      R"({"amount":100,"reason":"launch","source":"promotional","expires_at":")" + tomorrow +
-          R"(","priority":10})");
+  const TestResponse promo =
+      http_post(url(path), with_key(bearer(admin), fresh_key()),
+                R"({"amount":100,"reason":"launch","source":"promotional","expires_at":")" +
+                    tomorrow + R"(","priority":10})");
   ASSERT_EQ(promo.status, 200) << promo.body;
   EXPECT_EQ(string_field(parse_json(promo.body), "bucket_id"), "b2");  // b1: the free allowance
   const TestResponse plain = grant(admin, "erin", 50);

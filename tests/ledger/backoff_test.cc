@@ -1,10 +1,10 @@
 // The one backoff of the ledger (ledger/backoff.h).
+#include "ledger/backoff.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <limits>
-
-#include "ledger/backoff.h"
 
 namespace {
 

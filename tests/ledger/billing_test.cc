@@ -149,7 +149,7 @@ TEST_F(BillingRulesTest, DeletionResetsToFreeAndKeepsReservationsCapturable) {
 TEST_F(BillingRulesTest, ARenewalRetriedAfterANewerEventStillGetsItsGrant) {
   auto events = life_of_a_subscription();
   ASSERT_TRUE(run(events[0]).ok());  // pro, first period
-  spend(9'000);  // in the first period
+  spend(9'000);                      // in the first period
   auto toggle = stripe("evt_toggle", "customer.subscription.updated", 3500);  // newer
   toggle.status = "active";
   toggle.cancel_at_period_end = true;

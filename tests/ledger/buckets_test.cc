@@ -69,9 +69,9 @@ TEST_F(BucketsTest, ReservationsDrawEarliestExpiryThenPriorityThenOldest) {
   ASSERT_NE(bucket("b1"), nullptr) << "the free allowance";
   EXPECT_EQ(bucket("b1")->expires_at_us, at("2026-02-28T10:00:00Z")) << "a calendar month";
   EXPECT_EQ(run(GrantCredits{100, "never expires", "admin"}, t0_).outcome.bucket_id, "b2");
-  EXPECT_EQ(run(GrantCredits{50, "promo", "promotional", t0_ + 5 * kDayUs, 50}, t0_)
-                .outcome.bucket_id,
-            "b3");
+  EXPECT_EQ(
+      run(GrantCredits{50, "promo", "promotional", t0_ + 5 * kDayUs, 50}, t0_).outcome.bucket_id,
+      "b3");
   EXPECT_EQ(run(GrantCredits{70, "urgent", "admin", t0_ + 5 * kDayUs, 10}, t0_).outcome.bucket_id,
             "b4");
 
@@ -97,7 +97,8 @@ TEST_F(BucketsTest, ReservationsDrawEarliestExpiryThenPriorityThenOldest) {
 
 TEST_F(BucketsTest, ABucketExpiresOnceWithWhatIsLeft) {
   ASSERT_TRUE(run(OpenAccount{}, t0_).outcome.ok());
-  ASSERT_TRUE(run(GrantCredits{50, "promo", "promotional", t0_ + 5 * kDayUs, 50}, t0_).outcome.ok());
+  ASSERT_TRUE(
+      run(GrantCredits{50, "promo", "promotional", t0_ + 5 * kDayUs, 50}, t0_).outcome.ok());
   spend(30, t0_ + kDayUs);  // from the promotion: it expires first
   EXPECT_EQ(run(SettleCreditsDue{}, t0_ + 5 * kDayUs - 1).outcome.note, "nothing_due");
   const Decision settled = run(SettleCreditsDue{}, t0_ + 5 * kDayUs);
@@ -112,8 +113,8 @@ TEST_F(BucketsTest, ABucketExpiresOnceWithWhatIsLeft) {
   EXPECT_EQ(state_.credits_expired, 20);
   EXPECT_EQ(state_.credits_available, 300);
   // Any command settles what is due first: a reservation never draws expired credits.
-  ASSERT_TRUE(run(GrantCredits{10, "short", "admin", t0_ + 7 * kDayUs, 0}, t0_ + 6 * kDayUs)
-                  .outcome.ok());
+  ASSERT_TRUE(
+      run(GrantCredits{10, "short", "admin", t0_ + 7 * kDayUs, 0}, t0_ + 6 * kDayUs).outcome.ok());
   const Decision reserve = run(ReserveCredits{305, "humanize", 600, "late"}, t0_ + 8 * kDayUs);
   EXPECT_EQ(reserve.outcome.rejection, Rejection::kInsufficientCredits);
   EXPECT_EQ(reserve.outcome.credits_available, 300) << "the expired 10 are not offered";
@@ -227,11 +228,11 @@ TEST_F(BucketsTest, PacksBurnDownAfterAllowancesAndSurviveRenewalAndCancellation
   auto checkout = stripe("evt_checkout", "checkout.session.completed", t0_s);
   checkout.period_start_s = t0_s;
   checkout.period_end_s = t0_s + 30 * 86'400;
-  ASSERT_TRUE(run(checkout, t0_).outcome.ok());                                       // b2
+  ASSERT_TRUE(run(checkout, t0_).outcome.ok());  // b2
   ASSERT_TRUE(run(GrantCredits{200, "promo", "promotional", t0_ + 10 * kDayUs, 50}, t0_)
-                  .outcome.ok());                                                      // b3
+                  .outcome.ok());                                                         // b3
   EXPECT_EQ(run(pack("pack_1000", 1'000, 0, "pi_a"), t0_).outcome.note, "pack_granted");  // b4
-  ASSERT_TRUE(run(pack("pack_500", 500, 365, "pi_b"), t0_).outcome.ok());              // b5
+  ASSERT_TRUE(run(pack("pack_500", 500, 365, "pi_b"), t0_).outcome.ok());                 // b5
   EXPECT_EQ(run(pack("pack_1000", 1'000, 0, "pi_a"), t0_).outcome.note, "pack_already_granted");
   EXPECT_EQ(state_.credits_available, 10'000 + 200 + 1'000 + 500);
 
@@ -463,8 +464,7 @@ void append_decided(pg::Connection& connection, AccountState& state, const Comma
   const int64_t first_version = state.version + 1;
   const Decision decision = decide_and_apply(state, command, now_us, plans);
   ASSERT_TRUE(decision.outcome.ok());
-  testing_support::append_decided_events(connection, state, decision.events, first_version,
-                                         now_us);
+  testing_support::append_decided_events(connection, state, decision.events, first_version, now_us);
   ASSERT_GT(audit::replay_projections(connection), 0);
 }
 
@@ -501,12 +501,12 @@ TEST_F(BucketsDbTest, ExpiryIsExactlyOnceUnderLoadAcrossARestartAndBalanceAsOfSe
   const std::vector<std::string> accounts = {"load-1", "load-2", "load-3", "load-4"};
   const int64_t expires_at_us = unix_now_us() + 1'200'000;
   for (const std::string& account : accounts) {
-    ASSERT_TRUE(sweeper_a
-                    ->submit(ledger_tests::make_command(
-                        account, "promo",
-                        GrantCredits{100'000, "flash", "promotional", expires_at_us, 50}))
-                    .get()
-                    .ok());
+    ASSERT_TRUE(
+        sweeper_a
+            ->submit(ledger_tests::make_command(
+                account, "promo", GrantCredits{100'000, "flash", "promotional", expires_at_us, 50}))
+            .get()
+            .ok());
   }
   const int64_t before_expiry_us = unix_now_us();
   // Four callers spend on every account through both committers across the expiry.
@@ -519,10 +519,10 @@ TEST_F(BucketsDbTest, ExpiryIsExactlyOnceUnderLoadAcrossARestartAndBalanceAsOfSe
         Committer& committer = (i + t) % 2 == 0 ? *sweeper_a : *sweeper_b;
         const std::string id = "c" + std::to_string(t) + "-" + std::to_string(i);
         try {
-          const Outcome reserved =
-              committer.submit(ledger_tests::make_command(account, id + "r",
-                                                          ReserveCredits{7, "detect", 600, id}))
-                  .get();
+          const Outcome reserved = committer
+                                       .submit(ledger_tests::make_command(
+                                           account, id + "r", ReserveCredits{7, "detect", 600, id}))
+                                       .get();
           if (reserved.ok()) {
             // Captured on the committer that is certainly up, so nothing stays reserved.
             ASSERT_TRUE(sweeper_b
@@ -558,9 +558,9 @@ TEST_F(BucketsDbTest, ExpiryIsExactlyOnceUnderLoadAcrossARestartAndBalanceAsOfSe
         << "as of before the expiry: the promotion is there";
     EXPECT_EQ(as_before->credits_expired, 0);
     // What expired is what the promotion had left: granted = spent + expired + balance.
-    EXPECT_EQ(folded->credits_expired, 100'000 - (folded->credits_spent -
-                                                  (300 - folded->credits_available -
-                                                   folded->credits_reserved)))
+    EXPECT_EQ(folded->credits_expired,
+              100'000 - (folded->credits_spent -
+                         (300 - folded->credits_available - folded->credits_reserved)))
         << account;
     EXPECT_EQ(folded->buckets.count("b2"), 0u) << "nothing left of it";
     EXPECT_TRUE(full_invariants_hold(*folded));
@@ -587,8 +587,9 @@ TEST_F(BucketsDbTest, MigrationBackfillOfPreBucketRowsEqualsTheFold) {
   ASSERT_GT(audit::replay_projections(*pg_), 0);
   {
     pqxx::work work(*connection_);
-    work.exec0("UPDATE ledger_accounts SET buckets = '[]', buckets_created = 0,"
-               " opened_at = NULL, allowance_until = NULL, credits_due_at = NULL");
+    work.exec0(
+        "UPDATE ledger_accounts SET buckets = '[]', buckets_created = 0,"
+        " opened_at = NULL, allowance_until = NULL, credits_due_at = NULL");
     work.exec0("UPDATE ledger_reservations SET draws = '[]'");
     const Migration* buckets = nullptr;
     for (const Migration& migration : embedded_migrations()) {
@@ -606,7 +607,8 @@ TEST_F(BucketsDbTest, MigrationBackfillOfPreBucketRowsEqualsTheFold) {
   // reservation captures from the legacy bucket.
   auto committer = start(100);
   const std::string grants =
-      "SELECT count(*) FROM ledger_events WHERE stream_id = 'old' AND event_type = 'CreditsGranted'";
+      "SELECT count(*) FROM ledger_events WHERE stream_id = 'old' AND event_type = "
+      "'CreditsGranted'";
   const Outcome captured =
       committer->submit(ledger_tests::make_command("old", "cap", CaptureReservation{"r-old", 15}))
           .get();

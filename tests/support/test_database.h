@@ -4,10 +4,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "ledger/account.h"
 #include "ledger/pg.h"
