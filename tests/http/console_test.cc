@@ -256,5 +256,45 @@ TEST_F(ConsoleTest, TheConsoleShowsAnAccountsBalanceChartEventsVerificationAndDi
             std::string::npos);
 }
 
+// The console's page and its admin reads refuse what they cannot serve, as JSON errors.
+TEST_F(ConsoleTest, TheConsolesRoutesRefuseBadInput) {
+  const TestResponse post = testing_support::http_post(console_url("/admin/"), {}, "{}");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.header("allow"), "GET");
+  EXPECT_EQ(testing_support::http_get(console_url("/admin/console.js/x"), {}).status, 404);
+  EXPECT_EQ(error_code(testing_support::http_get(console_url("/admin/%2e%2e/metrics"), {})),
+            "not_found");
+
+  const std::string admin = create_key("auditor", {"admin"});
+  const std::string service = create_key("checkout", {"reserve"});
+  const std::string digest = "/api/v1/admin/digests/latest";
+  EXPECT_EQ(testing_support::http_get(url(digest), {}).status, 401);
+  EXPECT_EQ(testing_support::http_get(url(digest), bearer(token("alice"))).status, 403);
+  EXPECT_EQ(testing_support::http_get(url(digest), bearer(service)).status, 403);
+  const TestResponse none = testing_support::http_get(url(digest), bearer(admin));
+  EXPECT_EQ(none.status, 404) << "this ledgerd has no --digest_dir";
+  EXPECT_EQ(error_code(none), "no_digest");
+
+  for (const std::string read : {"/verify", "/history"}) {
+    const TestResponse unknown =
+        testing_support::http_get(url("/api/v1/admin/accounts/nobody" + read), bearer(admin));
+    EXPECT_EQ(unknown.status, 404) << read;
+    EXPECT_EQ(error_code(unknown), "account_not_found") << read;
+    EXPECT_EQ(testing_support::http_get(url("/api/v1/admin/accounts/a%20b" + read), bearer(admin))
+                  .status,
+              400)
+        << read;
+    EXPECT_EQ(testing_support::http_get(url("/api/v1/admin/accounts/nobody" + read),
+                                        bearer(service))
+                  .status,
+              403)
+        << read;
+  }
+  EXPECT_EQ(testing_support::http_get(url("/api/v1/admin/accounts/nobody/history?limit=0"),
+                                      bearer(admin))
+                .status,
+            400);
+}
+
 }  // namespace
 }  // namespace http_tests

@@ -19,14 +19,7 @@ using namespace ledger;
 PlanCatalog plans() { return ledger_tests::shipped_plans(); }
 
 StripeBillingEvent stripe(std::string id, std::string type, int64_t created, std::string plan = "") {
-  StripeBillingEvent e;
-  e.stripe_event_id = std::move(id);
-  e.type = std::move(type);
-  e.created_s = created;
-  e.customer_id = "cus_1";
-  e.subscription_id = "sub_1";
-  e.plan_id = std::move(plan);
-  return e;
+  return ledger_tests::stripe_event(std::move(id), std::move(type), created, std::move(plan));
 }
 
 // The five deliveries of issue 4: checkout, first invoice, upgrade, renewal, deletion.

@@ -42,15 +42,26 @@ class BucketsTest : public ::testing::Test {
     ASSERT_TRUE(run(ReserveCredits{credits, "humanize", 600, id}, now_us).outcome.ok());
     ASSERT_TRUE(run(CaptureReservation{id, credits}, now_us).outcome.ok());
   }
-  // A Stripe event of subscription sub_1 (customer cus_1) on the pro plan.
-  static StripeBillingEvent stripe(std::string id, std::string type, int64_t created_s) {
-    StripeBillingEvent e;
-    e.stripe_event_id = std::move(id);
-    e.type = std::move(type);
-    e.created_s = created_s;
-    e.customer_id = "cus_1";
-    e.subscription_id = "sub_1";
-    e.plan_id = "pro";
+  // The life of subscription sub_1 on pro from t0_: its checkout (a 30-day period), the
+  // next period's invoice a minute after the first ends, its deletion on day 40.
+  StripeBillingEvent checkout_pro() const {
+    auto e = ledger_tests::stripe_event("evt_checkout", "checkout.session.completed", t0_s_, "pro");
+    e.period_start_s = t0_s_;
+    e.period_end_s = t0_s_ + 30 * 86'400;
+    return e;
+  }
+  StripeBillingEvent renewal_pro() const {
+    auto e =
+        ledger_tests::stripe_event("evt_renewal", "invoice.paid", t0_s_ + 30 * 86'400 + 60, "pro");
+    e.billing_reason = "subscription_cycle";
+    e.period_start_s = t0_s_ + 30 * 86'400;
+    e.period_end_s = t0_s_ + 60 * 86'400;
+    return e;
+  }
+  StripeBillingEvent deletion() const {
+    auto e = ledger_tests::stripe_event("evt_deleted", "customer.subscription.deleted",
+                                        t0_s_ + 40 * 86'400);
+    e.status = "canceled";
     return e;
   }
   const CreditBucket* bucket(const std::string& id) const {
@@ -62,6 +73,7 @@ class BucketsTest : public ::testing::Test {
   AccountState state_ = empty_account("acct");
   int keys_ = 0;
   const int64_t t0_ = at("2026-01-31T10:00:00Z");
+  const int64_t t0_s_ = t0_ / 1'000'000;
 };
 
 TEST_F(BucketsTest, ReservationsDrawEarliestExpiryThenPriorityThenOldest) {
@@ -185,27 +197,16 @@ TEST_F(BucketsTest, TheFreePlanRefreshesOncePerCalendarMonthFromOpening) {
 }
 
 TEST_F(BucketsTest, RenewalAndCancellationKeepGrantedCredits) {
-  const int64_t t0_s = t0_ / 1'000'000;
-  auto checkout = stripe("evt_checkout", "checkout.session.completed", t0_s);
-  checkout.period_start_s = t0_s;
-  checkout.period_end_s = t0_s + 30 * 86'400;
-  ASSERT_TRUE(run(checkout, t0_).outcome.ok());
+  ASSERT_TRUE(run(checkout_pro(), t0_).outcome.ok());
   ASSERT_TRUE(run(GrantCredits{500, "goodwill", "admin"}, t0_).outcome.ok());
   spend(2'000, t0_ + kDayUs);  // from the allowance: it expires first
   EXPECT_EQ(state_.credits_available, 10'000 - 2'000 + 500);
 
-  auto renewal = stripe("evt_renewal", "invoice.paid", t0_s + 30 * 86'400 + 60);
-  renewal.billing_reason = "subscription_cycle";
-  renewal.period_start_s = t0_s + 30 * 86'400;
-  renewal.period_end_s = t0_s + 60 * 86'400;
-  ASSERT_TRUE(run(renewal, t0_ + 30 * kDayUs + kMinuteUs).outcome.ok());
+  ASSERT_TRUE(run(renewal_pro(), t0_ + 30 * kDayUs + kMinuteUs).outcome.ok());
   EXPECT_EQ(state_.credits_available, 10'000 + 500) << "the allowance renews, the grant stays";
   EXPECT_EQ(state_.credits_expired, 8'000 + 300);
 
-  auto deleted = stripe("evt_deleted", "customer.subscription.deleted", t0_s + 40 * 86'400);
-  deleted.status = "canceled";
-  deleted.plan_id.clear();
-  ASSERT_TRUE(run(deleted, t0_ + 40 * kDayUs).outcome.ok());
+  ASSERT_TRUE(run(deletion(), t0_ + 40 * kDayUs).outcome.ok());
   EXPECT_EQ(state_.plan_id, "free");
   EXPECT_EQ(state_.credits_available, 300 + 500);
   // The free allowance lasts until the account's next monthly boundary.
@@ -214,21 +215,17 @@ TEST_F(BucketsTest, RenewalAndCancellationKeepGrantedCredits) {
 }
 
 TEST_F(BucketsTest, PacksBurnDownAfterAllowancesAndSurviveRenewalAndCancellation) {
-  const int64_t t0_s = t0_ / 1'000'000;
   const auto pack = [&](std::string id, int64_t credits, int64_t days, std::string payment) {
-    StripeBillingEvent e = stripe("evt_" + payment, "checkout.session.completed", t0_s);
+    StripeBillingEvent e =
+        ledger_tests::stripe_event("evt_" + payment, "checkout.session.completed", t0_s_);
     e.subscription_id.clear();
-    e.plan_id.clear();
     e.pack_id = std::move(id);
     e.pack_credits = credits;
     e.pack_expires_after_days = days;
     e.payment_reference = std::move(payment);
     return e;
   };
-  auto checkout = stripe("evt_checkout", "checkout.session.completed", t0_s);
-  checkout.period_start_s = t0_s;
-  checkout.period_end_s = t0_s + 30 * 86'400;
-  ASSERT_TRUE(run(checkout, t0_).outcome.ok());  // b2
+  ASSERT_TRUE(run(checkout_pro(), t0_).outcome.ok());  // b2
   ASSERT_TRUE(run(GrantCredits{200, "promo", "promotional", t0_ + 10 * kDayUs, 50}, t0_)
                   .outcome.ok());                                                         // b3
   EXPECT_EQ(run(pack("pack_1000", 1'000, 0, "pi_a"), t0_).outcome.note, "pack_granted");  // b4
@@ -243,17 +240,10 @@ TEST_F(BucketsTest, PacksBurnDownAfterAllowancesAndSurviveRenewalAndCancellation
       << "promotion (10 days), allowance (30 days), the expiring pack; the lasting pack last";
   ASSERT_TRUE(run(CaptureReservation{"big", 10'500}, t0_ + kDayUs).outcome.ok());
 
-  auto renewal = stripe("evt_renewal", "invoice.paid", t0_s + 30 * 86'400 + 60);
-  renewal.billing_reason = "subscription_cycle";
-  renewal.period_start_s = t0_s + 30 * 86'400;
-  renewal.period_end_s = t0_s + 60 * 86'400;
-  ASSERT_TRUE(run(renewal, t0_ + 30 * kDayUs + kMinuteUs).outcome.ok());
+  ASSERT_TRUE(run(renewal_pro(), t0_ + 30 * kDayUs + kMinuteUs).outcome.ok());
   EXPECT_EQ(state_.credits_available, 10'000 + 1'000 + 200) << "packs survive the renewal";
 
-  auto deleted = stripe("evt_deleted", "customer.subscription.deleted", t0_s + 40 * 86'400);
-  deleted.status = "canceled";
-  deleted.plan_id.clear();
-  ASSERT_TRUE(run(deleted, t0_ + 40 * kDayUs).outcome.ok());
+  ASSERT_TRUE(run(deletion(), t0_ + 40 * kDayUs).outcome.ok());
   EXPECT_EQ(state_.credits_available, 300 + 1'000 + 200) << "and the cancellation";
   EXPECT_EQ(state_.refund_references.count(pack_reference_key("pi_a")), 1u);
   EXPECT_TRUE(full_invariants_hold(state_));
