@@ -19,8 +19,6 @@ namespace audit {
 namespace {
 
 constexpr int64_t kPageSize = 1'000;
-constexpr const char* kAllowanceReason = "plan allowance";
-constexpr const char* kUpgradeReason = "plan upgrade";
 
 struct ProcessedDelivery {
   std::string type;
@@ -64,11 +62,12 @@ std::string causation_id(const std::string& metadata_json) {
 }
 
 bool produces(const std::string& delivery_type, const std::string& reason) {
-  if (reason == kAllowanceReason) {
+  if (reason == ledger::kAllowanceGrantReason) {
     return delivery_type == "checkout.session.completed" || delivery_type == "invoice.paid" ||
            delivery_type == "customer.subscription.deleted";
   }
-  if (reason == kUpgradeReason) return delivery_type == "customer.subscription.updated";
+  if (reason == ledger::kUpgradeGrantReason)
+    return delivery_type == "customer.subscription.updated";
   return false;
 }
 
@@ -99,7 +98,7 @@ void check_grant(const ledger::StoredEvent& event,
              account_id, reference);
     return;
   }
-  if (grant->reason != kAllowanceReason) return;
+  if (grant->reason != ledger::kAllowanceGrantReason) return;
   if (++allowances[{account_id, grant->period_key}] == 2) {
     mismatch(report, report.periods_granted_twice,
              "period " + grant->period_key + " received a second allowance grant", account_id,

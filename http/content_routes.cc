@@ -28,8 +28,6 @@
 #include "http/read_connection.h"
 #include "http/request_body.h"
 #include "http/request_rules.h"
-#include "projections/balances.h"
-#include "projections/reservations.h"
 
 namespace http {
 namespace {
@@ -38,9 +36,6 @@ using Clock = std::chrono::steady_clock;
 using integrations::DetectorResult;
 using integrations::DetectorStatus;
 
-// A key chain longer than this (a client retrying one Idempotency-Key after failure upon
-// failure) ends in 409: each link is a reservation that was released without a charge.
-constexpr int kReservationAttemptsMax = 16;
 constexpr std::size_t kDetectorNameLengthMax = 64;
 
 int64_t elapsed_ms(Clock::time_point started) {
@@ -192,91 +187,14 @@ ReplyOr<std::string> ledger_key_base(const IncomingRequest& request, std::string
   return std::get<std::string>(key) + "#" + std::string(route);
 }
 
-// The ledger side of one content request: one reservation, settled exactly once (capture
-// or release), every command keyed from one base so that a retried request never charges
-// twice. A repeated key whose earlier reservation was released or expired (the earlier
-// request was not charged) chains to a new reservation keyed after the old one; a
-// repeated key whose reservation is open or captured is 409 idempotency_conflict: that
-// request is running or was charged, and its result is not stored to be replayed.
-class RequestCharge {
- public:
-  RequestCharge(const Principal& caller, const IncomingRequest& request,
-                const CommandSubmitter& submit, std::string key_base, std::string database_url)
-      : caller_(caller),
-        request_(request),
-        submit_(submit),
-        key_base_(std::move(key_base)),
-        database_url_(std::move(database_url)) {}
-
-  // Reserves `amount` (> 0). nullopt: reserved; otherwise the reply that ends the request
-  // (402 insufficient_credits, 409, 503).
-  std::optional<HttpReply> reserve(int64_t amount, std::string_view feature, int64_t ttl_s) {
-    assert(amount > 0);
-    std::string key = key_base_ + "/reserve";
-    for (int attempt = 0; attempt < kReservationAttemptsMax; ++attempt) {
-      ledger::ReserveCredits command;
-      command.amount = amount;
-      command.feature = std::string(feature);
-      command.ttl_s = ttl_s;
-      command.reservation_id = "res_" + crypto::uuid_v4();
-      auto outcome = submit(key, std::move(command));
-      RETURN_IF_ERROR_REPLY(outcome);
-      const ledger::Outcome& reserved = std::get<ledger::Outcome>(outcome);
-      if (!reserved.ok()) return rejection_reply(reserved);
-      assert(!reserved.reservation_id.empty());
-      if (!reserved.replayed) {
-        reservation_id_ = reserved.reservation_id;
-        return std::nullopt;
-      }
-      const auto status = projections::reservations::read_status(
-          thread_connection(database_url_), caller_.account_id, reserved.reservation_id);
-      if (status != "released" && status != "expired") break;
-      key = key_base_ + "/reserve-after/" + reserved.reservation_id;
-    }
-    return json_error(409, "idempotency_conflict",
-                      {{"message",
-                        "a request with this Idempotency-Key is running or was "
-                        "charged; use a new key for a new request"}});
+// Releases the request's reservation; a failure is only logged: the sweeper releases it at
+// its expiry, so the account is never charged for it either way.
+void release_or_log(usecases::RequestCharge& charge, const IncomingRequest& request) {
+  if (!charge.release()) {
+    spdlog::warn("request_id={} reservation {} not released now; it expires instead",
+                 request.request_id, charge.reservation_id());
   }
-
-  // Captures `amount` (1..reserved); the ledger releases the remainder in the same event.
-  ReplyOr<ledger::Outcome> capture(int64_t amount) {
-    assert(!reservation_id_.empty() && amount > 0);
-    auto outcome = submit(key_base_ + "/capture/" + reservation_id_,
-                          ledger::CaptureReservation{reservation_id_, amount});
-    RETURN_IF_ERROR_REPLY(outcome);
-    if (!std::get<ledger::Outcome>(outcome).ok()) {
-      return rejection_reply(std::get<ledger::Outcome>(outcome));
-    }
-    return outcome;
-  }
-
-  // Releases the whole reservation. A failure is only logged: the sweeper releases the
-  // reservation at its expiry, so the account is never charged for it either way.
-  void release() {
-    assert(!reservation_id_.empty());
-    auto outcome = submit(key_base_ + "/release/" + reservation_id_,
-                          ledger::ReleaseReservation{reservation_id_});
-    const auto* released = std::get_if<ledger::Outcome>(&outcome);
-    if (released == nullptr || !released->ok()) {
-      spdlog::warn("request_id={} reservation {} not released now; it expires instead",
-                   request_.request_id, reservation_id_);
-    }
-  }
-
- private:
-  ReplyOr<ledger::Outcome> submit(const std::string& key, ledger::CommandBody body) const {
-    return submit_(ledger::Command{caller_.account_id, key, std::move(body),
-                                   command_metadata(caller_, false, request_, key)});
-  }
-
-  const Principal& caller_;
-  const IncomingRequest& request_;
-  const CommandSubmitter& submit_;
-  const std::string key_base_;
-  const std::string database_url_;
-  std::string reservation_id_;
-};
+}
 
 std::string detectors_json(const std::vector<DetectorResult>& results) {
   JsonObject detectors;
@@ -317,27 +235,28 @@ ContentHandlers::ContentHandlers(ContentSettings settings, ledger::PlanCatalog p
 ReplyOr<const ledger::Plan*> ContentHandlers::account_plan(const Principal& caller,
                                                            const IncomingRequest& request,
                                                            const CommandSubmitter& submit) const {
-  std::string plan_id;
-  if (auto view = projections::balances::read(thread_connection(settings_.database_url),
-                                              caller.account_id)) {
-    plan_id = std::move(view->plan_id);
-  } else {
-    const std::string key(kOpenAccountKey);
-    auto opened = submit(ledger::Command{caller.account_id, key, ledger::OpenAccount{},
-                                         command_metadata(caller, false, request, key)});
-    RETURN_IF_ERROR_REPLY(opened);
-    const ledger::Outcome& outcome = std::get<ledger::Outcome>(opened);
-    if (!outcome.ok()) return rejection_reply(outcome);
-    plan_id = outcome.plan_id;
+  auto plan =
+      usecases::account_plan(thread_connection(settings_.database_url), plans_, submit,
+                             caller.account_id, command_metadata(caller, false, request, ""));
+  if (auto* refusal = std::get_if<usecases::Refusal>(&plan)) {
+    if (const auto* unknown = std::get_if<usecases::UnknownPlan>(refusal)) {
+      // The ledger names a plan the plans file no longer defines: a deployment error.
+      spdlog::error("request_id={} account {} is on plan \"{}\", missing from the plans file",
+                    request.request_id, caller.account_id, unknown->plan_id);
+    }
+    return refusal_reply(*refusal, settings_.retry_after_s);
   }
-  const ledger::Plan* plan = plans_.find(plan_id);
-  if (plan == nullptr) {
-    // The ledger names a plan the plans file no longer defines: a deployment error.
-    spdlog::error("request_id={} account {} is on plan \"{}\", missing from the plans file",
-                  request.request_id, caller.account_id, plan_id);
-    return service_unavailable(settings_.retry_after_s);
-  }
-  return plan;
+  return std::get<const ledger::Plan*>(plan);
+}
+
+// The charge of one content request (usecases::RequestCharge) for `caller`.
+usecases::RequestCharge ContentHandlers::request_charge(const Principal& caller,
+                                                        const IncomingRequest& request,
+                                                        const CommandSubmitter& submit,
+                                                        std::string key_base) const {
+  return usecases::RequestCharge(caller.account_id, command_metadata(caller, false, request, ""),
+                                 std::move(key_base), submit,
+                                 thread_connection(settings_.database_url));
 }
 
 HttpReply ContentHandlers::humanize(const Principal& caller, const IncomingRequest& request,
@@ -365,10 +284,10 @@ HttpReply ContentHandlers::humanize(const Principal& caller, const IncomingReque
     chunk_prices.push_back(content::price_chunk(chunk.word_count, rule));
   }
   const int64_t price = std::accumulate(chunk_prices.begin(), chunk_prices.end(), int64_t{0});
-  RequestCharge charge(caller, request, submit, std::move(std::get<std::string>(key_base)),
-                       settings_.database_url);
+  usecases::RequestCharge charge =
+      request_charge(caller, request, submit, std::move(std::get<std::string>(key_base)));
   if (auto refused = charge.reserve(price, "humanize", settings_.reservation_ttl_s)) {
-    return std::move(*refused);
+    return refusal_reply(*refused, settings_.retry_after_s);
   }
 
   const std::vector<integrations::ChunkOutcome> outcomes = humanizer_.humanize_chunks(
@@ -387,18 +306,18 @@ HttpReply ContentHandlers::humanize(const Principal& caller, const IncomingReque
     credits_used += chunk_prices[i];
   }
   if (credits_used == 0) {
-    charge.release();
+    release_or_log(charge, request);
     log.detail = "humanizer_unavailable";
     return service_unavailable(settings_.retry_after_s);
   }
   if (chunks_failed > 0) log.detail = "chunks_failed";
   assert(credits_used <= price);
   auto captured = charge.capture(credits_used);
-  if (auto* error = std::get_if<HttpReply>(&captured)) {
+  if (auto* refusal = std::get_if<usecases::Refusal>(&captured)) {
     // Not charged, so not delivered: give the credits back now rather than at the expiry,
     // so that a retry with the same key can run at once.
-    charge.release();
-    return std::move(*error);
+    release_or_log(charge, request);
+    return refusal_reply(*refusal, settings_.retry_after_s);
   }
   HttpReply reply = json_reply(
       200, JsonObject()
@@ -432,10 +351,10 @@ HttpReply ContentHandlers::detect(const Principal& caller, const IncomingRequest
   std::vector<int64_t> chunk_words;
   for (const content::TextChunk& chunk : text.chunks) chunk_words.push_back(chunk.word_count);
   const int64_t price = content::price_text(chunk_words, rule);
-  RequestCharge charge(caller, request, submit, std::move(std::get<std::string>(key_base)),
-                       settings_.database_url);
+  usecases::RequestCharge charge =
+      request_charge(caller, request, submit, std::move(std::get<std::string>(key_base)));
   if (auto refused = charge.reserve(price, "detect", settings_.reservation_ttl_s)) {
-    return std::move(*refused);
+    return refusal_reply(*refused, settings_.retry_after_s);
   }
 
   const integrations::DetectionReport report =
@@ -446,14 +365,14 @@ HttpReply ContentHandlers::detect(const Principal& caller, const IncomingRequest
       std::any_of(report.detectors.begin(), report.detectors.end(),
                   [](const auto& result) { return result.status == DetectorStatus::kSuccess; });
   if (!any_succeeded) {
-    charge.release();
+    release_or_log(charge, request);
     log.detail = "detectors_unavailable";
     return service_unavailable(settings_.retry_after_s);
   }
   auto captured = charge.capture(price);
-  if (auto* error = std::get_if<HttpReply>(&captured)) {
-    charge.release();  // not charged, so not delivered (see humanize)
-    return std::move(*error);
+  if (auto* refusal = std::get_if<usecases::Refusal>(&captured)) {
+    release_or_log(charge, request);  // not charged, so not delivered (see humanize)
+    return refusal_reply(*refusal, settings_.retry_after_s);
   }
   return json_reply(
       200, JsonObject()
@@ -497,7 +416,7 @@ HttpReply LedgerService::content_route(RouteId route, const IncomingRequest& req
     return rate_limit_exceeded(options_.content_busy_retry_after_s);
   }
   const CommandSubmitter submit = [this](ledger::Command command) {
-    return this->submit(std::move(command));
+    return submit_command(std::move(command));
   };
   if (route == RouteId::kHumanize) return content_->humanize(caller, request, submit, log);
   return content_->detect(caller, request, submit, log);

@@ -1,6 +1,6 @@
 // The content routes of ledgerd: POST /api/v1/humanize and POST /api/v1/detect (seed flows,
 // DESIGN.md "HTTP API"). They own request validation, pricing from the account's plan and
-// the two-phase debit around the model calls:
+// the replies; the two-phase debit around the model calls is usecases::RequestCharge:
 //
 //   validate -> price -> RESERVE the price (402 before any model call) -> call the models
 //   -> CAPTURE the price of what succeeded (the rest of the reservation is released by the
@@ -32,12 +32,12 @@
 #include "integrations/humanizer.h"
 #include "ledger/commands.h"
 #include "ledger/plans.h"
+#include "usecases/charge.h"
 
 namespace http {
 
-// How the handlers reach the ledger: LedgerService::submit (bounded wait; a 503 reply when
-// the ledger is unavailable or overloaded).
-using CommandSubmitter = std::function<ReplyOr<ledger::Outcome>(ledger::Command)>;
+// How the handlers reach the ledger: LedgerService::submit_command (a bounded wait).
+using usecases::CommandSubmitter;
 
 struct ContentSettings {
   std::string database_url;               // The balance read that finds the account's plan.
@@ -82,6 +82,9 @@ class ContentHandlers {
   // The account's plan, opening the account (free plan) on its first request.
   ReplyOr<const ledger::Plan*> account_plan(const Principal& caller, const IncomingRequest& request,
                                             const CommandSubmitter& submit) const;
+  usecases::RequestCharge request_charge(const Principal& caller, const IncomingRequest& request,
+                                         const CommandSubmitter& submit,
+                                         std::string key_base) const;
 
   const ContentSettings settings_;
   const ledger::PlanCatalog plans_;

@@ -80,36 +80,16 @@ HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log
   auto principal = authenticate_user(request, log);
   RETURN_IF_ERROR_REPLY(principal);
   const Principal& caller = std::get<Principal>(principal);
-  pg::Connection& connection = thread_connection(options_.database_url);
-  auto view = projections::balances::read(connection, caller.account_id);
-  if (!view) {
-    auto opened = submit(
-        ledger::Command{caller.account_id, std::string(kOpenAccountKey), ledger::OpenAccount{},
-                        command_metadata(caller, false, request, std::string(kOpenAccountKey))});
-    RETURN_IF_ERROR_REPLY(opened);
-    if (!std::get<ledger::Outcome>(opened).ok()) {
-      return rejection_reply(std::get<ledger::Outcome>(opened));
-    }
-    view = projections::balances::read(connection, caller.account_id);
-    if (!view) return service_unavailable();  // opened but not visible yet: retry
+  const usecases::CommandSubmitter submit = [this](ledger::Command command) {
+    return submit_command(std::move(command));
+  };
+  auto view =
+      usecases::current_credits(thread_connection(options_.database_url), submit, caller.account_id,
+                                command_metadata(caller, false, request, ""));
+  if (auto* refusal = std::get_if<usecases::Refusal>(&view)) {
+    return refusal_reply(*refusal, 1);
   }
-  // A free account back after its month: this request is its first use, so it gets the new
-  // month's allowance now (the sweeper never refreshes dormant accounts). The margin keeps
-  // the ledger's clock, which decides, past the due instant too.
-  constexpr int64_t kClockMarginUs = 2'000'000;
-  if (view->plan_id == ledger::PlanCatalog::kFreePlanId && !view->closed &&
-      view->free_allowance_due_us > 0 &&
-      view->free_allowance_due_us + kClockMarginUs <= ledger::unix_now_us()) {
-    const std::string key = "free-refresh:" + std::to_string(view->free_allowance_due_us);
-    ledger::Command refresh{caller.account_id, key, ledger::SettleCreditsDue{true},
-                            command_metadata(caller, false, request, key)};
-    refresh.may_open_account = false;
-    auto refreshed = submit(std::move(refresh));
-    if (std::holds_alternative<ledger::Outcome>(refreshed)) {
-      if (auto fresh = projections::balances::read(connection, caller.account_id)) view = fresh;
-    }  // else: the balance as it stands (the next request refreshes)
-  }
-  return credits_reply(*view);
+  return credits_reply(std::get<projections::balances::BalanceView>(view));
 }
 
 HttpReply LedgerService::credits_history(const IncomingRequest& request, RequestLog& log) {

@@ -118,4 +118,33 @@ HttpReply outcome_reply(RouteId route, const Outcome& outcome) {
   return reply;
 }
 
+HttpReply ledger_failure_reply(usecases::LedgerFailure failure) {
+  switch (failure) {
+    case usecases::LedgerFailure::kUnavailable:
+    case usecases::LedgerFailure::kOverloaded:
+    case usecases::LedgerFailure::kDeadlineExceeded:
+      return service_unavailable();
+    case usecases::LedgerFailure::kOutcomeUnknown:
+      return json_error(500, "outcome_unknown",
+                        {{"message",
+                          "the database connection broke while the command committed;"
+                          " repeat it with the same Idempotency-Key to learn its outcome"}});
+  }
+  return service_unavailable();
+}
+
+HttpReply refusal_reply(const usecases::Refusal& refusal, int64_t retry_after_s) {
+  if (const auto* rejected = std::get_if<Outcome>(&refusal)) return rejection_reply(*rejected);
+  if (const auto* failure = std::get_if<usecases::LedgerFailure>(&refusal)) {
+    return ledger_failure_reply(*failure);
+  }
+  if (std::holds_alternative<usecases::IdempotencyConflict>(refusal)) {
+    return json_error(409, "idempotency_conflict",
+                      {{"message",
+                        "a request with this Idempotency-Key is running or was "
+                        "charged; use a new key for a new request"}});
+  }
+  return service_unavailable(retry_after_s);  // UnknownPlan: a deployment error, logged
+}
+
 }  // namespace http

@@ -15,7 +15,6 @@
 
 namespace http {
 
-inline constexpr std::string_view kOpenAccountKey = "open-account";
 // Client keys live in their own namespace so they never collide with internal keys.
 inline constexpr std::string_view kClientKeyPrefix = "http:";
 

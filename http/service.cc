@@ -191,7 +191,7 @@ std::optional<HttpReply> LedgerService::rate_limit(const std::string& account_id
   return rate_limit_exceeded(decision.retry_after_s);
 }
 
-ReplyOr<ledger::Outcome> LedgerService::submit(ledger::Command command) {
+usecases::Submitted LedgerService::submit_command(ledger::Command command) {
   assert(!command.account_id.empty());
   assert(!command.idempotency_key.empty());
   // The committer drops a command not decided by the deadline and otherwise commits it or
@@ -203,17 +203,23 @@ ReplyOr<ledger::Outcome> LedgerService::submit(ledger::Command command) {
     return committer_.submit(std::move(command), deadline).get();
   } catch (const ledger::LedgerUnavailable&) {
     metrics_.count_database_error();
-    return service_unavailable();
+    return usecases::LedgerFailure::kUnavailable;
   } catch (const ledger::LedgerOverloaded&) {
-    return service_unavailable();
+    return usecases::LedgerFailure::kOverloaded;
   } catch (const ledger::LedgerDeadlineExceeded&) {
-    return service_unavailable();
+    return usecases::LedgerFailure::kDeadlineExceeded;
   } catch (const ledger::LedgerOutcomeUnknown&) {
     metrics_.count_database_error();
-    return json_error(500, "outcome_unknown",
-                      {{"message", "the database connection broke while the command committed;"
-                                   " repeat it with the same Idempotency-Key to learn its outcome"}});
+    return usecases::LedgerFailure::kOutcomeUnknown;
   }
+}
+
+ReplyOr<ledger::Outcome> LedgerService::submit(ledger::Command command) {
+  usecases::Submitted submitted = submit_command(std::move(command));
+  if (auto* failure = std::get_if<usecases::LedgerFailure>(&submitted)) {
+    return ledger_failure_reply(*failure);
+  }
+  return std::move(std::get<ledger::Outcome>(submitted));
 }
 
 }  // namespace http

@@ -20,6 +20,7 @@
 #include "http/rate_limiter.h"
 #include "http/route_table.h"
 #include "ledger/committer.h"
+#include "usecases/account.h"
 
 namespace http {
 
@@ -144,9 +145,12 @@ class LedgerService {
   ReplyOr<Principal> authenticate_admin(const IncomingRequest& request,
                                         const std::string& account_id, RequestLog& log);
   std::optional<HttpReply> rate_limit(const std::string& account_id);
-  // Submits with a deadline of commit_timeout_ms and waits for the outcome; 503 when the
-  // ledger did nothing (unavailable, overloaded, deadline passed), 500 outcome_unknown when
-  // a COMMIT was in doubt and could not be resolved.
+  // Submits with a deadline of commit_timeout_ms and waits for the outcome, or says why
+  // there is none (the use cases' way to reach the ledger).
+  usecases::Submitted submit_command(ledger::Command command);
+  // submit_command with the failure as its reply: 503 when the ledger did nothing
+  // (unavailable, overloaded, deadline passed), 500 outcome_unknown when a COMMIT was in
+  // doubt and could not be resolved.
   ReplyOr<ledger::Outcome> submit(ledger::Command command);
 
   const ServiceOptions options_;

@@ -126,8 +126,8 @@ class BillingDecider {
         set_plan(*event_plan);
         grant_once(event_.subscription_id + ":upgrade:" + event_plan->id + ":" +
                        std::to_string(next_.period_start_s),
-                   event_plan->monthly_credits - current->monthly_credits, "plan upgrade",
-                   period_end_us(next_.period_end_s));
+                   event_plan->monthly_credits - current->monthly_credits,
+                   std::string(kUpgradeGrantReason), period_end_us(next_.period_end_s));
       } else {
         next_.scheduled_plan_id = event_plan->id;  // downgrade: from the next period
       }
@@ -175,7 +175,7 @@ class BillingDecider {
         credit_events_.push_back(CreditsExpired{bucket->remaining, "period reset", bucket->id});
       }
     }
-    grant_once(period_key, allowance, "plan allowance", expires_at_us);
+    grant_once(period_key, allowance, std::string(kAllowanceGrantReason), expires_at_us);
   }
 
   void grant_once(const std::string& period_key, int64_t amount, const std::string& reason,

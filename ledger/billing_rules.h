@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/account.h"
@@ -10,6 +11,11 @@
 #include "ledger/plans.h"
 
 namespace ledger {
+
+// The reasons of the grants these rules make (CreditsGranted.reason), which the reconcile
+// tool matches against the Stripe deliveries that produce them.
+inline constexpr std::string_view kAllowanceGrantReason = "plan allowance";
+inline constexpr std::string_view kUpgradeGrantReason = "plan upgrade";
 
 struct BillingDecision {
   Rejection rejection = Rejection::kNone;
