@@ -27,9 +27,9 @@
 #include <thread>
 #include <vector>
 
+#include "auth/api_keys.h"
+#include "auth/jwt.h"
 #include "crypto/digest.h"
-#include "http/api_keys.h"
-#include "http/jwt.h"
 #include "tests/support/ledgerd_process.h"
 
 namespace {
@@ -275,7 +275,7 @@ int main(int argc, char** argv) {
     pg::ConnectionOptions connection_options;
     connection_options.url = database_url;
     pg::Connection connection(connection_options);
-    admin_key = http::create_api_key(connection, "http-bench", {"admin"});
+    admin_key = auth::create_api_key(connection, "http-bench", {"admin"});
   }
   std::vector<std::string> jwts;
   {
@@ -287,7 +287,7 @@ int main(int argc, char** argv) {
       admin.request("POST", "/api/v1/admin/accounts/" + account + "/grants",
                     "Authorization: Bearer " + admin_key + "\r\nIdempotency-Key: bench\r\n",
                     R"({"amount":100000000,"reason":"benchmark"})", body);
-      jwts.push_back(http::issue_dev_token(ledgerd_options.jwt_secret, account, 3600));
+      jwts.push_back(auth::issue_dev_token(ledgerd_options.jwt_secret, account, 3600));
     }
   }
   std::printf("http_bench: %d keep-alive clients, %d accounts, %d s per scenario; "

@@ -271,7 +271,7 @@ HttpReply LedgerService::console_file(const IncomingRequest& request) {
 HttpReply LedgerService::latest_digest(const IncomingRequest& request, RequestLog& log) {
   auto principal = authenticate_request(request, log);
   RETURN_IF_ERROR_REPLY(principal);
-  if (!std::get<Principal>(principal).has_scope(kScopeAdmin)) return forbidden();
+  if (!std::get<Principal>(principal).has_scope(auth::kScopeAdmin)) return forbidden();
   if (options_.digest_dir.empty()) return json_error(404, "no_digest");
   const std::optional<std::string> path = audit::latest_digest_file(options_.digest_dir);
   if (!path) return json_error(404, "no_digest");

@@ -3,7 +3,7 @@
 
 #include <cassert>
 
-#include "http/jwt.h"
+#include "auth/jwt.h"
 
 namespace http {
 namespace {
@@ -53,17 +53,17 @@ std::variant<Principal, AuthFailure> authenticate(std::string_view authorization
   const auto credential = bearer_credential(authorization);
   if (!credential) return AuthFailure::kMalformed;
   Principal principal;
-  if (looks_like_api_key(*credential)) {
+  if (auth::looks_like_api_key(*credential)) {
     auto identity = find_key(*credential);
     if (!identity) return AuthFailure::kUnknownKey;
     principal.kind = PrincipalKind::kApiKey;
     principal.key = std::move(*identity);
     return principal;
   }
-  auto verified = verify_jwt(*credential, settings.jwt_secret, now_s, settings.jwt_leeway_s);
-  if (std::holds_alternative<JwtError>(verified)) return AuthFailure::kInvalidToken;
+  auto verified = auth::verify_jwt(*credential, settings.jwt_secret, now_s, settings.jwt_leeway_s);
+  if (std::holds_alternative<auth::JwtError>(verified)) return AuthFailure::kInvalidToken;
   principal.kind = PrincipalKind::kUser;
-  principal.account_id = std::move(std::get<JwtClaims>(verified).subject);
+  principal.account_id = std::move(std::get<auth::JwtClaims>(verified).subject);
   assert(!principal.account_id.empty());
   return principal;
 }

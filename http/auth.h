@@ -9,7 +9,7 @@
 #include <string_view>
 #include <variant>
 
-#include "http/api_keys.h"
+#include "auth/api_keys.h"
 
 namespace http {
 
@@ -18,7 +18,7 @@ enum class PrincipalKind { kUser, kApiKey };
 struct Principal {
   PrincipalKind kind = PrincipalKind::kUser;
   std::string account_id;  // users only: the JWT subject
-  ApiKeyIdentity key;      // API keys only
+  auth::ApiKeyIdentity key;  // API keys only
 
   bool is_user() const { return kind == PrincipalKind::kUser; }
   bool has_scope(std::string_view scope) const { return !is_user() && key.has_scope(scope); }
@@ -40,7 +40,7 @@ struct AuthSettings {
 };
 
 // Looks an API key up (a database read); nullopt for an unknown key.
-using ApiKeyLookup = std::function<std::optional<ApiKeyIdentity>(std::string_view)>;
+using ApiKeyLookup = std::function<std::optional<auth::ApiKeyIdentity>(std::string_view)>;
 
 // Resolves the Authorization header value (empty when absent) at `now_s`. "Bearer lk_..."
 // is an API key (looked up through `find_key`), any other bearer credential a JWT.

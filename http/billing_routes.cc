@@ -9,8 +9,8 @@
 #include <cctype>
 #include <functional>
 
+#include "auth/identifiers.h"
 #include "crypto/digest.h"
-#include "http/identifiers.h"
 #include "http/read_connection.h"
 #include "http/request_body.h"
 #include "http/request_rules.h"
@@ -249,12 +249,12 @@ HttpReply BillingRoutes::shopify_webhook(const IncomingRequest& request, Request
   if (!is_myshopify_domain(request.shopify_shop_domain)) {
     return json_error(400, "invalid_request", {{"field", "X-Shopify-Shop-Domain"}});
   }
-  if (!is_valid_idempotency_key(request.shopify_webhook_id) ||
+  if (!auth::is_valid_idempotency_key(request.shopify_webhook_id) ||
       request.shopify_webhook_id.size() > kShopifyIdLengthMax) {
     return json_error(400, "invalid_request", {{"field", "X-Shopify-Webhook-Id"}});
   }
   if (!request.shopify_event_id.empty() &&
-      (!is_valid_idempotency_key(request.shopify_event_id) ||
+      (!auth::is_valid_idempotency_key(request.shopify_event_id) ||
        request.shopify_event_id.size() > kShopifyIdLengthMax)) {
     return json_error(400, "invalid_request", {{"field", "X-Shopify-Event-Id"}});
   }
@@ -333,9 +333,9 @@ HttpReply BillingRoutes::checkout(const std::string& account_id, const IncomingR
                                   RequestLog& log) const {
   std::string idempotency_key = "checkout:" + crypto::uuid_v4();
   if (request.idempotency_key) {
-    if (!is_valid_idempotency_key(*request.idempotency_key)) {
+    if (!auth::is_valid_idempotency_key(*request.idempotency_key)) {
       return json_error(400, "invalid_idempotency_key",
-                        {{"max_length", static_cast<int64_t>(kIdempotencyKeyLengthMax)}});
+                        {{"max_length", static_cast<int64_t>(auth::kIdempotencyKeyLengthMax)}});
     }
     idempotency_key = checkout_idempotency_key(account_id, *request.idempotency_key);
   }

@@ -4,8 +4,8 @@
 // (400), submit; the reply of a submitted command comes from outcome_reply only.
 #include <cassert>
 
+#include "auth/identifiers.h"
 #include "crypto/digest.h"
-#include "http/identifiers.h"
 #include "http/outcome_reply.h"
 #include "http/read_connection.h"
 #include "http/request_body.h"
@@ -230,7 +230,7 @@ HttpReply LedgerService::reserve(const IncomingRequest& request, RequestLog& log
   ledger::Command reservation{account_id, std::get<std::string>(key), std::move(command), metadata};
   // A user opens their own account; a service key opens one only with scope open_accounts.
   const Principal& caller = std::get<Principal>(principal);
-  reservation.may_open_account = caller.is_user() || caller.has_scope(kScopeOpenAccounts);
+  reservation.may_open_account = caller.is_user() || caller.has_scope(auth::kScopeOpenAccounts);
   auto outcome = submit(std::move(reservation));
   RETURN_IF_ERROR_REPLY(outcome);
   return outcome_reply(RouteId::kReserve, std::get<ledger::Outcome>(outcome));
@@ -263,7 +263,8 @@ HttpReply LedgerService::settle(RouteId route, const std::string& reservation_id
     command = ledger::ReleaseReservation{reservation_id};
   }
   // An id no reservation can have is unknown: answered without a round trip to the ledger.
-  if (!is_valid_reservation_id(reservation_id)) return json_error(404, "reservation_not_found");
+  if (!auth::is_valid_reservation_id(reservation_id))
+    return json_error(404, "reservation_not_found");
   const auto metadata =
       command_metadata(std::get<Principal>(principal), false, request, std::get<std::string>(key));
   auto outcome =

@@ -61,7 +61,7 @@ pg::Connection& DatabaseProbe::connection() {
 void DatabaseProbe::run_round() {
   try {
     queries_total_.fetch_add(1);
-    connection().exec({"probe_health", "SELECT 1", {}});
+    connection().ping();
     const Clock::time_point now = Clock::now();
     const bool gauges_due =
         !gauges_read_at_ ||

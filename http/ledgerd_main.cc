@@ -26,17 +26,17 @@
 #include <vector>
 
 #include "audit/digest.h"
+#include "auth/jwt.h"
 #include "crypto/signature.h"
 #include "http/billing_routes.h"
 #include "http/content_routes.h"
 #include "http/database_probe.h"
-#include "http/jwt.h"
 #include "http/server.h"
 #include "http/service.h"
 #include "ledger/committer.h"
+#include "ledger/migrations.h"
 #include "ledger/outbox.h"
 #include "ledger/plans.h"
-#include "ledger/migrations.h"
 #include "ledger/retention.h"
 #include "notifications/emails.h"
 #include "notifications/stripe_calls.h"
@@ -314,9 +314,9 @@ bool flags_valid() {
   };
   if (FLAGS_database_url.empty()) return fail("DATABASE_URL (--database_url) is required");
   if (FLAGS_jwt_secret.empty()) return fail("LEDGER_JWT_SECRET (--jwt_secret) is required");
-  if (FLAGS_jwt_secret.size() < http::kJwtSecretBytesMin) {
+  if (FLAGS_jwt_secret.size() < auth::kJwtSecretBytesMin) {
     std::cerr << "ledgerd: LEDGER_JWT_SECRET (--jwt_secret) is " << FLAGS_jwt_secret.size()
-              << " bytes; it must be at least " << http::kJwtSecretBytesMin
+              << " bytes; it must be at least " << auth::kJwtSecretBytesMin
               << " (generate one with: openssl rand -base64 32)\n";
     return false;
   }

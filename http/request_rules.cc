@@ -1,11 +1,11 @@
 // Shared route rules.
-#include "ledger/time_format.h"
 #include "http/request_rules.h"
 
 #include <chrono>
 
-#include "http/identifiers.h"
+#include "auth/identifiers.h"
 #include "http/request_body.h"
+#include "ledger/time_format.h"
 
 namespace http {
 
@@ -23,24 +23,24 @@ int64_t unix_now_us() { return ledger::unix_now_us(); }
 
 ReplyOr<std::string> client_idempotency_key(const IncomingRequest& request) {
   if (!request.idempotency_key) return json_error(400, "idempotency_key_required");
-  if (!is_valid_idempotency_key(*request.idempotency_key)) {
+  if (!auth::is_valid_idempotency_key(*request.idempotency_key)) {
     return json_error(400, "invalid_idempotency_key",
-                      {{"max_length", static_cast<int64_t>(kIdempotencyKeyLengthMax)}});
+                      {{"max_length", static_cast<int64_t>(auth::kIdempotencyKeyLengthMax)}});
   }
   return std::string(kClientKeyPrefix) + *request.idempotency_key;
 }
 
 ReplyOr<std::string> credits_account(const Principal& principal, const rapidjson::Value& body) {
   // Read with a generous length so that a long id is reported as an invalid account id.
-  auto named = optional_string(body, "account_id", 4 * kAccountIdLengthMax);
+  auto named = optional_string(body, "account_id", 4 * auth::kAccountIdLengthMax);
   RETURN_IF_ERROR_REPLY(named);
   const auto& account_id = std::get<std::optional<std::string>>(named);
-  if (account_id && !is_valid_account_id(*account_id)) return invalid_account_id();
+  if (account_id && !auth::is_valid_account_id(*account_id)) return invalid_account_id();
   if (principal.is_user()) {
     if (account_id && *account_id != principal.account_id) return forbidden();
     return principal.account_id;
   }
-  if (!principal.has_scope(kScopeReserve)) return forbidden();
+  if (!principal.has_scope(auth::kScopeReserve)) return forbidden();
   if (!account_id) return invalid_request("account_id", "required for service keys");
   return *account_id;
 }

@@ -8,8 +8,8 @@
 #include <cassert>
 #include <chrono>
 
+#include "auth/identifiers.h"
 #include "http/database_probe.h"
-#include "http/identifiers.h"
 #include "http/outcome_reply.h"
 #include "http/read_connection.h"
 #include "http/request_body.h"
@@ -152,7 +152,7 @@ ReplyOr<Principal> LedgerService::authenticate_request(const IncomingRequest& re
     return rate_limit_exceeded(address_limit.retry_after_s);
   }
   const ApiKeyLookup find_key = [this](std::string_view key) {
-    return find_api_key(thread_connection(options_.database_url), key);
+    return auth::find_api_key(thread_connection(options_.database_url), key);
   };
   auto result = authenticate(request.authorization, options_.auth, unix_now_s(), find_key);
   if (const auto* failure = std::get_if<AuthFailure>(&result)) {
@@ -179,8 +179,8 @@ ReplyOr<Principal> LedgerService::authenticate_admin(const IncomingRequest& requ
                                                      RequestLog& log) {
   auto principal = authenticate_request(request, log);
   if (std::holds_alternative<HttpReply>(principal)) return principal;
-  if (!std::get<Principal>(principal).has_scope(kScopeAdmin)) return forbidden();
-  if (!is_valid_account_id(account_id)) return invalid_account_id();
+  if (!std::get<Principal>(principal).has_scope(auth::kScopeAdmin)) return forbidden();
+  if (!auth::is_valid_account_id(account_id)) return invalid_account_id();
   log.account_id = account_id;
   return principal;
 }

@@ -269,6 +269,8 @@ Result Connection::exec(const Statement& statement) {
   return std::move(results.front());
 }
 
+void Connection::ping() { exec({"pg_ping", "SELECT 1", {}}); }
+
 void Connection::rollback() {
   if (!usable()) return;
   const PGTransactionStatusType status = PQtransactionStatus(connection_);

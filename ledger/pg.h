@@ -105,6 +105,8 @@ class Connection {
   Result exec(const Statement& statement);
   // ROLLBACK when a transaction block is open (one round trip), else nothing.
   void rollback();
+  // One round trip that asks the server nothing (SELECT 1): whether it answers.
+  void ping();
 
   // False once a connection-level failure happened: the owner must replace it.
   bool usable() const;

@@ -20,16 +20,16 @@
 #include <variant>
 #include <vector>
 
-#include "crypto/digest.h"
-#include "http/api_keys.h"
-#include "http/identifiers.h"
-#include "http/jwt.h"
 #include "audit/digest.h"
 #include "audit/export.h"
 #include "audit/reconcile.h"
 #include "audit/report.h"
 #include "audit/subject.h"
 #include "audit/verify.h"
+#include "auth/api_keys.h"
+#include "auth/identifiers.h"
+#include "auth/jwt.h"
+#include "crypto/digest.h"
 #include "ledger/committer.h"
 #include "ledger/json_fields.h"
 #include "ledger/migrations.h"
@@ -447,12 +447,12 @@ int run_export(pg::Connection& connection, const Arguments& args) {
 }
 
 int create_api_key(pg::Connection& connection, const Arguments& args) {
-  const auto scopes = http::parse_scopes(option(args, "--scopes"));
+  const auto scopes = auth::parse_scopes(option(args, "--scopes"));
   if (const auto* error = std::get_if<std::string>(&scopes)) {
     return std::fprintf(stderr, "--scopes: %s\n", error->c_str()), kExitUsage;
   }
   const std::string key =
-      http::create_api_key(connection, option(args, "--name"), std::get<0>(scopes));
+      auth::create_api_key(connection, option(args, "--name"), std::get<0>(scopes));
   std::printf("%s\n", key.c_str());
   std::fprintf(stderr, "store this key now: it is not shown again\n");
   return kExitOk;
@@ -466,7 +466,7 @@ std::string join_scopes(const std::vector<std::string>& scopes) {
 
 int list_api_keys(pg::Connection& connection) {
   std::printf("id\tname\tscopes\tcreated\trevoked\n");
-  for (const http::ApiKeyListing& key : http::list_api_keys(connection)) {
+  for (const auth::ApiKeyListing& key : auth::list_api_keys(connection)) {
     std::printf("%s\t%s\t%s\t%s\t%s\n", key.key_id.c_str(), key.name.c_str(),
                 join_scopes(key.scopes).c_str(), ledger::format_rfc3339(key.created_at_us).c_str(),
                 key.revoked_at_us ? ledger::format_rfc3339(*key.revoked_at_us).c_str() : "-");
@@ -475,17 +475,17 @@ int list_api_keys(pg::Connection& connection) {
 }
 
 int revoke_api_key(pg::Connection& connection, const std::string& key_or_id) {
-  const http::ApiKeyRevocation revocation = http::revoke_api_key(connection, key_or_id);
+  const auth::ApiKeyRevocation revocation = auth::revoke_api_key(connection, key_or_id);
   switch (revocation.outcome) {
-    case http::RevokeOutcome::kRevoked:
+    case auth::RevokeOutcome::kRevoked:
       std::printf("revoked %s at %s\n", revocation.key_id.c_str(),
                   ledger::format_rfc3339(revocation.revoked_at_us).c_str());
       return kExitOk;
-    case http::RevokeOutcome::kAlreadyRevoked:
+    case auth::RevokeOutcome::kAlreadyRevoked:
       std::printf("%s was already revoked at %s\n", revocation.key_id.c_str(),
                   ledger::format_rfc3339(revocation.revoked_at_us).c_str());
       return kExitOk;
-    case http::RevokeOutcome::kNotFound:
+    case auth::RevokeOutcome::kNotFound:
       break;
   }
   std::fprintf(stderr, "no API key matches (give the whole key or its 16-hex-digit id)\n");
@@ -554,15 +554,15 @@ int run_token(const Arguments& args) {
   const std::string subject = option(args, "--sub");
   const std::string ttl_text = option(args, "--ttl-seconds");
   const int64_t ttl_s = ttl_text.empty() ? 3600 : std::atoll(ttl_text.c_str());
-  if (secret.size() < http::kJwtSecretBytesMin || !http::is_valid_account_id(subject) ||
+  if (secret.size() < auth::kJwtSecretBytesMin || !auth::is_valid_account_id(subject) ||
       ttl_s < 1 || ttl_s > 30 * 86'400) {
     std::fprintf(stderr,
                  "token needs a valid --sub account id, LEDGER_JWT_SECRET of at least %zu bytes "
                  "(as ledgerd) and a ttl of 1..2592000 s\n",
-                 http::kJwtSecretBytesMin);
+                 auth::kJwtSecretBytesMin);
     return kExitUsage;
   }
-  std::printf("%s\n", http::issue_dev_token(secret, subject, ttl_s).c_str());
+  std::printf("%s\n", auth::issue_dev_token(secret, subject, ttl_s).c_str());
   return kExitOk;
 }
 

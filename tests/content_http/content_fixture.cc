@@ -12,10 +12,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "crypto/digest.h"
-#include "http/api_keys.h"
-#include "http/jwt.h"
 #include "audit/verify.h"
+#include "auth/api_keys.h"
+#include "auth/jwt.h"
+#include "crypto/digest.h"
 #include "tests/integrations/detector_fakes.h"
 
 namespace content_http_tests {
@@ -205,7 +205,7 @@ void ContentHttpTest::start_environment(const std::vector<std::string>& extra_fl
   flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
   environment_ = std::make_unique<ContentEnvironment>(std::move(flags), test_detectors_json(base));
   admin_key_ =
-      http::create_api_key(*environment_->database.connect_pg(), "content-tests-admin", {"admin"});
+      auth::create_api_key(*environment_->database.connect_pg(), "content-tests-admin", {"admin"});
 }
 
 void ContentHttpTest::TearDownTestSuite() {
@@ -231,7 +231,7 @@ std::string ContentHttpTest::url(const std::string& path) {
 }
 
 std::string ContentHttpTest::token(const std::string& account) {
-  return http::issue_dev_token(kSecret, account, 3600);
+  return auth::issue_dev_token(kSecret, account, 3600);
 }
 
 std::string ContentHttpTest::new_account() { return "user-" + crypto::uuid_v4(); }

@@ -19,36 +19,36 @@
 #include <string_view>
 #include <variant>
 
-#include "http/identifiers.h"
-#include "http/jwt.h"
+#include "auth/identifiers.h"
+#include "auth/jwt.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {
 
-using Verdict = std::variant<http::JwtClaims, http::JwtError>;
+using Verdict = std::variant<auth::JwtClaims, auth::JwtError>;
 
 constexpr std::string_view kSecret = "fuzz-secret-of-thirty-two-bytes!";
 constexpr std::string_view kOtherSecret = "fuzz-other-secret-of-32-bytes!!!";
 constexpr int64_t kNowS = 1'800'000'000;
-constexpr int64_t kLeewayS = http::kJwtLeewayDefaultS;
+constexpr int64_t kLeewayS = auth::kJwtLeewayDefaultS;
 constexpr std::string_view kBase64UrlAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr int kScatteredChangesPerToken = 16;
 
 Verdict verify(std::string_view token, std::string_view secret = kSecret) {
-  return http::verify_jwt(token, secret, kNowS, kLeewayS);
+  return auth::verify_jwt(token, secret, kNowS, kLeewayS);
 }
 
 bool is_accepted(const Verdict& verdict) {
-  return std::holds_alternative<http::JwtClaims>(verdict);
+  return std::holds_alternative<auth::JwtClaims>(verdict);
 }
 
-bool is_refused_as(const Verdict& verdict, http::JwtError error) {
-  return !is_accepted(verdict) && std::get<http::JwtError>(verdict) == error;
+bool is_refused_as(const Verdict& verdict, auth::JwtError error) {
+  return !is_accepted(verdict) && std::get<auth::JwtError>(verdict) == error;
 }
 
-void check_claims(const http::JwtClaims& claims) {
-  FUZZ_REQUIRE(http::is_valid_account_id(claims.subject));
+void check_claims(const auth::JwtClaims& claims) {
+  FUZZ_REQUIRE(auth::is_valid_account_id(claims.subject));
   FUZZ_REQUIRE(kNowS - kLeewayS <= claims.expires_at_s);
   FUZZ_REQUIRE(claims.not_before_s <= kNowS + kLeewayS);
 }
@@ -84,36 +84,36 @@ void check_scattered_changes_refused(const std::string& token) {
   }
 }
 
-void check_accepted(const std::string& token, const http::JwtClaims& claims) {
+void check_accepted(const std::string& token, const auth::JwtClaims& claims) {
   check_claims(claims);
-  FUZZ_REQUIRE(is_refused_as(verify(token, kOtherSecret), http::JwtError::kBadSignature));
+  FUZZ_REQUIRE(is_refused_as(verify(token, kOtherSecret), auth::JwtError::kBadSignature));
   check_signature_changes_refused(token);
   check_scattered_changes_refused(token);
 }
 
 void check_received_token(std::string_view token) {
   const Verdict verdict = verify(token);
-  if (const auto* claims = std::get_if<http::JwtClaims>(&verdict)) {
+  if (const auto* claims = std::get_if<auth::JwtClaims>(&verdict)) {
     return check_accepted(std::string(token), *claims);
   }
-  const http::JwtError error = std::get<http::JwtError>(verdict);
-  FUZZ_REQUIRE(!http::jwt_error_name(error).empty());
+  const auth::JwtError error = std::get<auth::JwtError>(verdict);
+  FUZZ_REQUIRE(!auth::jwt_error_name(error).empty());
   // The header and the encodings are checked before the MAC, the payload after it.
   const Verdict other = verify(token, kOtherSecret);
-  if (error == http::JwtError::kUnsupportedAlgorithm) FUZZ_REQUIRE(is_refused_as(other, error));
-  if (error == http::JwtError::kMalformed) {
+  if (error == auth::JwtError::kUnsupportedAlgorithm) FUZZ_REQUIRE(is_refused_as(other, error));
+  if (error == auth::JwtError::kMalformed) {
     FUZZ_REQUIRE(is_refused_as(other, error) ||
-                 is_refused_as(other, http::JwtError::kBadSignature));
+                 is_refused_as(other, auth::JwtError::kBadSignature));
   }
 }
 
 void check_signed_token(std::string_view header_json, std::string_view payload_json) {
-  const std::string token = http::sign_jwt_hs256(kSecret, header_json, payload_json);
+  const std::string token = auth::sign_jwt_hs256(kSecret, header_json, payload_json);
   const Verdict verdict = verify(token);
-  if (const auto* claims = std::get_if<http::JwtClaims>(&verdict)) {
+  if (const auto* claims = std::get_if<auth::JwtClaims>(&verdict)) {
     return check_accepted(token, *claims);
   }
-  FUZZ_REQUIRE(!is_refused_as(verdict, http::JwtError::kBadSignature));
+  FUZZ_REQUIRE(!is_refused_as(verdict, auth::JwtError::kBadSignature));
 }
 
 }  // namespace

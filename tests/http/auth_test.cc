@@ -4,8 +4,8 @@
 
 #include <chrono>
 
+#include "auth/jwt.h"
 #include "crypto/digest.h"
-#include "http/jwt.h"
 #include "tests/http/ledgerd_fixture.h"
 
 namespace http_tests {
@@ -34,7 +34,7 @@ class HttpAuthTest : public LedgerdTest {
   }
   std::string hs256(const std::string& payload,
                     const std::string& header = R"({"alg":"HS256","typ":"JWT"})") const {
-    return http::sign_jwt_hs256(secret_, header, payload);
+    return auth::sign_jwt_hs256(secret_, header, payload);
   }
 };
 
@@ -61,7 +61,7 @@ TEST_F(HttpAuthTest, UserTokenMatrix) {
       {"garbage base64", "Bearer @@@.###.$$$", 401},
       {"bad signature",
        "Bearer " +
-           http::sign_jwt_hs256("other-secret", R"({"alg":"HS256"})", claims("alice", now + 600)),
+           auth::sign_jwt_hs256("other-secret", R"({"alg":"HS256"})", claims("alice", now + 600)),
        401},
       {"tampered payload", "Bearer " + tampered_payload, 401},
       {"alg none", "Bearer " + unsigned_none, 401},

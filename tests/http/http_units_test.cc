@@ -9,13 +9,13 @@
 #include <future>
 #include <thread>
 
+#include "auth/api_keys.h"
+#include "auth/identifiers.h"
+#include "auth/jwt.h"
 #include "crypto/digest.h"
-#include "http/api_keys.h"
 #include "http/client_address.h"
 #include "http/concurrency_limiter.h"
 #include "http/database_probe.h"
-#include "http/identifiers.h"
-#include "http/jwt.h"
 #include "http/outcome_reply.h"
 #include "http/rate_limiter.h"
 #include "http/request_body.h"
@@ -33,100 +33,101 @@ std::string payload(const std::string& sub, int64_t exp, const std::string& extr
   return R"({"sub":")" + sub + R"(","exp":)" + std::to_string(exp) + extra + "}";
 }
 
-http::JwtError jwt_error(const std::string& token) {
-  const auto result = http::verify_jwt(token, kSecret, kNow, 30);
-  EXPECT_TRUE(std::holds_alternative<http::JwtError>(result)) << token;
-  return std::holds_alternative<http::JwtError>(result) ? std::get<http::JwtError>(result)
-                                                        : http::JwtError::kMalformed;
+auth::JwtError jwt_error(const std::string& token) {
+  const auto result = auth::verify_jwt(token, kSecret, kNow, 30);
+  EXPECT_TRUE(std::holds_alternative<auth::JwtError>(result)) << token;
+  return std::holds_alternative<auth::JwtError>(result) ? std::get<auth::JwtError>(result)
+                                                        : auth::JwtError::kMalformed;
 }
 
 TEST(HttpJwtTest, AcceptsAValidTokenAndReadsClaims) {
-  const std::string token = http::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})",
+  const std::string token = auth::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})",
                                                  payload("alice", kNow + 60, R"(,"nbf":1)"));
-  const auto result = http::verify_jwt(token, kSecret, kNow, 30);
-  ASSERT_TRUE(std::holds_alternative<http::JwtClaims>(result));
-  EXPECT_EQ(std::get<http::JwtClaims>(result).subject, "alice");
-  EXPECT_EQ(std::get<http::JwtClaims>(result).expires_at_s, kNow + 60);
-  EXPECT_EQ(std::get<http::JwtClaims>(result).not_before_s, 1);
+  const auto result = auth::verify_jwt(token, kSecret, kNow, 30);
+  ASSERT_TRUE(std::holds_alternative<auth::JwtClaims>(result));
+  EXPECT_EQ(std::get<auth::JwtClaims>(result).subject, "alice");
+  EXPECT_EQ(std::get<auth::JwtClaims>(result).expires_at_s, kNow + 60);
+  EXPECT_EQ(std::get<auth::JwtClaims>(result).not_before_s, 1);
 }
 
 TEST(HttpJwtTest, RefusesEachKindOfBadToken) {
-  using http::JwtError;
+  using auth::JwtError;
   const auto sign = [](const std::string& header, const std::string& body) {
-    return http::sign_jwt_hs256(kSecret, header, body);
+    return auth::sign_jwt_hs256(kSecret, header, body);
   };
-  EXPECT_EQ(jwt_error(""), JwtError::kMalformed);
-  EXPECT_EQ(jwt_error("a.b"), JwtError::kMalformed);
-  EXPECT_EQ(jwt_error("a.b.c.d"), JwtError::kMalformed);
-  EXPECT_EQ(jwt_error(std::string(5000, 'a')), JwtError::kMalformed);
-  EXPECT_EQ(jwt_error(sign("[]", payload("a", kNow + 60))), JwtError::kMalformed);
+  EXPECT_EQ(jwt_error(""), auth::JwtError::kMalformed);
+  EXPECT_EQ(jwt_error("a.b"), auth::JwtError::kMalformed);
+  EXPECT_EQ(jwt_error("a.b.c.d"), auth::JwtError::kMalformed);
+  EXPECT_EQ(jwt_error(std::string(5000, 'a')), auth::JwtError::kMalformed);
+  EXPECT_EQ(jwt_error(sign("[]", payload("a", kNow + 60))), auth::JwtError::kMalformed);
   EXPECT_EQ(jwt_error(sign(R"({"alg":"none"})", payload("a", kNow + 60))),
-            JwtError::kUnsupportedAlgorithm);
+            auth::JwtError::kUnsupportedAlgorithm);
   EXPECT_EQ(jwt_error(sign(R"({"alg":"HS512"})", payload("a", kNow + 60))),
-            JwtError::kUnsupportedAlgorithm);
+            auth::JwtError::kUnsupportedAlgorithm);
   EXPECT_EQ(jwt_error(sign(R"({"typ":"JWT"})", payload("a", kNow + 60))),
-            JwtError::kUnsupportedAlgorithm);
+            auth::JwtError::kUnsupportedAlgorithm);
   EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256","crit":["x"]})", payload("a", kNow + 60))),
-            JwtError::kUnsupportedAlgorithm);
-  EXPECT_EQ(jwt_error(http::sign_jwt_hs256("other", R"({"alg":"HS256"})", payload("a", kNow + 60))),
-            JwtError::kBadSignature);
-  EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})", payload("a", kNow - 31))), JwtError::kExpired);
+            auth::JwtError::kUnsupportedAlgorithm);
+  EXPECT_EQ(jwt_error(auth::sign_jwt_hs256("other", R"({"alg":"HS256"})", payload("a", kNow + 60))),
+            auth::JwtError::kBadSignature);
+  EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})", payload("a", kNow - 31))),
+            auth::JwtError::kExpired);
   EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})",
                            payload("a", kNow + 60, R"(,"nbf":)" + std::to_string(kNow + 31)))),
-            JwtError::kNotYetValid);
-  EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})", R"({"sub":"a"})")), JwtError::kMissingClaim);
+            auth::JwtError::kNotYetValid);
+  EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})", R"({"sub":"a"})")), auth::JwtError::kMissingClaim);
   EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})", R"({"sub":7,"exp":1900000000})")),
-            JwtError::kMissingClaim);
+            auth::JwtError::kMissingClaim);
   EXPECT_EQ(jwt_error(sign(R"({"alg":"HS256"})", payload("a/b", kNow + 60))),
-            JwtError::kInvalidSubject);
+            auth::JwtError::kInvalidSubject);
   const std::string good = sign(R"({"alg":"HS256"})", payload("a", kNow + 60));
   // Cut to 40 digits: a canonical 30-byte MAC, which does not match.
-  EXPECT_EQ(jwt_error(good.substr(0, good.size() - 3)), JwtError::kBadSignature);
+  EXPECT_EQ(jwt_error(good.substr(0, good.size() - 3)), auth::JwtError::kBadSignature);
 }
 
 // The 43-digit signature of an HS256 token carries 2 unused bits: only the spelling with
 // them zero is the token; the three others are refused before the MAC is compared.
 TEST(HttpJwtTest, OnlyTheCanonicalSpellingOfTheSignatureVerifies) {
   const std::string good =
-      http::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})", payload("alice", kNow + 60));
+      auth::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})", payload("alice", kNow + 60));
   ASSERT_EQ(good.size() - good.rfind('.') - 1, 43u);
-  ASSERT_TRUE(std::holds_alternative<http::JwtClaims>(http::verify_jwt(good, kSecret, kNow, 30)));
+  ASSERT_TRUE(std::holds_alternative<auth::JwtClaims>(auth::verify_jwt(good, kSecret, kNow, 30)));
   const std::string tweaked = with_stray_last_bit(good);
   ASSERT_NE(tweaked, good);
   EXPECT_EQ(crypto::base64url_decode(good.substr(good.rfind('.') + 1)).value().size(), 32u);
-  EXPECT_EQ(jwt_error(tweaked), http::JwtError::kMalformed);
+  EXPECT_EQ(jwt_error(tweaked), auth::JwtError::kMalformed);
 }
 
 TEST(HttpJwtTest, LeewayIsInclusive) {
   const std::string at_edge =
-      http::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})", payload("a", kNow - 30));
+      auth::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})", payload("a", kNow - 30));
   EXPECT_TRUE(
-      std::holds_alternative<http::JwtClaims>(http::verify_jwt(at_edge, kSecret, kNow, 30)));
+      std::holds_alternative<auth::JwtClaims>(auth::verify_jwt(at_edge, kSecret, kNow, 30)));
   EXPECT_FALSE(
-      std::holds_alternative<http::JwtClaims>(http::verify_jwt(at_edge, kSecret, kNow, 29)));
+      std::holds_alternative<auth::JwtClaims>(auth::verify_jwt(at_edge, kSecret, kNow, 29)));
 }
 
 // Found by the jwt fuzz target: `exp + leeway` overflowed (undefined behaviour) for an
 // `exp` near INT64_MAX, which wrapped to "expired" where it did not trap.
 TEST(HttpJwtTest, ExpiryAtTheEdgesOfTheIntegerRange) {
   const auto verify = [](int64_t exp) {
-    const std::string token = http::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})",
-                                                   payload("alice", exp));
-    return http::verify_jwt(token, kSecret, kNow, 30);
+    const std::string token =
+        auth::sign_jwt_hs256(kSecret, R"({"alg":"HS256"})", payload("alice", exp));
+    return auth::verify_jwt(token, kSecret, kNow, 30);
   };
-  EXPECT_TRUE(std::holds_alternative<http::JwtClaims>(verify(INT64_MAX)));
-  EXPECT_TRUE(std::holds_alternative<http::JwtClaims>(verify(INT64_MAX - 29)));
-  EXPECT_EQ(std::get<http::JwtError>(verify(INT64_MIN)), http::JwtError::kExpired);
+  EXPECT_TRUE(std::holds_alternative<auth::JwtClaims>(verify(INT64_MAX)));
+  EXPECT_TRUE(std::holds_alternative<auth::JwtClaims>(verify(INT64_MAX - 29)));
+  EXPECT_EQ(std::get<auth::JwtError>(verify(INT64_MIN)), auth::JwtError::kExpired);
 }
 
 TEST(HttpJwtTest, DevTokensVerify) {
-  const std::string token = http::issue_dev_token(kSecret, "bob@example.com", 60);
+  const std::string token = auth::issue_dev_token(kSecret, "bob@example.com", 60);
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  const auto result = http::verify_jwt(token, kSecret, now, 0);
-  ASSERT_TRUE(std::holds_alternative<http::JwtClaims>(result));
-  EXPECT_EQ(std::get<http::JwtClaims>(result).subject, "bob@example.com");
+  const auto result = auth::verify_jwt(token, kSecret, now, 0);
+  ASSERT_TRUE(std::holds_alternative<auth::JwtClaims>(result));
+  EXPECT_EQ(std::get<auth::JwtClaims>(result).subject, "bob@example.com");
 }
 
 TEST(HttpRouteTableTest, MatchesTemplatesAndExtractsTheParameter) {
@@ -168,18 +169,18 @@ TEST(HttpRouteTableTest, OnlyRoutesThatCallOutRunInTheOutboundBulkhead) {
 }
 
 TEST(HttpIdentifiersTest, AccountIdsAndIdempotencyKeys) {
-  EXPECT_TRUE(http::is_valid_account_id("user_1.a:b@c-d"));
-  EXPECT_TRUE(http::is_valid_account_id(std::string(128, 'a')));
-  EXPECT_FALSE(http::is_valid_account_id(std::string(129, 'a')));
-  EXPECT_FALSE(http::is_valid_account_id(""));
-  EXPECT_FALSE(http::is_valid_account_id("a b"));
-  EXPECT_FALSE(http::is_valid_account_id("a/b"));
-  EXPECT_FALSE(http::is_valid_account_id("\xc3\xa9"));
-  EXPECT_TRUE(http::is_valid_idempotency_key("order 42 / retry #1"));
-  EXPECT_TRUE(http::is_valid_idempotency_key(std::string(255, 'k')));
-  EXPECT_FALSE(http::is_valid_idempotency_key(std::string(256, 'k')));
-  EXPECT_FALSE(http::is_valid_idempotency_key(""));
-  EXPECT_FALSE(http::is_valid_idempotency_key("tab\there"));
+  EXPECT_TRUE(auth::is_valid_account_id("user_1.a:b@c-d"));
+  EXPECT_TRUE(auth::is_valid_account_id(std::string(128, 'a')));
+  EXPECT_FALSE(auth::is_valid_account_id(std::string(129, 'a')));
+  EXPECT_FALSE(auth::is_valid_account_id(""));
+  EXPECT_FALSE(auth::is_valid_account_id("a b"));
+  EXPECT_FALSE(auth::is_valid_account_id("a/b"));
+  EXPECT_FALSE(auth::is_valid_account_id("\xc3\xa9"));
+  EXPECT_TRUE(auth::is_valid_idempotency_key("order 42 / retry #1"));
+  EXPECT_TRUE(auth::is_valid_idempotency_key(std::string(255, 'k')));
+  EXPECT_FALSE(auth::is_valid_idempotency_key(std::string(256, 'k')));
+  EXPECT_FALSE(auth::is_valid_idempotency_key(""));
+  EXPECT_FALSE(auth::is_valid_idempotency_key("tab\there"));
 }
 
 std::string reply_error(const http::ReplyOr<rapidjson::Document>& parsed) {
@@ -411,16 +412,16 @@ TEST(HttpWorkerPoolTest, DrainStopsAdmission) {
 }
 
 TEST(HttpApiKeyTest, ScopesParse) {
-  const auto both = http::parse_scopes("reserve,admin");
+  const auto both = auth::parse_scopes("reserve,admin");
   ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(both));
   EXPECT_EQ(std::get<std::vector<std::string>>(both),
             (std::vector<std::string>{"reserve", "admin"}));
-  EXPECT_TRUE(std::holds_alternative<std::string>(http::parse_scopes("")));
-  EXPECT_TRUE(std::holds_alternative<std::string>(http::parse_scopes("root")));
-  EXPECT_TRUE(std::holds_alternative<std::string>(http::parse_scopes("admin,admin")));
-  EXPECT_TRUE(std::holds_alternative<std::string>(http::parse_scopes("admin,")));
-  EXPECT_TRUE(http::looks_like_api_key("lk_x"));
-  EXPECT_FALSE(http::looks_like_api_key("eyJhbGciOi"));
+  EXPECT_TRUE(std::holds_alternative<std::string>(auth::parse_scopes("")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(auth::parse_scopes("root")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(auth::parse_scopes("admin,admin")));
+  EXPECT_TRUE(std::holds_alternative<std::string>(auth::parse_scopes("admin,")));
+  EXPECT_TRUE(auth::looks_like_api_key("lk_x"));
+  EXPECT_FALSE(auth::looks_like_api_key("eyJhbGciOi"));
 }
 
 }  // namespace

@@ -4,9 +4,9 @@
 #include <csignal>
 #include <cstdio>
 
+#include "auth/api_keys.h"
+#include "auth/jwt.h"
 #include "crypto/digest.h"
-#include "http/api_keys.h"
-#include "http/jwt.h"
 
 namespace http_tests {
 
@@ -65,7 +65,7 @@ int64_t WireCountedLedgerdTest::probe_round_trips_max(std::chrono::steady_clock:
 std::string LedgerdTest::url(const std::string& path) const { return ledgerd_->base_url() + path; }
 
 std::string LedgerdTest::token(const std::string& subject, int64_t ttl_s) const {
-  return http::issue_dev_token(secret_, subject, ttl_s);
+  return auth::issue_dev_token(secret_, subject, ttl_s);
 }
 
 TestHeaders LedgerdTest::bearer(const std::string& credential) {
@@ -79,7 +79,7 @@ TestHeaders LedgerdTest::with_key(TestHeaders headers, const std::string& idempo
 
 std::string LedgerdTest::create_key(const std::string& name,
                                     const std::vector<std::string>& scopes) const {
-  return http::create_api_key(*connect_ledger_database(), name, scopes);
+  return auth::create_api_key(*connect_ledger_database(), name, scopes);
 }
 
 TestResponse LedgerdTest::reserve(const std::string& credential, int64_t amount,

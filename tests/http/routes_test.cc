@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "audit/verify.h"
-#include "http/jwt.h"
+#include "auth/jwt.h"
 #include "ledger/commands.h"
 #include "ledger/time_format.h"
 #include "tests/http/ledgerd_fixture.h"
@@ -567,7 +567,7 @@ TEST_F(HttpStartupTest, FlagsWinOverTheEnvironmentWhichWinsOverDefaults) {
       {"LEDGER_PORT", "1"}, {"LEDGER_RATE_LIMIT_PER_S", "0.5"}, {"LEDGER_RATE_LIMIT_BURST", "1"}};
   testing_support::LedgerdProcess process(options);
   const testing_support::TestHeaders auth = {
-      {"Authorization", "Bearer " + http::issue_dev_token(options.jwt_secret, "alice", 60)}};
+      {"Authorization", "Bearer " + auth::issue_dev_token(options.jwt_secret, "alice", 60)}};
   EXPECT_EQ(http_get(process.base_url() + "/api/v1/credits", auth).status, 200);
   const TestResponse limited = http_get(process.base_url() + "/api/v1/credits", auth);
   EXPECT_EQ(limited.status, 429);

@@ -13,13 +13,13 @@
 
 #include "ledger/pg.h"
 
-namespace http {
+namespace auth {
 
 // Reservations on accounts that exist (opened by their user or by a key with the scope below).
 inline constexpr std::string_view kScopeReserve = "reserve";
 // With `reserve`: a reservation may also open an account that was never opened (free plan).
 inline constexpr std::string_view kScopeOpenAccounts = "open_accounts";
-inline constexpr std::string_view kScopeAdmin = "admin";      // /api/v1/admin/...
+inline constexpr std::string_view kScopeAdmin = "admin";  // /api/v1/admin/...
 inline constexpr std::size_t kApiKeyNameLengthMax = 128;
 inline constexpr std::size_t kApiKeyLengthMax = 128;
 
@@ -80,4 +80,4 @@ struct ApiKeyRevocation {
 // database fails.
 ApiKeyRevocation revoke_api_key(pg::Connection& connection, std::string_view key_or_id);
 
-}  // namespace http
+}  // namespace auth

@@ -1,7 +1,7 @@
 // Identifier alphabets and length limits.
-#include "http/identifiers.h"
+#include "auth/identifiers.h"
 
-namespace http {
+namespace auth {
 namespace {
 
 bool is_id_char(char c) {
@@ -31,4 +31,4 @@ bool is_valid_idempotency_key(std::string_view key) {
   return true;
 }
 
-}  // namespace http
+}  // namespace auth

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string_view>
 
-namespace http {
+namespace auth {
 
 inline constexpr std::size_t kAccountIdLengthMax = 128;
 inline constexpr std::size_t kReservationIdLengthMax = 128;
@@ -18,4 +18,4 @@ bool is_valid_reservation_id(std::string_view id);
 // True for 1..255 printable ASCII characters (0x20..0x7e).
 bool is_valid_idempotency_key(std::string_view key);
 
-}  // namespace http
+}  // namespace auth

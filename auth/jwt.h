@@ -9,7 +9,7 @@
 #include <string_view>
 #include <variant>
 
-namespace http {
+namespace auth {
 
 inline constexpr std::size_t kJwtLengthMax = 4096;
 inline constexpr int64_t kJwtLeewayDefaultS = 30;
@@ -49,4 +49,4 @@ std::string sign_jwt_hs256(std::string_view secret, std::string_view header_json
 // Preconditions: `subject` is a valid account id, ttl_s > 0, secret not empty.
 std::string issue_dev_token(std::string_view secret, std::string_view subject, int64_t ttl_s);
 
-}  // namespace http
+}  // namespace auth

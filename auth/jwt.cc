@@ -1,5 +1,5 @@
 // JWT verification: split, decode, check alg, verify MAC, then read claims.
-#include "http/jwt.h"
+#include "auth/jwt.h"
 
 #include <rapidjson/document.h>
 
@@ -8,11 +8,11 @@
 #include <cmath>
 #include <optional>
 
+#include "auth/identifiers.h"
 #include "crypto/digest.h"
-#include "http/identifiers.h"
-#include "http/json_reply.h"
+#include "ledger/json_fields.h"
 
-namespace http {
+namespace auth {
 namespace {
 
 struct JwtParts {
@@ -139,9 +139,12 @@ std::string issue_dev_token(std::string_view secret, std::string_view subject, i
   const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-  const std::string payload =
-      JsonObject().field("sub", subject).field("iat", now_s).field("exp", now_s + ttl_s).finish();
+  const std::string payload = ledger::json::object_text([&](ledger::json::Writer& w) {
+    ledger::json::put(w, "sub", subject);
+    ledger::json::put(w, "iat", now_s);
+    ledger::json::put(w, "exp", now_s + ttl_s);
+  });
   return sign_jwt_hs256(secret, R"({"alg":"HS256","typ":"JWT"})", payload);
 }
 
-}  // namespace http
+}  // namespace auth

@@ -1,5 +1,5 @@
 // API key creation and lookup against ledger_api_keys.
-#include "http/api_keys.h"
+#include "auth/api_keys.h"
 
 #include <algorithm>
 #include <cassert>
@@ -8,7 +8,7 @@
 #include "crypto/digest.h"
 #include "ledger/sql_text.h"
 
-namespace http {
+namespace auth {
 namespace {
 
 constexpr std::string_view kPrefix = "lk_";
@@ -68,7 +68,8 @@ std::variant<std::vector<std::string>, std::string> parse_scopes(std::string_vie
   while (start <= comma_separated.size()) {
     const std::size_t comma = std::min(comma_separated.find(',', start), comma_separated.size());
     const std::string scope(comma_separated.substr(start, comma - start));
-    if (!is_known_scope(scope)) return "unknown scope '" + scope + "' (known: reserve, open_accounts, admin)";
+    if (!is_known_scope(scope))
+      return "unknown scope '" + scope + "' (known: reserve, open_accounts, admin)";
     if (std::find(scopes.begin(), scopes.end(), scope) != scopes.end()) {
       return "duplicate scope '" + scope + "'";
     }
@@ -112,11 +113,11 @@ std::optional<ApiKeyIdentity> find_api_key(pg::Connection& connection,
                                            std::string_view presented_key) {
   const auto parts = split_key(presented_key);
   if (!parts) return std::nullopt;
-  const pg::Result rows = connection.exec(
-      {"api_keys_find",
-       "SELECT name, key_hash, array_to_string(scopes, ',') FROM ledger_api_keys"
-       " WHERE key_id = $1 AND revoked_at IS NULL",
-       {parts->key_id}});
+  const pg::Result rows =
+      connection.exec({"api_keys_find",
+                       "SELECT name, key_hash, array_to_string(scopes, ',') FROM ledger_api_keys"
+                       " WHERE key_id = $1 AND revoked_at IS NULL",
+                       {parts->key_id}});
   if (rows.rows() == 0) return std::nullopt;
   if (!crypto::constant_time_equal(rows.bytes(0, 1), crypto::sha256(presented_key))) {
     return std::nullopt;
@@ -125,13 +126,12 @@ std::optional<ApiKeyIdentity> find_api_key(pg::Connection& connection,
 }
 
 std::vector<ApiKeyListing> list_api_keys(pg::Connection& connection) {
-  const pg::Result rows = connection.exec(
-      {"api_keys_list",
-       "SELECT key_id, name, array_to_string(scopes, ','),"
-       " (extract(epoch from created_at) * 1000000)::bigint,"
-       " (extract(epoch from revoked_at) * 1000000)::bigint"
-       " FROM ledger_api_keys ORDER BY created_at, key_id",
-       {}});
+  const pg::Result rows = connection.exec({"api_keys_list",
+                                           "SELECT key_id, name, array_to_string(scopes, ','),"
+                                           " (extract(epoch from created_at) * 1000000)::bigint,"
+                                           " (extract(epoch from revoked_at) * 1000000)::bigint"
+                                           " FROM ledger_api_keys ORDER BY created_at, key_id",
+                                           {}});
   std::vector<ApiKeyListing> keys;
   keys.reserve(static_cast<std::size_t>(rows.rows()));
   for (int i = 0; i < rows.rows(); ++i) {
@@ -165,4 +165,4 @@ ApiKeyRevocation revoke_api_key(pg::Connection& connection, std::string_view key
   return {RevokeOutcome::kRevoked, *key_id, rows.int64(0, 1)};
 }
 
-}  // namespace http
+}  // namespace auth
