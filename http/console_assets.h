@@ -1,5 +1,5 @@
-// The audit console's static files (http/console/), embedded at build time so ledgerd
-// serves them without the source tree.
+// The files ledgerd serves from the repository, embedded at build time so it serves them
+// without the source tree: the audit console (http/console/) and the OpenAPI document.
 #pragma once
 
 #include <string_view>
@@ -14,5 +14,8 @@ struct ConsoleAsset {
 };
 
 const std::vector<ConsoleAsset>& console_assets();
+
+// docs/openapi.json: the OpenAPI 3.1 document of every route (GET /api/v1/openapi.json).
+std::string_view openapi_document();
 
 }  // namespace http

@@ -15,8 +15,9 @@ struct RouteEntry {
   Bulkhead bulkhead = Bulkhead::kLedger;
 };
 
-constexpr std::array<RouteEntry, 23> kRoutes = {{
+constexpr std::array<RouteEntry, 24> kRoutes = {{
     {"GET", "/api/v1/health", RouteId::kHealth},
+    {"GET", "/api/v1/openapi.json", RouteId::kOpenApi},
     {"GET", "/api/v1/credits", RouteId::kCredits},
     {"GET", "/api/v1/credits/history", RouteId::kCreditsHistory},
     {"GET", "/api/v1/credits/usage", RouteId::kCreditsUsage},
@@ -107,6 +108,12 @@ std::string percent_decode(std::string_view text, bool& ok) {
     i += 2;
   }
   return decoded;
+}
+
+std::vector<RouteDescription> route_descriptions() {
+  std::vector<RouteDescription> routes;
+  for (const RouteEntry& entry : kRoutes) routes.push_back({entry.method, entry.path_template});
+  return routes;
 }
 
 RouteMatch match_route(std::string_view method, std::string_view path) {

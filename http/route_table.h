@@ -5,11 +5,13 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace http {
 
 enum class RouteId {
   kHealth,
+  kOpenApi,
   kCredits,
   kCreditsHistory,
   kCreditsUsage,
@@ -54,6 +56,14 @@ struct RouteMatch {
   std::string allow;       // on kMethodNotAllowed: "GET" / "POST"
   Bulkhead bulkhead = Bulkhead::kLedger;  // kOutbound only for a found outbound route
 };
+
+// One route: its method, its path template ("/api/v1/credits/reservations/{id}/capture").
+struct RouteDescription {
+  std::string_view method;
+  std::string_view path_template;
+};
+// Every route of the table (not the console's files under /admin/), in table order.
+std::vector<RouteDescription> route_descriptions();
 
 // Matches `method` ("GET", "POST", ...) and `path` (no query string).
 RouteMatch match_route(std::string_view method, std::string_view path);

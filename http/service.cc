@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "auth/identifiers.h"
+#include "http/console_assets.h"
 #include "http/database_probe.h"
 #include "http/outcome_reply.h"
 #include "http/read_connection.h"
@@ -79,6 +80,8 @@ HttpReply LedgerService::dispatch(const RouteMatch& route, const IncomingRequest
   switch (route.id) {
     case RouteId::kHealth:
       return health();
+    case RouteId::kOpenApi:
+      return json_reply(200, std::string(openapi_document()));
     case RouteId::kMetrics:
       return metrics_text();
     case RouteId::kCredits:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (Chromium too, for the audit console's browser
-# test), builds, starts a throwaway PostgreSQL 15 under the build tree (stopped at exit) and
+# test, and Node with the pinned Redocly CLI that lints docs/openapi.json), builds, lints
+# the OpenAPI document, starts a throwaway PostgreSQL 15 under the build tree (stopped at exit) and
 # runs every test with CTest; the console test leaves its screenshot in
 # <build>/test-artifacts/.
 #   scripts/test.sh             RelWithDebInfo build in build/
@@ -26,6 +27,22 @@ ensure_packages
 ensure_apt_packages chromium chromium-driver
 log "building in $build_dir"
 build_project "$build_dir" "${cmake_args[@]}"
+
+# The OpenAPI document must lint with zero errors (Redocly CLI, pinned by
+# scripts/openapi-lint/package-lock.json, installed under the build tree).
+command -v node >/dev/null && command -v npm >/dev/null || ensure_apt_packages nodejs npm
+lint_dir="$build_dir/openapi-lint"
+if ! cmp -s "$ROOT/scripts/openapi-lint/package-lock.json" "$lint_dir/package-lock.json" ||
+  [ ! -x "$lint_dir/node_modules/.bin/redocly" ]; then
+  log "installing the OpenAPI linter"
+  mkdir -p "$lint_dir"
+  cp "$ROOT/scripts/openapi-lint/package.json" "$ROOT/scripts/openapi-lint/package-lock.json" \
+    "$lint_dir/"
+  (cd "$lint_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+log "linting docs/openapi.json"
+(cd "$ROOT" && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+  "$lint_dir/node_modules/.bin/redocly" lint docs/openapi.json --config redocly.yaml)
 
 pg_dir="$build_dir/pg-test-$$"
 port=$(free_port)

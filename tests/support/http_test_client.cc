@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,6 +13,8 @@
 #include <chrono>
 #include <memory>
 #include <thread>
+
+#include "tests/support/openapi_contract.h"
 
 namespace testing_support {
 namespace {
@@ -87,6 +90,14 @@ TestResponse http_request(const std::string& method, const std::string& url,
     response.error = curl_easy_strerror(code);
   }
   curl_slist_free_all(header_list);
+  if (response.status != 0 && checks_responses_from(url)) {
+    // The contract test: every response of ledgerd the suites receive, checked against
+    // docs/openapi.json.
+    if (auto problem = contract_problem(method, url, response.status,
+                                        response.header("content-type"), response.body)) {
+      ADD_FAILURE() << "OpenAPI contract: " << *problem;
+    }
+  }
   return response;
 }
 

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "tests/support/http_test_client.h"
+#include "tests/support/openapi_contract.h"
 #include "tests/support/test_database.h"
 
 namespace testing_support {
@@ -96,6 +97,7 @@ LedgerdProcess::LedgerdProcess(LedgerdOptions options) : options_(std::move(opti
     write_file(options_.plans_path, default_test_plans_json());
   }
   port_ = free_loopback_port();
+  check_responses_from_port(port_);
   ExecArgs argv;
   argv.storage = {build_path("http/ledgerd"), "--port=" + std::to_string(port_),
                   "--plans=" + options_.plans_path};
