@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "ledger/backoff.h"
+#include "ledger/lease_claim.h"
 #include "ledger/sql_text.h"
 #include "unicode/utf8.h"
 
@@ -41,17 +42,14 @@ int OutboxDeliverer::deliver_due() {
   pqxx::result claimed;
   {
     pqxx::work work(connection);
-    claimed = work.exec_params(
-        "UPDATE ledger_outbox o SET attempts = o.attempts + 1,"
-        " next_attempt_at = clock_timestamp() + $1 * interval '1 millisecond'"
-        " FROM (SELECT account_id, message_id FROM ledger_outbox"
-        "       WHERE delivered_at IS NULL AND next_attempt_at <= clock_timestamp()"
-        "       AND attempts < $2 AND kind = ANY($3::text[])"
-        "       ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due"
-        " WHERE o.account_id = due.account_id AND o.message_id = due.message_id"
-        " RETURNING o.account_id, o.message_id::text, o.kind, o.payload::text, o.attempts",
-        options_.lease_ms, options_.attempts_max, sql::text_array(kinds),
-        static_cast<int64_t>(options_.batch_max));
+    static const std::string kClaim = lease_claim_sql(
+        {"ledger_outbox", "account_id, message_id",
+         "delivered_at IS NULL AND next_attempt_at <= clock_timestamp() AND attempts < $2"
+         " AND kind = ANY($3::text[])",
+         "next_attempt_at", "$4", "$1", "attempts = t.attempts + 1",
+         "t.account_id, t.message_id::text, t.kind, t.payload::text, t.attempts"});
+    claimed = work.exec_params(kClaim, options_.lease_ms, options_.attempts_max,
+                               sql::text_array(kinds), static_cast<int64_t>(options_.batch_max));
     work.commit();
   }
   int delivered = 0;

@@ -13,6 +13,7 @@
 
 #include "crypto/digest.h"
 #include "ledger/backoff.h"
+#include "ledger/lease_claim.h"
 #include "ledger/personal_data.h"
 #include "projections/refund_references.h"
 #include "projections/subscriptions.h"
@@ -68,18 +69,16 @@ using DeliveryKey = std::pair<std::string, std::string>;
 // `lease_ms`.
 std::vector<DeliveryKey> claim_due(pg::Connection& connection, std::size_t limit,
                                    int64_t lease_ms) {
-  const pg::Result rows = connection.exec(
-      {"inbox_claim_due",
-      "UPDATE webhook_processing p"
-      " SET next_attempt_at = clock_timestamp() + $3 * interval '1 millisecond'"
-      " FROM (SELECT provider, provider_event_id FROM webhook_processing"
-      "       WHERE provider IN ($1, $2, $5) AND status IN ('pending', 'parked')"
-      "       AND next_attempt_at <= clock_timestamp()"
-      "       ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due"
-      " WHERE p.provider = due.provider AND p.provider_event_id = due.provider_event_id"
-      " RETURNING p.provider, p.provider_event_id",
-      {provider(), std::string(kChurnkeyProvider), std::to_string(lease_ms),
-       std::to_string(limit), std::string(kShopifyProvider)}});
+  static const std::string kClaim = ledger::lease_claim_sql(
+      {"webhook_processing", "provider, provider_event_id",
+       "provider IN ($1, $2, $5) AND status IN ('pending', 'parked')"
+       " AND next_attempt_at <= clock_timestamp()",
+       "next_attempt_at", "$4", "$3", "", "t.provider, t.provider_event_id"});
+  const pg::Result rows =
+      connection.exec({"inbox_claim_due",
+                       kClaim,
+                       {provider(), std::string(kChurnkeyProvider), std::to_string(lease_ms),
+                        std::to_string(limit), std::string(kShopifyProvider)}});
   std::vector<DeliveryKey> keys;
   for (int i = 0; i < rows.rows(); ++i) keys.emplace_back(rows.string(i, 0), rows.string(i, 1));
   return keys;
@@ -570,17 +569,16 @@ void StripeInbox::retry_linked(pg::Connection& connection, const std::string& su
                                const std::string& customer_id) const {
   if (subscription_id.empty() && customer_id.empty()) return;
   // Deliveries that failed only for want of an account come back too: never dropped.
+  static const std::string kRetryLinked = ledger::lease_claim_sql(
+      {"webhook_processing", "provider, provider_event_id",
+       "provider IN ($1, $6)"
+       " AND (status = 'parked' OR (status = 'failed' AND note = 'account_unresolved'))"
+       " AND (($2 <> '' AND subscription_id = $2) OR ($3 <> '' AND customer_id = $3))",
+       "updated_at", "$5", "$4", "status = 'parked', updated_at = now()",
+       "t.provider, t.provider_event_id"});
   const pg::Result rows = connection.exec(
       {"inbox_retry_linked",
-        "UPDATE webhook_processing p SET status = 'parked',"
-        " next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond', updated_at = now()"
-        " FROM (SELECT provider, provider_event_id FROM webhook_processing"
-        "       WHERE provider IN ($1, $6)"
-        "       AND (status = 'parked' OR (status = 'failed' AND note = 'account_unresolved'))"
-        "       AND (($2 <> '' AND subscription_id = $2) OR ($3 <> '' AND customer_id = $3))"
-        "       ORDER BY updated_at LIMIT $5 FOR UPDATE SKIP LOCKED) linked"
-        " WHERE p.provider = linked.provider AND p.provider_event_id = linked.provider_event_id"
-        " RETURNING p.provider, p.provider_event_id",
+       kRetryLinked,
        {provider(), subscription_id, customer_id, std::to_string(settings_.lease_ms),
         std::to_string(settings_.linked_retry_max), std::string(kChurnkeyProvider)}});
   for (int i = 0; i < rows.rows(); ++i) {
