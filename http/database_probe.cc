@@ -26,6 +26,8 @@ bool database_vouched(std::optional<std::chrono::steady_clock::time_point> succe
 
 DatabaseProbe::DatabaseProbe(DatabaseProbeOptions options)
     : options_(std::move(options)),
+      connection_(pg::ConnectionOptions{options_.database_url, kProbeStatementTimeoutMs,
+                                        kProbeIoTimeoutMs, kProbeConnectTimeoutS}),
       task_("database probe", options_.health_interval_ms, [this] { run_round(); }) {
   assert(options_.health_interval_ms > 0);
   assert(options_.health_max_age_ms > options_.health_interval_ms);
@@ -49,26 +51,17 @@ bool DatabaseProbe::healthy() const {
                           std::chrono::milliseconds(options_.health_max_age_ms));
 }
 
-pg::Connection& DatabaseProbe::connection() {
-  if (connection_ && !connection_->usable()) connection_.reset();
-  if (!connection_) {
-    connection_ = std::make_unique<pg::Connection>(pg::ConnectionOptions{
-        options_.database_url, kProbeStatementTimeoutMs, kProbeIoTimeoutMs, kProbeConnectTimeoutS});
-  }
-  return *connection_;
-}
-
 void DatabaseProbe::run_round() {
   try {
     queries_total_.fetch_add(1);
-    connection().ping();
+    connection_.get().ping();
     const Clock::time_point now = Clock::now();
     const bool gauges_due =
         !gauges_read_at_ ||
         now - *gauges_read_at_ >= std::chrono::milliseconds(options_.gauges_interval_ms);
     if (gauges_due) {
       queries_total_.fetch_add(1);
-      open_reservations_.store(projections::reservations::count_open(connection()));
+      open_reservations_.store(projections::reservations::count_open(connection_.get()));
       gauges_read_at_ = now;
     }
     success_at_ticks_.store(now.time_since_epoch().count());
@@ -83,7 +76,6 @@ void DatabaseProbe::record_failure(const std::exception& error) {
   success_at_ticks_.store(0);
   open_reservations_.store(-1);
   gauges_read_at_.reset();  // read again at the first good round
-  if (connection_ && !connection_->usable()) connection_.reset();
   if (!failing_) spdlog::warn("database probe failed: {}", error.what());
   failing_ = true;
   if (options_.on_database_error) options_.on_database_error();

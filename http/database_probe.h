@@ -58,12 +58,11 @@ class DatabaseProbe {
 
  private:
   void run_round();
-  pg::Connection& connection();
   void record_failure(const std::exception& error);
 
   const DatabaseProbeOptions options_;
   // Probe thread only (or the caller of start() before the thread runs).
-  std::unique_ptr<pg::Connection> connection_;
+  pg::LazyConnection connection_;
   std::optional<Clock::time_point> gauges_read_at_;
   bool failing_ = false;
   // Shared with request threads.

@@ -7,20 +7,22 @@
 namespace http {
 namespace {
 
-thread_local std::unique_ptr<pg::Connection> t_connection;
+thread_local std::unique_ptr<pg::LazyConnection> t_connection;
 
 }  // namespace
 
 pg::Connection& thread_connection(const std::string& database_url) {
-  if (t_connection && !t_connection->usable()) t_connection.reset();
-  if (!t_connection) {
-    t_connection = std::make_unique<pg::Connection>(
+  if (!t_connection || t_connection->options().url != database_url) {
+    t_connection = std::make_unique<pg::LazyConnection>(
         pg::ConnectionOptions{database_url, kReadStatementTimeoutMs, kReadIoTimeoutMs});
   }
-  assert(t_connection->usable());
-  return *t_connection;
+  pg::Connection& connection = t_connection->get();
+  assert(connection.usable());
+  return connection;
 }
 
-void discard_thread_connection() { t_connection.reset(); }
+void discard_thread_connection() {
+  if (t_connection) t_connection->reset();
+}
 
 }  // namespace http

@@ -1,6 +1,7 @@
 // LedgerService: routing, the error boundary (every exception becomes a JSON reply),
-// health, metrics, authentication, rate limiting and command submission. The route
-// handlers are in credits_routes.cc and admin_routes.cc.
+// health, metrics, the OpenAPI document, authentication, rate limiting and command
+// submission. The route handlers are in credits_routes.cc, admin_routes.cc (with the
+// console's files), billing_routes.cc and content_routes.cc.
 #include "http/service.h"
 
 #include <spdlog/spdlog.h>

@@ -1,5 +1,5 @@
 // Commands against an account, their outcomes, and the pure decision function
-// `decide(state, command) -> events or rejection`.
+// `decide_and_apply(state, command, now, plans) -> events and outcome, or a rejection`.
 #pragma once
 
 #include <cstdint>

@@ -728,7 +728,8 @@ class LanedCommitter final : public Committer {
   // Lanes are started by the constructor, after the sweeper would need them: the sweeper
   // submits like any other writer (shutdown stops it before the lanes).
   void sweep_loop() {
-    std::unique_ptr<pg::Connection> connection;
+    pg::LazyConnection connection(pg::ConnectionOptions{
+        options_.database_url, options_.statement_timeout_ms, options_.io_timeout_ms});
     std::unique_lock lock(sweeper_mutex_);
     while (!sweeper_stopping_) {
       sweeper_wakeup_.wait_for(lock, std::chrono::milliseconds(options_.sweep_interval_ms),
@@ -736,11 +737,7 @@ class LanedCommitter final : public Committer {
       if (sweeper_stopping_) return;
       lock.unlock();
       try {
-        if (!connection || !connection->usable()) {
-          connection = std::make_unique<pg::Connection>(pg::ConnectionOptions{
-              options_.database_url, options_.statement_timeout_ms, options_.io_timeout_ms});
-        }
-        sweep_once(*connection);
+        sweep_once(connection.get());
       } catch (const std::exception& error) {
         connection.reset();
         spdlog::warn("reservation sweeper: {}", error.what());

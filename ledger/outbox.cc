@@ -3,8 +3,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <pqxx/pqxx>
-
 #include "ledger/backoff.h"
 #include "ledger/lease_claim.h"
 #include "ledger/sql_text.h"
@@ -28,82 +26,82 @@ pg::Statement append_outbox(const std::vector<OutboxRow>& rows) {
            sql::text_array(payloads)}};
 }
 
-OutboxDeliverer::OutboxDeliverer(OutboxOptions options, std::map<std::string, OutboxHandler> handlers)
+OutboxDeliverer::OutboxDeliverer(OutboxOptions options,
+                                 std::map<std::string, OutboxHandler> handlers)
     : options_(std::move(options)),
       handlers_(std::move(handlers)),
+      connection_(pg::ConnectionOptions{options_.database_url}),
       task_("outbox delivery", options_.poll_interval_ms, [this] { deliver_due(); }) {}
 
 OutboxDeliverer::~OutboxDeliverer() { stop(); }
 
 int OutboxDeliverer::deliver_due() {
-  pqxx::connection connection(options_.database_url);
+  std::lock_guard lock(delivering_);
+  pg::Connection& connection = connection_.get();
   std::vector<std::string> kinds;
   for (const auto& [kind, handler] : handlers_) kinds.push_back(kind);
-  pqxx::result claimed;
-  {
-    pqxx::work work(connection);
-    static const std::string kClaim = lease_claim_sql(
-        {"ledger_outbox", "account_id, message_id",
-         "delivered_at IS NULL AND next_attempt_at <= clock_timestamp() AND attempts < $2"
-         " AND kind = ANY($3::text[])",
-         "next_attempt_at", "$4", "$1", "attempts = t.attempts + 1",
-         "t.account_id, t.message_id::text, t.kind, t.payload::text, t.attempts"});
-    claimed = work.exec_params(kClaim, options_.lease_ms, options_.attempts_max,
-                               sql::text_array(kinds), static_cast<int64_t>(options_.batch_max));
-    work.commit();
-  }
+  static const std::string kClaim = lease_claim_sql(
+      {"ledger_outbox", "account_id, message_id",
+       "delivered_at IS NULL AND next_attempt_at <= clock_timestamp() AND attempts < $2"
+       " AND kind = ANY($3::text[])",
+       "next_attempt_at", "$4", "$1", "attempts = t.attempts + 1",
+       "t.account_id, t.message_id::text, t.kind, t.payload::text, t.attempts"});
+  const pg::Result claimed =
+      connection.exec({"outbox_claim",
+                       kClaim,
+                       {std::to_string(options_.lease_ms), std::to_string(options_.attempts_max),
+                        sql::text_array(kinds), std::to_string(options_.batch_max)}});
   int delivered = 0;
-  for (const pqxx::row& row : claimed) {
-    const std::string account = row[0].as<std::string>();
-    const std::string id = row[1].as<std::string>();
-    const std::string kind = row[2].as<std::string>();
-    const int attempts = row[4].as<int>();
+  for (int i = 0; i < claimed.rows(); ++i) {
+    const std::string account = claimed.string(i, 0);
+    const std::string id = claimed.string(i, 1);
+    const std::string kind = claimed.string(i, 2);
+    const int64_t attempts = claimed.int64(i, 4);
     // Still ours? A slow handler can outlast the lease of the messages claimed after it; one
     // another process has claimed since (attempts moved) or delivered is left to it. The
     // lease restarts now, for this message alone.
-    {
-      pqxx::work work(connection);
-      const pqxx::result still_ours = work.exec_params(
-          "UPDATE ledger_outbox SET next_attempt_at = clock_timestamp() + $4 * interval"
-          " '1 millisecond' WHERE account_id = $1 AND message_id = $2::uuid"
-          " AND delivered_at IS NULL AND attempts = $3 RETURNING 1",
-          account, id, attempts, options_.lease_ms);
-      work.commit();
-      if (still_ours.empty()) continue;
-    }
+    const pg::Result still_ours = connection.exec(
+        {"outbox_renew_lease",
+         "UPDATE ledger_outbox SET next_attempt_at = clock_timestamp() + $4::bigint * interval"
+         " '1 millisecond' WHERE account_id = $1 AND message_id = $2::uuid"
+         " AND delivered_at IS NULL AND attempts = $3::int RETURNING 1",
+         {account, id, std::to_string(attempts), std::to_string(options_.lease_ms)}});
+    if (still_ours.rows() == 0) continue;
     OutboxResult result;
     try {
-      result = handlers_.at(kind)(id, account, row[3].as<std::string>());
+      result = handlers_.at(kind)(id, account, claimed.string(i, 3));
     } catch (const std::exception& exception) {
       result = OutboxResult(exception.what());
     }
     const std::string& error = result.error;
-    pqxx::work work(connection);
     if (error.empty()) {
-      work.exec_params(
-          "UPDATE ledger_outbox SET delivered_at = clock_timestamp(), last_error = NULL"
-          " WHERE account_id = $1 AND message_id = $2::uuid",
-          account, id);
+      connection.exec(
+          {"outbox_delivered",
+           "UPDATE ledger_outbox SET delivered_at = clock_timestamp(), last_error = NULL"
+           " WHERE account_id = $1 AND message_id = $2::uuid",
+           {account, id}});
       ++delivered;
     } else if (result.permanent) {
       // Given up at once: attempts at the limit, so no loop claims it again.
-      work.exec_params(
-          "UPDATE ledger_outbox SET last_error = $3, attempts = greatest(attempts, $4)"
-          " WHERE account_id = $1 AND message_id = $2::uuid",
-          account, id, unicode::scrub_utf8(unicode::truncate_utf8("permanent: " + error, 500)),
-          options_.attempts_max);
+      connection.exec(
+          {"outbox_given_up",
+           "UPDATE ledger_outbox SET last_error = $3, attempts = greatest(attempts, $4::int)"
+           " WHERE account_id = $1 AND message_id = $2::uuid",
+           {account, id, unicode::scrub_utf8(unicode::truncate_utf8("permanent: " + error, 500)),
+            std::to_string(options_.attempts_max)}});
       spdlog::error("outbox {} ({}) given up for good: {}", id, kind, error);
     } else {
       // 2^attempts seconds, at most one hour.
-      const int64_t backoff_ms = exponential_backoff(1'000, attempts, 3'600'000);
-      work.exec_params(
-          "UPDATE ledger_outbox SET last_error = $3,"
-          " next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond'"
-          " WHERE account_id = $1 AND message_id = $2::uuid",
-          account, id, unicode::scrub_utf8(unicode::truncate_utf8(error, 500)), backoff_ms);
+      const int64_t backoff_ms = exponential_backoff(1'000, static_cast<int>(attempts), 3'600'000);
+      connection.exec(
+          {"outbox_failed_attempt",
+           "UPDATE ledger_outbox SET last_error = $3,"
+           " next_attempt_at = clock_timestamp() + $4::bigint * interval '1 millisecond'"
+           " WHERE account_id = $1 AND message_id = $2::uuid",
+           {account, id, unicode::scrub_utf8(unicode::truncate_utf8(error, 500)),
+            std::to_string(backoff_ms)}});
       spdlog::warn("outbox {} ({}) attempt {} failed: {}", id, kind, attempts, error);
     }
-    work.commit();
   }
   return delivered;
 }

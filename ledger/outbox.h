@@ -10,11 +10,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
-#include "ledger/pg.h"
 #include "ledger/periodic_task.h"
+#include "ledger/pg.h"
 
 namespace ledger {
 
@@ -69,6 +70,7 @@ class OutboxDeliverer {
   ~OutboxDeliverer();
 
   // Delivers every due message once (up to batch_max); returns how many were delivered.
+  // One call at a time per deliverer (they share its connection); thread-safe.
   int deliver_due();
   void start() { task_.start(); }  // background loop
   void stop() { task_.stop(); }    // idempotent
@@ -76,6 +78,8 @@ class OutboxDeliverer {
  private:
   const OutboxOptions options_;
   const std::map<std::string, OutboxHandler> handlers_;
+  std::mutex delivering_;          // held by deliver_due
+  pg::LazyConnection connection_;  // guarded by delivering_
   PeriodicTask task_;
 };
 

@@ -278,4 +278,10 @@ void Connection::rollback() {
   exec({"", "ROLLBACK", {}});
 }
 
+Connection& LazyConnection::get() {
+  if (connection_ && !connection_->usable()) connection_.reset();
+  if (!connection_) connection_ = std::make_unique<Connection>(options_);
+  return *connection_;
+}
+
 }  // namespace pg

@@ -128,4 +128,23 @@ class Connection {
   bool broken_ = false;
 };
 
+// A connection opened on first use and opened again after it broke: the one way the
+// long-lived loops (HTTP read threads, the database probe, the sweeper, the inbox retrier,
+// the outbox, the e-mail handler) hold their connection. Not thread-safe, like Connection.
+class LazyConnection {
+ public:
+  explicit LazyConnection(ConnectionOptions options) : options_(std::move(options)) {}
+
+  // The open connection: connects when there is none or the last one broke (throws
+  // Error(kConnection) when the server is unreachable).
+  Connection& get();
+  // Drops the connection, e.g. after an error that left its state unknown.
+  void reset() { connection_.reset(); }
+  const ConnectionOptions& options() const { return options_; }
+
+ private:
+  const ConnectionOptions options_;
+  std::unique_ptr<Connection> connection_;
+};
+
 }  // namespace pg

@@ -20,17 +20,16 @@ namespace json = ledger::json;
 constexpr int64_t kUnixSecondsMax = 253'402'300'799;
 
 struct HandlerState {
+  explicit HandlerState(EmailSettings email_settings)
+      : settings(std::move(email_settings)), connection(settings.database) {}
   EmailSettings settings;
   std::mutex mutex;  // the deliverer calls from one thread; this keeps a copy safe too
-  std::unique_ptr<pg::Connection> connection;
+  pg::LazyConnection connection;
 };
 
 std::optional<std::string> account_address(HandlerState& state, const std::string& account_id) {
   try {
-    if (state.connection && !state.connection->usable()) state.connection.reset();
-    if (!state.connection)
-      state.connection = std::make_unique<pg::Connection>(state.settings.database);
-    return webhooks::read_customer_email(*state.connection, account_id,
+    return webhooks::read_customer_email(state.connection.get(), account_id,
                                          integrations::is_plain_email_address);
   } catch (const pg::Error& error) {
     if (error.kind() == pg::ErrorKind::kConnection) state.connection.reset();
@@ -111,8 +110,7 @@ integrations::EmailMessage low_balance_message(const std::string& message_id,
 
 ledger::OutboxHandler email_handler(EmailSettings settings, const char* kind,
                                     EmailComposer compose) {
-  auto state = std::make_shared<HandlerState>();
-  state->settings = std::move(settings);
+  auto state = std::make_shared<HandlerState>(std::move(settings));
   return [state, kind, compose](const std::string& message_id, const std::string& account_id,
                                 const std::string& payload_json) -> std::string {
     std::lock_guard lock(state->mutex);

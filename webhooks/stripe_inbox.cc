@@ -610,6 +610,7 @@ int64_t StripeInbox::backoff_ms(int attempt) const {
 StripeInboxRetrier::StripeInboxRetrier(StripeInboxRetrierOptions options, const StripeInbox& inbox)
     : options_(std::move(options)),
       inbox_(inbox),
+      connection_(pg::ConnectionOptions{options_.database_url}),
       task_("stripe inbox retry", options_.poll_interval_ms, [this] { run_once(); }) {
   assert(options_.poll_interval_ms > 0);
   assert(options_.batch_max >= 1);
@@ -619,11 +620,8 @@ StripeInboxRetrier::~StripeInboxRetrier() { stop(); }
 
 void StripeInboxRetrier::run_once() {
   try {
-    if (!connection_ || !connection_->usable()) {
-      connection_ = std::make_unique<pg::Connection>(pg::ConnectionOptions{options_.database_url});
-    }
     // A full batch means more may be due: keep going (each pass is bounded by batch_max).
-    while (inbox_.process_due(*connection_, options_.batch_max) == options_.batch_max) {
+    while (inbox_.process_due(connection_.get(), options_.batch_max) == options_.batch_max) {
       if (task_.stop_requested()) return;
     }
   } catch (const pg::Error& error) {

@@ -229,7 +229,7 @@ class StripeInboxRetrier {
 
   const StripeInboxRetrierOptions options_;
   const StripeInbox& inbox_;
-  std::unique_ptr<pg::Connection> connection_;
+  pg::LazyConnection connection_;
   ledger::PeriodicTask task_;
 };
 
