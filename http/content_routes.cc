@@ -13,14 +13,12 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <numeric>
 #include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "content/pricing.h"
 #include "content/request_rules.h"
 #include "content/text.h"
 #include "crypto/digest.h"
@@ -82,15 +80,7 @@ std::optional<double> success_score(const DetectorResult& result) {
   return result.score;
 }
 
-content::PricingRule pricing_rule(const ledger::PricingRule& rule) {
-  return {rule.base_words, rule.base_credits};
-}
-
-struct SanitizedText {
-  std::string text;
-  int64_t word_count = 0;
-  std::vector<content::TextChunk> chunks;  // <= content::kChunkWordsDefault words each.
-};
+using usecases::SanitizedText;
 
 // Reads "text": a JSON string, sanitised (content::sanitize_text), of kMinWords..kMaxWords
 // words, then chunked on sentence boundaries. Words are maximal runs of non-whitespace, so
@@ -187,15 +177,6 @@ ReplyOr<std::string> ledger_key_base(const IncomingRequest& request, std::string
   return std::get<std::string>(key) + "#" + std::string(route);
 }
 
-// Releases the request's reservation; a failure is only logged: the sweeper releases it at
-// its expiry, so the account is never charged for it either way.
-void release_or_log(usecases::RequestCharge& charge, const IncomingRequest& request) {
-  if (!charge.release()) {
-    spdlog::warn("request_id={} reservation {} not released now; it expires instead",
-                 request.request_id, charge.reservation_id());
-  }
-}
-
 std::string detectors_json(const std::vector<DetectorResult>& results) {
   JsonObject detectors;
   for (const DetectorResult& result : results) {
@@ -218,45 +199,26 @@ ContentHandlers::ContentHandlers(ContentSettings settings, ledger::PlanCatalog p
                                  integrations::InternalDetectorSettings internal_detector,
                                  integrations::DetectorsConfig detectors)
     : settings_(std::move(settings)),
-      plans_(std::move(plans)),
-      humanizer_(humanizer),
-      fanout_(std::move(detectors), integrations::InternalDetector(std::move(internal_detector))) {
-  assert(settings_.humanizer_parallelism >= 1 &&
-         settings_.humanizer_parallelism <= integrations::kHumanizeParallelMax);
+      service_({settings_.humanizer_parallelism, settings_.reservation_ttl_s}, std::move(plans),
+               std::move(humanizer), std::move(internal_detector), std::move(detectors)) {
   assert(settings_.retry_after_s > 0);
-  assert(settings_.reservation_ttl_s * 1000 > humanizer.overall_timeout_ms);
-  assert(settings_.reservation_ttl_s * 1000 > fanout_.config().overall_timeout_ms);
-  for ([[maybe_unused]] const ledger::Plan& plan : plans_.plans()) {
-    assert(content::is_valid_pricing_rule(pricing_rule(plan.humanize)));
-    assert(content::is_valid_pricing_rule(pricing_rule(plan.detect)));
-  }
 }
 
-ReplyOr<const ledger::Plan*> ContentHandlers::account_plan(const Principal& caller,
-                                                           const IncomingRequest& request,
-                                                           const CommandSubmitter& submit) const {
-  auto plan =
-      usecases::account_plan(thread_connection(settings_.database_url), plans_, submit,
-                             caller.account_id, command_metadata(caller, false, request, ""));
-  if (auto* refusal = std::get_if<usecases::Refusal>(&plan)) {
-    if (const auto* unknown = std::get_if<usecases::UnknownPlan>(refusal)) {
-      // The ledger names a plan the plans file no longer defines: a deployment error.
-      spdlog::error("request_id={} account {} is on plan \"{}\", missing from the plans file",
-                    request.request_id, caller.account_id, unknown->plan_id);
-    }
-    return refusal_reply(*refusal, settings_.retry_after_s);
-  }
-  return std::get<const ledger::Plan*>(plan);
+usecases::ContentRequest ContentHandlers::content_request(const Principal& caller,
+                                                          const IncomingRequest& request,
+                                                          std::string key_base) const {
+  return {caller.account_id, command_metadata(caller, false, request, ""), std::move(key_base),
+          request.request_id};
 }
 
-// The charge of one content request (usecases::RequestCharge) for `caller`.
-usecases::RequestCharge ContentHandlers::request_charge(const Principal& caller,
-                                                        const IncomingRequest& request,
-                                                        const CommandSubmitter& submit,
-                                                        std::string key_base) const {
-  return usecases::RequestCharge(caller.account_id, command_metadata(caller, false, request, ""),
-                                 std::move(key_base), submit,
-                                 thread_connection(settings_.database_url));
+HttpReply ContentHandlers::refused(const usecases::Refusal& refusal, const Principal& caller,
+                                   const IncomingRequest& request) const {
+  if (const auto* unknown = std::get_if<usecases::UnknownPlan>(&refusal)) {
+    // The ledger names a plan the plans file no longer defines: a deployment error.
+    spdlog::error("request_id={} account {} is on plan \"{}\", missing from the plans file",
+                  request.request_id, caller.account_id, unknown->plan_id);
+  }
+  return refusal_reply(refusal, settings_.retry_after_s);
 }
 
 HttpReply ContentHandlers::humanize(const Principal& caller, const IncomingRequest& request,
@@ -272,62 +234,27 @@ HttpReply ContentHandlers::humanize(const Principal& caller, const IncomingReque
   auto options = read_humanize_options(fields);
   RETURN_IF_ERROR_REPLY(options);
   const SanitizedText& text = std::get<SanitizedText>(text_or);
-  auto plan = account_plan(caller, request, submit);
-  RETURN_IF_ERROR_REPLY(plan);
 
-  // Each chunk is billed separately (seed table), so each can be charged on its own.
-  const content::PricingRule rule = pricing_rule(std::get<const ledger::Plan*>(plan)->humanize);
-  std::vector<std::string> chunk_texts;
-  std::vector<int64_t> chunk_prices;
-  for (const content::TextChunk& chunk : text.chunks) {
-    chunk_texts.push_back(chunk.text);
-    chunk_prices.push_back(content::price_chunk(chunk.word_count, rule));
+  auto humanized = service_.humanize(
+      thread_connection(settings_.database_url), submit,
+      content_request(caller, request, std::move(std::get<std::string>(key_base))), text,
+      std::get<content::HumanizeOptions>(options));
+  if (auto* refusal = std::get_if<usecases::Refusal>(&humanized)) {
+    return refused(*refusal, caller, request);
   }
-  const int64_t price = std::accumulate(chunk_prices.begin(), chunk_prices.end(), int64_t{0});
-  usecases::RequestCharge charge =
-      request_charge(caller, request, submit, std::move(std::get<std::string>(key_base)));
-  if (auto refused = charge.reserve(price, "humanize", settings_.reservation_ttl_s)) {
-    return refusal_reply(*refused, settings_.retry_after_s);
-  }
-
-  const std::vector<integrations::ChunkOutcome> outcomes = humanizer_.humanize_chunks(
-      chunk_texts, std::get<content::HumanizeOptions>(options), settings_.humanizer_parallelism);
-  assert(outcomes.size() == chunk_texts.size());
-  int64_t credits_used = 0;
-  std::size_t chunks_failed = 0;
-  for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    if (!outcomes[i].ok) {
-      spdlog::warn("request_id={} chunk {}/{} failed: {}", request.request_id, i + 1,
-                   outcomes.size(), outcomes[i].error);
-      chunks_failed += 1;
-      continue;  // The chunk keeps its original text and is not charged.
-    }
-    chunk_texts[i] = outcomes[i].text;
-    credits_used += chunk_prices[i];
-  }
-  if (credits_used == 0) {
-    release_or_log(charge, request);
+  if (std::holds_alternative<usecases::ModelsUnavailable>(humanized)) {
     log.detail = "humanizer_unavailable";
     return service_unavailable(settings_.retry_after_s);
   }
-  if (chunks_failed > 0) log.detail = "chunks_failed";
-  assert(credits_used <= price);
-  auto captured = charge.capture(credits_used);
-  if (auto* refusal = std::get_if<usecases::Refusal>(&captured)) {
-    // Not charged, so not delivered: give the credits back now rather than at the expiry,
-    // so that a retry with the same key can run at once.
-    release_or_log(charge, request);
-    return refusal_reply(*refusal, settings_.retry_after_s);
-  }
-  HttpReply reply = json_reply(
-      200, JsonObject()
-               .field("humanized_text", content::join_chunks(chunk_texts, text.chunks))
-               .field("credits_used", credits_used)
-               .field("credits_remaining", std::get<ledger::Outcome>(captured).credits_available)
-               .field("word_count", text.word_count)
-               .field("processing_time_ms", elapsed_ms(started))
-               .finish());
-  return reply;
+  const usecases::HumanizeResult& result = std::get<usecases::HumanizeResult>(humanized);
+  if (result.chunks_failed > 0) log.detail = "chunks_failed";
+  return json_reply(200, JsonObject()
+                             .field("humanized_text", result.humanized_text)
+                             .field("credits_used", result.credits_used)
+                             .field("credits_remaining", result.credits_remaining)
+                             .field("word_count", text.word_count)
+                             .field("processing_time_ms", elapsed_ms(started))
+                             .finish());
 }
 
 HttpReply ContentHandlers::detect(const Principal& caller, const IncomingRequest& request,
@@ -340,50 +267,33 @@ HttpReply ContentHandlers::detect(const Principal& caller, const IncomingRequest
   const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
   auto text_or = read_text(fields);
   RETURN_IF_ERROR_REPLY(text_or);
-  auto selection = read_selection(fields, fanout_);
+  auto selection = read_selection(fields, service_.fanout());
   RETURN_IF_ERROR_REPLY(selection);
   const SanitizedText& text = std::get<SanitizedText>(text_or);
-  auto plan = account_plan(caller, request, submit);
-  RETURN_IF_ERROR_REPLY(plan);
 
-  // Priced like humanize (per chunk of at most 500 words) with the plan's detect rule.
-  const content::PricingRule rule = pricing_rule(std::get<const ledger::Plan*>(plan)->detect);
-  std::vector<int64_t> chunk_words;
-  for (const content::TextChunk& chunk : text.chunks) chunk_words.push_back(chunk.word_count);
-  const int64_t price = content::price_text(chunk_words, rule);
-  usecases::RequestCharge charge =
-      request_charge(caller, request, submit, std::move(std::get<std::string>(key_base)));
-  if (auto refused = charge.reserve(price, "detect", settings_.reservation_ttl_s)) {
-    return refusal_reply(*refused, settings_.retry_after_s);
+  auto detected =
+      service_.detect(thread_connection(settings_.database_url), submit,
+                      content_request(caller, request, std::move(std::get<std::string>(key_base))),
+                      text, std::get<integrations::DetectorSelection>(selection));
+  if (auto* refusal = std::get_if<usecases::Refusal>(&detected)) {
+    return refused(*refusal, caller, request);
   }
-
-  const integrations::DetectionReport report =
-      fanout_.detect(text.text, std::get<integrations::DetectorSelection>(selection));
-  const bool internal_succeeded = report.internal.status == DetectorStatus::kSuccess;
-  const bool any_succeeded =
-      internal_succeeded ||
-      std::any_of(report.detectors.begin(), report.detectors.end(),
-                  [](const auto& result) { return result.status == DetectorStatus::kSuccess; });
-  if (!any_succeeded) {
-    release_or_log(charge, request);
+  if (std::holds_alternative<usecases::ModelsUnavailable>(detected)) {
     log.detail = "detectors_unavailable";
     return service_unavailable(settings_.retry_after_s);
   }
-  auto captured = charge.capture(price);
-  if (auto* refusal = std::get_if<usecases::Refusal>(&captured)) {
-    release_or_log(charge, request);  // not charged, so not delivered (see humanize)
-    return refusal_reply(*refusal, settings_.retry_after_s);
-  }
-  return json_reply(
-      200, JsonObject()
-               .raw_field("overall_score", score_json(report.aggregate.overall_score))
-               .field("verdict", integrations::verdict_name(report.aggregate.verdict))
-               .raw_field("internal_score", score_json(success_score(report.internal)))
-               .raw_field("detectors", detectors_json(report.detectors))
-               .field("credits_used", price)
-               .field("credits_remaining", std::get<ledger::Outcome>(captured).credits_available)
-               .field("processing_time_ms", elapsed_ms(started))
-               .finish());
+  const usecases::DetectResult& result = std::get<usecases::DetectResult>(detected);
+  const integrations::DetectionReport& report = result.report;
+  return json_reply(200,
+                    JsonObject()
+                        .raw_field("overall_score", score_json(report.aggregate.overall_score))
+                        .field("verdict", integrations::verdict_name(report.aggregate.verdict))
+                        .raw_field("internal_score", score_json(success_score(report.internal)))
+                        .raw_field("detectors", detectors_json(report.detectors))
+                        .field("credits_used", result.credits_used)
+                        .field("credits_remaining", result.credits_remaining)
+                        .field("processing_time_ms", elapsed_ms(started))
+                        .finish());
 }
 
 std::variant<integrations::DetectorsConfig, std::string> load_detectors_file(

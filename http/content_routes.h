@@ -1,6 +1,6 @@
 // The content routes of ledgerd: POST /api/v1/humanize and POST /api/v1/detect (seed flows,
-// DESIGN.md "HTTP API"). They own request validation, pricing from the account's plan and
-// the replies; the two-phase debit around the model calls is usecases::RequestCharge:
+// DESIGN.md "HTTP API"). They own request validation and the replies; pricing from the
+// account's plan and the two-phase debit around the model calls are usecases::ContentService:
 //
 //   validate -> price -> RESERVE the price (402 before any model call) -> call the models
 //   -> CAPTURE the price of what succeeded (the rest of the reservation is released by the
@@ -32,7 +32,7 @@
 #include "integrations/humanizer.h"
 #include "ledger/commands.h"
 #include "ledger/plans.h"
-#include "usecases/charge.h"
+#include "usecases/content.h"
 
 namespace http {
 
@@ -40,7 +40,7 @@ namespace http {
 using usecases::CommandSubmitter;
 
 struct ContentSettings {
-  std::string database_url;               // The balance read that finds the account's plan.
+  std::string database_url;               // The reads of the use cases (plan, reservations).
   std::size_t humanizer_parallelism = 4;  // Chunks in flight per request, 1..kHumanizeParallelMax.
   // Lifetime of a request's reservation: must outlast the slowest model call (the humanizer's
   // overall timeout, the detectors' overall deadline), so a capture never finds it expired.
@@ -79,17 +79,15 @@ class ContentHandlers {
                    const CommandSubmitter& submit, RequestLog& log);
 
  private:
-  // The account's plan, opening the account (free plan) on its first request.
-  ReplyOr<const ledger::Plan*> account_plan(const Principal& caller, const IncomingRequest& request,
-                                            const CommandSubmitter& submit) const;
-  usecases::RequestCharge request_charge(const Principal& caller, const IncomingRequest& request,
-                                         const CommandSubmitter& submit,
-                                         std::string key_base) const;
+  usecases::ContentRequest content_request(const Principal& caller, const IncomingRequest& request,
+                                           std::string key_base) const;
+  // The reply of a refusal (a plan missing from the plans file is logged as the deployment
+  // error it is).
+  HttpReply refused(const usecases::Refusal& refusal, const Principal& caller,
+                    const IncomingRequest& request) const;
 
   const ContentSettings settings_;
-  const ledger::PlanCatalog plans_;
-  const integrations::HumanizerClient humanizer_;
-  integrations::DetectorFanout fanout_;
+  usecases::ContentService service_;
 };
 
 // Loads the detectors file. A missing file at the default path (`path_is_default`) is not

@@ -6,6 +6,8 @@
 #include <variant>
 
 #include "audit/verify.h"
+#include "content/pricing.h"
+#include "content/text.h"
 #include "ledger/committer.h"
 #include "projections/balances.h"
 #include "projections/reservations.h"
@@ -13,6 +15,7 @@
 #include "tests/support/test_database.h"
 #include "usecases/account.h"
 #include "usecases/charge.h"
+#include "usecases/content.h"
 
 namespace {
 
@@ -144,6 +147,79 @@ TEST_F(UsecasesTest, RefusalsAreValuesAndChangeNothing) {
   EXPECT_TRUE(std::holds_alternative<LedgerFailure>(std::get<Refusal>(plan)));
   EXPECT_FALSE(projections::balances::read(*reads_, "never-opened").has_value());
   EXPECT_EQ(balance("eve").credits_available, 300);
+}
+
+usecases::SanitizedText sanitized(int words) {
+  std::string text;
+  for (int i = 0; i < words; ++i) text += (i % 12 == 11) ? "word. " : "word ";
+  usecases::SanitizedText sanitized_text;
+  sanitized_text.text = content::sanitize_text(text);
+  sanitized_text.word_count = content::count_words(sanitized_text.text);
+  sanitized_text.chunks = content::split_into_chunks(sanitized_text.text);
+  return sanitized_text;
+}
+
+class ContentUsecaseTest : public UsecasesTest {
+ protected:
+  // The built-in rewriter and heuristic detector (no URLs), or a humanizer nobody answers.
+  usecases::ContentService service(std::string humanizer_url = "") {
+    integrations::HumanizerSettings humanizer;
+    humanizer.url = std::move(humanizer_url);
+    humanizer.timeout_ms = 2'000;
+    humanizer.overall_timeout_ms = 5'000;
+    return usecases::ContentService({2, 600}, plans_, humanizer, {}, {});
+  }
+  usecases::ContentRequest request(const std::string& account, const std::string& key) {
+    return {account, metadata_, key, "test"};
+  }
+};
+
+TEST_F(ContentUsecaseTest, HumanizeChargesThePlansPriceOfWhatWasDelivered) {
+  usecases::ContentService content = service();
+  const auto text = sanitized(30);
+  auto result = content.humanize(*reads_, submit_, request("fay", "h1"), text, {});
+  ASSERT_TRUE(std::holds_alternative<usecases::HumanizeResult>(result));
+  const auto& humanized = std::get<usecases::HumanizeResult>(result);
+  EXPECT_EQ(humanized.credits_used, 40);  // free plan: 40 credits per 100 words or fewer
+  EXPECT_EQ(humanized.credits_remaining, 260);
+  EXPECT_EQ(humanized.chunks_failed, 0u);
+  EXPECT_FALSE(humanized.humanized_text.empty());
+  EXPECT_EQ(balance("fay").credits_available, 260);
+  EXPECT_EQ(balance("fay").credits_reserved, 0);
+}
+
+TEST_F(ContentUsecaseTest, DetectChargesInFullWhenADetectorAnswered) {
+  usecases::ContentService content = service();
+  auto result = content.detect(*reads_, submit_, request("gus", "d1"), sanitized(30),
+                               integrations::DetectorSelection());
+  ASSERT_TRUE(std::holds_alternative<usecases::DetectResult>(result));
+  const auto& detected = std::get<usecases::DetectResult>(result);
+  EXPECT_EQ(detected.report.internal.status, integrations::DetectorStatus::kSuccess);
+  EXPECT_EQ(detected.credits_used, 10);
+  EXPECT_EQ(balance("gus").credits_available, 290);
+}
+
+TEST_F(ContentUsecaseTest, NothingDeliveredOrNotAffordableIsNotCharged) {
+  // A humanizer nobody answers: every chunk fails, the reservation is released.
+  usecases::ContentService unreachable = service("http://127.0.0.1:1/humanize");
+  auto failed = unreachable.humanize(*reads_, submit_, request("hal", "h1"), sanitized(30), {});
+  EXPECT_TRUE(std::holds_alternative<usecases::ModelsUnavailable>(failed));
+  EXPECT_EQ(balance("hal").credits_available, 300);
+  EXPECT_EQ(balance("hal").credits_reserved, 0);
+  // 800 words cost about 320 credits on the free plan: refused before any model call.
+  usecases::ContentService content = service();
+  const auto long_text = sanitized(800);
+  int64_t price = 0;
+  for (const auto& chunk : long_text.chunks)
+    price += content::price_chunk(chunk.word_count, {100, 40});
+  ASSERT_GT(price, 300);
+  auto refused = content.humanize(*reads_, submit_, request("hal", "h2"), long_text, {});
+  ASSERT_TRUE(std::holds_alternative<Refusal>(refused));
+  const Refusal& refusal = std::get<Refusal>(refused);
+  ASSERT_TRUE(std::holds_alternative<Outcome>(refusal));
+  EXPECT_EQ(std::get<Outcome>(refusal).rejection, Rejection::kInsufficientCredits);
+  EXPECT_EQ(std::get<Outcome>(refusal).credits_needed, price);
+  EXPECT_EQ(balance("hal").credits_available, 300);
 }
 
 }  // namespace
