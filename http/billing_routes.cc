@@ -130,27 +130,6 @@ bool is_myshopify_domain(std::string_view domain) {
          });
 }
 
-std::string lower_ascii(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-// The Stripe price of `plan` for `billing_cycle`, or the 400 reply.
-ReplyOr<std::string> checkout_price(const ledger::Plan& plan, const std::string& billing_cycle) {
-  if (plan.id == ledger::PlanCatalog::kFreePlanId ||
-      (plan.stripe_price_monthly.empty() && plan.stripe_price_yearly.empty())) {
-    return json_error(400, "plan_not_purchasable", {{"plan_id", plan.id}});
-  }
-  const std::string* price = nullptr;
-  if (billing_cycle == "monthly") price = &plan.stripe_price_monthly;
-  if (billing_cycle == "yearly") price = &plan.stripe_price_yearly;
-  if (price == nullptr || price->empty()) {
-    return json_error(400, "invalid_billing_cycle", {{"billing_cycle", billing_cycle}});
-  }
-  return *price;
-}
-
 HttpReply stripe_failure_reply(const integrations::StripeFailure& failure, int64_t retry_after_s) {
   using Kind = integrations::StripeFailure::Kind;
   switch (failure.kind) {
@@ -322,13 +301,6 @@ std::string BillingRoutes::checkout_idempotency_key(const std::string& account_i
   return "checkout:" + crypto::hex_encode(crypto::sha256(scoped));
 }
 
-std::string BillingRoutes::known_customer_id(const std::string& account_id) const {
-  const auto view = projections::subscriptions::read_view(
-      thread_connection(settings_.database_url), account_id,
-      std::string(ledger::PlanCatalog::kFreePlanId));
-  return view.subscription ? view.subscription->customer_id : std::string();
-}
-
 HttpReply BillingRoutes::checkout(const std::string& account_id, const IncomingRequest& request,
                                   RequestLog& log) const {
   std::string idempotency_key = "checkout:" + crypto::uuid_v4();
@@ -343,43 +315,41 @@ HttpReply BillingRoutes::checkout(const std::string& account_id, const IncomingR
       parse_json_object(request.body, false, {"plan_id", "billing_cycle", "currency", "pack_id"});
   RETURN_IF_ERROR_REPLY(body);
   const rapidjson::Document& fields = std::get<rapidjson::Document>(body);
+  usecases::CheckoutChoice choice;
   if (fields.HasMember("pack_id")) {
-    return pack_checkout(account_id, fields, idempotency_key, request, log);
+    for (const char* subscription_only : {"plan_id", "billing_cycle"}) {
+      if (fields.HasMember(subscription_only)) {
+        return invalid_request(subscription_only,
+                               "a pack checkout takes pack_id and currency only");
+      }
+    }
+    auto pack_id = required_string(fields, "pack_id", kPlanIdLengthMax);
+    RETURN_IF_ERROR_REPLY(pack_id);
+    choice.pack_id = std::move(std::get<std::string>(pack_id));
+  } else {
+    auto plan_id = required_string(fields, "plan_id", kPlanIdLengthMax);
+    RETURN_IF_ERROR_REPLY(plan_id);
+    auto billing_cycle = required_string(fields, "billing_cycle", kBillingCycleLengthMax);
+    RETURN_IF_ERROR_REPLY(billing_cycle);
+    choice.plan_id = std::move(std::get<std::string>(plan_id));
+    choice.billing_cycle = std::move(std::get<std::string>(billing_cycle));
   }
-  auto plan_id = required_string(fields, "plan_id", kPlanIdLengthMax);
-  RETURN_IF_ERROR_REPLY(plan_id);
-  auto billing_cycle = required_string(fields, "billing_cycle", kBillingCycleLengthMax);
-  RETURN_IF_ERROR_REPLY(billing_cycle);
-  auto currency_field = required_string(fields, "currency", kCurrencyLengthMax);
-  RETURN_IF_ERROR_REPLY(currency_field);
+  auto currency = required_string(fields, "currency", kCurrencyLengthMax);
+  RETURN_IF_ERROR_REPLY(currency);
+  choice.currency = std::move(std::get<std::string>(currency));
 
-  const ledger::Plan* plan = plans_.find(std::get<std::string>(plan_id));
-  if (plan == nullptr) return json_error(400, "unknown_plan");
-  auto price = checkout_price(*plan, std::get<std::string>(billing_cycle));
-  RETURN_IF_ERROR_REPLY(price);
-  const std::string currency = lower_ascii(std::get<std::string>(currency_field));
-  if (std::find(plan->currencies.begin(), plan->currencies.end(), currency) ==
-      plan->currencies.end()) {
-    return json_error(400, "unsupported_currency", {{"currency", currency}});
+  const usecases::CheckoutResult result =
+      usecases::start_checkout(thread_connection(settings_.database_url), stripe_, plans_,
+                               {settings_.checkout_success_url, settings_.checkout_cancel_url},
+                               account_id, choice, idempotency_key);
+  if (const auto* refusal = std::get_if<usecases::CheckoutRefusal>(&result)) {
+    if (refusal->detail_name.empty()) return json_error(400, refusal->code);
+    return json_error(400, refusal->code, {{refusal->detail_name, refusal->detail}});
   }
-  if (!stripe_.configured()) {
+  if (std::holds_alternative<usecases::StripeNotConfigured>(result)) {
     log.detail = "stripe_not_configured";
     return service_unavailable(settings_.retry_after_s);
   }
-
-  integrations::CheckoutSessionParams params;
-  params.price_id = std::get<std::string>(price);
-  params.account_id = account_id;
-  params.plan_id = plan->id;
-  params.customer_id = known_customer_id(account_id);  // read committed before the call
-  params.success_url = settings_.checkout_success_url;
-  params.cancel_url = settings_.checkout_cancel_url;
-  params.idempotency_key = idempotency_key;
-  return checkout_reply(stripe_.create_checkout_session(params), request, log);
-}
-
-HttpReply BillingRoutes::checkout_reply(const integrations::CheckoutSessionResult& result,
-                                        const IncomingRequest& request, RequestLog& log) const {
   if (const auto* failure = std::get_if<integrations::StripeFailure>(&result)) {
     log.detail =
         "stripe_" + (failure->code.empty() ? std::to_string(failure->status) : failure->code);
@@ -390,42 +360,6 @@ HttpReply BillingRoutes::checkout_reply(const integrations::CheckoutSessionResul
   return json_reply(
       200,
       JsonObject().field("checkout_url", session.url).field("session_id", session.id).finish());
-}
-
-// POST /api/v1/billing/checkout {"pack_id", "currency"}: a one-off payment for a pack.
-HttpReply BillingRoutes::pack_checkout(const std::string& account_id,
-                                       const rapidjson::Value& fields,
-                                       const std::string& idempotency_key,
-                                       const IncomingRequest& request, RequestLog& log) const {
-  for (const char* subscription_only : {"plan_id", "billing_cycle"}) {
-    if (fields.HasMember(subscription_only)) {
-      return invalid_request(subscription_only, "a pack checkout takes pack_id and currency only");
-    }
-  }
-  auto pack_id = required_string(fields, "pack_id", kPlanIdLengthMax);
-  RETURN_IF_ERROR_REPLY(pack_id);
-  auto currency_field = required_string(fields, "currency", kCurrencyLengthMax);
-  RETURN_IF_ERROR_REPLY(currency_field);
-  const ledger::Pack* pack = plans_.find_pack(std::get<std::string>(pack_id));
-  if (pack == nullptr) return json_error(400, "unknown_pack");
-  const std::string currency = lower_ascii(std::get<std::string>(currency_field));
-  if (std::find(pack->currencies.begin(), pack->currencies.end(), currency) ==
-      pack->currencies.end()) {
-    return json_error(400, "unsupported_currency", {{"currency", currency}});
-  }
-  if (!stripe_.configured()) {
-    log.detail = "stripe_not_configured";
-    return service_unavailable(settings_.retry_after_s);
-  }
-  integrations::CheckoutSessionParams params;
-  params.price_id = pack->stripe_price;
-  params.account_id = account_id;
-  params.pack_id = pack->id;
-  params.customer_id = known_customer_id(account_id);
-  params.success_url = settings_.checkout_success_url;
-  params.cancel_url = settings_.checkout_cancel_url;
-  params.idempotency_key = idempotency_key;
-  return checkout_reply(stripe_.create_checkout_session(params), request, log);
 }
 
 HttpReply LedgerService::billing_route(RouteId route, const IncomingRequest& request,

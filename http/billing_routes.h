@@ -36,6 +36,7 @@
 #include "http/service.h"
 #include "integrations/stripe_client.h"
 #include "ledger/plans.h"
+#include "usecases/checkout.h"
 #include "webhooks/signature.h"
 #include "webhooks/stripe_inbox.h"
 
@@ -72,14 +73,15 @@ class BillingRoutes {
   // status "none", its balance's plan (or "free" when never opened) and nulls.
   HttpReply subscription(const std::string& account_id) const;
 
-  // POST /api/v1/billing/checkout {plan_id, billing_cycle: monthly|yearly, currency} for
-  // `account_id`: 200 {checkout_url, session_id}. The Idempotency-Key sent to Stripe is
+  // POST /api/v1/billing/checkout {plan_id, billing_cycle: monthly|yearly, currency} or
+  // {pack_id, currency} for `account_id` (usecases::start_checkout): 200 {checkout_url,
+  // session_id}. The Idempotency-Key sent to Stripe is
   // derived from the account and the client's Idempotency-Key header (so two accounts never
   // share a Stripe key), or random without one. Errors: 400 invalid_json / invalid_request
   // {field} / invalid_idempotency_key / unknown_plan / plan_not_purchasable (free, or no
-  // Stripe price) / invalid_billing_cycle / unsupported_currency; 409 idempotency_conflict
-  // (the same key with another plan or cycle); 502 payment_provider_error {provider_code}
-  // (Stripe refused: its error.code, else its error.type); 503 service_unavailable
+  // Stripe price) / invalid_billing_cycle / unknown_pack / unsupported_currency; 409
+  // idempotency_conflict (the same key with another plan or cycle); 502 payment_provider_error
+  // {provider_code} (Stripe refused: its error.code, else its error.type); 503 service_unavailable
   // {retry_after} (Stripe timed out, unreachable, 5xx or 429, or no STRIPE_API_KEY).
   HttpReply checkout(const std::string& account_id, const IncomingRequest& request,
                      RequestLog& log) const;
@@ -89,17 +91,6 @@ class BillingRoutes {
                                               const std::string& client_key);
 
  private:
-  // The account's Stripe customer id from its subscription projection ("" when none).
-  std::string known_customer_id(const std::string& account_id) const;
-  // A checkout body with pack_id: {"pack_id", "currency"}; 400 unknown_pack,
-  // unsupported_currency, invalid_request (plan fields beside a pack).
-  HttpReply pack_checkout(const std::string& account_id, const rapidjson::Value& fields,
-                          const std::string& idempotency_key, const IncomingRequest& request,
-                          RequestLog& log) const;
-  // The answer to a created session, or to Stripe's failure.
-  HttpReply checkout_reply(const integrations::CheckoutSessionResult& result,
-                           const IncomingRequest& request, RequestLog& log) const;
-
   const BillingSettings settings_;
   const ledger::PlanCatalog& plans_;
   const webhooks::StripeInbox& inbox_;

@@ -12,9 +12,11 @@
 #include "projections/balances.h"
 #include "projections/reservations.h"
 #include "tests/ledger/ledger_test_support.h"
+#include "tests/support/fake_http_server.h"
 #include "tests/support/test_database.h"
 #include "usecases/account.h"
 #include "usecases/charge.h"
+#include "usecases/checkout.h"
 #include "usecases/content.h"
 
 namespace {
@@ -220,6 +222,41 @@ TEST_F(ContentUsecaseTest, NothingDeliveredOrNotAffordableIsNotCharged) {
   EXPECT_EQ(std::get<Outcome>(refusal).rejection, Rejection::kInsufficientCredits);
   EXPECT_EQ(std::get<Outcome>(refusal).credits_needed, price);
   EXPECT_EQ(balance("hal").credits_available, 300);
+}
+
+TEST_F(UsecasesTest, ACheckoutIsCheckedAgainstThePlansFileBeforeStripeIsAsked) {
+  testing_support::FakeHttpServer stripe_server([](const testing_support::RecordedRequest&) {
+    return testing_support::FakeResponse::json(
+        200, R"({"id":"cs_test_1","object":"checkout.session","url":"https://checkout.test/1"})");
+  });
+  const integrations::StripeClient stripe({stripe_server.url(), "sk_test_key", 1'000, 2'000});
+  const usecases::CheckoutUrls urls{"https://app.test/ok", "https://app.test/cancel"};
+  const auto refusal_code = [&](usecases::CheckoutChoice choice) -> std::string {
+    auto result = usecases::start_checkout(*reads_, stripe, plans_, urls, "ivy", choice, "k");
+    const auto* refusal = std::get_if<usecases::CheckoutRefusal>(&result);
+    return refusal == nullptr ? "" : refusal->code;
+  };
+  EXPECT_EQ(refusal_code({"nope", "monthly", "", "usd"}), "unknown_plan");
+  EXPECT_EQ(refusal_code({"free", "monthly", "", "usd"}), "plan_not_purchasable");
+  EXPECT_EQ(refusal_code({"pro", "weekly", "", "usd"}), "invalid_billing_cycle");
+  EXPECT_EQ(refusal_code({"pro", "monthly", "", "jpy"}), "unsupported_currency");
+  EXPECT_EQ(refusal_code({"", "", "pack_nope", "usd"}), "unknown_pack");
+  EXPECT_EQ(refusal_code({"", "", "pack_1000", "gbp"}), "unsupported_currency");
+  EXPECT_EQ(stripe_server.request_count(), 0u) << "refusals never reach Stripe";
+
+  const integrations::StripeClient unconfigured({stripe_server.url(), "", 1'000, 2'000});
+  EXPECT_TRUE(std::holds_alternative<usecases::StripeNotConfigured>(usecases::start_checkout(
+      *reads_, unconfigured, plans_, urls, "ivy", {"pro", "monthly", "", "USD"}, "k")));
+
+  auto session = usecases::start_checkout(*reads_, stripe, plans_, urls, "ivy",
+                                          {"", "", "pack_1000", "EUR"}, "key-1");
+  ASSERT_TRUE(std::holds_alternative<integrations::CheckoutSession>(session));
+  EXPECT_EQ(std::get<integrations::CheckoutSession>(session).id, "cs_test_1");
+  ASSERT_EQ(stripe_server.request_count(), 1u);
+  const auto sent = stripe_server.requests().front();
+  EXPECT_EQ(sent.header("Idempotency-Key").value_or(""), "key-1");
+  EXPECT_NE(sent.body.find("price_pack_1000"), std::string::npos) << sent.body;
+  EXPECT_NE(sent.body.find("mode=payment"), std::string::npos) << sent.body;
 }
 
 }  // namespace
