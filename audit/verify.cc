@@ -1,7 +1,9 @@
 // Ledger verification and projection replay (audit/verify.h).
 #include "audit/verify.h"
 
+#include <cassert>
 #include <functional>
+#include <span>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -75,13 +77,36 @@ std::optional<ScanProblem> check_and_fold(FoldedAccount& folded, const StoredEve
   return std::nullopt;
 }
 
+// Gives a scan's callback the connection: receives the page the scan has in flight first
+// (the scan keeps it), so that the callback may run its own statements.
+using UseConnection = std::function<pg::Connection&()>;
+
 // Folds the whole log one stream after another, reading it in pages of kPageSize events in
 // (stream, version) order inside the caller's transaction, checking versions, the hash
 // chain, every fold and the invariants; `on_account` receives each stream once folded.
-// Memory: one stream's state at a time (the callers batch what they keep). Returns the first
-// problem, or nullopt.
-std::optional<ScanProblem> scan_log(pg::Connection& connection, int64_t& events_checked,
-                                    const std::function<void(FoldedAccount&&)>& on_account) {
+// The next page is asked for as soon as the current one is in, so the server reads it while
+// this thread folds; a callback that needs the connection takes it through its UseConnection.
+// Memory: one stream's state and two pages at a time (the callers batch what they keep).
+// Returns the first problem, or nullopt; the connection is the caller's again either way.
+std::optional<ScanProblem> scan_log(
+    pg::Connection& connection, int64_t& events_checked,
+    const std::function<void(FoldedAccount&&, const UseConnection&)>& on_account) {
+  bool in_flight = false;
+  std::optional<std::vector<StoredEvent>> received_early;
+  const auto ask_after = [&](const std::string& stream, int64_t version) {
+    const pg::Statement page = ledger::log_after_statement(stream, version, kPageSize);
+    connection.send_pipeline(std::span<const pg::Statement>(&page, 1));
+    in_flight = true;
+  };
+  const auto receive_page = [&] {
+    assert(in_flight);
+    in_flight = false;
+    return ledger::parse_events(connection.receive_pipeline().front());
+  };
+  const UseConnection use_connection = [&]() -> pg::Connection& {
+    if (in_flight) received_early = receive_page();
+    return connection;
+  };
   std::optional<FoldedAccount> current;
   const auto finish = [&]() -> std::optional<ScanProblem> {
     if (!current) return std::nullopt;
@@ -89,15 +114,11 @@ std::optional<ScanProblem> scan_log(pg::Connection& connection, int64_t& events_
       return ScanProblem{"balance invariants do not hold after the fold",
                          current->state.account_id, current->state.version};
     }
-    on_account(std::move(*current));
+    on_account(std::move(*current), use_connection);
     current.reset();
     return std::nullopt;
   };
-  std::string after_stream;
-  int64_t after_version = 0;
-  for (;;) {
-    const std::vector<StoredEvent> events =
-        ledger::read_log_after(connection, after_stream, after_version, kPageSize);
+  const auto fold_page = [&](const std::vector<StoredEvent>& events) -> std::optional<ScanProblem> {
     for (const StoredEvent& event : events) {
       if (!current || current->state.account_id != event.stream_id) {
         if (auto problem = finish()) return problem;
@@ -105,10 +126,26 @@ std::optional<ScanProblem> scan_log(pg::Connection& connection, int64_t& events_
       }
       if (auto problem = check_and_fold(*current, event)) return problem;
       ++events_checked;
-      after_stream = event.stream_id;
-      after_version = event.stream_version;
     }
-    if (static_cast<int64_t>(events.size()) < kPageSize) return finish();
+    return std::nullopt;
+  };
+  ask_after("", 0);
+  for (;;) {
+    std::vector<StoredEvent> events;
+    if (received_early) {
+      events = std::move(*received_early);
+      received_early.reset();
+    } else {
+      events = receive_page();
+    }
+    const bool last_page = static_cast<int64_t>(events.size()) < kPageSize;
+    if (!last_page) ask_after(events.back().stream_id, events.back().stream_version);
+    std::optional<ScanProblem> problem = fold_page(events);
+    if (!problem && last_page) problem = finish();
+    if (problem || last_page) {
+      if (in_flight) receive_page();  // the connection is the caller's again
+      return problem;
+    }
   }
 }
 
@@ -243,10 +280,14 @@ VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& pro
       chunk.clear();
       if (progress) progress(report.streams_checked, report.events_checked);
     };
-    problem = scan_log(connection, report.events_checked, [&](FoldedAccount&& folded) {
-      chunk.push_back(std::move(folded));
-      if (chunk.size() >= kChunkAccounts) compare();
-    });
+    problem = scan_log(connection, report.events_checked,
+                       [&](FoldedAccount&& folded, const UseConnection& use_connection) {
+                         chunk.push_back(std::move(folded));
+                         if (chunk.size() >= kChunkAccounts) {
+                           use_connection();
+                           compare();
+                         }
+                       });
     if (!problem) compare();
     if (!problem && mismatch.empty()) orphans = projections::balances::read_orphans(connection, 1);
   } catch (...) {
@@ -313,11 +354,11 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
     int64_t events = 0;
     std::vector<FoldedAccount> chunk;
     const std::optional<ScanProblem> problem =
-        scan_log(connection, events, [&](FoldedAccount&& folded) {
+        scan_log(connection, events, [&](FoldedAccount&& folded, const UseConnection& use_connection) {
           chunk.push_back(std::move(folded));
           ++streams;
           if (chunk.size() >= kChunkAccounts) {
-            write_projections(connection, std::move(chunk));
+            write_projections(use_connection(), std::move(chunk));
             if (progress) progress(streams, events);
           }
         });

@@ -133,6 +133,7 @@ int Connection::backend_pid() const { return PQbackendPID(connection_); }
 
 void Connection::fail_connection(const std::string& what) {
   broken_ = true;
+  expects_prepare_.clear();  // nothing more will be received on this connection
   throw Error(ErrorKind::kConnection, "", what);
 }
 
@@ -207,24 +208,34 @@ pg_result* Connection::next_result() {
 }
 
 std::vector<Result> Connection::pipeline(std::span<const Statement> statements) {
+  send_pipeline(statements);
+  return receive_pipeline();
+}
+
+void Connection::send_pipeline(std::span<const Statement> statements) {
   assert(!statements.empty());
   if (!usable()) fail_connection("the database connection is broken");
+  assert(!awaiting_results() && "receive_pipeline() first");
   pending_prepares_.clear();
   // Prepares are sent (at most once per name) just before their first execution; their
   // results come back in the same order, interleaved with the statements' results.
-  std::vector<bool> expects_prepare;  // per result slot: a prepare (true) or a statement
   for (const Statement& statement : statements) {
     const std::size_t prepares_before = pending_prepares_.size();
     send(statement);
-    if (pending_prepares_.size() > prepares_before) expects_prepare.push_back(true);
-    expects_prepare.push_back(false);
+    if (pending_prepares_.size() > prepares_before) expects_prepare_.push_back(true);
+    expects_prepare_.push_back(false);
   }
   if (PQpipelineSync(connection_) != 1) fail_connection("cannot queue the pipeline sync");
   ++round_trips_;
   flush();
+}
 
+std::vector<Result> Connection::receive_pipeline() {
+  assert(awaiting_results() && "send_pipeline() first");
+  const std::vector<bool> expects_prepare = std::move(expects_prepare_);
+  expects_prepare_.clear();
   std::vector<Result> results;
-  results.reserve(statements.size());
+  results.reserve(expects_prepare.size());
   std::optional<Error> first_error;
   std::size_t prepare_index = 0;
   for (const bool is_prepare : expects_prepare) {
@@ -260,7 +271,6 @@ std::vector<Result> Connection::pipeline(std::span<const Statement> statements) 
     if (first_error->kind() == ErrorKind::kConnection) broken_ = true;
     throw *first_error;
   }
-  assert(results.size() == statements.size());
   return results;
 }
 

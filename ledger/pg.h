@@ -101,6 +101,14 @@ class Connection {
   // later statements are skipped and Error is thrown; a transaction block the statements
   // opened stays open in the failed state: call rollback().
   std::vector<Result> pipeline(std::span<const Statement> statements);
+  // pipeline() in two halves, so that a caller can work while the server answers (a scan
+  // reading its next page while it folds the current one): send_pipeline() queues and
+  // sends `statements` without waiting; the next call on the connection must be
+  // receive_pipeline(), which waits for their results (and throws as pipeline() does).
+  void send_pipeline(std::span<const Statement> statements);
+  std::vector<Result> receive_pipeline();
+  // Whether a send_pipeline() awaits its receive_pipeline().
+  bool awaiting_results() const { return !expects_prepare_.empty(); }
   // One statement, one round trip.
   Result exec(const Statement& statement);
   // ROLLBACK when a transaction block is open (one round trip), else nothing.
@@ -124,6 +132,9 @@ class Connection {
   pg_conn* connection_ = nullptr;
   std::set<std::string, std::less<>> prepared_;
   std::vector<std::string_view> pending_prepares_;  // sent in the current round trip
+  // Per result of the round trip in flight: a prepare's (true) or a statement's; empty when
+  // nothing is in flight.
+  std::vector<bool> expects_prepare_;
   int64_t round_trips_ = 0;
   bool broken_ = false;
 };

@@ -148,15 +148,19 @@ int64_t settled_position(pg::Connection& connection, int64_t wait_ms) {
   }
 }
 
+pg::Statement log_after_statement(const std::string& after_stream, int64_t after_version,
+                                  int64_t limit) {
+  assert(limit > 0);
+  return {"events_read_log_after",
+          "SELECT " EVENT_COLUMNS
+          " FROM ledger_events WHERE (stream_id, stream_version) > ($1, $2)"
+          " ORDER BY stream_id, stream_version LIMIT $3",
+          {after_stream, std::to_string(after_version), std::to_string(limit)}};
+}
+
 std::vector<StoredEvent> read_log_after(pg::Connection& connection, const std::string& after_stream,
                                         int64_t after_version, int64_t limit) {
-  assert(limit > 0);
-  return parse_events(connection.exec(
-      {"events_read_log_after",
-       "SELECT " EVENT_COLUMNS
-       " FROM ledger_events WHERE (stream_id, stream_version) > ($1, $2)"
-       " ORDER BY stream_id, stream_version LIMIT $3",
-       {after_stream, std::to_string(after_version), std::to_string(limit)}}));
+  return parse_events(connection.exec(log_after_statement(after_stream, after_version, limit)));
 }
 
 std::vector<StoredEvent> read_stream_backward(pg::Connection& connection,
