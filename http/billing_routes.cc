@@ -2,11 +2,11 @@
 // authenticates and rate-limits the user routes before handing them over.
 #include "http/billing_routes.h"
 
+#include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cassert>
-#include <cctype>
 #include <functional>
 
 #include "auth/identifiers.h"

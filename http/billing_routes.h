@@ -26,8 +26,6 @@
 // LedgerService::billing_route.
 #pragma once
 
-#include <rapidjson/document.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
-// POST /api/v1/humanize and POST /api/v1/detect: request parsing, pricing, the
-// reserve -> model -> capture/release sequence, and the reply bodies. The entry point
-// LedgerService::content_route (authentication, rate limit, the per-account concurrency
+// POST /api/v1/humanize and POST /api/v1/detect: request parsing and the reply bodies
+// around usecases::ContentService (pricing, reserve -> models -> capture/release). The
+// entry point LedgerService::content_route (authentication, rate limit, the per-account concurrency
 // cap) is defined here too, like the other route groups of LedgerService.
 #include "http/content_routes.h"
 
@@ -8,7 +8,6 @@
 #include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <cstdio>
@@ -199,9 +198,13 @@ ContentHandlers::ContentHandlers(ContentSettings settings, ledger::PlanCatalog p
                                  integrations::InternalDetectorSettings internal_detector,
                                  integrations::DetectorsConfig detectors)
     : settings_(std::move(settings)),
-      service_({settings_.humanizer_parallelism, settings_.reservation_ttl_s}, std::move(plans),
-               std::move(humanizer), std::move(internal_detector), std::move(detectors)) {
+      service_(settings_.service, std::move(plans), std::move(humanizer),
+               std::move(internal_detector), std::move(detectors)) {
   assert(settings_.retry_after_s > 0);
+}
+
+usecases::ReadConnection ContentHandlers::reads() const {
+  return [url = settings_.database_url]() -> pg::Connection& { return thread_connection(url); };
 }
 
 usecases::ContentRequest ContentHandlers::content_request(const Principal& caller,
@@ -236,9 +239,8 @@ HttpReply ContentHandlers::humanize(const Principal& caller, const IncomingReque
   const SanitizedText& text = std::get<SanitizedText>(text_or);
 
   auto humanized = service_.humanize(
-      thread_connection(settings_.database_url), submit,
-      content_request(caller, request, std::move(std::get<std::string>(key_base))), text,
-      std::get<content::HumanizeOptions>(options));
+      reads(), submit, content_request(caller, request, std::move(std::get<std::string>(key_base))),
+      text, std::get<content::HumanizeOptions>(options));
   if (auto* refusal = std::get_if<usecases::Refusal>(&humanized)) {
     return refused(*refusal, caller, request);
   }
@@ -271,10 +273,9 @@ HttpReply ContentHandlers::detect(const Principal& caller, const IncomingRequest
   RETURN_IF_ERROR_REPLY(selection);
   const SanitizedText& text = std::get<SanitizedText>(text_or);
 
-  auto detected =
-      service_.detect(thread_connection(settings_.database_url), submit,
-                      content_request(caller, request, std::move(std::get<std::string>(key_base))),
-                      text, std::get<integrations::DetectorSelection>(selection));
+  auto detected = service_.detect(
+      reads(), submit, content_request(caller, request, std::move(std::get<std::string>(key_base))),
+      text, std::get<integrations::DetectorSelection>(selection));
   if (auto* refusal = std::get_if<usecases::Refusal>(&detected)) {
     return refused(*refusal, caller, request);
   }

@@ -40,12 +40,9 @@ namespace http {
 using usecases::CommandSubmitter;
 
 struct ContentSettings {
-  std::string database_url;               // The reads of the use cases (plan, reservations).
-  std::size_t humanizer_parallelism = 4;  // Chunks in flight per request, 1..kHumanizeParallelMax.
-  // Lifetime of a request's reservation: must outlast the slowest model call (the humanizer's
-  // overall timeout, the detectors' overall deadline), so a capture never finds it expired.
-  int64_t reservation_ttl_s = 600;
-  int64_t retry_after_s = 30;  // Of the 503 when no chunk / no detector succeeded.
+  std::string database_url;           // The reads of the use cases (plan, reservations).
+  usecases::ContentSettings service;  // parallelism, the reservation's lifetime
+  int64_t retry_after_s = 30;         // Of the 503 when no chunk / no detector succeeded.
 };
 
 class ContentHandlers {
@@ -79,6 +76,8 @@ class ContentHandlers {
                    const CommandSubmitter& submit, RequestLog& log);
 
  private:
+  // This thread's read connection, asked for at each read.
+  usecases::ReadConnection reads() const;
   usecases::ContentRequest content_request(const Principal& caller, const IncomingRequest& request,
                                            std::string key_base) const;
   // The reply of a refusal (a plan missing from the plans file is logged as the deployment

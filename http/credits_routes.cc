@@ -76,6 +76,9 @@ HttpReply credits_reply(const projections::balances::BalanceView& view) {
 
 }  // namespace
 
+// Retry-After of a GET /credits the ledger could not answer (it has no plan to refuse).
+constexpr int64_t kCreditsRetryAfterS = 1;
+
 HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log) {
   auto principal = authenticate_user(request, log);
   RETURN_IF_ERROR_REPLY(principal);
@@ -87,7 +90,7 @@ HttpReply LedgerService::credits(const IncomingRequest& request, RequestLog& log
       usecases::current_credits(thread_connection(options_.database_url), submit, caller.account_id,
                                 command_metadata(caller, false, request, ""));
   if (auto* refusal = std::get_if<usecases::Refusal>(&view)) {
-    return refusal_reply(*refusal, 1);
+    return refusal_reply(*refusal, kCreditsRetryAfterS);
   }
   return credits_reply(std::get<projections::balances::BalanceView>(view));
 }

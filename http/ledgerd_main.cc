@@ -450,12 +450,12 @@ std::unique_ptr<http::ContentHandlers> make_content_handlers(const ledger::PlanC
   internal_detector.url = FLAGS_internal_detector_url;
   http::ContentSettings settings;
   settings.database_url = FLAGS_database_url;
-  settings.humanizer_parallelism = static_cast<std::size_t>(FLAGS_humanizer_parallelism);
+  settings.service.humanizer_parallelism = static_cast<std::size_t>(FLAGS_humanizer_parallelism);
   // The reservation outlives the slowest model deadline by a minute at least.
   const int64_t deadline_ms_max =
       std::max(humanizer.overall_timeout_ms,
                std::get<integrations::DetectorsConfig>(detectors).overall_timeout_ms);
-  settings.reservation_ttl_s =
+  settings.service.reservation_ttl_s =
       std::max(FLAGS_reservation_ttl_default_s, deadline_ms_max / 1000 + 60);
   spdlog::info("humanizer: {}; internal detector: {}; {} external detectors configured",
                humanizer.url.empty() ? "built-in local rewriter" : humanizer.url,

@@ -134,17 +134,24 @@ HttpReply ledger_failure_reply(usecases::LedgerFailure failure) {
 }
 
 HttpReply refusal_reply(const usecases::Refusal& refusal, int64_t retry_after_s) {
-  if (const auto* rejected = std::get_if<Outcome>(&refusal)) return rejection_reply(*rejected);
-  if (const auto* failure = std::get_if<usecases::LedgerFailure>(&refusal)) {
-    return ledger_failure_reply(*failure);
-  }
-  if (std::holds_alternative<usecases::IdempotencyConflict>(refusal)) {
-    return json_error(409, "idempotency_conflict",
-                      {{"message",
-                        "a request with this Idempotency-Key is running or was "
-                        "charged; use a new key for a new request"}});
-  }
-  return service_unavailable(retry_after_s);  // UnknownPlan: a deployment error, logged
+  struct ToReply {
+    int64_t retry_after_s;
+    HttpReply operator()(const Outcome& rejected) const { return rejection_reply(rejected); }
+    HttpReply operator()(usecases::LedgerFailure failure) const {
+      return ledger_failure_reply(failure);
+    }
+    HttpReply operator()(const usecases::IdempotencyConflict&) const {
+      return json_error(409, "idempotency_conflict",
+                        {{"message",
+                          "a request with this Idempotency-Key is running or was "
+                          "charged; use a new key for a new request"}});
+    }
+    // A deployment error (the caller logs it): retry once the plans file is fixed.
+    HttpReply operator()(const usecases::UnknownPlan&) const {
+      return service_unavailable(retry_after_s);
+    }
+  };
+  return std::visit(ToReply{retry_after_s}, refusal);
 }
 
 }  // namespace http

@@ -1,6 +1,7 @@
 // The one place that maps ledger outcomes to HTTP: rejections to status codes and error
-// bodies, successes to each route's body. A reply is a pure function of (route, Outcome),
-// so an idempotent replay of a stored Outcome is byte-for-byte the first response.
+// bodies, successes to each route's body, and the use cases' refusals and missing outcomes
+// to their replies. A reply is a pure function of (route, Outcome), so an idempotent replay
+// of a stored Outcome is byte-for-byte the first response.
 #pragma once
 
 #include "http/json_reply.h"

@@ -7,6 +7,8 @@ namespace ledger {
 
 std::string lease_claim_sql(const LeaseClaim& claim) {
   assert(!claim.table.empty() && !claim.key_columns.empty() && !claim.due.empty());
+  assert(!claim.order_by.empty() && !claim.limit.empty() && !claim.lease_ms.empty() &&
+         !claim.returning.empty());
   std::string keys_match;
   std::string_view keys = claim.key_columns;
   while (!keys.empty()) {

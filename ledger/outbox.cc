@@ -41,11 +41,15 @@ int OutboxDeliverer::deliver_due() {
   std::vector<std::string> kinds;
   for (const auto& [kind, handler] : handlers_) kinds.push_back(kind);
   static const std::string kClaim = lease_claim_sql(
-      {"ledger_outbox", "account_id, message_id",
-       "delivered_at IS NULL AND next_attempt_at <= clock_timestamp() AND attempts < $2"
-       " AND kind = ANY($3::text[])",
-       "next_attempt_at", "$4", "$1", "attempts = t.attempts + 1",
-       "t.account_id, t.message_id::text, t.kind, t.payload::text, t.attempts"});
+      {.table = "ledger_outbox",
+       .key_columns = "account_id, message_id",
+       .due = "delivered_at IS NULL AND next_attempt_at <= clock_timestamp() AND attempts < $2"
+              " AND kind = ANY($3::text[])",
+       .order_by = "next_attempt_at",
+       .limit = "$4",
+       .lease_ms = "$1",
+       .also_set = "attempts = t.attempts + 1",
+       .returning = "t.account_id, t.message_id::text, t.kind, t.payload::text, t.attempts"});
   const pg::Result claimed =
       connection.exec({"outbox_claim",
                        kClaim,

@@ -5,12 +5,16 @@
 # Run by ctest (LayersTest.NoSqlInTransportOrUseCases); exits 1 naming each offending line.
 set -euo pipefail
 root="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
-# A statement in a string literal, or a call that runs one.
-pattern='"\s*(SELECT|INSERT|UPDATE|DELETE|WITH|BEGIN|COMMIT|COPY)\b|\.exec1?\(|\.pipeline\(|pqxx::(work|transaction|nontransaction|read_transaction)'
+# A statement in a string literal (raw ones too, any case), or a call that runs one.
+pattern='(R"[^(]*\(|")\s*(SELECT|INSERT|UPDATE|DELETE|WITH|BEGIN|COMMIT|COPY)\b|\.exec1?\(|\.(send_)?pipeline\(|pqxx::(work|transaction|nontransaction|read_transaction)'
 found=0
 for dir in http usecases; do
+  if ! ls "$root/$dir"/*.cc >/dev/null 2>&1; then
+    echo "no sources in $root/$dir: the check would pass on nothing" >&2
+    exit 1
+  fi
   # Comments may name SQL; code may not.
-  if grep -nE "$pattern" "$root/$dir"/*.cc "$root/$dir"/*.h | grep -vE '^[^:]+:[0-9]+:\s*//'; then
+  if grep -niE "$pattern" "$root/$dir"/*.cc "$root/$dir"/*.h | grep -vE '^[^:]+:[0-9]+:\s*//'; then
     found=1
   fi
 done

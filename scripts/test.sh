@@ -31,6 +31,11 @@ build_project "$build_dir" "${cmake_args[@]}"
 # The OpenAPI document must lint with zero errors (Redocly CLI, pinned by
 # scripts/openapi-lint/package-lock.json, installed under the build tree).
 command -v node >/dev/null && command -v npm >/dev/null || ensure_apt_packages nodejs npm
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "the OpenAPI lint needs Node.js 20.19 or later (Redocly CLI 2); found $(node --version)" >&2
+  exit 1
+fi
 lint_dir="$build_dir/openapi-lint"
 if ! cmp -s "$ROOT/scripts/openapi-lint/package-lock.json" "$lint_dir/package-lock.json" ||
   [ ! -x "$lint_dir/node_modules/.bin/redocly" ]; then

@@ -47,4 +47,22 @@ std::variant<projections::balances::BalanceView, Refusal> current_credits(
   return std::move(*view);
 }
 
+std::variant<const ledger::Plan*, Refusal> account_plan(pg::Connection& reads,
+                                                        const ledger::PlanCatalog& plans,
+                                                        const CommandSubmitter& submit,
+                                                        const std::string& account_id,
+                                                        const ledger::EventMetadata& metadata) {
+  std::string plan_id;
+  if (auto view = projections::balances::read(reads, account_id)) {
+    plan_id = std::move(view->plan_id);
+  } else {
+    auto opened = open_account(submit, account_id, metadata);
+    if (auto* refusal = std::get_if<Refusal>(&opened)) return std::move(*refusal);
+    plan_id = std::get<ledger::Outcome>(opened).plan_id;
+  }
+  const ledger::Plan* plan = plans.find(plan_id);
+  if (plan == nullptr) return Refusal(UnknownPlan{plan_id});
+  return plan;
+}
+
 }  // namespace usecases

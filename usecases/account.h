@@ -10,6 +10,7 @@
 
 #include "ledger/commands.h"
 #include "ledger/pg.h"
+#include "ledger/plans.h"
 #include "projections/balances.h"
 
 namespace usecases {
@@ -37,6 +38,10 @@ struct UnknownPlan {
 // credits, a conflicting key, a closed account...), a ledger failure, or one of the above.
 using Refusal = std::variant<ledger::Outcome, LedgerFailure, IdempotencyConflict, UnknownPlan>;
 
+// The connection a use case reads through, asked for at each read: the caller's
+// per-thread connection (http/read_connection.h), replaced after it breaks.
+using ReadConnection = std::function<pg::Connection&()>;
+
 // The fixed key under which an account opens on its first request: whichever request
 // comes first opens it, the others replay that outcome.
 inline constexpr std::string_view kOpenAccountKey = "open-account";
@@ -53,5 +58,13 @@ std::variant<ledger::Outcome, Refusal> open_account(const CommandSubmitter& subm
 std::variant<projections::balances::BalanceView, Refusal> current_credits(
     pg::Connection& reads, const CommandSubmitter& submit, const std::string& account_id,
     const ledger::EventMetadata& metadata);
+
+// The plan of `account_id`, opening the account (free plan) on its first request.
+// `metadata` is the request's (actor, correlation).
+std::variant<const ledger::Plan*, Refusal> account_plan(pg::Connection& reads,
+                                                        const ledger::PlanCatalog& plans,
+                                                        const CommandSubmitter& submit,
+                                                        const std::string& account_id,
+                                                        const ledger::EventMetadata& metadata);
 
 }  // namespace usecases

@@ -10,33 +10,14 @@
 
 namespace usecases {
 
-std::variant<const ledger::Plan*, Refusal> account_plan(pg::Connection& reads,
-                                                        const ledger::PlanCatalog& plans,
-                                                        const CommandSubmitter& submit,
-                                                        const std::string& account_id,
-                                                        const ledger::EventMetadata& metadata) {
-  std::string plan_id;
-  if (auto view = projections::balances::read(reads, account_id)) {
-    plan_id = std::move(view->plan_id);
-  } else {
-    auto opened = open_account(submit, account_id, metadata);
-    if (auto* refusal = std::get_if<Refusal>(&opened)) return std::move(*refusal);
-    plan_id = std::get<ledger::Outcome>(opened).plan_id;
-  }
-  const ledger::Plan* plan = plans.find(plan_id);
-  if (plan == nullptr) return Refusal(UnknownPlan{plan_id});
-  return plan;
-}
-
 RequestCharge::RequestCharge(std::string account_id, ledger::EventMetadata metadata,
-                             std::string key_base, const CommandSubmitter& submit,
-                             pg::Connection& reads)
+                             std::string key_base, CommandSubmitter submit, ReadConnection reads)
     : account_id_(std::move(account_id)),
       metadata_(std::move(metadata)),
       key_base_(std::move(key_base)),
-      submit_(submit),
-      reads_(reads) {
-  assert(!key_base_.empty());
+      submit_(std::move(submit)),
+      reads_(std::move(reads)) {
+  assert(!key_base_.empty() && submit_ && reads_);
 }
 
 std::optional<Refusal> RequestCharge::reserve(int64_t amount, std::string_view feature,
@@ -60,7 +41,7 @@ std::optional<Refusal> RequestCharge::reserve(int64_t amount, std::string_view f
     }
     // A replayed reservation: chain past it only when it charged nothing.
     const auto status =
-        projections::reservations::read_status(reads_, account_id_, reserved.reservation_id);
+        projections::reservations::read_status(reads_(), account_id_, reserved.reservation_id);
     if (status != ledger::reservation_status_name(ledger::ReservationStatus::kReleased) &&
         status != ledger::reservation_status_name(ledger::ReservationStatus::kExpired)) {
       break;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,20 +30,13 @@ namespace usecases {
 // one Idempotency-Key after failure upon failure), then it is an IdempotencyConflict.
 inline constexpr int kReservationAttemptsMax = 16;
 
-// The plan of `account_id`, opening the account (free plan) on its first request.
-// `metadata` is the request's (actor, correlation).
-std::variant<const ledger::Plan*, Refusal> account_plan(pg::Connection& reads,
-                                                        const ledger::PlanCatalog& plans,
-                                                        const CommandSubmitter& submit,
-                                                        const std::string& account_id,
-                                                        const ledger::EventMetadata& metadata);
-
 class RequestCharge {
  public:
   // `key_base`: the client's key scoped to the route, or a fresh UUID (a new charge).
-  // `reads` answers the reservation status of a replayed reserve (the caller's connection).
+  // `reads` gives the connection that answers the reservation status of a replayed reserve,
+  // asked again for each read (a request outlives its model calls).
   RequestCharge(std::string account_id, ledger::EventMetadata metadata, std::string key_base,
-                const CommandSubmitter& submit, pg::Connection& reads);
+                CommandSubmitter submit, ReadConnection reads);
 
   // Reserves `amount` (> 0) for `feature` for `ttl_s` seconds. nullopt: reserved.
   std::optional<Refusal> reserve(int64_t amount, std::string_view feature, int64_t ttl_s);
@@ -61,8 +55,8 @@ class RequestCharge {
   const std::string account_id_;
   const ledger::EventMetadata metadata_;
   const std::string key_base_;
-  const CommandSubmitter& submit_;
-  pg::Connection& reads_;
+  const CommandSubmitter submit_;
+  const ReadConnection reads_;
   std::string reservation_id_;
 };
 

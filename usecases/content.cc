@@ -18,7 +18,7 @@ content::PricingRule pricing_rule(const ledger::PricingRule& rule) {
 }
 
 RequestCharge request_charge(const ContentRequest& request, const CommandSubmitter& submit,
-                             pg::Connection& reads) {
+                             const ReadConnection& reads) {
   return RequestCharge(request.account_id, request.metadata, request.key_base, submit, reads);
 }
 
@@ -26,10 +26,25 @@ RequestCharge request_charge(const ContentRequest& request, const CommandSubmitt
 // can run at once); a failure is only logged: the sweeper releases the reservation at its
 // expiry, so the account is never charged for it either way.
 void release_or_log(RequestCharge& charge, const ContentRequest& request) {
+  assert(!charge.reservation_id().empty());
   if (!charge.release()) {
     spdlog::warn("request_id={} reservation {} not released now; it expires instead",
                  request.request_id, charge.reservation_id());
   }
+}
+
+// After a refused capture: released, unless the capture may have committed (its outcome is
+// unknown), in which case the reservation stays as the ledger has it (captured, or open
+// until the sweeper releases it).
+void settle_refused_capture(RequestCharge& charge, const Refusal& refusal,
+                            const ContentRequest& request) {
+  const auto* failure = std::get_if<LedgerFailure>(&refusal);
+  if (failure != nullptr && *failure == LedgerFailure::kOutcomeUnknown) {
+    spdlog::warn("request_id={} capture of {} in doubt: not released", request.request_id,
+                 charge.reservation_id());
+    return;
+  }
+  release_or_log(charge, request);  // not charged, so not delivered
 }
 
 }  // namespace
@@ -53,10 +68,10 @@ ContentService::ContentService(ContentSettings settings, ledger::PlanCatalog pla
 }
 
 std::variant<HumanizeResult, Refusal, ModelsUnavailable> ContentService::humanize(
-    pg::Connection& reads, const CommandSubmitter& submit, const ContentRequest& request,
+    const ReadConnection& reads, const CommandSubmitter& submit, const ContentRequest& request,
     const SanitizedText& text, const content::HumanizeOptions& options) const {
   assert(!text.chunks.empty());
-  auto plan = account_plan(reads, plans_, submit, request.account_id, request.metadata);
+  auto plan = account_plan(reads(), plans_, submit, request.account_id, request.metadata);
   if (auto* refusal = std::get_if<Refusal>(&plan)) return std::move(*refusal);
   const content::PricingRule rule = pricing_rule(std::get<const ledger::Plan*>(plan)->humanize);
   std::vector<std::string> chunk_texts;
@@ -92,7 +107,7 @@ std::variant<HumanizeResult, Refusal, ModelsUnavailable> ContentService::humaniz
   assert(result.credits_used <= price);
   auto captured = charge.capture(result.credits_used);
   if (auto* refusal = std::get_if<Refusal>(&captured)) {
-    release_or_log(charge, request);  // not charged, so not delivered
+    settle_refused_capture(charge, *refusal, request);
     return std::move(*refusal);
   }
   result.credits_remaining = std::get<ledger::Outcome>(captured).credits_available;
@@ -101,9 +116,9 @@ std::variant<HumanizeResult, Refusal, ModelsUnavailable> ContentService::humaniz
 }
 
 std::variant<DetectResult, Refusal, ModelsUnavailable> ContentService::detect(
-    pg::Connection& reads, const CommandSubmitter& submit, const ContentRequest& request,
+    const ReadConnection& reads, const CommandSubmitter& submit, const ContentRequest& request,
     const SanitizedText& text, const integrations::DetectorSelection& selection) {
-  auto plan = account_plan(reads, plans_, submit, request.account_id, request.metadata);
+  auto plan = account_plan(reads(), plans_, submit, request.account_id, request.metadata);
   if (auto* refusal = std::get_if<Refusal>(&plan)) return std::move(*refusal);
   // Priced like humanize (per chunk of at most 500 words) with the plan's detect rule.
   const content::PricingRule rule = pricing_rule(std::get<const ledger::Plan*>(plan)->detect);
@@ -127,7 +142,7 @@ std::variant<DetectResult, Refusal, ModelsUnavailable> ContentService::detect(
   }
   auto captured = charge.capture(price);
   if (auto* refusal = std::get_if<Refusal>(&captured)) {
-    release_or_log(charge, request);  // not charged, so not delivered
+    settle_refused_capture(charge, *refusal, request);
     return std::move(*refusal);
   }
   result.credits_used = price;

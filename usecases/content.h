@@ -5,7 +5,9 @@
 //   -> CAPTURE the price of what succeeded (the capture releases the rest) or, when nothing
 //   succeeded, RELEASE everything: ModelsUnavailable, no charge.
 //
-// So a request is charged at most once, and only for work that was delivered. The caller
+// So a request is charged at most once, and only for work that was delivered; a capture
+// whose commit was in doubt (LedgerFailure::kOutcomeUnknown) is not released, since it may
+// have landed (a repeat of the request's key then answers that it was charged). The caller
 // (http/content_routes.cc) reads and checks the request, authenticates and limits it, and
 // turns these results into replies. Blocking (model calls); thread-safe.
 #pragma once
@@ -79,13 +81,13 @@ class ContentService {
   // Humanizes `text` chunk by chunk; each chunk is billed on its own (seed table), so the
   // chunks the humanizer failed on are not charged.
   std::variant<HumanizeResult, Refusal, ModelsUnavailable> humanize(
-      pg::Connection& reads, const CommandSubmitter& submit, const ContentRequest& request,
+      const ReadConnection& reads, const CommandSubmitter& submit, const ContentRequest& request,
       const SanitizedText& text, const content::HumanizeOptions& options) const;
 
   // Asks the selected detectors and the internal one; charged in full when at least one of
   // them succeeded (priced like humanize, with the plan's detect rule).
   std::variant<DetectResult, Refusal, ModelsUnavailable> detect(
-      pg::Connection& reads, const CommandSubmitter& submit, const ContentRequest& request,
+      const ReadConnection& reads, const CommandSubmitter& submit, const ContentRequest& request,
       const SanitizedText& text, const integrations::DetectorSelection& selection);
 
   // The configured detectors (requests name them; unknown names are the caller's 400).

@@ -69,11 +69,16 @@ using DeliveryKey = std::pair<std::string, std::string>;
 // `lease_ms`.
 std::vector<DeliveryKey> claim_due(pg::Connection& connection, std::size_t limit,
                                    int64_t lease_ms) {
-  static const std::string kClaim = ledger::lease_claim_sql(
-      {"webhook_processing", "provider, provider_event_id",
-       "provider IN ($1, $2, $5) AND status IN ('pending', 'parked')"
-       " AND next_attempt_at <= clock_timestamp()",
-       "next_attempt_at", "$4", "$3", "", "t.provider, t.provider_event_id"});
+  static const std::string kClaim =
+      ledger::lease_claim_sql({.table = "webhook_processing",
+                               .key_columns = "provider, provider_event_id",
+                               .due = "provider IN ($1, $2, $5) AND status IN ('pending', 'parked')"
+                                      " AND next_attempt_at <= clock_timestamp()",
+                               .order_by = "next_attempt_at",
+                               .limit = "$4",
+                               .lease_ms = "$3",
+                               .also_set = "",
+                               .returning = "t.provider, t.provider_event_id"});
   const pg::Result rows =
       connection.exec({"inbox_claim_due",
                        kClaim,
@@ -570,12 +575,16 @@ void StripeInbox::retry_linked(pg::Connection& connection, const std::string& su
   if (subscription_id.empty() && customer_id.empty()) return;
   // Deliveries that failed only for want of an account come back too: never dropped.
   static const std::string kRetryLinked = ledger::lease_claim_sql(
-      {"webhook_processing", "provider, provider_event_id",
-       "provider IN ($1, $6)"
-       " AND (status = 'parked' OR (status = 'failed' AND note = 'account_unresolved'))"
-       " AND (($2 <> '' AND subscription_id = $2) OR ($3 <> '' AND customer_id = $3))",
-       "updated_at", "$5", "$4", "status = 'parked', updated_at = now()",
-       "t.provider, t.provider_event_id"});
+      {.table = "webhook_processing",
+       .key_columns = "provider, provider_event_id",
+       .due = "provider IN ($1, $6)"
+              " AND (status = 'parked' OR (status = 'failed' AND note = 'account_unresolved'))"
+              " AND (($2 <> '' AND subscription_id = $2) OR ($3 <> '' AND customer_id = $3))",
+       .order_by = "updated_at",
+       .limit = "$5",
+       .lease_ms = "$4",
+       .also_set = "status = 'parked', updated_at = now()",
+       .returning = "t.provider, t.provider_event_id"});
   const pg::Result rows = connection.exec(
       {"inbox_retry_linked",
        kRetryLinked,

@@ -145,6 +145,7 @@ LedgerdProcess::LedgerdProcess(LedgerdOptions options) : options_(std::move(opti
 
 LedgerdProcess::~LedgerdProcess() {
   if (running()) stop(SIGKILL, std::chrono::milliseconds(5000));
+  stop_checking_port(port_);
   remove_files();
 }
 

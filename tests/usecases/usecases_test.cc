@@ -46,7 +46,10 @@ class UsecasesTest : public ::testing::Test {
     EXPECT_TRUE(report.clean) << report.problem << " at " << report.stream_id;
   }
   RequestCharge charge(const std::string& account, const std::string& key_base) {
-    return RequestCharge(account, metadata_, key_base, submit_, *reads_);
+    return RequestCharge(account, metadata_, key_base, submit_, reads());
+  }
+  usecases::ReadConnection reads() {
+    return [this]() -> pg::Connection& { return *reads_; };
   }
   projections::balances::BalanceView balance(const std::string& account) {
     auto view = projections::balances::read(*reads_, account);
@@ -139,7 +142,7 @@ TEST_F(UsecasesTest, RefusalsAreValuesAndChangeNothing) {
   const usecases::CommandSubmitter down = [](ledger::Command) -> usecases::Submitted {
     return LedgerFailure::kOverloaded;
   };
-  RequestCharge unavailable("eve", metadata_, "down", down, *reads_);
+  RequestCharge unavailable("eve", metadata_, "down", down, reads());
   auto failed = unavailable.reserve(5, "humanize", 600);
   ASSERT_TRUE(failed.has_value());
   ASSERT_TRUE(std::holds_alternative<LedgerFailure>(*failed));
@@ -179,7 +182,7 @@ class ContentUsecaseTest : public UsecasesTest {
 TEST_F(ContentUsecaseTest, HumanizeChargesThePlansPriceOfWhatWasDelivered) {
   usecases::ContentService content = service();
   const auto text = sanitized(30);
-  auto result = content.humanize(*reads_, submit_, request("fay", "h1"), text, {});
+  auto result = content.humanize(reads(), submit_, request("fay", "h1"), text, {});
   ASSERT_TRUE(std::holds_alternative<usecases::HumanizeResult>(result));
   const auto& humanized = std::get<usecases::HumanizeResult>(result);
   EXPECT_EQ(humanized.credits_used, 40);  // free plan: 40 credits per 100 words or fewer
@@ -192,7 +195,7 @@ TEST_F(ContentUsecaseTest, HumanizeChargesThePlansPriceOfWhatWasDelivered) {
 
 TEST_F(ContentUsecaseTest, DetectChargesInFullWhenADetectorAnswered) {
   usecases::ContentService content = service();
-  auto result = content.detect(*reads_, submit_, request("gus", "d1"), sanitized(30),
+  auto result = content.detect(reads(), submit_, request("gus", "d1"), sanitized(30),
                                integrations::DetectorSelection());
   ASSERT_TRUE(std::holds_alternative<usecases::DetectResult>(result));
   const auto& detected = std::get<usecases::DetectResult>(result);
@@ -204,7 +207,7 @@ TEST_F(ContentUsecaseTest, DetectChargesInFullWhenADetectorAnswered) {
 TEST_F(ContentUsecaseTest, NothingDeliveredOrNotAffordableIsNotCharged) {
   // A humanizer nobody answers: every chunk fails, the reservation is released.
   usecases::ContentService unreachable = service("http://127.0.0.1:1/humanize");
-  auto failed = unreachable.humanize(*reads_, submit_, request("hal", "h1"), sanitized(30), {});
+  auto failed = unreachable.humanize(reads(), submit_, request("hal", "h1"), sanitized(30), {});
   EXPECT_TRUE(std::holds_alternative<usecases::ModelsUnavailable>(failed));
   EXPECT_EQ(balance("hal").credits_available, 300);
   EXPECT_EQ(balance("hal").credits_reserved, 0);
@@ -215,7 +218,7 @@ TEST_F(ContentUsecaseTest, NothingDeliveredOrNotAffordableIsNotCharged) {
   for (const auto& chunk : long_text.chunks)
     price += content::price_chunk(chunk.word_count, {100, 40});
   ASSERT_GT(price, 300);
-  auto refused = content.humanize(*reads_, submit_, request("hal", "h2"), long_text, {});
+  auto refused = content.humanize(reads(), submit_, request("hal", "h2"), long_text, {});
   ASSERT_TRUE(std::holds_alternative<Refusal>(refused));
   const Refusal& refusal = std::get<Refusal>(refused);
   ASSERT_TRUE(std::holds_alternative<Outcome>(refusal));
