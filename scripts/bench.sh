@@ -3,9 +3,11 @@
 # and synchronous_commit on, the defaults): first the naive baseline and the committer
 # (build/benchmarks/ledger_bench), then ledgerd over HTTP (build/benchmarks/http_bench),
 # which is given the baseline of the same run. Prints every figure with its ratio to the
-# baseline and the machine's load.
+# baseline and the machine's load. Then, on the log those runs wrote, the scan benchmark of
+# issue 12: `COPY ledger_events TO '/dev/null'` against `ledgerctl verify` and `replay`.
 #   scripts/bench.sh [--seconds=N] [--threads=N] [--more_threads=N]
-#   (defaults: 10 s per run; 32 callers, and 128 for the write path's second run)
+#   (defaults: 10 s per run; 32 callers, and 128 for the write path's second run;
+#   --seconds=100 writes a log of about a million events for the scan benchmark)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/lib/common.sh"
@@ -61,4 +63,30 @@ printf '  HTTP GET /credits, %3s clients      %8s requests/s  %sx the 2,800/s be
   "$threads" \
   "$reads" "$(ratio "$reads" 2800)"
 printf '  HTTP writes at half the peak rate  p99 %s ms (target <= 25 ms)\n' "$p99"
+log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# Issue 12: verify and replay against COPY's events/s on the log written above.
+seconds_of() {
+  local started ended
+  started=$(date +%s.%N)
+  "$@" >/dev/null
+  ended=$(date +%s.%N)
+  awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.2f", b - a }'
+}
+events=$("$PG_BIN/psql" "$LEDGER_BENCH_DATABASE_URL" -Atc "SELECT count(*) FROM ledger_events")
+log "scan benchmark on $events events, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+copy_s=$(seconds_of "$PG_BIN/psql" "$LEDGER_BENCH_DATABASE_URL" -qc \
+  "COPY ledger_events TO '/dev/null'")
+ledgerctl=("$ROOT/build/tools/ledgerctl" --database-url "$LEDGER_BENCH_DATABASE_URL")
+verify_s=$(seconds_of "${ledgerctl[@]}" verify)
+replay_s=$(seconds_of "${ledgerctl[@]}" replay)
+per_s() { awk -v n="$events" -v s="$1" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+share() { awk -v c="$copy_s" -v s="$1" 'BEGIN { printf "%.0f%%", (s > 0 ? 100 * c / s : 0) }'; }
+echo
+echo "scan summary ($events events; targets from issue 12):"
+printf '  COPY ledger_events TO /dev/null  %6s s %9s events/s\n' "$copy_s" "$(per_s "$copy_s")"
+printf '  ledgerctl verify                 %6s s %9s events/s  %s of COPY (target >= 50%%)\n' \
+  "$verify_s" "$(per_s "$verify_s")" "$(share "$verify_s")"
+printf '  ledgerctl replay                 %6s s %9s events/s  %s of COPY (target >= 30%%)\n' \
+  "$replay_s" "$(per_s "$replay_s")" "$(share "$replay_s")"
 log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
