@@ -1,20 +1,23 @@
 // The batching committer against a real PostgreSQL: concurrency, idempotency, two
 // committers on one database, crash mid-batch, immutability and verification.
+#include "ledger/committer.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
+#include <future>
 #include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include "audit/export.h"
+#include "audit/verify.h"
 #include "crypto/digest.h"
-#include "ledger/committer.h"
 #include "ledger/migrations.h"
 #include "ledger/store.h"
 #include "projections/balances.h"
-#include "audit/export.h"
-#include "audit/verify.h"
 #include "tests/ledger/ledger_test_support.h"
 #include "tests/support/test_database.h"
 
@@ -282,6 +285,46 @@ TEST_F(CommitterTest, VerifyReportsAProjectionThatDriftedFromItsEvents) {
   // Replay rebuilds the projection from the log.
   EXPECT_EQ(audit::replay_projections(*pg_), 1);
   expect_verify_clean();
+}
+
+// More than one page of the log (5,000 events) and more than one chunk of accounts (100):
+// the scan reads its next page ahead while it folds, and hands the connection to the
+// chunk's comparison (verify) or writes (replay) with that page in flight; a problem found
+// with a page in flight leaves the connection usable.
+TEST_F(CommitterTest, VerifyAndReplayReadAheadAcrossPagesAndChunks) {
+  constexpr int kAccounts = 120;
+  constexpr int kGrants = 45;
+  std::vector<std::future<Outcome>> outcomes;
+  for (int a = 0; a < kAccounts; ++a) {
+    char account[16];
+    std::snprintf(account, sizeof account, "acct-%03d", a);
+    for (int g = 0; g < kGrants; ++g) {
+      outcomes.push_back(committer_->submit(
+          make(account, "g" + std::to_string(g), GrantCredits{1 + g, "load", "admin"})));
+    }
+  }
+  for (auto& outcome : outcomes) ASSERT_TRUE(outcome.get().ok());
+  ASSERT_GT(count("SELECT count(*) FROM ledger_events"), 5'000);
+  expect_verify_clean();
+  EXPECT_EQ(audit::replay_projections(*pg_), kAccounts);
+  expect_verify_clean();
+
+  {
+    pqxx::work work(*connection_);
+    work.exec0("SET session_replication_role = replica");
+    work.exec0(
+        "UPDATE ledger_events SET payload = '{\"amount\":9999,\"reason\":\"load\","
+        "\"source\":\"admin\"}' WHERE stream_id = 'acct-000' AND stream_version = 3");
+    work.commit();
+  }
+  const auto report = audit::verify_ledger(*pg_);
+  EXPECT_FALSE(report.clean);
+  EXPECT_EQ(report.stream_id, "acct-000");
+  EXPECT_EQ(report.stream_version, 3);
+  EXPECT_THROW(audit::replay_projections(*pg_), std::runtime_error);
+  // The page that was in flight was received: the connection answers again.
+  EXPECT_NO_THROW(pg_->ping());
+  EXPECT_EQ(audit::verify_ledger(*pg_).stream_id, "acct-000");
 }
 
 // The committer's connection is killed inside the batch transaction: nothing of that
