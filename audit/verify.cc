@@ -2,22 +2,26 @@
 #include "audit/verify.h"
 
 #include <cassert>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <functional>
-#include <span>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "crypto/digest.h"
 #include "ledger/account.h"
 #include "ledger/store.h"
 #include "ledger/time_format.h"
-#include "projections/usage.h"
 #include "projections/balances.h"
 #include "projections/refund_references.h"
 #include "projections/replay_lock.h"
 #include "projections/reservations.h"
 #include "projections/subscriptions.h"
+#include "projections/usage.h"
 #include "webhooks/inbox_reads.h"
 
 namespace audit {
@@ -64,49 +68,130 @@ std::optional<ScanProblem> check_and_fold(FoldedAccount& folded, const StoredEve
     return ScanProblem{"hash chain broken: the event's stored bytes or hash were altered",
                        event.stream_id, event.stream_version};
   }
-  if (!ledger::fold_event(state, event)) {
+  const std::optional<ledger::EventBody> body =
+      ledger::decode_event(event.event_type, event.payload);
+  if (!body || !ledger::fold_event(state, event, *body)) {
     return ScanProblem{
         "event does not decode or cannot follow the stream's state (" + event.event_type + ")",
         event.stream_id, event.stream_version};
   }
-  if (event.event_type == "ReservationCaptured") {  // decoded again only for these
-    if (const auto body = ledger::decode_event(event.event_type, event.payload)) {
-      projections::usage::count(state, *body, event.recorded_at_us, folded.usage);
-    }
+  if (std::holds_alternative<ledger::ReservationCaptured>(*body)) {
+    projections::usage::count(state, *body, event.recorded_at_us, folded.usage);
   }
   return std::nullopt;
 }
 
-// Gives a scan's callback the connection: receives the page the scan has in flight first
-// (the scan keeps it), so that the callback may run its own statements.
-using UseConnection = std::function<pg::Connection&()>;
+// The log's pages in (stream, version) order, read by a thread of their own on a second
+// connection that shares the caller's snapshot (pg_export_snapshot): PostgreSQL reads and
+// sends page n+1 and this reader parses it while the caller folds page n and talks to the
+// database on its own connection. At most kPagesAhead parsed pages wait; their storage
+// goes round (a page's strings are overwritten in place, not allocated again).
+class PageReader {
+ public:
+  static constexpr std::size_t kPagesAhead = 2;
 
-// Folds the whole log one stream after another, reading it in pages of kPageSize events in
-// (stream, version) order inside the caller's transaction, checking versions, the hash
-// chain, every fold and the invariants; `on_account` receives each stream once folded.
-// The next page is asked for as soon as the current one is in, so the server reads it while
-// this thread folds; a callback that needs the connection takes it through its UseConnection.
-// Memory: one stream's state and two pages at a time (the callers batch what they keep).
-// Returns the first problem, or nullopt; the connection is the caller's again either way.
-std::optional<ScanProblem> scan_log(
-    pg::Connection& connection, int64_t& events_checked,
-    const std::function<void(FoldedAccount&&, const UseConnection&)>& on_account) {
-  bool in_flight = false;
-  std::optional<std::vector<StoredEvent>> received_early;
-  const auto ask_after = [&](const std::string& stream, int64_t version) {
-    const pg::Statement page = ledger::log_after_statement(stream, version, kPageSize);
-    connection.send_pipeline(std::span<const pg::Statement>(&page, 1));
-    in_flight = true;
-  };
-  const auto receive_page = [&] {
-    assert(in_flight);
-    in_flight = false;
-    return ledger::parse_events(connection.receive_pipeline().front());
-  };
-  const UseConnection use_connection = [&]() -> pg::Connection& {
-    if (in_flight) received_early = receive_page();
-    return connection;
-  };
+  PageReader(pg::ConnectionOptions options, std::string snapshot)
+      : thread_([this, options = std::move(options), snapshot = std::move(snapshot)] {
+          read_all(options, snapshot);
+        }) {}
+  ~PageReader() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  PageReader(const PageReader&) = delete;
+  PageReader& operator=(const PageReader&) = delete;
+
+  // The next page into `page` (its old storage goes back to the reader); false after the
+  // last one. Rethrows what stopped the reader.
+  bool next(std::vector<StoredEvent>& page) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return !ready_.empty() || finished_; });
+    if (ready_.empty()) {
+      if (failure_) std::rethrow_exception(failure_);
+      return false;
+    }
+    spare_.push_back(std::move(page));
+    page = std::move(ready_.front());
+    ready_.pop_front();
+    changed_.notify_all();
+    return true;
+  }
+
+ private:
+  void read_all(const pg::ConnectionOptions& options, const std::string& snapshot) {
+    try {
+      pg::Connection connection(options);
+      connection.pipeline(
+          std::vector<pg::Statement>{{"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}},
+                                     {"", "SET TRANSACTION SNAPSHOT '" + snapshot + "'", {}}});
+      std::string after_stream;
+      int64_t after_version = 0;
+      for (;;) {
+        std::vector<StoredEvent> page;
+        {
+          std::unique_lock lock(mutex_);
+          changed_.wait(lock, [this] { return ready_.size() < kPagesAhead || stopping_; });
+          if (stopping_) return;
+          if (!spare_.empty()) {
+            page = std::move(spare_.back());
+            spare_.pop_back();
+          }
+        }
+        ledger::parse_events(
+            connection.exec(ledger::log_after_statement(after_stream, after_version, kPageSize)),
+            page);
+        const bool last = static_cast<int64_t>(page.size()) < kPageSize;
+        if (!page.empty()) {
+          after_stream = page.back().stream_id;
+          after_version = page.back().stream_version;
+        }
+        {
+          const std::lock_guard lock(mutex_);
+          if (!page.empty()) ready_.push_back(std::move(page));
+          if (last) finished_ = true;
+        }
+        changed_.notify_all();
+        if (last) break;
+      }
+      connection.exec({"", "COMMIT", {}});
+    } catch (...) {
+      {
+        const std::lock_guard lock(mutex_);
+        failure_ = std::current_exception();
+        finished_ = true;
+      }
+      changed_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::vector<StoredEvent>> ready_;
+  std::vector<std::vector<StoredEvent>> spare_;
+  bool finished_ = false;
+  bool stopping_ = false;
+  std::exception_ptr failure_;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+// The caller's snapshot, for a second connection (SET TRANSACTION SNAPSHOT); valid while
+// the caller's transaction stays open.
+std::string export_snapshot(pg::Connection& connection) {
+  return connection.exec({"", "SELECT pg_export_snapshot()", {}}).string(0, 0);
+}
+
+// Folds the whole log one stream after another, read by a PageReader in the snapshot of the
+// caller's open transaction, checking versions, the hash chain, every fold and the
+// invariants; `on_account` receives each stream once folded and may use the caller's
+// connection meanwhile. Memory: one stream's state and a few pages (the callers batch what
+// they keep). Returns the first problem, or nullopt.
+std::optional<ScanProblem> scan_log(pg::Connection& connection, int64_t& events_checked,
+                                    const std::function<void(FoldedAccount&&)>& on_account) {
+  PageReader reader(connection.options(), export_snapshot(connection));
   std::optional<FoldedAccount> current;
   const auto finish = [&]() -> std::optional<ScanProblem> {
     if (!current) return std::nullopt;
@@ -114,12 +199,13 @@ std::optional<ScanProblem> scan_log(
       return ScanProblem{"balance invariants do not hold after the fold",
                          current->state.account_id, current->state.version};
     }
-    on_account(std::move(*current), use_connection);
+    on_account(std::move(*current));
     current.reset();
     return std::nullopt;
   };
-  const auto fold_page = [&](const std::vector<StoredEvent>& events) -> std::optional<ScanProblem> {
-    for (const StoredEvent& event : events) {
+  std::vector<StoredEvent> page;
+  while (reader.next(page)) {
+    for (const StoredEvent& event : page) {
       if (!current || current->state.account_id != event.stream_id) {
         if (auto problem = finish()) return problem;
         current = FoldedAccount{ledger::empty_account(event.stream_id), {}};
@@ -127,26 +213,8 @@ std::optional<ScanProblem> scan_log(
       if (auto problem = check_and_fold(*current, event)) return problem;
       ++events_checked;
     }
-    return std::nullopt;
-  };
-  ask_after("", 0);
-  for (;;) {
-    std::vector<StoredEvent> events;
-    if (received_early) {
-      events = std::move(*received_early);
-      received_early.reset();
-    } else {
-      events = receive_page();
-    }
-    const bool last_page = static_cast<int64_t>(events.size()) < kPageSize;
-    if (!last_page) ask_after(events.back().stream_id, events.back().stream_version);
-    std::optional<ScanProblem> problem = fold_page(events);
-    if (!problem && last_page) problem = finish();
-    if (problem || last_page) {
-      if (in_flight) receive_page();  // the connection is the caller's again
-      return problem;
-    }
   }
+  return finish();
 }
 
 // The projection rows of the accounts, loaded through the gateways (one round trip).
@@ -280,14 +348,10 @@ VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& pro
       chunk.clear();
       if (progress) progress(report.streams_checked, report.events_checked);
     };
-    problem = scan_log(connection, report.events_checked,
-                       [&](FoldedAccount&& folded, const UseConnection& use_connection) {
-                         chunk.push_back(std::move(folded));
-                         if (chunk.size() >= kChunkAccounts) {
-                           use_connection();
-                           compare();
-                         }
-                       });
+    problem = scan_log(connection, report.events_checked, [&](FoldedAccount&& folded) {
+      chunk.push_back(std::move(folded));
+      if (chunk.size() >= kChunkAccounts) compare();
+    });
     if (!problem) compare();
     if (!problem && mismatch.empty()) orphans = projections::balances::read_orphans(connection, 1);
   } catch (...) {
@@ -354,11 +418,11 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
     int64_t events = 0;
     std::vector<FoldedAccount> chunk;
     const std::optional<ScanProblem> problem =
-        scan_log(connection, events, [&](FoldedAccount&& folded, const UseConnection& use_connection) {
+        scan_log(connection, events, [&](FoldedAccount&& folded) {
           chunk.push_back(std::move(folded));
           ++streams;
           if (chunk.size() >= kChunkAccounts) {
-            write_projections(use_connection(), std::move(chunk));
+            write_projections(connection, std::move(chunk));
             if (progress) progress(streams, events);
           }
         });

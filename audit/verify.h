@@ -26,8 +26,10 @@ struct VerifyReport {
 using VerifyProgress = std::function<void(int64_t streams_checked, int64_t events_checked)>;
 
 // Checks everything above and stops at the first problem. Read-only, in one repeatable-read
-// snapshot; the log is read in pages in (stream, version) order and compared with the
-// projection rows 100 accounts at a time, so memory does not grow with the account count.
+// snapshot; the log is read in pages in (stream, version) order by a second thread on a
+// second connection in the same snapshot (opened with `connection`'s options), and compared
+// with the projection rows 100 accounts at a time, so memory does not grow with the
+// account count.
 VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& progress = {});
 
 // The same checks for one account's stream (versions, hash chain, fold, invariants, its
@@ -38,8 +40,8 @@ VerifyReport verify_stream(pg::Connection& connection, const std::string& accoun
 // Rebuilds the inline projections (balances, reservations, subscriptions, refund
 // references, daily usage) from the event log in one transaction that locks the log and the
 // projection tables against every committer, writing them 100 accounts at a time as the
-// scan folds them. Returns the streams rebuilt. Throws std::runtime_error naming the stream
-// when an event does not fold (nothing is changed then).
+// scan (read as verify_ledger reads it) folds them. Returns the streams rebuilt. Throws
+// std::runtime_error naming the stream when an event does not fold (nothing is changed then).
 int64_t replay_projections(pg::Connection& connection, const VerifyProgress& progress = {});
 
 }  // namespace audit

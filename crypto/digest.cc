@@ -5,7 +5,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <cassert>
 #include <cstdint>
@@ -13,10 +12,26 @@
 
 namespace crypto {
 
+namespace {
+
+// SHA-256 fetched once: OpenSSL 3's one-shot SHA256() and EVP_sha256() look the algorithm
+// up on every call, which costs more than hashing a short event.
+const EVP_MD* sha256_algorithm() {
+  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  if (algorithm == nullptr) throw std::runtime_error("OpenSSL has no SHA-256");
+  return algorithm;
+}
+
+}  // namespace
+
 std::string sha256(std::string_view data) {
   std::string out(kSha256Size, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         reinterpret_cast<unsigned char*>(out.data()));
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &length,
+                 sha256_algorithm(), nullptr) != 1 ||
+      length != kSha256Size) {
+    throw std::runtime_error("SHA-256 failed");
+  }
   return out;
 }
 

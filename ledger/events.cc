@@ -355,7 +355,17 @@ std::string encode_event_payload(const EventBody& event) {
 }
 
 std::optional<EventBody> decode_event(std::string_view type_name, std::string_view payload_json) {
-  rapidjson::Document document;
+  // The document's values and the parser's stack start in buffers kept per thread (more
+  // chunks come from the heap for a larger payload): a scan decodes every event of the log,
+  // and a fresh Document allocates on each parse.
+  constexpr std::size_t kBufferSize = 16 * 1024;
+  alignas(16) thread_local char value_buffer[kBufferSize];
+  alignas(16) thread_local char stack_buffer[kBufferSize];
+  rapidjson::MemoryPoolAllocator<> value_allocator(value_buffer, sizeof value_buffer);
+  rapidjson::MemoryPoolAllocator<> stack_allocator(stack_buffer, sizeof stack_buffer);
+  rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
+                             rapidjson::MemoryPoolAllocator<>>
+      document(&value_allocator, kBufferSize / 2, &stack_allocator);
   document.Parse(payload_json.data(), payload_json.size());
   if (document.HasParseError() || !document.IsObject()) return std::nullopt;
   if (type_name == "AccountOpened") return read_account_opened(document);

@@ -79,6 +79,18 @@ int64_t Result::int64(int row, int column) const {
   return value;
 }
 
+int64_t Result::binary_int64(int row, int column) const {
+  assert(!is_null(row, column) && PQfformat(result_, column) == 1);
+  const std::string_view bytes = text(row, column);
+  if (bytes.size() != sizeof(uint64_t)) {
+    throw Error(ErrorKind::kOther, "", "column is not a binary 8-byte integer");
+  }
+  uint64_t value = 0;
+  for (const char byte : bytes)
+    value = (value << 8) | static_cast<unsigned char>(byte);  // network order
+  return static_cast<int64_t>(value);
+}
+
 bool Result::boolean(int row, int column) const {
   assert(!is_null(row, column));
   return text(row, column) == "t";
@@ -154,11 +166,12 @@ void Connection::send(const Statement& statement) {
   values.reserve(statement.params.size());
   for (const std::string& param : statement.params) values.push_back(param.c_str());
   const int count = static_cast<int>(values.size());
+  const int result_format = statement.binary_results ? 1 : 0;
   if (statement.name.empty()) {
     // An unnamed statement is parsed on every use (session setup, rare statements).
     const std::string sql(statement.sql);
-    if (PQsendQueryParams(connection_, sql.c_str(), count, nullptr, values.data(), nullptr,
-                          nullptr, 0) != 1) {
+    if (PQsendQueryParams(connection_, sql.c_str(), count, nullptr, values.data(), nullptr, nullptr,
+                          result_format) != 1) {
       fail_connection(std::string("cannot queue a statement: ") + PQerrorMessage(connection_));
     }
     return;
@@ -174,7 +187,7 @@ void Connection::send(const Statement& statement) {
     pending_prepares_.push_back(statement.name);
   }
   if (PQsendQueryPrepared(connection_, name.c_str(), count, values.data(), nullptr, nullptr,
-                          0) != 1) {
+                          result_format) != 1) {
     fail_connection(std::string("cannot queue a statement: ") + PQerrorMessage(connection_));
   }
 }

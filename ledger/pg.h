@@ -24,10 +24,14 @@ namespace pg {
 // One statement to run: `sql` is prepared once per connection under `name` (names must be
 // unique per SQL text), parameters travel as text ($1..$n; arrays as array literals).
 // `name` and `sql` are string literals or other storage that outlives the call.
+// With `binary_results` every column comes back in PostgreSQL's binary format (read with
+// Result::text for text, json and bytea, Result::binary_int64 for bigint), which spares the
+// server the text conversions and the client the parsing: the log scans use it.
 struct Statement {
   std::string_view name;
   std::string_view sql;
   std::vector<std::string> params;
+  bool binary_results = false;
 };
 
 // What went wrong, for the caller's retry decision.
@@ -63,10 +67,15 @@ class Result {
 
   int rows() const;
   bool is_null(int row, int column) const;
+  // The value's bytes: its text in text format; in binary format the raw bytes of a text,
+  // json or bytea value, the 16 bytes of a uuid.
   std::string_view text(int row, int column) const;
   std::string string(int row, int column) const { return std::string(text(row, column)); }
   int64_t int64(int row, int column) const;
   bool boolean(int row, int column) const;
+  // A bigint or timestamptz column in binary format (a timestamptz is microseconds since
+  // 2000-01-01 UTC).
+  int64_t binary_int64(int row, int column) const;
   // A bytea column as raw bytes (text output format "\x<hex>").
   std::string bytes(int row, int column) const;
   // The number of rows a data-modifying statement touched.
@@ -119,6 +128,8 @@ class Connection {
   // False once a connection-level failure happened: the owner must replace it.
   bool usable() const;
   int backend_pid() const;
+  // What it was opened with (a second connection of the same kind).
+  const ConnectionOptions& options() const { return options_; }
   int64_t round_trips() const { return round_trips_; }
 
  private:

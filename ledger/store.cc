@@ -1,7 +1,9 @@
 // The event store (ledger/store.h).
 #include "ledger/store.h"
 
+#include <array>
 #include <cassert>
+#include <charconv>
 #include <chrono>
 #include <limits>
 #include <stdexcept>
@@ -16,26 +18,55 @@ namespace {
 
 constexpr int64_t kFoldPageSize = 1'000;
 
-#define EVENT_COLUMNS                                                                      \
-  "stream_id, stream_version, global_position, event_id::text, event_type, payload::text," \
-  " metadata::text, (extract(epoch from recorded_at) * 1000000)::bigint, hash"
+// Read in binary format (Statement::binary_results): no text conversion of the uuid, the
+// timestamp or the hash on either side.
+#define EVENT_COLUMNS                                                                    \
+  "stream_id, stream_version, global_position, event_id, event_type, payload, metadata," \
+  " recorded_at, hash"
+
+// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC).
+constexpr int64_t kPostgresEpochUs = 946'684'800'000'000;
+
+// The canonical lower-case text of a uuid's 16 bytes (what uuid_out prints).
+void assign_uuid(std::string& out, std::string_view bytes) {
+  if (bytes.size() != 16) throw pg::Error(pg::ErrorKind::kOther, "", "event_id is not a uuid");
+  static constexpr char kDigits[] = "0123456789abcdef";
+  out.resize(36);
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[at++] = '-';
+    const auto byte = static_cast<unsigned char>(bytes[i]);
+    out[at++] = kDigits[byte >> 4];
+    out[at++] = kDigits[byte & 0xf];
+  }
+}
 
 void append_field(std::string& out, std::string_view value) {
-  out += std::to_string(value.size());
+  std::array<char, 24> length{};
+  const auto end = std::to_chars(length.data(), length.data() + length.size(), value.size()).ptr;
+  out.append(length.data(), end);
   out.push_back(':');
   out.append(value);
+}
+
+void append_field(std::string& out, int64_t value) {
+  std::array<char, 24> digits{};
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+  append_field(out, std::string_view(digits.data(), static_cast<std::size_t>(end - digits.data())));
 }
 
 }  // namespace
 
 std::string event_hash(const std::string& previous_hash, const StoredEvent& event) {
   assert(previous_hash.size() == crypto::kSha256Size);
-  std::string input = previous_hash;
+  // One buffer per thread, reused: a scan hashes every event of the log.
+  thread_local std::string input;
+  input.assign(previous_hash);
   append_field(input, event.stream_id);
-  append_field(input, std::to_string(event.stream_version));
+  append_field(input, event.stream_version);
   append_field(input, event.event_id);
   append_field(input, event.event_type);
-  append_field(input, std::to_string(event.recorded_at_us));
+  append_field(input, event.recorded_at_us);
   append_field(input, event.payload);
   append_field(input, event.metadata);
   return crypto::sha256(input);
@@ -74,25 +105,31 @@ pg::Statement read_stream_statement(const std::string& stream_id, int64_t after_
           "SELECT " EVENT_COLUMNS
           " FROM ledger_events WHERE stream_id = $1 AND stream_version > $2"
           " ORDER BY stream_version LIMIT $3",
-          {stream_id, std::to_string(after_version), std::to_string(limit)}};
+          {stream_id, std::to_string(after_version), std::to_string(limit)},
+          true};
+}
+
+void parse_events(const pg::Result& rows, std::vector<StoredEvent>& events) {
+  const auto count = static_cast<std::size_t>(rows.rows());
+  events.resize(count);  // the strings kept from an earlier page are overwritten in place
+  for (std::size_t i = 0; i < count; ++i) {
+    const int row = static_cast<int>(i);
+    StoredEvent& event = events[i];
+    event.stream_id.assign(rows.text(row, 0));
+    event.stream_version = rows.binary_int64(row, 1);
+    event.global_position = rows.binary_int64(row, 2);
+    assign_uuid(event.event_id, rows.text(row, 3));
+    event.event_type.assign(rows.text(row, 4));
+    event.payload.assign(rows.text(row, 5));
+    event.metadata.assign(rows.text(row, 6));
+    event.recorded_at_us = rows.binary_int64(row, 7) + kPostgresEpochUs;
+    event.hash.assign(rows.text(row, 8));
+  }
 }
 
 std::vector<StoredEvent> parse_events(const pg::Result& rows) {
   std::vector<StoredEvent> events;
-  events.reserve(static_cast<std::size_t>(rows.rows()));
-  for (int i = 0; i < rows.rows(); ++i) {
-    StoredEvent event;
-    event.stream_id = rows.string(i, 0);
-    event.stream_version = rows.int64(i, 1);
-    event.global_position = rows.int64(i, 2);
-    event.event_id = rows.string(i, 3);
-    event.event_type = rows.string(i, 4);
-    event.payload = rows.string(i, 5);
-    event.metadata = rows.string(i, 6);
-    event.recorded_at_us = rows.int64(i, 7);
-    event.hash = rows.bytes(i, 8);
-    events.push_back(std::move(event));
-  }
+  parse_events(rows, events);
   return events;
 }
 
@@ -121,7 +158,8 @@ std::optional<StoredEvent> read_event(pg::Connection& connection, const std::str
   std::vector<StoredEvent> events = parse_events(connection.exec(
       {"events_read_one",
        "SELECT " EVENT_COLUMNS " FROM ledger_events WHERE stream_id = $1 AND stream_version = $2",
-       {stream_id, std::to_string(version)}}));
+       {stream_id, std::to_string(version)},
+       true}));
   if (events.empty()) return std::nullopt;
   return std::move(events.front());
 }
@@ -155,7 +193,8 @@ pg::Statement log_after_statement(const std::string& after_stream, int64_t after
           "SELECT " EVENT_COLUMNS
           " FROM ledger_events WHERE (stream_id, stream_version) > ($1, $2)"
           " ORDER BY stream_id, stream_version LIMIT $3",
-          {after_stream, std::to_string(after_version), std::to_string(limit)}};
+          {after_stream, std::to_string(after_version), std::to_string(limit)},
+          true};
 }
 
 std::vector<StoredEvent> read_log_after(pg::Connection& connection, const std::string& after_stream,
@@ -169,10 +208,10 @@ std::vector<StoredEvent> read_stream_backward(pg::Connection& connection,
   assert(limit > 0);
   return parse_events(connection.exec(
       {"events_read_stream_backward",
-       "SELECT " EVENT_COLUMNS
-       " FROM ledger_events WHERE stream_id = $1 AND stream_version < $2"
+       "SELECT " EVENT_COLUMNS " FROM ledger_events WHERE stream_id = $1 AND stream_version < $2"
        " ORDER BY stream_version DESC LIMIT $3",
-       {stream_id, std::to_string(before_version), std::to_string(limit)}}));
+       {stream_id, std::to_string(before_version), std::to_string(limit)},
+       true}));
 }
 
 std::vector<StoredEvent> read_recorded_between(pg::Connection& connection, int64_t from_us,
@@ -185,7 +224,8 @@ std::vector<StoredEvent> read_recorded_between(pg::Connection& connection, int64
        " FROM ledger_events WHERE recorded_at >= $1::timestamptz AND recorded_at < $2::timestamptz"
        " AND global_position > $3 ORDER BY global_position LIMIT $4",
        {sql::timestamp_literal(from_us), sql::timestamp_literal(to_us),
-        std::to_string(after_position), std::to_string(limit)}}));
+        std::to_string(after_position), std::to_string(limit)},
+       true}));
 }
 
 std::vector<StoredEvent> read_grants_from(pg::Connection& connection, const std::string& source,
@@ -198,7 +238,8 @@ std::vector<StoredEvent> read_grants_from(pg::Connection& connection, const std:
        " FROM ledger_events WHERE event_type = 'CreditsGranted' AND payload->>'source' = $1"
        " AND (stream_id, stream_version) > ($2::text, $3::bigint)"
        " ORDER BY stream_id, stream_version LIMIT $4",
-       {source, after_stream, std::to_string(after_version), std::to_string(limit)}}));
+       {source, after_stream, std::to_string(after_version), std::to_string(limit)},
+       true}));
 }
 
 std::vector<std::string> read_stream_ids(pg::Connection& connection, const std::string& after,
@@ -227,8 +268,12 @@ bool event_log_guarded(pg::Connection& connection) {
 
 bool fold_event(AccountState& state, const StoredEvent& event) {
   const auto body = decode_event(event.event_type, event.payload);
-  if (!body || !apply_event(state, *body)) return false;
-  if (std::holds_alternative<AccountOpened>(*body)) state.opened_at_us = event.recorded_at_us;
+  return body && fold_event(state, event, *body);
+}
+
+bool fold_event(AccountState& state, const StoredEvent& event, const EventBody& body) {
+  if (!apply_event(state, body)) return false;
+  if (std::holds_alternative<AccountOpened>(body)) state.opened_at_us = event.recorded_at_us;
   state.version = event.stream_version;
   state.last_hash = event.hash;
   return true;
@@ -249,7 +294,8 @@ std::optional<AccountState> fold_stream(pg::Connection& connection, const std::s
            "SELECT " EVENT_COLUMNS
            " FROM ledger_events WHERE stream_id = $1 AND stream_version > $2"
            " AND recorded_at <= $3::timestamptz ORDER BY stream_version LIMIT $4",
-           {stream_id, std::to_string(state.version), as_of, std::to_string(kFoldPageSize)}}));
+           {stream_id, std::to_string(state.version), as_of, std::to_string(kFoldPageSize)},
+           true}));
       for (const StoredEvent& event : events) {
         if (!fold_event(state, event)) {
           throw std::runtime_error("stream " + stream_id + " version " +

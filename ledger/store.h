@@ -36,7 +36,11 @@ pg::Statement append_events(const std::vector<StoredEvent>& events);
 // Events of one stream with stream_version > after_version, in order, at most `limit`.
 pg::Statement read_stream_statement(const std::string& stream_id, int64_t after_version,
                                     int64_t limit);
+// The events of a result of the statements here (binary format). The second form reuses the
+// vector's events and their strings' storage (a scan parses page after page into the same
+// vector without allocating).
 std::vector<StoredEvent> parse_events(const pg::Result& rows);
+void parse_events(const pg::Result& rows, std::vector<StoredEvent>& events);
 std::vector<StoredEvent> read_stream(pg::Connection& connection, const std::string& stream_id,
                                      int64_t after_version, int64_t limit);
 // (global position, stored hash) of the events with after < position <= up_to, in position
@@ -93,6 +97,8 @@ bool event_log_guarded(pg::Connection& connection);
 // Applies `event` to `state` and advances its version and hash. False when the event does not
 // decode or cannot follow the state (a corrupt or tampered log).
 [[nodiscard]] bool fold_event(AccountState& state, const StoredEvent& event);
+// The same with the event's body decoded already (decode_event of its type and payload).
+[[nodiscard]] bool fold_event(AccountState& state, const StoredEvent& event, const EventBody& body);
 
 // Folds the stream's events recorded at or before `as_of_us` (all events when as_of_us is
 // INT64_MAX), page by page in one snapshot. Returns nullopt when the account had no events

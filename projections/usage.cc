@@ -2,6 +2,7 @@
 #include "projections/usage.h"
 
 #include <cassert>
+#include <chrono>
 #include <variant>
 
 #include "ledger/sql_text.h"
@@ -9,7 +10,24 @@
 
 namespace projections::usage {
 
-std::string day_of(int64_t unix_us) { return ledger::format_rfc3339(unix_us).substr(0, 10); }
+std::string day_of(int64_t unix_us) {
+  // Civil arithmetic, not the formatter: a scan asks this for every capture of the log.
+  using namespace std::chrono;
+  const year_month_day date{floor<days>(sys_time<microseconds>(microseconds(unix_us)))};
+  const int year = static_cast<int>(date.year());
+  if (year < 0 || year > 9999) return ledger::format_rfc3339(unix_us).substr(0, 10);
+  const auto month = static_cast<unsigned>(date.month());
+  const auto day = static_cast<unsigned>(date.day());
+  std::string text = "0000-00-00";
+  const auto put = [&text](std::size_t at, unsigned value, int digits) {
+    for (int i = digits - 1; i >= 0; --i, value /= 10)
+      text[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+  };
+  put(0, static_cast<unsigned>(year), 4);
+  put(5, month, 2);
+  put(8, day, 2);
+  return text;
+}
 
 void count(const ledger::AccountState& after, const ledger::EventBody& event,
            int64_t recorded_at_us, Usage& usage) {
