@@ -28,7 +28,7 @@ namespace audit {
 namespace {
 
 // Events per page of the log scan.
-constexpr int64_t kPageSize = 5'000;
+constexpr int64_t kPageSize = 20'000;
 // Accounts per projection load (verify) and write (replay): what the scan keeps in memory.
 constexpr std::size_t kChunkAccounts = 100;
 
@@ -258,8 +258,12 @@ std::string check_immutability_guards(pg::Connection& connection) {
   return "";
 }
 
-// Writes one chunk of folded accounts through the gateways (the caller holds the locks).
-void write_projections(pg::Connection& connection, std::vector<FoldedAccount>&& chunk) {
+// Sends the writes of one chunk of folded accounts through the gateways (the caller holds
+// the locks) without waiting for them: the scan folds the next chunk while the server
+// writes this one. Waits for the previous chunk's writes first (and throws as
+// pg::Connection::receive_pipeline does); the caller receives the last chunk's.
+void send_projections(pg::Connection& connection, std::vector<FoldedAccount>&& chunk) {
+  if (connection.awaiting_results()) connection.receive_pipeline();
   if (chunk.empty()) return;
   const int64_t now_us = ledger::unix_now_us();
   // The states move into the map the reservation and reference writers read by account id.
@@ -296,7 +300,7 @@ void write_projections(pg::Connection& connection, std::vector<FoldedAccount>&& 
     statements.push_back(projections::refund_references::write(reference_keys, folded));
   }
   if (!usage.empty()) statements.push_back(projections::usage::add(usage));
-  connection.pipeline(statements);
+  connection.send_pipeline(statements);
 }
 
 // Compares a chunk of folded accounts with their projection rows; "" or the first mismatch
@@ -405,8 +409,8 @@ VerifyReport verify_stream(pg::Connection& connection, const std::string& accoun
 
 int64_t replay_projections(pg::Connection& connection, const VerifyProgress& progress) {
   // EXCLUSIVE on the event log blocks every committer's INSERT (ROW EXCLUSIVE) until the
-  // rewrite commits, and the fold reads inside the same transaction: nothing committed
-  // after the fold can be overwritten by it.
+  // rewrite commits, and the scan reads in a snapshot this transaction exports after taking
+  // the lock: nothing committed after the fold can be overwritten by it.
   connection.pipeline(
       std::vector<pg::Statement>{{"", "BEGIN", {}}, projections::lock_against_appends()});
   try {
@@ -422,7 +426,7 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
           chunk.push_back(std::move(folded));
           ++streams;
           if (chunk.size() >= kChunkAccounts) {
-            write_projections(connection, std::move(chunk));
+            send_projections(connection, std::move(chunk));
             if (progress) progress(streams, events);
           }
         });
@@ -430,11 +434,19 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
       throw std::runtime_error("cannot replay " + problem->stream + " at version " +
                                std::to_string(problem->version) + ": " + problem->problem);
     }
-    write_projections(connection, std::move(chunk));
+    send_projections(connection, std::move(chunk));
+    if (connection.awaiting_results()) connection.receive_pipeline();
     if (progress) progress(streams, events);
     connection.exec({"", "COMMIT", {}});
     return streams;
   } catch (...) {
+    if (connection.awaiting_results()) {
+      try {
+        connection.receive_pipeline();  // the connection must be free to roll back
+      } catch (const pg::Error&) {
+        // the first error is the one that propagates
+      }
+    }
     connection.rollback();
     throw;
   }

@@ -287,24 +287,25 @@ TEST_F(CommitterTest, VerifyReportsAProjectionThatDriftedFromItsEvents) {
   expect_verify_clean();
 }
 
-// More than one page of the log (5,000 events) and more than one chunk of accounts (100):
-// the scan reads its next page ahead while it folds, and hands the connection to the
-// chunk's comparison (verify) or writes (replay) with that page in flight; a problem found
-// with a page in flight leaves the connection usable.
-TEST_F(CommitterTest, VerifyAndReplayReadAheadAcrossPagesAndChunks) {
+// More than one page of the log (20,000 events) and more than one chunk of accounts (100):
+// a reader thread reads the pages on a second connection in the caller's snapshot while the
+// scan folds, compares chunks (verify) or sends their writes ahead (replay). A problem found
+// in the second chunk, with pages queued and the first chunk's writes in flight, rolls the
+// whole replay back and leaves the connection usable.
+TEST_F(CommitterTest, VerifyAndReplayAcrossPagesAndChunks) {
   constexpr int kAccounts = 120;
-  constexpr int kGrants = 45;
-  std::vector<std::future<Outcome>> outcomes;
-  for (int a = 0; a < kAccounts; ++a) {
-    char account[16];
-    std::snprintf(account, sizeof account, "acct-%03d", a);
-    for (int g = 0; g < kGrants; ++g) {
+  constexpr int kGrants = 170;
+  for (int g = 0; g < kGrants; ++g) {  // one wave per grant: within the queue's bound
+    std::vector<std::future<Outcome>> outcomes;
+    for (int a = 0; a < kAccounts; ++a) {
+      char account[16];
+      std::snprintf(account, sizeof account, "acct-%03d", a);
       outcomes.push_back(committer_->submit(
           make(account, "g" + std::to_string(g), GrantCredits{1 + g, "load", "admin"})));
     }
+    for (auto& outcome : outcomes) ASSERT_TRUE(outcome.get().ok());
   }
-  for (auto& outcome : outcomes) ASSERT_TRUE(outcome.get().ok());
-  ASSERT_GT(count("SELECT count(*) FROM ledger_events"), 5'000);
+  ASSERT_GT(count("SELECT count(*) FROM ledger_events"), 20'000);
   expect_verify_clean();
   EXPECT_EQ(audit::replay_projections(*pg_), kAccounts);
   expect_verify_clean();
@@ -314,17 +315,21 @@ TEST_F(CommitterTest, VerifyAndReplayReadAheadAcrossPagesAndChunks) {
     work.exec0("SET session_replication_role = replica");
     work.exec0(
         "UPDATE ledger_events SET payload = '{\"amount\":9999,\"reason\":\"load\","
-        "\"source\":\"admin\"}' WHERE stream_id = 'acct-000' AND stream_version = 3");
+        "\"source\":\"admin\"}' WHERE stream_id = 'acct-110' AND stream_version = 3");
     work.commit();
   }
   const auto report = audit::verify_ledger(*pg_);
   EXPECT_FALSE(report.clean);
-  EXPECT_EQ(report.stream_id, "acct-000");
+  EXPECT_EQ(report.stream_id, "acct-110");
   EXPECT_EQ(report.stream_version, 3);
   EXPECT_THROW(audit::replay_projections(*pg_), std::runtime_error);
-  // The page that was in flight was received: the connection answers again.
+  // The connection answers again, and nothing of the replay stayed: the projections of the
+  // first chunk, cleared and rewritten by it, still match their streams.
   EXPECT_NO_THROW(pg_->ping());
-  EXPECT_EQ(audit::verify_ledger(*pg_).stream_id, "acct-000");
+  EXPECT_EQ(count("SELECT count(*) FROM ledger_accounts"), kAccounts);
+  const auto after = audit::verify_ledger(*pg_);
+  EXPECT_EQ(after.stream_id, "acct-110");
+  EXPECT_EQ(after.stream_version, 3);
 }
 
 // The committer's connection is killed inside the batch transaction: nothing of that
