@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "crypto/digest.h"
@@ -29,8 +30,11 @@ namespace {
 
 // Events per page of the log scan.
 constexpr int64_t kPageSize = 20'000;
-// Accounts per projection load (verify) and write (replay): what the scan keeps in memory.
+// A chunk of folded accounts is compared (verify) or written (replay) once it holds 100
+// accounts or 20,000 projection rows (balance, reservation and refund reference rows), so
+// that long streams do not make one huge statement at the end.
 constexpr std::size_t kChunkAccounts = 100;
+constexpr std::size_t kChunkRows = 20'000;
 
 using ledger::AccountState;
 using ledger::StoredEvent;
@@ -48,6 +52,31 @@ VerifyReport fail(VerifyReport report, std::string problem, std::string stream_i
 struct FoldedAccount {
   AccountState state;
   projections::usage::Usage usage;
+};
+
+// The projection rows one folded account stands for.
+std::size_t projection_rows(const AccountState& state) {
+  return 1 + state.reservations.size() + state.refund_references.size();
+}
+
+// Collects folded accounts into chunks of the size above.
+class Chunk {
+ public:
+  // Adds `folded`; true when the chunk is full.
+  bool add(FoldedAccount&& folded) {
+    rows_ += projection_rows(folded.state);
+    accounts_.push_back(std::move(folded));
+    return accounts_.size() >= kChunkAccounts || rows_ >= kChunkRows;
+  }
+  // The accounts collected since the last take.
+  std::vector<FoldedAccount> take() {
+    rows_ = 0;
+    return std::exchange(accounts_, {});
+  }
+
+ private:
+  std::vector<FoldedAccount> accounts_;
+  std::size_t rows_ = 0;
 };
 
 struct ScanProblem {
@@ -181,7 +210,14 @@ class PageReader {
 // The caller's snapshot, for a second connection (SET TRANSACTION SNAPSHOT); valid while
 // the caller's transaction stays open.
 std::string export_snapshot(pg::Connection& connection) {
-  return connection.exec({"", "SELECT pg_export_snapshot()", {}}).string(0, 0);
+  std::string snapshot = connection.exec({"", "SELECT pg_export_snapshot()", {}}).string(0, 0);
+  // SET TRANSACTION SNAPSHOT takes no parameter: the id goes into its text, so it must be
+  // what PostgreSQL prints (hex digits and dashes).
+  if (snapshot.empty() ||
+      snapshot.find_first_not_of("0123456789ABCDEFabcdef-") != std::string::npos) {
+    throw std::runtime_error("unexpected snapshot id from pg_export_snapshot");
+  }
+  return snapshot;
 }
 
 // Folds the whole log one stream after another, read by a PageReader in the snapshot of the
@@ -343,18 +379,17 @@ VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& pro
   int64_t mismatch_version = 0;
   std::vector<std::string> orphans;
   try {
-    std::vector<FoldedAccount> chunk;
+    Chunk chunk;
     const auto compare = [&] {
-      if (mismatch.empty() && !chunk.empty()) {
-        mismatch = compare_chunk(connection, chunk, mismatch_account, mismatch_version);
+      const std::vector<FoldedAccount> accounts = chunk.take();
+      if (mismatch.empty() && !accounts.empty()) {
+        mismatch = compare_chunk(connection, accounts, mismatch_account, mismatch_version);
       }
-      report.streams_checked += static_cast<int64_t>(chunk.size());
-      chunk.clear();
+      report.streams_checked += static_cast<int64_t>(accounts.size());
       if (progress) progress(report.streams_checked, report.events_checked);
     };
     problem = scan_log(connection, report.events_checked, [&](FoldedAccount&& folded) {
-      chunk.push_back(std::move(folded));
-      if (chunk.size() >= kChunkAccounts) compare();
+      if (chunk.add(std::move(folded))) compare();
     });
     if (!problem) compare();
     if (!problem && mismatch.empty()) orphans = projections::balances::read_orphans(connection, 1);
@@ -420,13 +455,12 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
         projections::usage::clear()});
     int64_t streams = 0;
     int64_t events = 0;
-    std::vector<FoldedAccount> chunk;
+    Chunk chunk;
     const std::optional<ScanProblem> problem =
         scan_log(connection, events, [&](FoldedAccount&& folded) {
-          chunk.push_back(std::move(folded));
           ++streams;
-          if (chunk.size() >= kChunkAccounts) {
-            send_projections(connection, std::move(chunk));
+          if (chunk.add(std::move(folded))) {
+            send_projections(connection, chunk.take());
             if (progress) progress(streams, events);
           }
         });
@@ -434,7 +468,7 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
       throw std::runtime_error("cannot replay " + problem->stream + " at version " +
                                std::to_string(problem->version) + ": " + problem->problem);
     }
-    send_projections(connection, std::move(chunk));
+    send_projections(connection, chunk.take());
     if (connection.awaiting_results()) connection.receive_pipeline();
     if (progress) progress(streams, events);
     connection.exec({"", "COMMIT", {}});
