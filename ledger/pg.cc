@@ -86,8 +86,9 @@ int64_t Result::binary_int64(int row, int column) const {
     throw Error(ErrorKind::kOther, "", "column is not a binary 8-byte integer");
   }
   uint64_t value = 0;
-  for (const char byte : bytes)
+  for (const char byte : bytes) {
     value = (value << 8) | static_cast<unsigned char>(byte);  // network order
+  }
   return static_cast<int64_t>(value);
 }
 

@@ -61,8 +61,8 @@ int64_t settled_position(pg::Connection& connection, int64_t wait_ms);
 // the whole log one stream after another (verify and replay page through it with this).
 std::vector<StoredEvent> read_log_after(pg::Connection& connection, const std::string& after_stream,
                                         int64_t after_version, int64_t limit);
-// The statement of read_log_after, for a caller that sends it ahead (pg send_pipeline) and
-// parses its result with parse_events.
+// The statement of read_log_after, for a caller that runs it on a connection of its own
+// (the scan's reader thread) and parses its result with parse_events.
 pg::Statement log_after_statement(const std::string& after_stream, int64_t after_version,
                                   int64_t limit);
 
