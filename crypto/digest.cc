@@ -168,9 +168,14 @@ std::string uuid_v4() {
   std::string bytes = random_bytes(16);
   bytes[6] = static_cast<char>((bytes[6] & 0x0f) | 0x40);
   bytes[8] = static_cast<char>((bytes[8] & 0x3f) | 0x80);
-  const std::string hex = hex_encode(bytes);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+  return uuid_text(bytes);
+}
+
+std::string uuid_text(std::string_view bytes) {
+  if (bytes.size() != 16) throw std::invalid_argument("a UUID has 16 bytes");
+  std::string text = hex_encode(bytes);
+  for (const std::size_t dash : {8, 13, 18, 23}) text.insert(dash, 1, '-');
+  return text;
 }
 
 }  // namespace crypto

@@ -41,5 +41,8 @@ std::optional<std::string> base64url_decode(std::string_view text);
 std::string random_bytes(std::size_t count);
 // A random (version 4) UUID in canonical lower-case form.
 std::string uuid_v4();
+// The canonical lower-case form (8-4-4-4-12 hex digits) of a UUID's 16 bytes (a uuid column
+// read in PostgreSQL's binary format). Throws std::invalid_argument on another length.
+std::string uuid_text(std::string_view bytes);
 
 }  // namespace crypto

@@ -110,8 +110,8 @@ class Connection {
   // later statements are skipped and Error is thrown; a transaction block the statements
   // opened stays open in the failed state: call rollback().
   std::vector<Result> pipeline(std::span<const Statement> statements);
-  // pipeline() in two halves, so that a caller can work while the server answers (a scan
-  // reading its next page while it folds the current one): send_pipeline() queues and
+  // pipeline() in two halves, so that a caller can work while the server answers (replay
+  // folding its next chunk while the server writes the last): send_pipeline() queues and
   // sends `statements` without waiting; the next call on the connection must be
   // receive_pipeline(), which waits for their results (and throws as pipeline() does).
   void send_pipeline(std::span<const Statement> statements);

@@ -27,20 +27,6 @@ constexpr int64_t kFoldPageSize = 1'000;
 // Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC).
 constexpr int64_t kPostgresEpochUs = 946'684'800'000'000;
 
-// The canonical lower-case text of a uuid's 16 bytes (what uuid_out prints).
-void assign_uuid(std::string& out, std::string_view bytes) {
-  if (bytes.size() != 16) throw pg::Error(pg::ErrorKind::kOther, "", "event_id is not a uuid");
-  static constexpr char kDigits[] = "0123456789abcdef";
-  out.resize(36);
-  std::size_t at = 0;
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out[at++] = '-';
-    const auto byte = static_cast<unsigned char>(bytes[i]);
-    out[at++] = kDigits[byte >> 4];
-    out[at++] = kDigits[byte & 0xf];
-  }
-}
-
 void append_field(std::string& out, std::string_view value) {
   std::array<char, 24> length{};
   const auto end = std::to_chars(length.data(), length.data() + length.size(), value.size()).ptr;
@@ -118,7 +104,7 @@ void parse_events(const pg::Result& rows, std::vector<StoredEvent>& events) {
     event.stream_id.assign(rows.text(row, 0));
     event.stream_version = rows.binary_int64(row, 1);
     event.global_position = rows.binary_int64(row, 2);
-    assign_uuid(event.event_id, rows.text(row, 3));
+    event.event_id = crypto::uuid_text(rows.text(row, 3));
     event.event_type.assign(rows.text(row, 4));
     event.payload.assign(rows.text(row, 5));
     event.metadata.assign(rows.text(row, 6));

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+#include <string>
+
 namespace {
 
 TEST(Sha256, KnownAnswers) {
@@ -122,6 +125,16 @@ TEST(Uuid, Version4Format) {
   ASSERT_EQ(id.size(), 36u);
   EXPECT_EQ(id[14], '4');
   EXPECT_NE(id, crypto::uuid_v4());
+}
+
+// The text of a uuid's 16 bytes is what PostgreSQL's uuid_out prints.
+TEST(Uuid, TextOfSixteenBytes) {
+  EXPECT_EQ(crypto::uuid_text(std::string("\x01\x23\x45\x67\x89\xab\xcd\xef"
+                                          "\x00\xff\x10\x20\x30\x40\x50\x60",
+                                          16)),
+            "01234567-89ab-cdef-00ff-102030405060");
+  EXPECT_THROW(crypto::uuid_text(std::string(15, 'a')), std::invalid_argument);
+  EXPECT_THROW(crypto::uuid_text(std::string(17, 'a')), std::invalid_argument);
 }
 
 }  // namespace

@@ -322,14 +322,53 @@ TEST_F(CommitterTest, VerifyAndReplayAcrossPagesAndChunks) {
   EXPECT_FALSE(report.clean);
   EXPECT_EQ(report.stream_id, "acct-110");
   EXPECT_EQ(report.stream_version, 3);
+  const std::string credits = "SELECT sum(credits_available) FROM ledger_accounts";
+  const int64_t credits_before = count(credits);
+  ASSERT_GE(credits_before, kAccounts * kGrants * (kGrants + 1) / 2);  // the grants at least
   EXPECT_THROW(audit::replay_projections(*pg_), std::runtime_error);
-  // The connection answers again, and nothing of the replay stayed: the projections of the
-  // first chunk, cleared and rewritten by it, still match their streams.
+  // The connection answers again, and nothing of the replay stayed: it cleared every
+  // projection and rewrote the first chunk before it failed, and all of it rolled back.
   EXPECT_NO_THROW(pg_->ping());
   EXPECT_EQ(count("SELECT count(*) FROM ledger_accounts"), kAccounts);
+  EXPECT_EQ(count(credits), credits_before);
   const auto after = audit::verify_ledger(*pg_);
   EXPECT_EQ(after.stream_id, "acct-110");
   EXPECT_EQ(after.stream_version, 3);
+}
+
+// The log's reader runs on a second connection: when that one cannot be had (here a role
+// allowed one connection), verify and replay fail with the reader's error instead of
+// hanging or reporting a clean log, replay changes nothing, and the caller's connection is
+// usable again.
+TEST_F(CommitterTest, AReaderThatCannotConnectFailsVerifyAndReplay) {
+  for (int g = 0; g < 3; ++g) {
+    ASSERT_TRUE(submit("solo", "g" + std::to_string(g), GrantCredits{5, "load", "admin"}).ok());
+  }
+  const std::string credits =
+      "SELECT credits_available FROM ledger_accounts WHERE account_id = 'solo'";
+  const int64_t credits_before = count(credits);
+  ASSERT_GE(credits_before, 15);
+  const std::string role = "one_connection_" + db_.name();
+  {
+    pqxx::nontransaction work(*connection_);
+    work.exec0("CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 1");
+    work.exec0("GRANT pg_read_all_data, pg_write_all_data TO " + role);
+  }
+  {
+    const std::string prefix = "postgresql://postgres@";
+    ASSERT_EQ(db_.url().rfind(prefix, 0), 0u) << db_.url();
+    pg::Connection limited(pg::ConnectionOptions{.url = "postgresql://" + role + "@" +
+                                                        db_.url().substr(prefix.size())});
+    EXPECT_THROW(audit::verify_ledger(limited), pg::Error);
+    EXPECT_NO_THROW(limited.ping());
+    EXPECT_THROW(audit::replay_projections(limited), pg::Error);
+    EXPECT_NO_THROW(limited.ping());
+  }
+  EXPECT_EQ(count(credits), credits_before);
+  expect_verify_clean();
+  pqxx::nontransaction work(*connection_);
+  work.exec0("DROP OWNED BY " + role);
+  work.exec0("DROP ROLE " + role);
 }
 
 // The committer's connection is killed inside the batch transaction: nothing of that
