@@ -85,15 +85,27 @@ struct ScanProblem {
   int64_t version = 0;
 };
 
-// Checks that `event` follows `folded` (version, hash chain) and folds it in; the problem
-// otherwise.
-std::optional<ScanProblem> check_and_fold(FoldedAccount& folded, const StoredEvent& event) {
+// One page of the log in (stream, version) order, and for each event whether its stored hash
+// is the hash of its bytes chained to the event before it in the page's order (the previous
+// page's last event for the first), or to the zero hash when that event is of another
+// stream: the reader thread checks the chain, the caller checks the versions.
+struct Page {
+  std::vector<StoredEvent> events;
+  std::vector<char> chained;  // per event: 1 when its hash chains
+};
+
+// Checks that `event` follows `folded` (its version; `chained`, the page's verdict on its
+// hash) and folds it in; the problem otherwise. Given the version check, the event before it
+// in the scan is the one `folded` last took, so `chained` is the check of its hash against
+// folded's last hash.
+std::optional<ScanProblem> check_and_fold(FoldedAccount& folded, const StoredEvent& event,
+                                          bool chained) {
   AccountState& state = folded.state;
   if (event.stream_version != state.version + 1) {
     return ScanProblem{"stream version gap: expected " + std::to_string(state.version + 1),
                        event.stream_id, event.stream_version};
   }
-  if (!crypto::constant_time_equal(ledger::event_hash(state.last_hash, event), event.hash)) {
+  if (!chained) {
     return ScanProblem{"hash chain broken: the event's stored bytes or hash were altered",
                        event.stream_id, event.stream_version};
   }
@@ -136,7 +148,7 @@ class PageReader {
 
   // The next page into `page` (its old storage goes back to the reader); false after the
   // last one. Rethrows what stopped the reader.
-  bool next(std::vector<StoredEvent>& page) {
+  bool next(Page& page) {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [this] { return !ready_.empty() || finished_; });
     if (ready_.empty()) {
@@ -157,10 +169,21 @@ class PageReader {
       connection.pipeline(
           std::vector<pg::Statement>{{"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}},
                                      {"", "SET TRANSACTION SNAPSHOT '" + snapshot + "'", {}}});
-      std::string after_stream;
-      int64_t after_version = 0;
+      // The server reads page n+1 while this thread parses and checks page n: the next
+      // page's query goes out as soon as the current page's last row is known.
+      const auto send_page_after = [&connection](const std::string& stream, int64_t version) {
+        connection.send_pipeline(
+            std::vector<pg::Statement>{ledger::log_after_statement(stream, version, kPageSize)});
+      };
+      send_page_after("", 0);
+      std::string chain_stream;  // the last event checked, which the next one may chain to
+      std::string chain_hash;
       for (;;) {
-        std::vector<StoredEvent> page;
+        const pg::Result rows = std::move(connection.receive_pipeline().front());
+        const int count = rows.rows();
+        const bool last = count < kPageSize;
+        if (!last) send_page_after(rows.string(count - 1, 0), rows.binary_int64(count - 1, 1));
+        Page page;
         {
           std::unique_lock lock(mutex_);
           changed_.wait(lock, [this] { return ready_.size() < kPagesAhead || stopping_; });
@@ -170,17 +193,15 @@ class PageReader {
             spare_.pop_back();
           }
         }
-        ledger::parse_events(
-            connection.exec(ledger::log_after_statement(after_stream, after_version, kPageSize)),
-            page);
-        const bool last = static_cast<int64_t>(page.size()) < kPageSize;
-        if (!page.empty()) {
-          after_stream = page.back().stream_id;
-          after_version = page.back().stream_version;
+        ledger::parse_events(rows, page.events);
+        check_chain(page, chain_stream, chain_hash);
+        if (!page.events.empty()) {
+          chain_stream = page.events.back().stream_id;
+          chain_hash = page.events.back().hash;
         }
         {
           const std::lock_guard lock(mutex_);
-          if (!page.empty()) ready_.push_back(std::move(page));
+          if (!page.events.empty()) ready_.push_back(std::move(page));
           if (last) finished_ = true;
         }
         changed_.notify_all();
@@ -197,10 +218,30 @@ class PageReader {
     }
   }
 
+  // Fills page.chained. `stream` and `hash` are those of the event before the page's first
+  // ("" for none).
+  static void check_chain(Page& page, const std::string& stream, const std::string& hash) {
+    static const std::string kZeroHash = ledger::empty_account("").last_hash;
+    page.chained.resize(page.events.size());
+    const std::string* previous_stream = &stream;
+    const std::string* previous_hash = &hash;
+    bool has_previous = !stream.empty();
+    for (std::size_t i = 0; i < page.events.size(); ++i) {
+      const StoredEvent& event = page.events[i];
+      const bool same_stream = has_previous && event.stream_id == *previous_stream;
+      const std::string& chained_to = same_stream ? *previous_hash : kZeroHash;
+      page.chained[i] =
+          crypto::constant_time_equal(ledger::event_hash(chained_to, event), event.hash);
+      previous_stream = &event.stream_id;
+      previous_hash = &event.hash;
+      has_previous = true;
+    }
+  }
+
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<std::vector<StoredEvent>> ready_;
-  std::vector<std::vector<StoredEvent>> spare_;
+  std::deque<Page> ready_;
+  std::vector<Page> spare_;
   bool finished_ = false;
   bool stopping_ = false;
   std::exception_ptr failure_;
@@ -239,14 +280,15 @@ std::optional<ScanProblem> scan_log(pg::Connection& connection, int64_t& events_
     current.reset();
     return std::nullopt;
   };
-  std::vector<StoredEvent> page;
+  Page page;
   while (reader.next(page)) {
-    for (const StoredEvent& event : page) {
+    for (std::size_t i = 0; i < page.events.size(); ++i) {
+      const StoredEvent& event = page.events[i];
       if (!current || current->state.account_id != event.stream_id) {
         if (auto problem = finish()) return problem;
         current = FoldedAccount{ledger::empty_account(event.stream_id), {}};
       }
-      if (auto problem = check_and_fold(*current, event)) return problem;
+      if (auto problem = check_and_fold(*current, event, page.chained[i] != 0)) return problem;
       ++events_checked;
     }
   }
@@ -330,7 +372,7 @@ void send_projections(pg::Connection& connection, std::vector<FoldedAccount>&& c
     statements.push_back(projections::subscriptions::write(subscribed, now_us));
   }
   if (!reservation_keys.empty()) {
-    statements.push_back(projections::reservations::write(reservation_keys, folded));
+    statements.push_back(projections::reservations::insert(reservation_keys, folded));
   }
   if (!reference_keys.empty()) {
     statements.push_back(projections::refund_references::write(reference_keys, folded));
@@ -371,7 +413,8 @@ VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& pro
     return fail(report, problem);
   }
   // One snapshot for the whole log and every projection row: a commit meanwhile is never a
-  // false mismatch.
+  // false mismatch. It is taken after the projection tables' lock: a replay running now
+  // commits first (projections/replay_lock.h).
   connection.exec({"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}});
   std::optional<ScanProblem> problem;
   std::string mismatch;
@@ -379,6 +422,7 @@ VerifyReport verify_ledger(pg::Connection& connection, const VerifyProgress& pro
   int64_t mismatch_version = 0;
   std::vector<std::string> orphans;
   try {
+    connection.exec(projections::lock_for_snapshot_read());
     Chunk chunk;
     const auto compare = [&] {
       const std::vector<FoldedAccount> accounts = chunk.take();
@@ -411,12 +455,15 @@ VerifyReport verify_stream(pg::Connection& connection, const std::string& accoun
   std::string mismatch;
   int64_t mismatch_version = 0;
   try {
+    connection.exec(projections::lock_for_snapshot_read());  // see verify_ledger
     FoldedAccount folded{ledger::empty_account(account_id), {}};
     for (;;) {
       const std::vector<StoredEvent> page =
           ledger::read_stream(connection, account_id, folded.state.version, kPageSize);
       for (const StoredEvent& event : page) {
-        problem = check_and_fold(folded, event);
+        const bool chained = crypto::constant_time_equal(
+            ledger::event_hash(folded.state.last_hash, event), event.hash);
+        problem = check_and_fold(folded, event, chained);
         if (problem) break;
         ++report.events_checked;
       }
@@ -443,12 +490,13 @@ VerifyReport verify_stream(pg::Connection& connection, const std::string& accoun
 }
 
 int64_t replay_projections(pg::Connection& connection, const VerifyProgress& progress) {
-  // EXCLUSIVE on the event log blocks every committer's INSERT (ROW EXCLUSIVE) until the
-  // rewrite commits, and the scan reads in a snapshot this transaction exports after taking
-  // the lock: nothing committed after the fold can be overwritten by it.
-  connection.pipeline(
-      std::vector<pg::Statement>{{"", "BEGIN", {}}, projections::lock_against_appends()});
+  // The locks (projections/replay_lock.h) block every committer's appends until the rewrite
+  // commits, and the scan reads in a snapshot this transaction exports after taking them:
+  // nothing committed after the fold can be overwritten by it. The projection tables are
+  // emptied with TRUNCATE, so the rewrite inserts into empty tables and indexes.
+  connection.exec({"", "BEGIN", {}});
   try {
+    connection.pipeline(projections::lock_for_rebuild());
     connection.pipeline(std::vector<pg::Statement>{
         projections::refund_references::clear(), projections::subscriptions::clear(),
         projections::reservations::clear(), projections::balances::clear(),

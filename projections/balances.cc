@@ -166,7 +166,7 @@ pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, in
            int64_array(due)}};
 }
 
-pg::Statement clear() { return {"balances_clear", "DELETE FROM ledger_accounts", {}}; }
+pg::Statement clear() { return {"balances_clear", "TRUNCATE ledger_accounts", {}}; }
 
 std::string difference(const ledger::AccountState& projected, const ledger::AccountState& folded) {
   if (!projected.opened) return "balance projection row is missing";

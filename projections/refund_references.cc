@@ -52,7 +52,7 @@ pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& s
 }
 
 pg::Statement clear() {
-  return {"refund_references_clear", "DELETE FROM ledger_refund_references", {}};
+  return {"refund_references_clear", "TRUNCATE ledger_refund_references", {}};
 }
 
 std::string find_account(pg::Connection& connection, const std::string& reference) {

@@ -100,7 +100,12 @@ void apply(const pg::Result& rows, ledger::AccountStates& states) {
   }
 }
 
-pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& states) {
+namespace {
+
+// The rows of the reservations named by `keys`, as `states` hold them, as the eight bound
+// arrays of an unnest(...) AS x(a, r, n, f, e, s, c, d).
+std::vector<std::string> row_arrays(const std::vector<Key>& keys,
+                                    const ledger::AccountStates& states) {
   assert(!keys.empty());
   std::vector<std::string> accounts, ids, features, expiries, statuses, draws;
   std::vector<int64_t> amounts, captured;
@@ -116,20 +121,37 @@ pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& s
     draws.push_back(encode_draws(r.draws));
   }
   using namespace ledger::sql;
+  return {text_array(accounts), text_array(ids),      int64_array(amounts),  text_array(features),
+          text_array(expiries), text_array(statuses), int64_array(captured), text_array(draws)};
+}
+
+#define RESERVATION_ROWS                                                             \
+  "unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[]," \
+  " $7::bigint[], $8::text[]) AS x(a, r, n, f, e, s, c, d)"
+
+}  // namespace
+
+pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& states) {
   // MERGE under the accounts' locks (see projections/balances.cc).
   return {"reservations_write",
-          "MERGE INTO ledger_reservations t USING (SELECT * FROM unnest($1::text[], $2::text[],"
-          " $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])"
-          " AS x(a, r, n, f, e, s, c, d)) x ON t.account_id = x.a AND t.reservation_id = x.r"
+          "MERGE INTO ledger_reservations t USING (SELECT * FROM " RESERVATION_ROWS
+          ") x ON t.account_id = x.a AND t.reservation_id = x.r"
           " WHEN MATCHED THEN UPDATE SET status = x.s, amount_captured = x.c"
           " WHEN NOT MATCHED THEN INSERT (account_id, reservation_id, amount, feature,"
           " expires_at, status, amount_captured, draws)"
           " VALUES (x.a, x.r, x.n, x.f, x.e::timestamptz, x.s, x.c, x.d)",
-          {text_array(accounts), text_array(ids), int64_array(amounts), text_array(features),
-           text_array(expiries), text_array(statuses), int64_array(captured), text_array(draws)}};
+          row_arrays(keys, states)};
 }
 
-pg::Statement clear() { return {"reservations_clear", "DELETE FROM ledger_reservations", {}}; }
+pg::Statement insert(const std::vector<Key>& keys, const ledger::AccountStates& states) {
+  return {"reservations_insert",
+          "INSERT INTO ledger_reservations (account_id, reservation_id, amount, feature,"
+          " expires_at, status, amount_captured, draws)"
+          " SELECT a, r, n, f, e::timestamptz, s, c, d FROM " RESERVATION_ROWS,
+          row_arrays(keys, states)};
+}
+
+pg::Statement clear() { return {"reservations_clear", "TRUNCATE ledger_reservations", {}}; }
 
 std::string difference(const ledger::AccountState& projected, const ledger::AccountState& folded) {
   if (projected.reservations.size() != folded.reservations.size()) {

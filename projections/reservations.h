@@ -27,6 +27,8 @@ void apply(const pg::Result& rows, ledger::AccountStates& states);
 
 // Inserts or updates the rows of the reservations named by `keys`, as `states` hold them.
 pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& states);
+// Inserts them (replay, into the table clear() emptied: a row that exists is an error).
+pg::Statement insert(const std::vector<Key>& keys, const ledger::AccountStates& states);
 
 pg::Statement clear();
 

@@ -96,7 +96,7 @@ pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, in
            timestamp_literal(now_us)}};
 }
 
-pg::Statement clear() { return {"subscriptions_clear", "DELETE FROM ledger_subscriptions", {}}; }
+pg::Statement clear() { return {"subscriptions_clear", "TRUNCATE ledger_subscriptions", {}}; }
 
 std::string difference(const ledger::AccountState& projected, const ledger::AccountState& folded) {
   const bool has_row = !projected.subscription.subscription_id.empty();

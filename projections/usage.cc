@@ -79,7 +79,7 @@ AccountsUsage apply(const pg::Result& rows) {
   return usage;
 }
 
-pg::Statement clear() { return {"usage_clear", "DELETE FROM ledger_usage_daily", {}}; }
+pg::Statement clear() { return {"usage_clear", "TRUNCATE ledger_usage_daily", {}}; }
 
 std::string difference(const Usage& projected, const Usage& folded) {
   if (projected == folded) return "";

@@ -353,6 +353,7 @@ TEST_F(CommitterTest, AReaderThatCannotConnectFailsVerifyAndReplay) {
     pqxx::nontransaction work(*connection_);
     work.exec0("CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 1");
     work.exec0("GRANT pg_read_all_data, pg_write_all_data TO " + role);
+    work.exec0("GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO " + role);  // replay's
   }
   {
     const std::string prefix = "postgresql://postgres@";
@@ -369,6 +370,52 @@ TEST_F(CommitterTest, AReaderThatCannotConnectFailsVerifyAndReplay) {
   pqxx::nontransaction work(*connection_);
   work.exec0("DROP OWNED BY " + role);
   work.exec0("DROP ROLE " + role);
+}
+
+// Replay empties the projection tables with TRUNCATE, which is not MVCC-safe: a verify whose
+// snapshot predated the replay's commit would find every row missing. Verify takes its
+// snapshot after a lock that waits for the replay, so it sees the rebuilt tables, and the
+// committer's writes wait for the replay and then go on.
+TEST_F(CommitterTest, AVerifyDuringAReplayWaitsForItAndSeesTheRebuiltProjections) {
+  for (int a = 0; a < 3; ++a) {
+    const std::string account = "during-" + std::to_string(a);
+    ASSERT_TRUE(submit(account, "g", GrantCredits{7, "load", "admin"}).ok());
+  }
+  const auto verify_pg = db_.connect_pg();
+  const auto watcher = db_.connect();
+  // Whether some backend waits for a lock.
+  const auto someone_waits = [&] {
+    pqxx::nontransaction work(*watcher);
+    return work.exec1("SELECT count(*) FROM pg_locks WHERE NOT granted")[0].as<int64_t>() > 0;
+  };
+  std::future<audit::VerifyReport> verify;
+  std::future<Outcome> write;
+  bool waited = false;
+  // The progress callback runs inside the replay's transaction, after the TRUNCATE: start a
+  // verify and a write there and see both wait.
+  const int64_t streams = audit::replay_projections(*pg_, [&](int64_t, int64_t) {
+    if (verify.valid()) return;
+    verify = std::async(std::launch::async, [&] { return audit::verify_ledger(*verify_pg); });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!someone_waits() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    waited = someone_waits();
+    EXPECT_EQ(verify.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+    write = committer_->submit(make("during-0", "after", GrantCredits{1, "load", "admin"}));
+    EXPECT_EQ(write.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  });
+  EXPECT_EQ(streams, 3);
+  ASSERT_TRUE(verify.valid());
+  EXPECT_TRUE(waited);
+  const audit::VerifyReport report = verify.get();
+  EXPECT_TRUE(report.clean) << report.problem << " at " << report.stream_id;
+  EXPECT_EQ(report.streams_checked, 3);
+  ASSERT_TRUE(write.valid());
+  EXPECT_TRUE(write.get().ok());
+  EXPECT_EQ(count("SELECT credits_granted FROM ledger_accounts WHERE account_id = 'during-0'"),
+            count("SELECT credits_granted FROM ledger_accounts WHERE account_id = 'during-1'") + 1);
+  expect_verify_clean();
 }
 
 // The committer's connection is killed inside the batch transaction: nothing of that
