@@ -134,12 +134,14 @@ bool apply_body(AccountState& s, const CreditsGranted& e) {
   return add(s.credits_available, e.amount) && add(s.credits_granted, e.amount);
 }
 bool apply_body(AccountState& s, const CreditsReserved& e) {
-  if (e.amount <= 0 || s.reservations.count(e.reservation_id) != 0) return false;
+  if (e.amount <= 0) return false;
+  const auto place = s.reservations.lower_bound(e.reservation_id);  // one lookup
+  if (place != s.reservations.end() && place->first == e.reservation_id) return false;
   std::optional<std::vector<BucketDraw>> draws = e.draws ? e.draws : burn_down_draws(s, e.amount);
   if (!draws || !take_draws(s, *draws, e.amount, true)) return false;
-  s.reservations[e.reservation_id] =
-      Reservation{e.reservation_id,         e.amount, e.feature,        e.expires_at_us,
-                  ReservationStatus::kOpen, 0,        std::move(*draws)};
+  s.reservations.emplace_hint(place, e.reservation_id,
+                              Reservation{e.reservation_id, e.amount, e.feature, e.expires_at_us,
+                                          ReservationStatus::kOpen, 0, std::move(*draws)});
   return subtract(s.credits_available, e.amount) && add(s.credits_reserved, e.amount);
 }
 bool apply_body(AccountState& s, const ReservationCaptured& e) {

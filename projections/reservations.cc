@@ -87,6 +87,7 @@ pg::Statement load_accounts(const std::vector<std::string>& account_ids) {
 }
 
 void apply(const pg::Result& rows, ledger::AccountStates& states) {
+  ledger::AccountState* state = nullptr;  // of the previous row: rows come account by account
   for (int i = 0; i < rows.rows(); ++i) {
     ledger::Reservation r;
     r.id = rows.string(i, 1);
@@ -96,7 +97,11 @@ void apply(const pg::Result& rows, ledger::AccountStates& states) {
     r.status = parse_status(rows.text(i, 5));
     r.amount_captured = rows.int64(i, 6);
     r.draws = decode_draws(rows.text(i, 7));
-    states.at(rows.string(i, 0)).reservations[r.id] = std::move(r);
+    if (state == nullptr || state->account_id != rows.text(i, 0)) {
+      state = &states.at(rows.string(i, 0));
+    }
+    std::string id = r.id;
+    state->reservations.insert_or_assign(std::move(id), std::move(r));
   }
 }
 
@@ -158,11 +163,24 @@ std::string difference(const ledger::AccountState& projected, const ledger::Acco
     return "reservation projection has " + std::to_string(projected.reservations.size()) +
            " rows, fold has " + std::to_string(folded.reservations.size());
   }
+  // Both maps are ordered by id and of one size: walked side by side, each projected
+  // reservation meets the folded one of its id, unless the ids differ.
+  auto folded_it = folded.reservations.begin();
+  for (const auto& [id, r] : projected.reservations) {
+    if (folded_it->first != id) break;
+    if (!same(r, folded_it->second)) {
+      return "reservation " + id + " differs from the fold of its events";
+    }
+    ++folded_it;
+  }
+  if (folded_it == folded.reservations.end()) return "";
+  // The ids differ: name the first projected reservation that has no folded one or differs.
   for (const auto& [id, r] : projected.reservations) {
     const auto it = folded.reservations.find(id);
     if (it == folded.reservations.end()) return "reservation " + id + " has no events";
     if (!same(r, it->second)) return "reservation " + id + " differs from the fold of its events";
   }
+  assert(false && "of two maps of one size with other ids, each has an id the other lacks");
   return "";
 }
 

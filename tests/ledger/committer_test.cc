@@ -287,6 +287,39 @@ TEST_F(CommitterTest, VerifyReportsAProjectionThatDriftedFromItsEvents) {
   expect_verify_clean();
 }
 
+// The reservation rows are compared with the fold side by side in id order: a row renamed,
+// edited or removed is named with its account.
+TEST_F(CommitterTest, VerifyNamesATamperedReservationRow) {
+  for (int r = 0; r < 3; ++r) {
+    const std::string id = "res_" + std::to_string(r);
+    ASSERT_TRUE(submit("rita", "r" + id, ReserveCredits{5, "humanize", 60, id}).ok());
+  }
+  ASSERT_TRUE(submit("rita", "c", CaptureReservation{"res_1", 2}).ok());
+  expect_verify_clean();
+  const auto tampered = [&](const std::string& sql, const std::string& problem) {
+    {
+      pqxx::work work(*connection_);
+      work.exec0(sql);
+      work.commit();
+    }
+    const auto report = audit::verify_ledger(*pg_);
+    EXPECT_FALSE(report.clean) << sql;
+    EXPECT_EQ(report.stream_id, "rita") << sql;
+    EXPECT_NE(report.problem.find(problem), std::string::npos) << sql << ": " << report.problem;
+    EXPECT_EQ(audit::replay_projections(*pg_), 1);
+    expect_verify_clean();
+  };
+  tampered("UPDATE ledger_reservations SET reservation_id = 'res_9' WHERE reservation_id = 'res_0'",
+           "reservation res_9 has no events");
+  tampered(
+      "UPDATE ledger_reservations SET reservation_id = 'res_0a' WHERE reservation_id = 'res_0'",
+      "reservation res_0a has no events");
+  tampered("UPDATE ledger_reservations SET amount_captured = 3 WHERE reservation_id = 'res_1'",
+           "reservation res_1 differs from the fold of its events");
+  tampered("DELETE FROM ledger_reservations WHERE reservation_id = 'res_2'",
+           "reservation projection has 2 rows, fold has 3");
+}
+
 // More than one page of the log (20,000 events) and more than one chunk of accounts (100):
 // a reader thread reads the pages on a second connection in the caller's snapshot while the
 // scan folds, compares chunks (verify) or sends their writes ahead (replay). A problem found
