@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The benchmarks, in one invocation on one throwaway PostgreSQL with durable settings (fsync
-# and synchronous_commit on, the defaults): first the naive baseline and the committer
+# and synchronous_commit on, the defaults; shared_buffers a quarter of the memory, at most
+# 8 GB): first the naive baseline and the committer
 # (build/benchmarks/ledger_bench), then ledgerd over HTTP (build/benchmarks/http_bench),
 # which is given the baseline of the same run. Prints every figure with its ratio to the
 # baseline and the machine's load. Then, on the log those runs wrote, the scan benchmark of
-# issue 12: `COPY ledger_events TO '/dev/null'` against `ledgerctl verify` and `replay`.
+# issue 12: `COPY ledger_events TO '/dev/null'` against `ledgerctl verify` and `replay` (best
+# of three runs each).
 #   scripts/bench.sh [--seconds=N] [--threads=N] [--more_threads=N]
 #   (defaults: 10 s per run; 32 callers, and 128 for the write path's second run;
 #   --seconds=100 writes a log of about a million events for the scan benchmark)
@@ -29,13 +31,21 @@ build_project "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEDGER_SANITIZE=
 pg_dir="$ROOT/build/pg-bench-$$"
 port=$(free_port)
 trap 'pg_stop "$pg_dir"; rm -rf "$pg_dir" "$pg_dir.out"' EXIT
-pg_start "$pg_dir" "$port"
+# PostgreSQL's default shared_buffers (128 MB) is sized for any machine, not this one: the
+# benchmark database gets what its documentation suggests for a dedicated server, a quarter
+# of the memory (at most 8 GB), as any deployment would. Both designs run on it.
+memory_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+shared_buffers_mb=$(( memory_kb / 4 / 1024 ))
+if [ "$shared_buffers_mb" -gt 8192 ]; then shared_buffers_mb=8192; fi
+if [ "$shared_buffers_mb" -lt 128 ]; then shared_buffers_mb=128; fi
+pg_start "$pg_dir" "$port" "shared_buffers=${shared_buffers_mb}MB"
 psql_url="postgresql://postgres@127.0.0.1:$port"
 "$PG_BIN/psql" "$psql_url/postgres" -qc "CREATE DATABASE ledger_bench"
 export LEDGER_BENCH_DATABASE_URL="$psql_url/ledger_bench"
 
 output="$pg_dir.out"
-log "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+log "machine: $(nproc) cores, $(( memory_kb / 1024 / 1024 )) GiB, PostgreSQL shared_buffers" \
+  "${shared_buffers_mb} MB, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$ROOT/build/benchmarks/ledger_bench" --seconds="$seconds" --threads="$threads" \
   --more_threads="$more_threads" | tee "$output"
 baseline=$(sed -n 's/^RESULT naive_commands_per_s=\([0-9]*\).*/\1/p' "$output")
@@ -65,7 +75,9 @@ printf '  HTTP GET /credits, %3s clients      %8s requests/s  %sx the 2,800/s be
 printf '  HTTP writes at half the peak rate  p99 %s ms (target <= 25 ms)\n' "$p99"
 log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# Issue 12: verify and replay against COPY's events/s on the log written above.
+# Issue 12: verify and replay against COPY's events/s on the log written above. Each runs
+# three times, in turn, and the best time of each counts: the shared machine's noise hits
+# single runs of a few seconds hard, and every command gets the same treatment.
 seconds_of() {
   local started ended
   started=$(date +%s.%N)
@@ -73,17 +85,28 @@ seconds_of() {
   ended=$(date +%s.%N)
   awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.2f", b - a }'
 }
+best() { printf '%s\n' "$@" | sort -g | head -1; }
 events=$("$PG_BIN/psql" "$LEDGER_BENCH_DATABASE_URL" -Atc "SELECT count(*) FROM ledger_events")
 log "scan benchmark on $events events, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-copy_s=$(seconds_of "$PG_BIN/psql" "$LEDGER_BENCH_DATABASE_URL" -qc \
-  "COPY ledger_events TO '/dev/null'")
 ledgerctl=("$ROOT/build/tools/ledgerctl" --database-url "$LEDGER_BENCH_DATABASE_URL")
-verify_s=$(seconds_of "${ledgerctl[@]}" verify)
-replay_s=$(seconds_of "${ledgerctl[@]}" replay)
+copy_runs=()
+verify_runs=()
+replay_runs=()
+for round in 1 2 3; do
+  copy_runs+=("$(seconds_of "$PG_BIN/psql" "$LEDGER_BENCH_DATABASE_URL" -qc \
+    "COPY ledger_events TO '/dev/null'")")
+  verify_runs+=("$(seconds_of "${ledgerctl[@]}" verify)")
+  replay_runs+=("$(seconds_of "${ledgerctl[@]}" replay)")
+  log "scan round $round: COPY ${copy_runs[-1]} s, verify ${verify_runs[-1]} s," \
+    "replay ${replay_runs[-1]} s"
+done
+copy_s=$(best "${copy_runs[@]}")
+verify_s=$(best "${verify_runs[@]}")
+replay_s=$(best "${replay_runs[@]}")
 per_s() { awk -v n="$events" -v s="$1" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 share() { awk -v c="$copy_s" -v s="$1" 'BEGIN { printf "%.0f%%", (s > 0 ? 100 * c / s : 0) }'; }
 echo
-echo "scan summary ($events events; targets from issue 12):"
+echo "scan summary ($events events, best of 3 runs each; targets from issue 12):"
 printf '  COPY ledger_events TO /dev/null  %6s s %9s events/s\n' "$copy_s" "$(per_s "$copy_s")"
 printf '  ledgerctl verify                 %6s s %9s events/s  %s of COPY (target >= 50%%)\n' \
   "$verify_s" "$(per_s "$verify_s")" "$(share "$verify_s")"

@@ -62,10 +62,14 @@ free_port() {
   return 1
 }
 
-# pg_start DATA_DIR PORT: initialises DATA_DIR on first use, then starts the server on
-# 127.0.0.1:PORT with its socket in DATA_DIR. Durable settings stay on (fsync, sync commit).
+# pg_start DATA_DIR PORT [SETTING=VALUE...]: initialises DATA_DIR on first use, then starts
+# the server on 127.0.0.1:PORT with its socket in DATA_DIR and the extra settings given.
+# Durable settings stay on (fsync, sync commit).
 pg_start() {
   local data_dir=$1 port=$2
+  shift 2
+  local extra="" setting
+  for setting in "$@"; do extra+=" -c $setting"; done
   mkdir -p "$data_dir"
   if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$data_dir"; fi
   chmod 700 "$data_dir"
@@ -74,7 +78,8 @@ pg_start() {
     pg_as_owner "$PG_BIN/initdb" -D "$data_dir" -A trust -U postgres -E UTF8 --locale=C >/dev/null
   fi
   pg_as_owner "$PG_BIN/pg_ctl" -D "$data_dir" -l "$data_dir/server.log" -w -t 60 \
-    -o "-p $port -k $data_dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+    -o "-p $port -k $data_dir -c listen_addresses=127.0.0.1 -c max_connections=300$extra" \
+    start >/dev/null
 }
 
 pg_stop() {
