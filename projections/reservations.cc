@@ -87,7 +87,8 @@ pg::Statement load_accounts(const std::vector<std::string>& account_ids) {
 }
 
 void apply(const pg::Result& rows, ledger::AccountStates& states) {
-  ledger::AccountState* state = nullptr;  // of the previous row: rows come account by account
+  // The previous row's account: one lookup per run of rows of one account.
+  ledger::AccountState* state = nullptr;
   for (int i = 0; i < rows.rows(); ++i) {
     ledger::Reservation r;
     r.id = rows.string(i, 1);

@@ -393,9 +393,18 @@ TEST_F(CommitterTest, AReaderThatCannotConnectFailsVerifyAndReplay) {
     ASSERT_EQ(db_.url().rfind(prefix, 0), 0u) << db_.url();
     pg::Connection limited(pg::ConnectionOptions{.url = "postgresql://" + role + "@" +
                                                         db_.url().substr(prefix.size())});
-    EXPECT_THROW(audit::verify_ledger(limited), pg::Error);
+    // The error is the reader's refused connection, not another failure on the way.
+    const auto reader_refused = [](const auto& run) {
+      try {
+        run();
+      } catch (const pg::Error& error) {
+        return std::string(error.what()).find("too many connections") != std::string::npos;
+      }
+      return false;
+    };
+    EXPECT_TRUE(reader_refused([&] { audit::verify_ledger(limited); }));
     EXPECT_NO_THROW(limited.ping());
-    EXPECT_THROW(audit::replay_projections(limited), pg::Error);
+    EXPECT_TRUE(reader_refused([&] { audit::replay_projections(limited); }));
     EXPECT_NO_THROW(limited.ping());
   }
   EXPECT_EQ(count(credits), credits_before);
