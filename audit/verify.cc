@@ -94,6 +94,11 @@ struct Page {
   std::vector<char> chained;  // per event: 1 when its hash chains
 };
 
+// Whether the stored hash of `event` is the hash of its bytes chained to `previous_hash`.
+bool chains_to(const std::string& previous_hash, const StoredEvent& event) {
+  return crypto::constant_time_equal(ledger::event_hash(previous_hash, event), event.hash);
+}
+
 // Checks that `event` follows `folded` (its version; `chained`, the page's verdict on its
 // hash) and folds it in; the problem otherwise. Given the version check, the event before it
 // in the scan is the one `folded` last took, so `chained` is the check of its hash against
@@ -124,9 +129,10 @@ std::optional<ScanProblem> check_and_fold(FoldedAccount& folded, const StoredEve
 
 // The log's pages in (stream, version) order, read by a thread of their own on a second
 // connection that shares the caller's snapshot (pg_export_snapshot): PostgreSQL reads and
-// sends page n+1 and this reader parses it while the caller folds page n and talks to the
-// database on its own connection. At most kPagesAhead parsed pages wait; their storage
-// goes round (a page's strings are overwritten in place, not allocated again).
+// sends page n+1 while this reader parses page n and checks its hash chain, and the caller
+// folds the page before and talks to the database on its own connection. At most kPagesAhead parsed
+// pages wait; their storage goes round (a page's strings are overwritten in place, not allocated
+// again).
 class PageReader {
  public:
   static constexpr std::size_t kPagesAhead = 2;
@@ -230,8 +236,7 @@ class PageReader {
       const StoredEvent& event = page.events[i];
       const bool same_stream = has_previous && event.stream_id == *previous_stream;
       const std::string& chained_to = same_stream ? *previous_hash : kZeroHash;
-      page.chained[i] =
-          crypto::constant_time_equal(ledger::event_hash(chained_to, event), event.hash);
+      page.chained[i] = chains_to(chained_to, event);
       previous_stream = &event.stream_id;
       previous_hash = &event.hash;
       has_previous = true;
@@ -461,9 +466,7 @@ VerifyReport verify_stream(pg::Connection& connection, const std::string& accoun
       const std::vector<StoredEvent> page =
           ledger::read_stream(connection, account_id, folded.state.version, kPageSize);
       for (const StoredEvent& event : page) {
-        const bool chained = crypto::constant_time_equal(
-            ledger::event_hash(folded.state.last_hash, event), event.hash);
-        problem = check_and_fold(folded, event, chained);
+        problem = check_and_fold(folded, event, chains_to(folded.state.last_hash, event));
         if (problem) break;
         ++report.events_checked;
       }
@@ -496,11 +499,14 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
   // emptied with TRUNCATE, so the rewrite inserts into empty tables and indexes.
   connection.exec({"", "BEGIN", {}});
   try {
-    connection.pipeline(projections::lock_for_rebuild());
-    connection.pipeline(std::vector<pg::Statement>{
-        projections::refund_references::clear(), projections::subscriptions::clear(),
-        projections::reservations::clear(), projections::balances::clear(),
-        projections::usage::clear()});
+    std::vector<pg::Statement> statements = projections::lock_for_rebuild();  // locks first
+    for (pg::Statement clear :
+         {projections::refund_references::clear(), projections::subscriptions::clear(),
+          projections::reservations::clear(), projections::balances::clear(),
+          projections::usage::clear()}) {
+      statements.push_back(std::move(clear));
+    }
+    connection.pipeline(statements);
     int64_t streams = 0;
     int64_t events = 0;
     Chunk chunk;

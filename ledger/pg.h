@@ -110,8 +110,9 @@ class Connection {
   // later statements are skipped and Error is thrown; a transaction block the statements
   // opened stays open in the failed state: call rollback().
   std::vector<Result> pipeline(std::span<const Statement> statements);
-  // pipeline() in two halves, so that a caller can work while the server answers (replay
-  // folding its next chunk while the server writes the last): send_pipeline() queues and
+  // pipeline() in two halves, so that a caller can work while the server answers (the log
+  // reader parsing page n while the server reads page n+1, replay folding its next chunk
+  // while the server writes the last): send_pipeline() queues and
   // sends `statements` without waiting; the next call on the connection must be
   // receive_pipeline(), which waits for their results (and throws as pipeline() does).
   void send_pipeline(std::span<const Statement> statements);
