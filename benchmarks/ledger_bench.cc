@@ -8,9 +8,11 @@
 // and idempotency record) with the same callers, accounts and reserve+capture workload.
 //
 //   ledger_bench [--threads=32] [--more_threads=128] [--seconds=10] [--accounts=64] [--lanes=2]
+//                [--baseline=N]
 //
 // Both run at `threads` and `more_threads` callers; the baseline is the naive design's better
-// figure. The last line is machine-readable for scripts/bench.sh:
+// figure; --baseline=N skips it and takes N (to compare two committer builds, not for
+// RESULTS.md). The last line is machine-readable for scripts/bench.sh:
 //   RESULT naive_commands_per_s=N committer_commands_per_s=M committer_more_callers_per_s=K
 #include <sys/resource.h>
 #include <unistd.h>
@@ -43,6 +45,7 @@ struct BenchOptions {
   int seconds = 10;
   int accounts = 64;
   int lanes = 2;
+  int baseline = 0;  // > 0: the naive figure is given, not measured (committer A/B runs)
 };
 
 int flag_value(const char* arg, const char* name, int fallback) {
@@ -272,6 +275,7 @@ int main(int argc, char** argv) {
     options.seconds = flag_value(argv[i], "--seconds=", options.seconds);
     options.accounts = flag_value(argv[i], "--accounts=", options.accounts);
     options.lanes = flag_value(argv[i], "--lanes=", options.lanes);
+    options.baseline = flag_value(argv[i], "--baseline=", options.baseline);
   }
   const char* url = std::getenv("LEDGER_BENCH_DATABASE_URL");
   if (url == nullptr) {
@@ -287,8 +291,10 @@ int main(int argc, char** argv) {
               options.accounts, options.seconds, load_average().c_str());
   // The baseline is the naive design at its best of the two concurrencies: more connections
   // than cores only adds contention to one transaction per command.
-  const double naive = std::max(measure_naive(url, options, options.threads),
-                                measure_naive(url, options, options.more_threads));
+  const double naive = options.baseline > 0
+                           ? options.baseline
+                           : std::max(measure_naive(url, options, options.threads),
+                                      measure_naive(url, options, options.more_threads));
   const double committer = measure_committer(url, options, options.threads, naive);
   const double committer_more = measure_committer(url, options, options.more_threads, naive);
   std::printf("load average after: %s\n", load_average().c_str());

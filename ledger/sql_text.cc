@@ -14,14 +14,16 @@ std::string text_array(const std::vector<std::string>& values) {
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i > 0) out.push_back(',');
     out.push_back('"');
-    std::size_t from = 0;
-    for (std::size_t at = values[i].find_first_of("\"\\"); at != std::string::npos;
-         at = values[i].find_first_of("\"\\", at + 1)) {
-      out.append(values[i], from, at - from);
+    // One pass per element (find_first_of would call memchr once per character).
+    const char* from = values[i].data();
+    const char* const end = from + values[i].size();
+    for (const char* at = from; at != end; ++at) {
+      if (*at != '"' && *at != '\\') continue;
+      out.append(from, at);
       out.push_back('\\');
       from = at;
     }
-    out.append(values[i], from);
+    out.append(from, end);
     out.push_back('"');
   }
   out.push_back('}');

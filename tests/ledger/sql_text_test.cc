@@ -13,6 +13,8 @@ TEST(SqlText, TextArrayEscapesQuotesAndBackslashes) {
   EXPECT_EQ(text_array({}), "{}");
   EXPECT_EQ(text_array({"a", ""}), R"({"a",""})");
   EXPECT_EQ(text_array({R"(say "hi")", R"(C:\dir)"}), R"({"say \"hi\"","C:\\dir"})");
+  // At either end, side by side, and nothing but.
+  EXPECT_EQ(text_array({R"("\x\")", R"(\\"")", "\\"}), R"({"\"\\x\\\"","\\\\\"\"","\\"})");
   EXPECT_EQ(int64_array({1, -2, 9'223'372'036'854'775'807}), "{1,-2,9223372036854775807}");
   EXPECT_EQ(bool_array({true, false}), "{t,f}");
 }
