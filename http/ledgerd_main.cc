@@ -88,6 +88,8 @@ DEFINE_int64(reservation_ttl_default_s, 600, "reservation ttl when the request n
 DEFINE_int64(commit_timeout_ms, 10000, "longest wait for the committer before 503");
 DEFINE_int64(committer_queue_max, 10000, "commands waiting for the committer");
 DEFINE_int64(batch_max, 256, "commands per committed batch");
+DEFINE_int64(batch_gather_us, 200,
+             "longest wait of a batch smaller than the lane's last for more commands (0: none)");
 DEFINE_int32(committer_lanes, 2,
              "writer lanes (each with its own connection); an account always uses the same lane");
 DEFINE_int64(sweep_interval_ms, 1000, "expired reservation sweep interval (<= 0: off)");
@@ -339,6 +341,9 @@ bool flags_valid() {
   if (FLAGS_batch_max < 1 || FLAGS_batch_max > 10'000 || FLAGS_committer_queue_max < 1) {
     return fail("--batch_max must be 1..10000 and --committer_queue_max >= 1");
   }
+  if (FLAGS_batch_gather_us < 0 || FLAGS_batch_gather_us > 100'000) {
+    return fail("--batch_gather_us must be 0..100000");
+  }
   if (FLAGS_commit_timeout_ms < 1 || FLAGS_shutdown_grace_ms < 0) {
     return fail("--commit_timeout_ms must be >= 1 and --shutdown_grace_ms >= 0");
   }
@@ -564,6 +569,7 @@ int run() {
   committer_options.database_url = FLAGS_database_url;
   committer_options.queue_capacity = static_cast<std::size_t>(FLAGS_committer_queue_max);
   committer_options.batch_max = static_cast<std::size_t>(FLAGS_batch_max);
+  committer_options.batch_gather_us = FLAGS_batch_gather_us;
   committer_options.lanes = static_cast<std::size_t>(FLAGS_committer_lanes);
   committer_options.sweep_interval_ms = FLAGS_sweep_interval_ms;
   ledger::CommitterObserver observer;

@@ -145,12 +145,14 @@ class Lane {
 
   // Queues `pending`; false (untouched) when the lane is full or stopping.
   bool enqueue(Pending& pending) {
+    bool wake = false;
     {
       std::lock_guard lock(mutex_);
       if (stopping_ || queue_.size() + deferred_.size() >= capacity_) return false;
       queue_.push_back(std::move(pending));
+      wake = queue_.size() >= wake_depth_;
     }
-    changed_.notify_one();
+    if (wake) changed_.notify_one();
     return true;
   }
 
@@ -208,13 +210,35 @@ class Lane {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      if (!batch.empty()) return batch;
+      if (!batch.empty()) {
+        gather(lock, batch, now);
+        last_batch_size_ = batch.size();
+        return batch;
+      }
       if (stopping_ && queue_.empty() && deferred_.empty()) return batch;
       if (deferred_.empty()) {
         changed_.wait(lock);
       } else {
         changed_.wait_until(lock, deferred_.front().first);
       }
+    }
+  }
+
+  // Callers whose outcomes the last batch fulfilled are resubmitting while the next batch is
+  // taken: a batch smaller than the one before waits up to batch_gather_us for the queue to
+  // make up the difference, so that more commands share one batch's round trips and WAL
+  // flush. Never longer, never when the batch is as large, never while stopping.
+  void gather(std::unique_lock<std::mutex>& lock, std::vector<Pending>& batch,
+              Clock::time_point since) {
+    const std::size_t target = std::min(last_batch_size_, options_.batch_max);
+    if (options_.batch_gather_us <= 0 || batch.size() >= target || stopping_) return;
+    wake_depth_ = target - batch.size();  // enqueue wakes this thread at that depth only
+    changed_.wait_until(lock, since + std::chrono::microseconds(options_.batch_gather_us),
+                        [&] { return stopping_ || queue_.size() >= wake_depth_; });
+    wake_depth_ = 1;
+    while (!queue_.empty() && batch.size() < options_.batch_max) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
     }
   }
 
@@ -645,11 +669,13 @@ class Lane {
   const std::size_t capacity_;
   std::unique_ptr<pg::Connection> connection_;  // the lane thread's only
   int64_t round_trips_counted_ = 0;               // of connection_, already in round_trips_
+  std::size_t last_batch_size_ = 0;               // of the last batch taken
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Pending> queue_;
   std::deque<std::pair<Clock::time_point, Pending>> deferred_;
+  std::size_t wake_depth_ = 1;  // the queue depth at which enqueue wakes the lane thread
   bool stopping_ = false;
   std::thread thread_;
 

@@ -52,6 +52,9 @@ struct CommitterOptions {
   std::size_t lanes = 2;  // one per core of the database machine is a good start
   std::size_t queue_capacity = 10'000;  // commands waiting, over all lanes
   std::size_t batch_max = 256;
+  // A batch smaller than the lane's last waits up to this long for the queue to make up the
+  // difference (the callers of the last batch resubmitting); 0: take what is queued.
+  int64_t batch_gather_us = 200;
   int64_t sweep_interval_ms = 1'000;  // <= 0 disables the expiry sweeper
   std::size_t sweep_batch_max = 500;
   int batch_attempts_max = 3;  // attempts of a batch after transient failures

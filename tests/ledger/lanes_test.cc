@@ -1,7 +1,7 @@
 // The committer's lanes against a real PostgreSQL: what a batch costs in round trips (counted
 // on the wire by a relay), stable lane assignment, deadlines that drop instead of abandoning,
-// an account locked elsewhere that stalls nobody else, poison commands refused before SQL,
-// and a constraint violation isolated by bisection.
+// an account locked elsewhere that stalls nobody else, batches that gather their callers, poison
+// commands refused before SQL, and a constraint violation isolated by bisection.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -215,6 +215,67 @@ TEST(CommitterLanes, AConstraintViolationIsIsolatedByBisection) {
   EXPECT_LE(after.batches_committed - before.batches_committed, 1 + 7);
   EXPECT_EQ(after.commands_decided - before.commands_decided, 1 + kHealthy);
   EXPECT_EQ(event_count(db, "poisoned"), 2);
+}
+
+// Callers whose outcomes a batch fulfilled resubmit while the lane takes its next batch: a
+// batch smaller than the last waits for the queue to make up the difference, closes as soon
+// as it has (not at the end of its window), and waits no longer than batch_gather_us.
+TEST(CommitterLanes, ABatchSmallerThanTheLastGathersUpToItsSizeForAtMostItsWindow) {
+  TestDatabase db;
+  const PlanCatalog catalog = plans();
+  std::mutex mutex;
+  std::condition_variable released;
+  bool hold = false;
+  CommitterOptions options = options_for(db.url(), 1);
+  options.batch_gather_us = 1'000'000;
+  options.before_commit_for_tests = [&](int, int) {
+    std::unique_lock lock(mutex);
+    released.wait(lock, [&] { return !hold; });
+  };
+  const auto set_hold = [&](bool value) {
+    {
+      std::lock_guard lock(mutex);
+      hold = value;
+    }
+    released.notify_all();
+  };
+  auto committer = Committer::start(options, catalog);
+  // A batch of 5: they queue while the batch before them is held at its commit.
+  set_hold(true);
+  auto first = committer->submit(make("gather-0", "open", OpenAccount{}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::vector<std::future<Outcome>> opened;
+  for (int i = 1; i <= 5; ++i) {
+    opened.push_back(committer->submit(make("gather-" + std::to_string(i), "open", OpenAccount{})));
+  }
+  set_hold(false);
+  ASSERT_TRUE(first.get().ok());
+  for (auto& future : opened) ASSERT_TRUE(future.get().ok());
+
+  // One command, then four more 100 ms later: one batch of 5, closed by the fifth.
+  const CommitterStats before = committer->stats();
+  const Clock::time_point started = Clock::now();
+  auto lone = committer->submit(make("gather-1", "g", GrantCredits{1, "x", "admin"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(lone.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "the lone command did not wait for the others";
+  std::vector<std::future<Outcome>> rest;
+  for (int i = 2; i <= 5; ++i) {
+    rest.push_back(
+        committer->submit(make("gather-" + std::to_string(i), "g", GrantCredits{1, "x", "admin"})));
+  }
+  ASSERT_TRUE(lone.get().ok());
+  for (auto& future : rest) ASSERT_TRUE(future.get().ok());
+  EXPECT_LT(ms_since(started), 900) << "the batch waited out its window although it was full";
+  const CommitterStats after = committer->stats();
+  EXPECT_EQ(after.batches_committed - before.batches_committed, 1);
+  EXPECT_EQ(after.commands_decided - before.commands_decided, 5);
+
+  // Alone, a command waits out the window and no longer.
+  const Clock::time_point alone = Clock::now();
+  ASSERT_TRUE(committer->submit(make("gather-1", "h", GrantCredits{1, "x", "admin"})).get().ok());
+  EXPECT_GE(ms_since(alone), 1000);
+  EXPECT_LT(ms_since(alone), 6000);
 }
 
 // A statement timeout is transient: the batch is retried, not its commands failed. Here the
