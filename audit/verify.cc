@@ -341,12 +341,19 @@ std::string check_immutability_guards(pg::Connection& connection) {
   return "";
 }
 
-// Sends the writes of one chunk of folded accounts through the gateways (the caller holds
-// the locks) without waiting for them: the scan folds the next chunk while the server
-// writes this one. Waits for the previous chunk's writes first (and throws as
-// pg::Connection::receive_pipeline does); the caller receives the last chunk's.
+// Waits for the reservation rows send_projections() sent last, if any (throws as
+// pg::Connection::receive_copy does).
+void receive_projections(pg::Connection& connection) {
+  if (connection.awaiting_copy()) connection.receive_copy();
+}
+
+// Writes one chunk of folded accounts through the gateways (the caller holds the locks):
+// the balance, subscription, refund-reference and usage rows in one round trip, then the
+// reservation rows, the bulk of them, by a binary COPY that is not waited for: the scan
+// folds the next chunk while the server writes them. Waits for the previous chunk's COPY
+// first; the caller receives the last chunk's (receive_projections).
 void send_projections(pg::Connection& connection, std::vector<FoldedAccount>&& chunk) {
-  if (connection.awaiting_results()) connection.receive_pipeline();
+  receive_projections(connection);
   if (chunk.empty()) return;
   const int64_t now_us = ledger::unix_now_us();
   // The states move into the map the reservation and reference writers read by account id.
@@ -360,14 +367,12 @@ void send_projections(pg::Connection& connection, std::vector<FoldedAccount>&& c
   chunk.clear();
   std::vector<const AccountState*> accounts;
   std::vector<const AccountState*> subscribed;
-  std::vector<projections::reservations::Key> reservation_keys;
+  bool reserved = false;
   std::vector<projections::refund_references::Key> reference_keys;
   for (const auto& [id, state] : folded) {
     accounts.push_back(&state);
     if (!state.subscription.subscription_id.empty()) subscribed.push_back(&state);
-    for (const auto& [reservation_id, reservation] : state.reservations) {
-      reservation_keys.emplace_back(id, reservation_id);
-    }
+    reserved = reserved || !state.reservations.empty();
     for (const auto& [reference, amount] : state.refund_references) {
       reference_keys.emplace_back(id, reference);
     }
@@ -376,14 +381,15 @@ void send_projections(pg::Connection& connection, std::vector<FoldedAccount>&& c
   if (!subscribed.empty()) {
     statements.push_back(projections::subscriptions::write(subscribed, now_us));
   }
-  if (!reservation_keys.empty()) {
-    statements.push_back(projections::reservations::insert(reservation_keys, folded));
-  }
   if (!reference_keys.empty()) {
     statements.push_back(projections::refund_references::write(reference_keys, folded));
   }
   if (!usage.empty()) statements.push_back(projections::usage::add(usage));
-  connection.send_pipeline(statements);
+  connection.pipeline(statements);
+  if (reserved) {
+    pg::CopyIn rows = projections::reservations::copy_rows(accounts);
+    connection.send_copy(rows);
+  }
 }
 
 // Compares a chunk of folded accounts with their projection rows; "" or the first mismatch
@@ -523,17 +529,15 @@ int64_t replay_projections(pg::Connection& connection, const VerifyProgress& pro
                                std::to_string(problem->version) + ": " + problem->problem);
     }
     send_projections(connection, chunk.take());
-    if (connection.awaiting_results()) connection.receive_pipeline();
+    receive_projections(connection);
     if (progress) progress(streams, events);
     connection.exec({"", "COMMIT", {}});
     return streams;
   } catch (...) {
-    if (connection.awaiting_results()) {
-      try {
-        connection.receive_pipeline();  // the connection must be free to roll back
-      } catch (const pg::Error&) {
-        // the first error is the one that propagates
-      }
+    try {
+      receive_projections(connection);  // the connection must be free to roll back
+    } catch (const pg::Error&) {
+      // the first error is the one that propagates
     }
     connection.rollback();
     throw;

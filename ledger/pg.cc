@@ -110,6 +110,50 @@ int64_t Result::affected_rows() const {
   return tuples[0] == '\0' ? 0 : std::stoll(tuples);
 }
 
+CopyIn::CopyIn(std::string_view sql) : sql_(sql) {
+  static constexpr char kSignature[] = "PGCOPY\n\377\r\n";  // and its terminating NUL
+  data_.append(kSignature, sizeof kSignature);
+  put_be(0, 4);  // flags: no OIDs
+  put_be(0, 4);  // no header extension
+}
+
+void CopyIn::put_be(uint64_t value, int bytes) {
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
+    data_.push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+}
+
+void CopyIn::row(int16_t fields) {
+  assert(!finished_ && fields > 0);
+  put_be(static_cast<uint16_t>(fields), 2);
+  ++rows_;
+}
+
+void CopyIn::text(std::string_view value) {
+  assert(!finished_ && value.size() <= 0x3fffffff);
+  put_be(value.size(), 4);
+  data_.append(value);
+}
+
+void CopyIn::int64(int64_t value) {
+  assert(!finished_);
+  put_be(8, 4);
+  put_be(static_cast<uint64_t>(value), 8);
+}
+
+void CopyIn::timestamptz_unix_us(int64_t unix_us) {
+  constexpr int64_t kPostgresEpochUs = 946'684'800'000'000;  // 2000-01-01 UTC
+  int64(unix_us - kPostgresEpochUs);
+}
+
+std::string_view CopyIn::finish() {
+  if (!finished_) {
+    put_be(0xffff, 2);  // the trailer: a field count of -1
+    finished_ = true;
+  }
+  return data_;
+}
+
 Connection::Connection(ConnectionOptions options) : options_(std::move(options)) {
   assert(options_.io_timeout_ms > 0);
   const std::string connect_timeout = std::to_string(options_.connect_timeout_s);
@@ -135,6 +179,7 @@ Connection::Connection(ConnectionOptions options) : options_(std::move(options))
 }
 
 Connection::~Connection() {
+  if (refused_copy_ != nullptr) PQclear(refused_copy_);
   if (connection_ != nullptr) PQfinish(connection_);
 }
 
@@ -147,6 +192,7 @@ int Connection::backend_pid() const { return PQbackendPID(connection_); }
 void Connection::fail_connection(const std::string& what) {
   broken_ = true;
   expects_prepare_.clear();  // nothing more will be received on this connection
+  copy_in_flight_ = false;
   throw Error(ErrorKind::kConnection, "", what);
 }
 
@@ -221,6 +267,84 @@ pg_result* Connection::next_result() {
   fail_connection("the database sent no result where one was due");
 }
 
+pg_result* Connection::next_result_or_null() {
+  while (PQisBusy(connection_) == 1) {
+    wait_socket(false);
+    if (PQconsumeInput(connection_) != 1) {
+      fail_connection(std::string("receive failed: ") + PQerrorMessage(connection_));
+    }
+  }
+  return PQgetResult(connection_);
+}
+
+void Connection::throw_result_error(pg_result* result) {
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const std::string sqlstate = state != nullptr ? state : "";
+  Error error(classify(sqlstate), sqlstate, PQresultErrorMessage(result));
+  if (error.kind() == ErrorKind::kConnection) broken_ = true;
+  throw error;
+}
+
+void Connection::send_copy(CopyIn& copy) {
+  if (!usable()) fail_connection("the database connection is broken");
+  assert(!awaiting_results() && !copy_in_flight_ && "receive the last round trip first");
+  const std::string_view data = copy.finish();
+  // COPY is not allowed in pipeline mode: leave it (nothing is in flight) until
+  // receive_copy().
+  if (PQexitPipelineMode(connection_) != 1) fail_connection("cannot leave pipeline mode");
+  copy_in_flight_ = true;
+  const std::string sql(copy.sql());
+  if (PQsendQuery(connection_, sql.c_str()) != 1) {
+    fail_connection(std::string("cannot send the COPY: ") + PQerrorMessage(connection_));
+  }
+  ++round_trips_;
+  flush();
+  OwnedResult started(next_result());
+  if (PQresultStatus(started.get()) != PGRES_COPY_IN) {
+    // Refused before any row (no such table, no privilege): receive_copy() reports it.
+    refused_copy_ = started.release();
+    return;
+  }
+  constexpr std::size_t kPiece = 256 * 1024;
+  for (std::size_t at = 0; at < data.size();) {
+    const std::size_t length = std::min(kPiece, data.size() - at);
+    const int queued = PQputCopyData(connection_, data.data() + at, static_cast<int>(length));
+    if (queued < 0) {
+      fail_connection(std::string("COPY send failed: ") + PQerrorMessage(connection_));
+    }
+    if (queued == 0) {  // libpq's buffer is full: send it, then queue again
+      flush();
+      continue;
+    }
+    at += length;
+  }
+  for (;;) {
+    const int ended = PQputCopyEnd(connection_, nullptr);
+    if (ended < 0) fail_connection(std::string("COPY end failed: ") + PQerrorMessage(connection_));
+    if (ended == 1) break;
+    flush();
+  }
+  flush();
+}
+
+int64_t Connection::receive_copy() {
+  assert(copy_in_flight_ && "send_copy() first");
+  OwnedResult outcome(refused_copy_ != nullptr ? refused_copy_ : next_result());
+  refused_copy_ = nullptr;
+  // The COPY's result, then the NULL that ends it.
+  for (int extra = 0;; ++extra) {
+    pg_result* result = next_result_or_null();
+    if (result == nullptr) break;
+    PQclear(result);
+    if (extra == 4) fail_connection("the COPY did not end");
+  }
+  copy_in_flight_ = false;
+  if (PQenterPipelineMode(connection_) != 1) fail_connection("cannot enter pipeline mode");
+  if (PQresultStatus(outcome.get()) != PGRES_COMMAND_OK) throw_result_error(outcome.get());
+  const char* tuples = PQcmdTuples(outcome.get());
+  return tuples[0] == '\0' ? 0 : std::stoll(tuples);
+}
+
 std::vector<Result> Connection::pipeline(std::span<const Statement> statements) {
   send_pipeline(statements);
   return receive_pipeline();
@@ -229,7 +353,7 @@ std::vector<Result> Connection::pipeline(std::span<const Statement> statements) 
 void Connection::send_pipeline(std::span<const Statement> statements) {
   assert(!statements.empty());
   if (!usable()) fail_connection("the database connection is broken");
-  assert(!awaiting_results() && "receive_pipeline() first");
+  assert(!awaiting_results() && !copy_in_flight_ && "receive the last round trip first");
   pending_prepares_.clear();
   // Prepares are sent (at most once per name) just before their first execution; their
   // results come back in the same order, interleaved with the statements' results.

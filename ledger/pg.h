@@ -34,6 +34,32 @@ struct Statement {
   bool binary_results = false;
 };
 
+// A COPY ... FROM STDIN (FORMAT binary) and its rows, written with the methods below
+// (PostgreSQL's binary COPY format: a header, per row its field count and each field's
+// length and bytes, a trailer). Text goes as its bytes (the server checks the encoding),
+// bigint and timestamptz as 8 bytes, big-endian. Bulk inserts (replay) go this way: the
+// server parses no array or timestamp text and inserts the rows in batches.
+class CopyIn {
+ public:
+  explicit CopyIn(std::string_view sql);
+  std::string_view sql() const { return sql_; }
+  void row(int16_t fields);  // starts a row of `fields` fields
+  void text(std::string_view value);
+  void int64(int64_t value);
+  void timestamptz_unix_us(int64_t unix_us);  // microseconds since 1970-01-01 UTC
+  int64_t rows() const { return rows_; }
+  // The whole stream, the trailer included (once: nothing may be added after).
+  std::string_view finish();
+
+ private:
+  void put_be(uint64_t value, int bytes);
+
+  std::string_view sql_;
+  std::string data_;
+  int64_t rows_ = 0;
+  bool finished_ = false;
+};
+
 // What went wrong, for the caller's retry decision.
 enum class ErrorKind {
   kConnection,  // connection lost or unusable, or the socket wait timed out: reconnect
@@ -119,6 +145,16 @@ class Connection {
   std::vector<Result> receive_pipeline();
   // Whether a send_pipeline() awaits its receive_pipeline().
   bool awaiting_results() const { return !expects_prepare_.empty(); }
+  // `copy` (finished) in two halves, like send_pipeline()/receive_pipeline():
+  // send_copy() starts the COPY (a round trip: the server answers that it takes the rows)
+  // and sends every row and the end without waiting for them to be written; the next call
+  // on the connection must be receive_copy(), which waits for the COPY's end and returns the
+  // rows written, or throws Error as pipeline() does (a transaction block stays open in the
+  // failed state: call rollback()).
+  void send_copy(CopyIn& copy);
+  int64_t receive_copy();
+  // Whether a send_copy() awaits its receive_copy().
+  bool awaiting_copy() const { return copy_in_flight_; }
   // One statement, one round trip.
   Result exec(const Statement& statement);
   // ROLLBACK when a transaction block is open (one round trip), else nothing.
@@ -138,6 +174,8 @@ class Connection {
   void flush();
   void wait_socket(bool for_write);
   pg_result* next_result();
+  pg_result* next_result_or_null();
+  [[noreturn]] void throw_result_error(pg_result* result);
   [[noreturn]] void fail_connection(const std::string& what);
 
   const ConnectionOptions options_;
@@ -149,6 +187,8 @@ class Connection {
   std::vector<bool> expects_prepare_;
   int64_t round_trips_ = 0;
   bool broken_ = false;
+  bool copy_in_flight_ = false;        // out of pipeline mode until receive_copy()
+  pg_result* refused_copy_ = nullptr;  // a COPY refused before any row, for receive_copy()
 };
 
 // A connection opened on first use and opened again after it broke: the one way the

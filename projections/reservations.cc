@@ -149,12 +149,24 @@ pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& s
           row_arrays(keys, states)};
 }
 
-pg::Statement insert(const std::vector<Key>& keys, const ledger::AccountStates& states) {
-  return {"reservations_insert",
-          "INSERT INTO ledger_reservations (account_id, reservation_id, amount, feature,"
-          " expires_at, status, amount_captured, draws)"
-          " SELECT a, r, n, f, e::timestamptz, s, c, d FROM " RESERVATION_ROWS,
-          row_arrays(keys, states)};
+pg::CopyIn copy_rows(const std::vector<const ledger::AccountState*>& accounts) {
+  pg::CopyIn copy(
+      "COPY ledger_reservations (account_id, reservation_id, amount, feature, expires_at,"
+      " status, amount_captured, draws) FROM STDIN (FORMAT binary)");
+  for (const ledger::AccountState* account : accounts) {
+    for (const auto& [id, r] : account->reservations) {
+      copy.row(8);
+      copy.text(account->account_id);
+      copy.text(r.id);
+      copy.int64(r.amount);
+      copy.text(r.feature);
+      copy.timestamptz_unix_us(r.expires_at_us);
+      copy.text(ledger::reservation_status_name(r.status));
+      copy.int64(r.amount_captured);
+      copy.text(encode_draws(r.draws));
+    }
+  }
+  return copy;
 }
 
 pg::Statement clear() { return {"reservations_clear", "TRUNCATE ledger_reservations", {}}; }

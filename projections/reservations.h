@@ -27,8 +27,9 @@ void apply(const pg::Result& rows, ledger::AccountStates& states);
 
 // Inserts or updates the rows of the reservations named by `keys`, as `states` hold them.
 pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& states);
-// Inserts them (replay, into the table clear() emptied: a row that exists is an error).
-pg::Statement insert(const std::vector<Key>& keys, const ledger::AccountStates& states);
+// Every reservation of `accounts` as the rows of one binary COPY (replay, into the table
+// clear() emptied: a row that exists is an error).
+pg::CopyIn copy_rows(const std::vector<const ledger::AccountState*>& accounts);
 
 pg::Statement clear();
 

@@ -369,6 +369,48 @@ TEST_F(CommitterTest, VerifyAndReplayAcrossPagesAndChunks) {
   EXPECT_EQ(after.stream_version, 3);
 }
 
+// Replay writes reservation rows by a COPY it does not wait for while it folds on: a row the
+// table refuses fails the replay (the COPY's error, received before the rollback), leaves
+// every projection as it was, and the connection usable.
+TEST_F(CommitterTest, AReplayWhoseReservationRowsAreRefusedChangesNothing) {
+  for (const std::string account : {"alice", "bob", "carol"}) {
+    ASSERT_TRUE(submit(account, "r1", ReserveCredits{10, "detect", 60, "res_1"}).ok());
+    ASSERT_TRUE(submit(account, "r2", ReserveCredits{20, "detect", 60, "res_2"}).ok());
+    ASSERT_TRUE(submit(account, "c1", CaptureReservation{"res_1", 5}).ok());
+  }
+  {
+    pqxx::work work(*connection_);
+    work.exec0(
+        "ALTER TABLE ledger_reservations ADD CONSTRAINT refuse_bob_res_2"
+        " CHECK (account_id <> 'bob' OR reservation_id <> 'res_2') NOT VALID");
+    work.commit();
+  }
+  const std::string rows =
+      "SELECT count(*) * 1000000 + sum(amount) * 1000 + sum(amount_captured)"
+      " FROM ledger_reservations";
+  const std::string credits = "SELECT sum(credits_available) FROM ledger_accounts";
+  const int64_t rows_before = count(rows);
+  const int64_t credits_before = count(credits);
+  try {
+    audit::replay_projections(*pg_);
+    FAIL() << "the refused reservation row was replayed";
+  } catch (const pg::Error& error) {
+    EXPECT_EQ(error.kind(), pg::ErrorKind::kConstraint) << error.what();
+  }
+  EXPECT_NO_THROW(pg_->ping());
+  EXPECT_EQ(count(rows), rows_before);
+  EXPECT_EQ(count(credits), credits_before);
+  {
+    pqxx::work work(*connection_);
+    work.exec0("ALTER TABLE ledger_reservations DROP CONSTRAINT refuse_bob_res_2");
+    work.commit();
+  }
+  expect_verify_clean();
+  EXPECT_EQ(audit::replay_projections(*pg_), 3);
+  EXPECT_EQ(count(rows), rows_before);
+  expect_verify_clean();
+}
+
 // The log's reader runs on a second connection: when that one cannot be had (here a role
 // allowed one connection), verify and replay fail with the reader's error instead of
 // hanging or reporting a clean log, replay changes nothing, and the caller's connection is

@@ -1,0 +1,148 @@
+// pg::CopyIn and Connection::send_copy/receive_copy against a real PostgreSQL: binary rows
+// arrive exactly (text with quotes, backslashes and UTF-8, int64 extremes, timestamps before
+// and after 2000), a stream larger than libpq's buffers goes through, a refused row or a
+// refused COPY is an Error from receive_copy, and the connection serves statements after.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "ledger/pg.h"
+#include "tests/support/test_database.h"
+
+namespace {
+
+using testing_support::TestDatabase;
+
+constexpr std::string_view kCopySql = "COPY copy_probe (k, t, n, at) FROM STDIN (FORMAT binary)";
+
+void create_probe_table(pg::Connection& connection) {
+  connection.exec({"",
+                   "CREATE TABLE copy_probe (k text PRIMARY KEY, t text NOT NULL,"
+                   " n bigint NOT NULL, at timestamptz NOT NULL)",
+                   {}});
+}
+
+void add_row(pg::CopyIn& copy, std::string_view key, std::string_view text, int64_t number,
+             int64_t unix_us) {
+  copy.row(4);
+  copy.text(key);
+  copy.text(text);
+  copy.int64(number);
+  copy.timestamptz_unix_us(unix_us);
+}
+
+int64_t count_rows(pg::Connection& connection) {
+  return connection.exec({"", "SELECT count(*) FROM copy_probe", {}}).int64(0, 0);
+}
+
+TEST(PgCopy, BinaryRowsArriveExactly) {
+  TestDatabase db;
+  auto connection = db.connect_pg();
+  create_probe_table(*connection);
+  struct Row {
+    std::string key, text;
+    int64_t number, unix_us;
+  };
+  const std::vector<Row> rows = {
+      {"a", "", 0, 0},                                            // 1970-01-01
+      {"b", R"(say "hi", C:\dir {x})", -1, 946'684'800'000'000},  // 2000-01-01 exactly
+      {"c", "caf\xC3\xA9 \xE2\x82\xAC", std::numeric_limits<int64_t>::max(), 1'764'547'200'123'456},
+      {"d", std::string(70'000, 'x'), std::numeric_limits<int64_t>::min(), -86'400'000'001},
+  };
+  pg::CopyIn copy(kCopySql);
+  for (const Row& row : rows) add_row(copy, row.key, row.text, row.number, row.unix_us);
+  EXPECT_EQ(copy.rows(), 4);
+  connection->send_copy(copy);
+  EXPECT_TRUE(connection->awaiting_copy());
+  EXPECT_EQ(connection->receive_copy(), 4);
+  EXPECT_FALSE(connection->awaiting_copy());
+  const pg::Result stored = connection->exec(
+      {"",
+       "SELECT k, t, n, (extract(epoch from at) * 1000000)::bigint FROM copy_probe ORDER BY k",
+       {}});
+  ASSERT_EQ(stored.rows(), 4);
+  for (int i = 0; i < stored.rows(); ++i) {
+    const Row& row = rows[static_cast<std::size_t>(i)];
+    EXPECT_EQ(stored.string(i, 0), row.key);
+    EXPECT_EQ(stored.string(i, 1), row.text);
+    EXPECT_EQ(stored.int64(i, 2), row.number);
+    EXPECT_EQ(stored.int64(i, 3), row.unix_us) << row.key;
+  }
+}
+
+// Megabytes of rows: more than libpq buffers at once, so the sender waits for the socket.
+TEST(PgCopy, AStreamLargerThanTheBuffersGoesThrough) {
+  TestDatabase db;
+  auto connection = db.connect_pg();
+  create_probe_table(*connection);
+  constexpr int kRows = 40'000;
+  pg::CopyIn copy(kCopySql);
+  for (int i = 0; i < kRows; ++i) {
+    add_row(copy, "key-" + std::to_string(i), std::string(100, 'v'), i, 1'700'000'000'000'000);
+  }
+  connection->send_copy(copy);
+  EXPECT_EQ(connection->receive_copy(), kRows);
+  EXPECT_EQ(count_rows(*connection), kRows);
+  EXPECT_EQ(connection->exec({"", "SELECT sum(n) FROM copy_probe", {}}).int64(0, 0),
+            int64_t{kRows} * (kRows - 1) / 2);
+}
+
+// A row the table refuses fails the whole COPY (nothing of it stays) as a constraint error;
+// the transaction is rolled back and the connection serves statements again.
+TEST(PgCopy, ARefusedRowFailsTheCopyAndTheConnectionRecovers) {
+  TestDatabase db;
+  auto connection = db.connect_pg();
+  create_probe_table(*connection);
+  connection->exec({"", "BEGIN", {}});
+  pg::CopyIn copy(kCopySql);
+  add_row(copy, "same", "first", 1, 0);
+  add_row(copy, "other", "fine", 2, 0);
+  add_row(copy, "same", "second", 3, 0);
+  // Megabytes after the refused row: the server refuses while the rows still stream in.
+  for (int i = 0; i < 40'000; ++i) {
+    add_row(copy, "after-" + std::to_string(i), std::string(100, 'v'), i, 0);
+  }
+  connection->send_copy(copy);
+  try {
+    connection->receive_copy();
+    FAIL() << "a duplicate key was copied";
+  } catch (const pg::Error& error) {
+    EXPECT_EQ(error.kind(), pg::ErrorKind::kConstraint) << error.what();
+    EXPECT_EQ(error.sqlstate(), "23505");
+  }
+  EXPECT_FALSE(connection->awaiting_copy());
+  connection->rollback();
+  EXPECT_TRUE(connection->usable());
+  EXPECT_EQ(count_rows(*connection), 0);
+}
+
+// A COPY refused before any row (no such table) and one refused for its bytes (invalid UTF-8)
+// are errors of receive_copy, not of the connection.
+TEST(PgCopy, ARefusedCopyIsAnErrorOfReceiveCopy) {
+  TestDatabase db;
+  auto connection = db.connect_pg();
+  create_probe_table(*connection);
+  pg::CopyIn missing("COPY no_such_table (k) FROM STDIN (FORMAT binary)");
+  missing.row(1);
+  missing.text("x");
+  connection->send_copy(missing);
+  EXPECT_THROW(connection->receive_copy(), pg::Error);
+  EXPECT_TRUE(connection->usable());
+  EXPECT_EQ(count_rows(*connection), 0);
+
+  pg::CopyIn invalid(kCopySql);
+  add_row(invalid, "bad", "\xC3\x28", 1, 0);  // a lead byte without its continuation
+  connection->send_copy(invalid);
+  try {
+    connection->receive_copy();
+    FAIL() << "invalid UTF-8 was copied";
+  } catch (const pg::Error& error) {
+    EXPECT_EQ(error.sqlstate(), "22021") << error.what();
+  }
+  EXPECT_TRUE(connection->usable());
+  EXPECT_EQ(count_rows(*connection), 0);
+}
+
+}  // namespace
