@@ -354,19 +354,11 @@ std::string encode_event_payload(const EventBody& event) {
   });
 }
 
-std::optional<EventBody> decode_event(std::string_view type_name, std::string_view payload_json) {
-  // The document's values and the parser's stack start in buffers kept per thread (more
-  // chunks come from the heap for a larger payload): a scan decodes every event of the log,
-  // and a fresh Document allocates on each parse.
-  constexpr std::size_t kBufferSize = 16 * 1024;
-  alignas(16) thread_local char value_buffer[kBufferSize];
-  alignas(16) thread_local char stack_buffer[kBufferSize];
-  rapidjson::MemoryPoolAllocator<> value_allocator(value_buffer, sizeof value_buffer);
-  rapidjson::MemoryPoolAllocator<> stack_allocator(stack_buffer, sizeof stack_buffer);
-  rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
-                             rapidjson::MemoryPoolAllocator<>>
-      document(&value_allocator, kBufferSize / 2, &stack_allocator);
-  document.Parse(payload_json.data(), payload_json.size());
+namespace {
+
+// The event a parsed payload holds (`type_name` its type), or nullopt.
+template <class Document>
+std::optional<EventBody> decode_document(std::string_view type_name, const Document& document) {
   if (document.HasParseError() || !document.IsObject()) return std::nullopt;
   if (type_name == "AccountOpened") return read_account_opened(document);
   if (type_name == "CreditsGranted") return read_credits_granted(document);
@@ -387,6 +379,14 @@ std::optional<EventBody> decode_event(std::string_view type_name, std::string_vi
   if (type_name == "AccountReopened") return read_account_reopened(document);
   if (type_name == "CreditsRevoked") return read_credits_revoked(document);
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<EventBody> decode_event(std::string_view type_name, std::string_view payload_json) {
+  return json::parse_scratch(payload_json, [type_name](const auto& document) {
+    return decode_document(type_name, document);
+  });
 }
 
 std::string encode_event_metadata(const EventMetadata& metadata) {

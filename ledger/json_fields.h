@@ -32,6 +32,25 @@ inline void put(Writer& writer, const char* key, const char* value) {
   put(writer, key, std::string_view(value));
 }
 
+// Parses `text` and returns `read(document)` (which checks HasParseError itself). The
+// document's values and the parser's stack start in buffers kept per thread (more chunks
+// come from the heap for a larger text): the scans decode every event and every projected
+// reservation, and a default Document allocates on each parse. The document must not
+// escape `read`, and `read` must not call parse_scratch again.
+template <class Read>
+auto parse_scratch(std::string_view text, Read read) {
+  constexpr std::size_t kBufferSize = 16 * 1024;
+  alignas(16) thread_local char value_buffer[kBufferSize];
+  alignas(16) thread_local char stack_buffer[kBufferSize];
+  rapidjson::MemoryPoolAllocator<> value_allocator(value_buffer, sizeof value_buffer);
+  rapidjson::MemoryPoolAllocator<> stack_allocator(stack_buffer, sizeof stack_buffer);
+  rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
+                             rapidjson::MemoryPoolAllocator<>>
+      document(&value_allocator, kBufferSize / 2, &stack_allocator);
+  document.Parse(text.data(), text.size());
+  return read(static_cast<const decltype(document)&>(document));
+}
+
 // One JSON object as text: `fill(writer)` puts its members.
 template <class Fill>
 std::string object_text(Fill fill) {

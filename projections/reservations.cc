@@ -4,6 +4,7 @@
 #include <rapidjson/document.h>
 
 #include <cassert>
+#include <iterator>
 #include <stdexcept>
 
 #include "ledger/json_fields.h"
@@ -12,9 +13,13 @@
 namespace projections::reservations {
 namespace {
 
-#define RESERVATION_COLUMNS                      \
-  "account_id, reservation_id, amount, feature," \
-  " (extract(epoch from expires_at) * 1000000)::bigint, status, amount_captured, draws"
+// Read in binary format (the loads set binary_results): no text conversion of the numbers
+// and the timestamp on either side.
+#define RESERVATION_COLUMNS \
+  "account_id, reservation_id, amount, feature, expires_at, status, amount_captured, draws"
+
+// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC).
+constexpr int64_t kPostgresEpochUs = 946'684'800'000'000;
 
 std::string encode_draws(const std::vector<ledger::BucketDraw>& draws) {
   rapidjson::StringBuffer buffer;
@@ -31,21 +36,21 @@ std::string encode_draws(const std::vector<ledger::BucketDraw>& draws) {
 }
 
 std::vector<ledger::BucketDraw> decode_draws(std::string_view text) {
-  rapidjson::Document d;
-  d.Parse(text.data(), text.size());
-  if (d.HasParseError() || !d.IsArray()) {
-    throw std::runtime_error("the reservation projection holds malformed draws");
-  }
-  std::vector<ledger::BucketDraw> draws;
-  for (const rapidjson::Value& v : d.GetArray()) {
-    auto bucket_id = v.IsObject() ? ledger::json::get_string(v, "bucket_id") : std::nullopt;
-    auto amount = v.IsObject() ? ledger::json::get_int64(v, "amount") : std::nullopt;
-    if (!bucket_id || !amount) {
-      throw std::runtime_error("the reservation projection holds a malformed draw");
+  return ledger::json::parse_scratch(text, [](const auto& d) {
+    if (d.HasParseError() || !d.IsArray()) {
+      throw std::runtime_error("the reservation projection holds malformed draws");
     }
-    draws.push_back({std::move(*bucket_id), *amount});
-  }
-  return draws;
+    std::vector<ledger::BucketDraw> draws;
+    for (const rapidjson::Value& v : d.GetArray()) {
+      auto bucket_id = v.IsObject() ? ledger::json::get_string(v, "bucket_id") : std::nullopt;
+      auto amount = v.IsObject() ? ledger::json::get_int64(v, "amount") : std::nullopt;
+      if (!bucket_id || !amount) {
+        throw std::runtime_error("the reservation projection holds a malformed draw");
+      }
+      draws.push_back({std::move(*bucket_id), *amount});
+    }
+    return draws;
+  });
 }
 
 ledger::ReservationStatus parse_status(std::string_view text) {
@@ -76,14 +81,16 @@ pg::Statement load(const std::vector<Key>& keys) {
           "SELECT " RESERVATION_COLUMNS
           " FROM ledger_reservations JOIN unnest($1::text[], $2::text[]) AS k(account_id,"
           " reservation_id) USING (account_id, reservation_id)",
-          {ledger::sql::text_array(accounts), ledger::sql::text_array(ids)}};
+          {ledger::sql::text_array(accounts), ledger::sql::text_array(ids)},
+          true};
 }
 
 pg::Statement load_accounts(const std::vector<std::string>& account_ids) {
   return {"reservations_load_accounts",
           "SELECT " RESERVATION_COLUMNS
           " FROM ledger_reservations WHERE account_id = ANY($1::text[])",
-          {ledger::sql::text_array(account_ids)}};
+          {ledger::sql::text_array(account_ids)},
+          true};
 }
 
 void apply(const pg::Result& rows, ledger::AccountStates& states) {
@@ -92,17 +99,23 @@ void apply(const pg::Result& rows, ledger::AccountStates& states) {
   for (int i = 0; i < rows.rows(); ++i) {
     ledger::Reservation r;
     r.id = rows.string(i, 1);
-    r.amount = rows.int64(i, 2);
+    r.amount = rows.binary_int64(i, 2);
     r.feature = rows.string(i, 3);
-    r.expires_at_us = rows.int64(i, 4);
+    r.expires_at_us = rows.binary_int64(i, 4) + kPostgresEpochUs;
     r.status = parse_status(rows.text(i, 5));
-    r.amount_captured = rows.int64(i, 6);
+    r.amount_captured = rows.binary_int64(i, 6);
     r.draws = decode_draws(rows.text(i, 7));
     if (state == nullptr || state->account_id != rows.text(i, 0)) {
       state = &states.at(rows.string(i, 0));
     }
+    auto& reservations = state->reservations;
     std::string id = r.id;
-    state->reservations.insert_or_assign(std::move(id), std::move(r));
+    if (!reservations.empty() && std::prev(reservations.end())->first < id) {
+      // Rows of one account tend to come in key order (the primary key's): append.
+      reservations.emplace_hint(reservations.end(), std::move(id), std::move(r));
+    } else {
+      reservations.insert_or_assign(std::move(id), std::move(r));
+    }
   }
 }
 
