@@ -34,6 +34,14 @@ ErrorKind classify(std::string_view sqlstate) {
   return ErrorKind::kOther;
 }
 
+// The error a failed result reports, classified by its SQLSTATE.
+Error result_error(const PGresult* result) {
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  std::string sqlstate = state != nullptr ? state : "";
+  const ErrorKind kind = classify(sqlstate);
+  return Error(kind, std::move(sqlstate), PQresultErrorMessage(result));
+}
+
 struct ResultDeleter {
   void operator()(PGresult* result) const { PQclear(result); }
 };
@@ -141,10 +149,7 @@ void CopyIn::int64(int64_t value) {
   put_be(static_cast<uint64_t>(value), 8);
 }
 
-void CopyIn::timestamptz_unix_us(int64_t unix_us) {
-  constexpr int64_t kPostgresEpochUs = 946'684'800'000'000;  // 2000-01-01 UTC
-  int64(unix_us - kPostgresEpochUs);
-}
+void CopyIn::timestamptz_unix_us(int64_t unix_us) { int64(unix_us - kPostgresEpochUs); }
 
 std::string_view CopyIn::finish() {
   if (!finished_) {
@@ -188,6 +193,11 @@ bool Connection::usable() const {
 }
 
 int Connection::backend_pid() const { return PQbackendPID(connection_); }
+
+void Connection::fail_statement(const Error& error) {
+  if (error.kind() == ErrorKind::kConnection) broken_ = true;
+  throw error;
+}
 
 void Connection::fail_connection(const std::string& what) {
   broken_ = true;
@@ -252,21 +262,6 @@ void Connection::flush() {
   }
 }
 
-pg_result* Connection::next_result() {
-  // Results are separated by NULLs (how many after an aborted statement is libpq's
-  // business): skip them, but never loop on a connection that only yields NULLs.
-  for (int nulls = 0; nulls < 4; ++nulls) {
-    while (PQisBusy(connection_) == 1) {
-      wait_socket(false);
-      if (PQconsumeInput(connection_) != 1) {
-        fail_connection(std::string("receive failed: ") + PQerrorMessage(connection_));
-      }
-    }
-    if (pg_result* result = PQgetResult(connection_)) return result;
-  }
-  fail_connection("the database sent no result where one was due");
-}
-
 pg_result* Connection::next_result_or_null() {
   while (PQisBusy(connection_) == 1) {
     wait_socket(false);
@@ -277,12 +272,13 @@ pg_result* Connection::next_result_or_null() {
   return PQgetResult(connection_);
 }
 
-void Connection::throw_result_error(pg_result* result) {
-  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-  const std::string sqlstate = state != nullptr ? state : "";
-  Error error(classify(sqlstate), sqlstate, PQresultErrorMessage(result));
-  if (error.kind() == ErrorKind::kConnection) broken_ = true;
-  throw error;
+pg_result* Connection::next_result() {
+  // Results are separated by NULLs (how many after an aborted statement is libpq's
+  // business): skip them, but never loop on a connection that only yields NULLs.
+  for (int nulls = 0; nulls < 4; ++nulls) {
+    if (pg_result* result = next_result_or_null()) return result;
+  }
+  fail_connection("the database sent no result where one was due");
 }
 
 void Connection::send_copy(CopyIn& copy) {
@@ -340,7 +336,8 @@ int64_t Connection::receive_copy() {
   }
   copy_in_flight_ = false;
   if (PQenterPipelineMode(connection_) != 1) fail_connection("cannot enter pipeline mode");
-  if (PQresultStatus(outcome.get()) != PGRES_COMMAND_OK) throw_result_error(outcome.get());
+  if (PQresultStatus(outcome.get()) != PGRES_COMMAND_OK)
+    fail_statement(result_error(outcome.get()));
   const char* tuples = PQcmdTuples(outcome.get());
   return tuples[0] == '\0' ? 0 : std::stoll(tuples);
 }
@@ -388,10 +385,7 @@ std::vector<Result> Connection::receive_pipeline() {
     }
     if (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR ||
         status == PGRES_BAD_RESPONSE) {
-      const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
-      const std::string sqlstate = state != nullptr ? state : "";
-      const char* message = PQresultErrorMessage(result.get());
-      if (!first_error) first_error.emplace(classify(sqlstate), sqlstate, message);
+      if (!first_error) first_error.emplace(result_error(result.get()));
       if (!is_prepare) results.emplace_back(result.release());
       continue;
     }
@@ -405,10 +399,7 @@ std::vector<Result> Connection::receive_pipeline() {
   if (PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
     fail_connection("the pipeline did not end with its sync");
   }
-  if (first_error) {
-    if (first_error->kind() == ErrorKind::kConnection) broken_ = true;
-    throw *first_error;
-  }
+  if (first_error) fail_statement(*first_error);
   return results;
 }
 

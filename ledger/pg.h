@@ -1,7 +1,8 @@
 // A small libpq client for the ledger's own tables: named prepared statements with text
 // parameters, several statements sent as ONE round trip (libpq pipeline mode, which
-// libpqxx 6.4 does not wrap), results read as text, errors classified by SQLSTATE, every
-// wait on the socket bounded, and a count of round trips (what a batch costs is tested).
+// libpqxx 6.4 does not wrap), results read as text or binary, bulk rows sent by binary COPY,
+// errors classified by SQLSTATE, every wait on the socket bounded, and a count of round
+// trips (what a batch costs is tested).
 // One Connection per thread: libpq connections are not thread-safe.
 #pragma once
 
@@ -33,6 +34,10 @@ struct Statement {
   std::vector<std::string> params;
   bool binary_results = false;
 };
+
+// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC), the origin of a
+// timestamptz in binary format.
+inline constexpr int64_t kPostgresEpochUs = 946'684'800'000'000;
 
 // A COPY ... FROM STDIN (FORMAT binary) and its rows, written with the methods below
 // (PostgreSQL's binary COPY format: a header, per row its field count and each field's
@@ -102,6 +107,10 @@ class Result {
   // A bigint or timestamptz column in binary format (a timestamptz is microseconds since
   // 2000-01-01 UTC).
   int64_t binary_int64(int row, int column) const;
+  // A timestamptz column in binary format, as microseconds since 1970-01-01 UTC.
+  int64_t binary_timestamptz_unix_us(int row, int column) const {
+    return binary_int64(row, column) + kPostgresEpochUs;
+  }
   // A bytea column as raw bytes (text output format "\x<hex>").
   std::string bytes(int row, int column) const;
   // The number of rows a data-modifying statement touched.
@@ -175,8 +184,9 @@ class Connection {
   void wait_socket(bool for_write);
   pg_result* next_result();
   pg_result* next_result_or_null();
-  [[noreturn]] void throw_result_error(pg_result* result);
   [[noreturn]] void fail_connection(const std::string& what);
+  // Throws a statement's error; one of the connection class breaks the connection.
+  [[noreturn]] void fail_statement(const Error& error);
 
   const ConnectionOptions options_;
   pg_conn* connection_ = nullptr;

@@ -24,9 +24,6 @@ constexpr int64_t kFoldPageSize = 1'000;
   "stream_id, stream_version, global_position, event_id, event_type, payload, metadata," \
   " recorded_at, hash"
 
-// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC).
-constexpr int64_t kPostgresEpochUs = 946'684'800'000'000;
-
 void append_field(std::string& out, std::string_view value) {
   std::array<char, 24> length{};
   const auto end = std::to_chars(length.data(), length.data() + length.size(), value.size()).ptr;
@@ -108,7 +105,7 @@ void parse_events(const pg::Result& rows, std::vector<StoredEvent>& events) {
     event.event_type.assign(rows.text(row, 4));
     event.payload.assign(rows.text(row, 5));
     event.metadata.assign(rows.text(row, 6));
-    event.recorded_at_us = rows.binary_int64(row, 7) + kPostgresEpochUs;
+    event.recorded_at_us = rows.binary_timestamptz_unix_us(row, 7);
     event.hash.assign(rows.text(row, 8));
   }
 }

@@ -18,9 +18,6 @@ namespace {
 #define RESERVATION_COLUMNS \
   "account_id, reservation_id, amount, feature, expires_at, status, amount_captured, draws"
 
-// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC).
-constexpr int64_t kPostgresEpochUs = 946'684'800'000'000;
-
 std::string encode_draws(const std::vector<ledger::BucketDraw>& draws) {
   rapidjson::StringBuffer buffer;
   ledger::json::Writer w(buffer);
@@ -101,7 +98,7 @@ void apply(const pg::Result& rows, ledger::AccountStates& states) {
     r.id = rows.string(i, 1);
     r.amount = rows.binary_int64(i, 2);
     r.feature = rows.string(i, 3);
-    r.expires_at_us = rows.binary_int64(i, 4) + kPostgresEpochUs;
+    r.expires_at_us = rows.binary_timestamptz_unix_us(i, 4);
     r.status = parse_status(rows.text(i, 5));
     r.amount_captured = rows.binary_int64(i, 6);
     r.draws = decode_draws(rows.text(i, 7));

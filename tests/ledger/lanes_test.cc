@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -15,8 +16,8 @@
 #include "ledger/committer.h"
 #include "ledger/store.h"
 #include "projections/balances.h"
-#include "tests/support/round_trip_proxy.h"
 #include "tests/ledger/ledger_test_support.h"
+#include "tests/support/round_trip_proxy.h"
 #include "tests/support/test_database.h"
 
 namespace {
@@ -49,6 +50,30 @@ int64_t event_count(const TestDatabase& db, const std::string& account) {
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
+
+// While set, a lane's batch waits before its commit: the commands submitted meanwhile queue
+// up and form the lane's next batch.
+class CommitHold {
+ public:
+  std::function<void(int, int)> hook() {
+    return [this](int, int) {
+      std::unique_lock lock(mutex_);
+      released_.wait(lock, [this] { return !held_; });
+    };
+  }
+  void set(bool held) {
+    {
+      std::lock_guard lock(mutex_);
+      held_ = held;
+    }
+    released_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable released_;
+  bool held_ = false;
+};
 
 // A batch is BEGIN + locks + clock + loads in one round trip, writes + COMMIT in another:
 // counted on the wire, between the committer and PostgreSQL.
@@ -168,23 +193,9 @@ TEST(CommitterLanes, APoisonCommandIsRejectedBeforeSqlAndHarmsNoBatch) {
 TEST(CommitterLanes, AConstraintViolationIsIsolatedByBisection) {
   TestDatabase db;
   const PlanCatalog catalog = plans();
-  std::mutex mutex;
-  std::condition_variable released;
-  bool hold = false;
+  CommitHold hold;
   CommitterOptions options = options_for(db.url(), 1);
-  // While `hold`, a batch waits before its commit: the commands submitted meanwhile queue up
-  // and form the lane's next batch.
-  options.before_commit_for_tests = [&](int, int) {
-    std::unique_lock lock(mutex);
-    released.wait(lock, [&] { return !hold; });
-  };
-  const auto set_hold = [&](bool value) {
-    {
-      std::lock_guard lock(mutex);
-      hold = value;
-    }
-    released.notify_all();
-  };
+  options.before_commit_for_tests = hold.hook();
   auto committer = Committer::start(options, catalog);
   ASSERT_TRUE(committer->submit(make("poisoned", "k0", OpenAccount{})).get().ok());
   {
@@ -194,7 +205,7 @@ TEST(CommitterLanes, AConstraintViolationIsIsolatedByBisection) {
     work.exec0("UPDATE ledger_accounts SET stream_version = 1 WHERE account_id = 'poisoned'");
     work.commit();
   }
-  set_hold(true);
+  hold.set(true);
   auto blocker = committer->submit(make("blocker", "k", OpenAccount{}));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const CommitterStats before = committer->stats();
@@ -205,7 +216,7 @@ TEST(CommitterLanes, AConstraintViolationIsIsolatedByBisection) {
     healthy.push_back(committer->submit(
         make("healthy-" + std::to_string(i), "k", GrantCredits{5, "x", "admin"})));
   }
-  set_hold(false);
+  hold.set(false);
   EXPECT_TRUE(blocker.get().ok());
   EXPECT_THROW(poisoned.get(), LedgerUnavailable);
   for (auto& future : healthy) EXPECT_TRUE(future.get().ok());
@@ -223,32 +234,20 @@ TEST(CommitterLanes, AConstraintViolationIsIsolatedByBisection) {
 TEST(CommitterLanes, ABatchSmallerThanTheLastGathersUpToItsSizeForAtMostItsWindow) {
   TestDatabase db;
   const PlanCatalog catalog = plans();
-  std::mutex mutex;
-  std::condition_variable released;
-  bool hold = false;
+  CommitHold hold;
   CommitterOptions options = options_for(db.url(), 1);
   options.batch_gather_us = 1'000'000;
-  options.before_commit_for_tests = [&](int, int) {
-    std::unique_lock lock(mutex);
-    released.wait(lock, [&] { return !hold; });
-  };
-  const auto set_hold = [&](bool value) {
-    {
-      std::lock_guard lock(mutex);
-      hold = value;
-    }
-    released.notify_all();
-  };
+  options.before_commit_for_tests = hold.hook();
   auto committer = Committer::start(options, catalog);
   // A batch of 5: they queue while the batch before them is held at its commit.
-  set_hold(true);
+  hold.set(true);
   auto first = committer->submit(make("gather-0", "open", OpenAccount{}));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   std::vector<std::future<Outcome>> opened;
   for (int i = 1; i <= 5; ++i) {
     opened.push_back(committer->submit(make("gather-" + std::to_string(i), "open", OpenAccount{})));
   }
-  set_hold(false);
+  hold.set(false);
   ASSERT_TRUE(first.get().ok());
   for (auto& future : opened) ASSERT_TRUE(future.get().ok());
 
