@@ -300,35 +300,61 @@ std::optional<ScanProblem> scan_log(pg::Connection& connection, int64_t& events_
   return finish();
 }
 
-// The projection rows of the accounts, loaded through the gateways (one round trip).
-std::pair<ledger::AccountStates, projections::usage::AccountsUsage> load_projected(
-    pg::Connection& connection, const std::vector<std::string>& account_ids) {
+// The projection rows of a chunk's accounts, loaded through the gateways (one round trip).
+struct Projected {
   ledger::AccountStates states;
-  for (const std::string& id : account_ids) states.emplace(id, ledger::empty_account(id));
+  projections::usage::AccountsUsage usage;
+  // The reservation rows equal the folded reservations (reservations::rows_match), checked
+  // as they were read: `states` hold no reservations then.
+  bool reservations_match = false;
+};
+
+Projected load_projected(pg::Connection& connection, const std::vector<FoldedAccount>& chunk) {
+  std::vector<std::string> ids;
+  std::vector<const AccountState*> folded;
+  Projected projected;
+  for (const FoldedAccount& account : chunk) {
+    const std::string& id = account.state.account_id;
+    ids.push_back(id);
+    folded.push_back(&account.state);
+    projected.states.emplace(id, ledger::empty_account(id));
+  }
   const std::vector<pg::Statement> statements = {
-      projections::balances::load(account_ids),
-      projections::reservations::load_accounts(account_ids),
-      projections::subscriptions::load(account_ids),
-      projections::refund_references::load_accounts(account_ids),
-      projections::usage::load_accounts(account_ids),
+      projections::balances::load(ids),       projections::reservations::load_accounts(ids),
+      projections::subscriptions::load(ids),  projections::refund_references::load_accounts(ids),
+      projections::usage::load_accounts(ids),
   };
   const std::vector<pg::Result> results = connection.pipeline(statements);
-  projections::balances::apply(results[0], states);
-  projections::reservations::apply(results[1], states);
-  projections::subscriptions::apply(results[2], states);
-  projections::refund_references::apply(results[3], states);
-  return {std::move(states), projections::usage::apply(results[4])};
+  projections::balances::apply(results[0], projected.states);
+  projected.reservations_match = projections::reservations::rows_match(results[1], folded);
+  if (!projected.reservations_match) {
+    projections::reservations::apply(results[1], projected.states);
+  }
+  projections::subscriptions::apply(results[2], projected.states);
+  projections::refund_references::apply(results[3], projected.states);
+  projected.usage = projections::usage::apply(results[4]);
+  return projected;
 }
 
-std::string compare_projection(const AccountState& projected, const AccountState& folded) {
-  for (const std::string& difference :
-       {projections::balances::difference(projected, folded),
-        projections::reservations::difference(projected, folded),
-        projections::refund_references::difference(projected, folded),
-        projections::subscriptions::difference(projected, folded)}) {
-    if (!difference.empty()) return difference;
+// "" or the first difference of an account's projection rows from its fold; the reservations
+// are compared unless `reservations_match` says they were.
+std::string compare_projection(const AccountState& projected, const AccountState& folded,
+                               bool reservations_match) {
+  if (std::string difference = projections::balances::difference(projected, folded);
+      !difference.empty()) {
+    return difference;
   }
-  return "";
+  if (!reservations_match) {
+    if (std::string difference = projections::reservations::difference(projected, folded);
+        !difference.empty()) {
+      return difference;
+    }
+  }
+  if (std::string difference = projections::refund_references::difference(projected, folded);
+      !difference.empty()) {
+    return difference;
+  }
+  return projections::subscriptions::difference(projected, folded);
 }
 
 std::string check_immutability_guards(pg::Connection& connection) {
@@ -396,16 +422,15 @@ void send_projections(pg::Connection& connection, std::vector<FoldedAccount>&& c
 // (its account in `account`).
 std::string compare_chunk(pg::Connection& connection, const std::vector<FoldedAccount>& chunk,
                           std::string& account, int64_t& version) {
-  std::vector<std::string> ids;
-  for (const FoldedAccount& folded : chunk) ids.push_back(folded.state.account_id);
-  const auto [projected, usage] = load_projected(connection, ids);
+  const Projected projected = load_projected(connection, chunk);
   for (const FoldedAccount& folded : chunk) {
     const std::string& id = folded.state.account_id;
-    std::string mismatch = compare_projection(projected.at(id), folded.state);
+    std::string mismatch =
+        compare_projection(projected.states.at(id), folded.state, projected.reservations_match);
     if (mismatch.empty()) {
-      const auto it = usage.find(id);
+      const auto it = projected.usage.find(id);
       mismatch = projections::usage::difference(
-          it == usage.end() ? projections::usage::Usage{} : it->second, folded.usage);
+          it == projected.usage.end() ? projections::usage::Usage{} : it->second, folded.usage);
     }
     if (!mismatch.empty()) {
       account = id;

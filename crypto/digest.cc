@@ -8,6 +8,7 @@
 
 #include <cassert>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 
 namespace crypto {
@@ -25,10 +26,16 @@ const EVP_MD* sha256_algorithm() {
 }  // namespace
 
 std::string sha256(std::string_view data) {
+  // One context per thread, initialised again for each digest: EVP_Digest allocates and
+  // frees a context per call, a cost a scan of the log pays for every event.
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(
+      EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   std::string out(kSha256Size, '\0');
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &length,
-                 sha256_algorithm(), nullptr) != 1 ||
+  if (context == nullptr || EVP_DigestInit_ex2(context.get(), sha256_algorithm(), nullptr) != 1 ||
+      EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(context.get(), reinterpret_cast<unsigned char*>(out.data()), &length) !=
+          1 ||
       length != kSha256Size) {
     throw std::runtime_error("SHA-256 failed");
   }
@@ -172,10 +179,23 @@ std::string uuid_v4() {
 }
 
 std::string uuid_text(std::string_view bytes) {
-  if (bytes.size() != 16) throw std::invalid_argument("a UUID has 16 bytes");
-  std::string text = hex_encode(bytes);
-  for (const std::size_t dash : {8, 13, 18, 23}) text.insert(dash, 1, '-');
+  std::string text;
+  uuid_text(bytes, text);
   return text;
+}
+
+void uuid_text(std::string_view bytes, std::string& text) {
+  if (bytes.size() != 16) throw std::invalid_argument("a UUID has 16 bytes");
+  static constexpr char kDigits[] = "0123456789abcdef";
+  text.resize(36);  // 8-4-4-4-12 hex digits; the storage is reused when it was a UUID before
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) text[out++] = '-';
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    text[out++] = kDigits[c >> 4];
+    text[out++] = kDigits[c & 0x0f];
+  }
+  assert(out == text.size());
 }
 
 }  // namespace crypto

@@ -44,5 +44,7 @@ std::string uuid_v4();
 // The canonical lower-case form (8-4-4-4-12 hex digits) of a UUID's 16 bytes (a uuid column
 // read in PostgreSQL's binary format). Throws std::invalid_argument on another length.
 std::string uuid_text(std::string_view bytes);
+// The same into `text`, reusing its storage (a scan formats one per event).
+void uuid_text(std::string_view bytes, std::string& text);
 
 }  // namespace crypto

@@ -35,8 +35,10 @@ inline void put(Writer& writer, const char* key, const char* value) {
 // Parses `text` and returns `read(document)` (which checks HasParseError itself). The
 // document's values and the parser's stack start in buffers kept per thread (more chunks
 // come from the heap for a larger text): the scans decode every event and every projected
-// reservation, and a default Document allocates on each parse. The document must not
-// escape `read`, and `read` must not call parse_scratch again.
+// reservation, and a default Document allocates on each parse. The text is parsed in situ,
+// in a copy kept per thread (its strings are not copied again): a NUL byte ends the text
+// there as it ends it for Parse(text, length). The document must not escape `read`, and
+// `read` must not call parse_scratch again.
 template <class Read>
 auto parse_scratch(std::string_view text, Read read) {
   constexpr std::size_t kBufferSize = 16 * 1024;
@@ -47,7 +49,9 @@ auto parse_scratch(std::string_view text, Read read) {
   rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
                              rapidjson::MemoryPoolAllocator<>>
       document(&value_allocator, kBufferSize / 2, &stack_allocator);
-  document.Parse(text.data(), text.size());
+  thread_local std::string insitu;
+  insitu.assign(text);  // NUL-terminated, as ParseInsitu needs
+  document.ParseInsitu(insitu.data());
   return read(static_cast<const decltype(document)&>(document));
 }
 

@@ -101,7 +101,7 @@ void parse_events(const pg::Result& rows, std::vector<StoredEvent>& events) {
     event.stream_id.assign(rows.text(row, 0));
     event.stream_version = rows.binary_int64(row, 1);
     event.global_position = rows.binary_int64(row, 2);
-    event.event_id = crypto::uuid_text(rows.text(row, 3));
+    crypto::uuid_text(rows.text(row, 3), event.event_id);
     event.event_type.assign(rows.text(row, 4));
     event.payload.assign(rows.text(row, 5));
     event.metadata.assign(rows.text(row, 6));

@@ -6,6 +6,8 @@
 #include <cassert>
 #include <iterator>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 
 #include "ledger/json_fields.h"
 #include "ledger/sql_text.h"
@@ -18,8 +20,9 @@ namespace {
 #define RESERVATION_COLUMNS \
   "account_id, reservation_id, amount, feature, expires_at, status, amount_captured, draws"
 
-std::string encode_draws(const std::vector<ledger::BucketDraw>& draws) {
-  rapidjson::StringBuffer buffer;
+// Writes the draws' JSON into `buffer` (cleared first).
+void write_draws(const std::vector<ledger::BucketDraw>& draws, rapidjson::StringBuffer& buffer) {
+  buffer.Clear();
   ledger::json::Writer w(buffer);
   w.StartArray();
   for (const ledger::BucketDraw& draw : draws) {
@@ -29,6 +32,11 @@ std::string encode_draws(const std::vector<ledger::BucketDraw>& draws) {
     w.EndObject();
   }
   w.EndArray();
+}
+
+std::string encode_draws(const std::vector<ledger::BucketDraw>& draws) {
+  rapidjson::StringBuffer buffer;
+  write_draws(draws, buffer);
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
@@ -114,6 +122,50 @@ void apply(const pg::Result& rows, ledger::AccountStates& states) {
       reservations.insert_or_assign(std::move(id), std::move(r));
     }
   }
+}
+
+bool rows_match(const pg::Result& rows, const std::vector<const ledger::AccountState*>& folded) {
+  // Per account: its folded reservations, the next one a row in key order meets, and the
+  // rows matched. The primary key makes the rows distinct, so equal counts of matched rows
+  // and folded reservations mean one row per reservation.
+  struct Walk {
+    const ledger::AccountState* state;
+    std::map<std::string, ledger::Reservation>::const_iterator next;
+    std::size_t matched = 0;
+  };
+  std::unordered_map<std::string_view, Walk> walks;
+  for (const ledger::AccountState* state : folded) {
+    walks.emplace(state->account_id, Walk{state, state->reservations.begin()});
+  }
+  thread_local rapidjson::StringBuffer draws;  // the folded draws' JSON, as write() writes it
+  Walk* walk = nullptr;
+  for (int i = 0; i < rows.rows(); ++i) {
+    if (walk == nullptr || walk->state->account_id != rows.text(i, 0)) {
+      const auto it = walks.find(rows.text(i, 0));
+      if (it == walks.end()) return false;
+      walk = &it->second;
+    }
+    const auto& reservations = walk->state->reservations;
+    const std::string_view id = rows.text(i, 1);
+    auto r = walk->next;
+    if (r == reservations.end() || r->first != id) r = reservations.find(std::string(id));
+    if (r == reservations.end()) return false;
+    walk->next = std::next(r);
+    ++walk->matched;
+    const ledger::Reservation& reservation = r->second;
+    write_draws(reservation.draws, draws);
+    if (rows.binary_int64(i, 2) != reservation.amount || rows.text(i, 3) != reservation.feature ||
+        rows.binary_timestamptz_unix_us(i, 4) != reservation.expires_at_us ||
+        rows.text(i, 5) != ledger::reservation_status_name(reservation.status) ||
+        rows.binary_int64(i, 6) != reservation.amount_captured ||
+        rows.text(i, 7) != std::string_view(draws.GetString(), draws.GetSize())) {
+      return false;
+    }
+  }
+  for (const auto& [account, walk] : walks) {
+    if (walk.matched != walk.state->reservations.size()) return false;
+  }
+  return true;
 }
 
 namespace {

@@ -24,6 +24,11 @@ pg::Statement load(const std::vector<Key>& keys);
 // Loads every reservation of one account (verify).
 pg::Statement load_accounts(const std::vector<std::string>& account_ids);
 void apply(const pg::Result& rows, ledger::AccountStates& states);
+// Whether the rows of load_accounts() for `folded`'s accounts are exactly their folded
+// reservations, field for field (the draws as the JSON the writers write), read without
+// building states: verify's check of a projection that is right. On false, apply() and
+// difference() name what differs.
+bool rows_match(const pg::Result& rows, const std::vector<const ledger::AccountState*>& folded);
 
 // Inserts or updates the rows of the reservations named by `keys`, as `states` hold them.
 pg::Statement write(const std::vector<Key>& keys, const ledger::AccountStates& states);

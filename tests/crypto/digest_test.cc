@@ -135,6 +135,11 @@ TEST(Uuid, TextOfSixteenBytes) {
             "01234567-89ab-cdef-00ff-102030405060");
   EXPECT_THROW(crypto::uuid_text(std::string(15, 'a')), std::invalid_argument);
   EXPECT_THROW(crypto::uuid_text(std::string(17, 'a')), std::invalid_argument);
+  // Into a string that held other text, longer or shorter: exactly the 36 characters.
+  for (std::string text : {std::string(80, 'x'), std::string("ab")}) {
+    crypto::uuid_text(std::string(16, '\xff'), text);
+    EXPECT_EQ(text, "ffffffff-ffff-ffff-ffff-ffffffffffff");
+  }
 }
 
 }  // namespace

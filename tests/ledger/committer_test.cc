@@ -318,6 +318,21 @@ TEST_F(CommitterTest, VerifyNamesATamperedReservationRow) {
            "reservation res_1 differs from the fold of its events");
   tampered("DELETE FROM ledger_reservations WHERE reservation_id = 'res_2'",
            "reservation projection has 2 rows, fold has 3");
+  // Each field: verify reads the rows against the fold as they come, then names the row.
+  for (const std::string set :
+       {"amount = 6", "feature = 'detect'", "expires_at = expires_at + interval '1 microsecond'",
+        "status = 'released'", "draws = '[]'", R"(draws = '[{"bucket_id":"other","amount":5}]')",
+        R"(draws = replace(draws::text, '"amount":5', '"amount":4')::json)"}) {
+    tampered("UPDATE ledger_reservations SET " + set + " WHERE reservation_id = 'res_2'",
+             "reservation res_2 differs from the fold of its events");
+  }
+  // The same draws in other JSON spelling are the same draws.
+  {
+    pqxx::work work(*connection_);
+    work.exec0("UPDATE ledger_reservations SET draws = (' ' || draws::text || ' ')::json");
+    work.commit();
+  }
+  expect_verify_clean();
 }
 
 // More than one page of the log (20,000 events) and more than one chunk of accounts (100):
