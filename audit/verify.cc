@@ -129,10 +129,10 @@ std::optional<ScanProblem> check_and_fold(FoldedAccount& folded, const StoredEve
 
 // The log's pages in (stream, version) order, read by a thread of their own on a second
 // connection that shares the caller's snapshot (pg_export_snapshot): PostgreSQL reads and
-// sends page n+1 while this reader parses page n and checks its hash chain, and the caller
-// folds the page before and talks to the database on its own connection. At most kPagesAhead parsed
-// pages wait; their storage goes round (a page's strings are overwritten in place, not allocated
-// again).
+// sends the log in one COPY while this reader parses page n and checks its hash chain, and
+// the caller folds the page before and talks to the database on its own connection. At most
+// kPagesAhead parsed pages wait; their storage goes round (a page's strings are overwritten in
+// place, not allocated again).
 class PageReader {
  public:
   static constexpr std::size_t kPagesAhead = 2;
@@ -169,26 +169,22 @@ class PageReader {
   }
 
  private:
-  void read_all(const pg::ConnectionOptions& options, const std::string& snapshot) {
+  void read_all(pg::ConnectionOptions options, const std::string& snapshot) {
     try {
-      pg::Connection connection(options);
+      // The COPY lasts as long as the scan: no statement timeout (the socket waits keep
+      // theirs).
+      options.statement_timeout_ms = 0;
+      pg::Connection connection(std::move(options));
       connection.pipeline(
           std::vector<pg::Statement>{{"", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}},
-                                     {"", "SET TRANSACTION SNAPSHOT '" + snapshot + "'", {}}});
-      // The server reads page n+1 while this thread parses and checks page n: the next
-      // page's query goes out as soon as the current page's last row is known.
-      const auto send_page_after = [&connection](const std::string& stream, int64_t version) {
-        connection.send_pipeline(
-            std::vector<pg::Statement>{ledger::log_after_statement(stream, version, kPageSize)});
-      };
-      send_page_after("", 0);
+                                     {"", "SET TRANSACTION SNAPSHOT '" + snapshot + "'", {}},
+                                     ledger::log_copy_setup()});
+      // One COPY of the whole log: the server reads and sends while this thread parses and
+      // checks, up to what the socket buffers hold ahead.
+      connection.start_copy_out(ledger::log_copy_sql());
       std::string chain_stream;  // the last event checked, which the next one may chain to
       std::string chain_hash;
-      for (;;) {
-        const pg::Result rows = std::move(connection.receive_pipeline().front());
-        const int count = rows.rows();
-        const bool last = count < kPageSize;
-        if (!last) send_page_after(rows.string(count - 1, 0), rows.binary_int64(count - 1, 1));
+      for (bool more = true; more;) {
         Page page;
         {
           std::unique_lock lock(mutex_);
@@ -199,7 +195,14 @@ class PageReader {
             spare_.pop_back();
           }
         }
-        ledger::parse_events(rows, page.events);
+        std::size_t count = 0;  // the page's events: its strings are overwritten in place
+        std::string_view row;
+        while (count < static_cast<std::size_t>(kPageSize) &&
+               (more = connection.next_copy_row(row))) {
+          if (count == page.events.size()) page.events.emplace_back();
+          ledger::parse_event(row, page.events[count++]);
+        }
+        page.events.resize(count);
         check_chain(page, chain_stream, chain_hash);
         if (!page.events.empty()) {
           chain_stream = page.events.back().stream_id;
@@ -208,10 +211,9 @@ class PageReader {
         {
           const std::lock_guard lock(mutex_);
           if (!page.events.empty()) ready_.push_back(std::move(page));
-          if (last) finished_ = true;
+          if (!more) finished_ = true;
         }
         changed_.notify_all();
-        if (last) break;
       }
       connection.exec({"", "COMMIT", {}});
     } catch (...) {

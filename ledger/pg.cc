@@ -118,9 +118,50 @@ int64_t Result::affected_rows() const {
   return tuples[0] == '\0' ? 0 : std::stoll(tuples);
 }
 
+namespace {
+
+// The binary COPY signature, its terminating NUL included.
+constexpr std::string_view kCopySignature{"PGCOPY\n\377\r\n", 11};
+
+// The big-endian unsigned integer of `bytes` bytes at the front of `data`, removed from it;
+// std::runtime_error when `data` is shorter.
+uint64_t take_be(std::string_view& data, std::size_t bytes) {
+  if (data.size() < bytes) throw std::runtime_error("a binary COPY row ends too early");
+  uint64_t value = 0;
+  for (std::size_t i = 0; i < bytes; ++i)
+    value = (value << 8) | static_cast<unsigned char>(data[i]);
+  data.remove_prefix(bytes);
+  return value;
+}
+
+}  // namespace
+
+CopyRow::CopyRow(std::string_view row) : rest_(row) {
+  fields_ = static_cast<int16_t>(take_be(rest_, 2));
+  if (fields_ < 0) throw std::runtime_error("a binary COPY row has no field count");
+}
+
+std::string_view CopyRow::text() {
+  if (read_ >= fields_) throw std::runtime_error("a binary COPY row has fewer fields");
+  ++read_;
+  const auto length = static_cast<int32_t>(take_be(rest_, 4));
+  if (length < 0) throw std::runtime_error("a binary COPY field is NULL");
+  if (rest_.size() < static_cast<std::size_t>(length)) {
+    throw std::runtime_error("a binary COPY row ends too early");
+  }
+  const std::string_view value = rest_.substr(0, static_cast<std::size_t>(length));
+  rest_.remove_prefix(static_cast<std::size_t>(length));
+  return value;
+}
+
+int64_t CopyRow::int64() {
+  std::string_view value = text();
+  if (value.size() != 8) throw std::runtime_error("a binary COPY bigint is not 8 bytes");
+  return static_cast<int64_t>(take_be(value, 8));
+}
+
 CopyIn::CopyIn(std::string_view sql) : sql_(sql) {
-  static constexpr char kSignature[] = "PGCOPY\n\377\r\n";  // and its terminating NUL
-  data_.append(kSignature, sizeof kSignature);
+  data_.append(kCopySignature);
   put_be(0, 4);  // flags: no OIDs
   put_be(0, 4);  // no header extension
 }
@@ -185,6 +226,7 @@ Connection::Connection(ConnectionOptions options) : options_(std::move(options))
 
 Connection::~Connection() {
   if (refused_copy_ != nullptr) PQclear(refused_copy_);
+  if (copy_out_row_ != nullptr) PQfreemem(copy_out_row_);
   if (connection_ != nullptr) PQfinish(connection_);
 }
 
@@ -203,6 +245,7 @@ void Connection::fail_connection(const std::string& what) {
   broken_ = true;
   expects_prepare_.clear();  // nothing more will be received on this connection
   copy_in_flight_ = false;
+  copy_out_ = false;
   throw Error(ErrorKind::kConnection, "", what);
 }
 
@@ -283,7 +326,8 @@ pg_result* Connection::next_result() {
 
 void Connection::send_copy(CopyIn& copy) {
   if (!usable()) fail_connection("the database connection is broken");
-  assert(!awaiting_results() && !copy_in_flight_ && "receive the last round trip first");
+  assert(!awaiting_results() && !copy_in_flight_ && !copy_out_ &&
+         "receive the last round trip first");
   const std::string_view data = copy.finish();
   // COPY is not allowed in pipeline mode: leave it (nothing is in flight) until
   // receive_copy().
@@ -342,6 +386,87 @@ int64_t Connection::receive_copy() {
   return tuples[0] == '\0' ? 0 : std::stoll(tuples);
 }
 
+void Connection::start_copy_out(std::string_view sql) {
+  if (!usable()) fail_connection("the database connection is broken");
+  assert(!awaiting_results() && !copy_in_flight_ && !copy_out_ &&
+         "receive the last round trip first");
+  // COPY is not allowed in pipeline mode: leave it (nothing is in flight) until the end.
+  if (PQexitPipelineMode(connection_) != 1) fail_connection("cannot leave pipeline mode");
+  copy_out_ = true;
+  copy_out_header_ = false;
+  const std::string text(sql);
+  if (PQsendQuery(connection_, text.c_str()) != 1) {
+    fail_connection(std::string("cannot send the COPY: ") + PQerrorMessage(connection_));
+  }
+  ++round_trips_;
+  flush();
+  OwnedResult started(next_result());
+  if (PQresultStatus(started.get()) == PGRES_COPY_OUT) return;
+  // Refused before any row (no such table, no privilege): the error, after its NULL.
+  while (pg_result* more = next_result_or_null()) PQclear(more);
+  copy_out_ = false;
+  if (PQenterPipelineMode(connection_) != 1) fail_connection("cannot enter pipeline mode");
+  fail_statement(result_error(started.get()));
+}
+
+bool Connection::next_copy_row(std::string_view& row) {
+  assert(copy_out_ && "start_copy_out() first");
+  if (copy_out_row_ != nullptr) {
+    PQfreemem(copy_out_row_);
+    copy_out_row_ = nullptr;
+  }
+  for (;;) {
+    char* buffer = nullptr;
+    const int length = PQgetCopyData(connection_, &buffer, 1);
+    if (length > 0) {
+      copy_out_row_ = buffer;
+      std::string_view data(buffer, static_cast<std::size_t>(length));
+      if (!copy_out_header_) {
+        // The header comes in front of the first row (or of the trailer).
+        if (data.substr(0, kCopySignature.size()) != kCopySignature) {
+          fail_connection("the COPY sent no binary header");
+        }
+        data.remove_prefix(kCopySignature.size());
+        try {
+          take_be(data, 4);                                                          // flags
+          data.remove_prefix(std::min<std::size_t>(data.size(), take_be(data, 4)));  // extension
+        } catch (const std::runtime_error&) {
+          fail_connection("the COPY sent a short binary header");
+        }
+        copy_out_header_ = true;
+      }
+      if (data.empty()) continue;
+      if (data == std::string_view("\xff\xff", 2)) continue;  // the trailer; the end follows
+      row = data;
+      return true;
+    }
+    if (length == 0) {  // no whole row buffered yet
+      wait_socket(false);
+      if (PQconsumeInput(connection_) != 1) {
+        fail_connection(std::string("receive failed: ") + PQerrorMessage(connection_));
+      }
+      continue;
+    }
+    if (length == -2) {
+      fail_connection(std::string("COPY receive failed: ") + PQerrorMessage(connection_));
+    }
+    // -1: the COPY ended; its result, then the NULL that ends it.
+    OwnedResult outcome(next_result());
+    for (int extra = 0;; ++extra) {
+      pg_result* result = next_result_or_null();
+      if (result == nullptr) break;
+      PQclear(result);
+      if (extra == 4) fail_connection("the COPY did not end");
+    }
+    copy_out_ = false;
+    if (PQenterPipelineMode(connection_) != 1) fail_connection("cannot enter pipeline mode");
+    if (PQresultStatus(outcome.get()) != PGRES_COMMAND_OK) {
+      fail_statement(result_error(outcome.get()));
+    }
+    return false;
+  }
+}
+
 std::vector<Result> Connection::pipeline(std::span<const Statement> statements) {
   send_pipeline(statements);
   return receive_pipeline();
@@ -350,7 +475,8 @@ std::vector<Result> Connection::pipeline(std::span<const Statement> statements) 
 void Connection::send_pipeline(std::span<const Statement> statements) {
   assert(!statements.empty());
   if (!usable()) fail_connection("the database connection is broken");
-  assert(!awaiting_results() && !copy_in_flight_ && "receive the last round trip first");
+  assert(!awaiting_results() && !copy_in_flight_ && !copy_out_ &&
+         "receive the last round trip first");
   pending_prepares_.clear();
   // Prepares are sent (at most once per name) just before their first execution; their
   // results come back in the same order, interleaved with the statements' results.

@@ -65,6 +65,25 @@ class CopyIn {
   bool finished_ = false;
 };
 
+// One row of a COPY ... TO STDOUT (FORMAT binary) (Connection::next_copy_row), its fields
+// read in order: per field its length and bytes, a bigint or timestamptz as 8 bytes,
+// big-endian. A NULL, a field past the row's count or bytes past its end throw
+// std::runtime_error.
+class CopyRow {
+ public:
+  explicit CopyRow(std::string_view row);  // reads the field count
+  int fields() const { return fields_; }
+  // The next field's bytes: a text, json or bytea value's raw bytes, a uuid's 16 bytes.
+  std::string_view text();
+  int64_t int64();  // the next field, a bigint (or a timestamptz: microseconds since 2000)
+  int64_t timestamptz_unix_us() { return int64() + kPostgresEpochUs; }
+
+ private:
+  std::string_view rest_;
+  int fields_ = 0;
+  int read_ = 0;
+};
+
 // What went wrong, for the caller's retry decision.
 enum class ErrorKind {
   kConnection,  // connection lost or unusable, or the socket wait timed out: reconnect
@@ -164,6 +183,15 @@ class Connection {
   int64_t receive_copy();
   // Whether a send_copy() awaits its receive_copy().
   bool awaiting_copy() const { return copy_in_flight_; }
+  // A COPY ... TO STDOUT (FORMAT binary) read row by row, the server sending while the
+  // caller reads (the log scan: one statement for the whole log, no page queries):
+  // start_copy_out() sends `sql` and waits for the server to start the COPY, or throws
+  // Error as pipeline() does. next_copy_row() gives the next row's bytes (for CopyRow), valid
+  // until the next call, and false after the last row, once the COPY ended; it throws
+  // Error if the COPY failed. Until then no other call may be made on the connection (it
+  // is out of pipeline mode).
+  void start_copy_out(std::string_view sql);
+  bool next_copy_row(std::string_view& row);
   // One statement, one round trip.
   Result exec(const Statement& statement);
   // ROLLBACK when a transaction block is open (one round trip), else nothing.
@@ -199,6 +227,9 @@ class Connection {
   bool broken_ = false;
   bool copy_in_flight_ = false;        // out of pipeline mode until receive_copy()
   pg_result* refused_copy_ = nullptr;  // a COPY refused before any row, for receive_copy()
+  bool copy_out_ = false;              // out of pipeline mode until its last row
+  bool copy_out_header_ = false;       // the binary COPY header was read
+  char* copy_out_row_ = nullptr;       // the last row next_copy_row() gave (libpq's memory)
 };
 
 // A connection opened on first use and opened again after it broke: the one way the

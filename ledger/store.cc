@@ -110,6 +110,27 @@ void parse_events(const pg::Result& rows, std::vector<StoredEvent>& events) {
   }
 }
 
+void parse_event(std::string_view copy_row, StoredEvent& event) {
+  pg::CopyRow row(copy_row);
+  if (row.fields() != 9) throw std::runtime_error("a log row without the event's 9 columns");
+  event.stream_id.assign(row.text());
+  event.stream_version = row.int64();
+  event.global_position = row.int64();
+  crypto::uuid_text(row.text(), event.event_id);
+  event.event_type.assign(row.text());
+  event.payload.assign(row.text());
+  event.metadata.assign(row.text());
+  event.recorded_at_us = row.timestamptz_unix_us();
+  event.hash.assign(row.text());
+}
+
+pg::Statement log_copy_setup() { return {"", "SET LOCAL enable_sort = off", {}}; }
+
+std::string_view log_copy_sql() {
+  return "COPY (SELECT " EVENT_COLUMNS
+         " FROM ledger_events ORDER BY stream_id, stream_version) TO STDOUT (FORMAT binary)";
+}
+
 std::vector<StoredEvent> parse_events(const pg::Result& rows) {
   std::vector<StoredEvent> events;
   parse_events(rows, events);

@@ -66,6 +66,16 @@ std::vector<StoredEvent> read_log_after(pg::Connection& connection, const std::s
 pg::Statement log_after_statement(const std::string& after_stream, int64_t after_version,
                                   int64_t limit);
 
+// The whole log in (stream, version) order as one binary COPY ... TO STDOUT, for
+// pg::Connection::start_copy_out on a connection of its own (the scan's reader thread: the
+// server sends while the reader parses, with no query per page), in a transaction that ran
+// log_copy_setup() first: the plan follows the primary key's index and never sorts the log.
+pg::Statement log_copy_setup();
+std::string_view log_copy_sql();
+// One row of that COPY into `event`, reusing its strings' storage; std::runtime_error when
+// the row is not an event's 9 columns.
+void parse_event(std::string_view copy_row, StoredEvent& event);
+
 // The stream's events with version < `before_version`, newest first, at most `limit`.
 std::vector<StoredEvent> read_stream_backward(pg::Connection& connection,
                                               const std::string& stream_id,
