@@ -92,9 +92,9 @@ pg::Statement read_stream_statement(const std::string& stream_id, int64_t after_
           true};
 }
 
-void parse_events(const pg::Result& rows, std::vector<StoredEvent>& events) {
+std::vector<StoredEvent> parse_events(const pg::Result& rows) {
   const auto count = static_cast<std::size_t>(rows.rows());
-  events.resize(count);  // the strings kept from an earlier page are overwritten in place
+  std::vector<StoredEvent> events(count);
   for (std::size_t i = 0; i < count; ++i) {
     const int row = static_cast<int>(i);
     StoredEvent& event = events[i];
@@ -108,6 +108,7 @@ void parse_events(const pg::Result& rows, std::vector<StoredEvent>& events) {
     event.recorded_at_us = rows.binary_timestamptz_unix_us(row, 7);
     event.hash.assign(rows.text(row, 8));
   }
+  return events;
 }
 
 void parse_event(std::string_view copy_row, StoredEvent& event) {
@@ -129,12 +130,6 @@ pg::Statement log_copy_setup() { return {"", "SET LOCAL enable_sort = off", {}};
 std::string_view log_copy_sql() {
   return "COPY (SELECT " EVENT_COLUMNS
          " FROM ledger_events ORDER BY stream_id, stream_version) TO STDOUT (FORMAT binary)";
-}
-
-std::vector<StoredEvent> parse_events(const pg::Result& rows) {
-  std::vector<StoredEvent> events;
-  parse_events(rows, events);
-  return events;
 }
 
 std::vector<StoredEvent> read_stream(pg::Connection& connection, const std::string& stream_id,
@@ -188,22 +183,6 @@ int64_t settled_position(pg::Connection& connection, int64_t wait_ms) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-}
-
-pg::Statement log_after_statement(const std::string& after_stream, int64_t after_version,
-                                  int64_t limit) {
-  assert(limit > 0);
-  return {"events_read_log_after",
-          "SELECT " EVENT_COLUMNS
-          " FROM ledger_events WHERE (stream_id, stream_version) > ($1, $2)"
-          " ORDER BY stream_id, stream_version LIMIT $3",
-          {after_stream, std::to_string(after_version), std::to_string(limit)},
-          true};
-}
-
-std::vector<StoredEvent> read_log_after(pg::Connection& connection, const std::string& after_stream,
-                                        int64_t after_version, int64_t limit) {
-  return parse_events(connection.exec(log_after_statement(after_stream, after_version, limit)));
 }
 
 std::vector<StoredEvent> read_stream_backward(pg::Connection& connection,

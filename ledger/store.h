@@ -36,11 +36,8 @@ pg::Statement append_events(const std::vector<StoredEvent>& events);
 // Events of one stream with stream_version > after_version, in order, at most `limit`.
 pg::Statement read_stream_statement(const std::string& stream_id, int64_t after_version,
                                     int64_t limit);
-// The events of a result of the statements here (binary format). The second form reuses the
-// vector's events and their strings' storage (a scan parses page after page into the same
-// vector without allocating).
+// The events of a result of the statements here (binary format).
 std::vector<StoredEvent> parse_events(const pg::Result& rows);
-void parse_events(const pg::Result& rows, std::vector<StoredEvent>& events);
 std::vector<StoredEvent> read_stream(pg::Connection& connection, const std::string& stream_id,
                                      int64_t after_version, int64_t limit);
 // (global position, stored hash) of the events with after < position <= up_to, in position
@@ -56,15 +53,6 @@ std::optional<StoredEvent> read_event(pg::Connection& connection, const std::str
 // before its transaction commits, so a lower one may become visible after a higher one).
 // Waits at most `wait_ms`; throws std::runtime_error when transactions outlive it.
 int64_t settled_position(pg::Connection& connection, int64_t wait_ms);
-
-// Events after (after_stream, after_version) in (stream, version) order, at most `limit`:
-// the whole log one stream after another (verify and replay page through it with this).
-std::vector<StoredEvent> read_log_after(pg::Connection& connection, const std::string& after_stream,
-                                        int64_t after_version, int64_t limit);
-// The statement of read_log_after, for a caller that runs it on a connection of its own
-// (the scan's reader thread) and parses its result with parse_events.
-pg::Statement log_after_statement(const std::string& after_stream, int64_t after_version,
-                                  int64_t limit);
 
 // The whole log in (stream, version) order as one binary COPY ... TO STDOUT, for
 // pg::Connection::start_copy_out on a connection of its own (the scan's reader thread: the
