@@ -128,8 +128,9 @@ constexpr std::string_view kCopySignature{"PGCOPY\n\377\r\n", 11};
 uint64_t take_be(std::string_view& data, std::size_t bytes) {
   if (data.size() < bytes) throw std::runtime_error("a binary COPY row ends too early");
   uint64_t value = 0;
-  for (std::size_t i = 0; i < bytes; ++i)
+  for (std::size_t i = 0; i < bytes; ++i) {
     value = (value << 8) | static_cast<unsigned char>(data[i]);
+  }
   data.remove_prefix(bytes);
   return value;
 }
