@@ -372,19 +372,22 @@ int64_t Connection::receive_copy() {
   assert(copy_in_flight_ && "send_copy() first");
   OwnedResult outcome(refused_copy_ != nullptr ? refused_copy_ : next_result());
   refused_copy_ = nullptr;
-  // The COPY's result, then the NULL that ends it.
+  end_copy();
+  copy_in_flight_ = false;
+  if (PQresultStatus(outcome.get()) != PGRES_COMMAND_OK)
+    fail_statement(result_error(outcome.get()));
+  const char* tuples = PQcmdTuples(outcome.get());
+  return tuples[0] == '\0' ? 0 : std::stoll(tuples);
+}
+
+void Connection::end_copy() {
   for (int extra = 0;; ++extra) {
     pg_result* result = next_result_or_null();
     if (result == nullptr) break;
     PQclear(result);
     if (extra == 4) fail_connection("the COPY did not end");
   }
-  copy_in_flight_ = false;
   if (PQenterPipelineMode(connection_) != 1) fail_connection("cannot enter pipeline mode");
-  if (PQresultStatus(outcome.get()) != PGRES_COMMAND_OK)
-    fail_statement(result_error(outcome.get()));
-  const char* tuples = PQcmdTuples(outcome.get());
-  return tuples[0] == '\0' ? 0 : std::stoll(tuples);
 }
 
 void Connection::start_copy_out(std::string_view sql) {
@@ -451,16 +454,10 @@ bool Connection::next_copy_row(std::string_view& row) {
     if (length == -2) {
       fail_connection(std::string("COPY receive failed: ") + PQerrorMessage(connection_));
     }
-    // -1: the COPY ended; its result, then the NULL that ends it.
+    // -1: the COPY ended.
     OwnedResult outcome(next_result());
-    for (int extra = 0;; ++extra) {
-      pg_result* result = next_result_or_null();
-      if (result == nullptr) break;
-      PQclear(result);
-      if (extra == 4) fail_connection("the COPY did not end");
-    }
+    end_copy();
     copy_out_ = false;
-    if (PQenterPipelineMode(connection_) != 1) fail_connection("cannot enter pipeline mode");
     if (PQresultStatus(outcome.get()) != PGRES_COMMAND_OK) {
       fail_statement(result_error(outcome.get()));
     }

@@ -215,6 +215,8 @@ class Connection {
   [[noreturn]] void fail_connection(const std::string& what);
   // Throws a statement's error; one of the connection class breaks the connection.
   [[noreturn]] void fail_statement(const Error& error);
+  // After a COPY's result: reads the NULL that ends it and enters pipeline mode again.
+  void end_copy();
 
   const ConnectionOptions options_;
   pg_conn* connection_ = nullptr;

@@ -36,6 +36,39 @@ void add_row(pg::CopyIn& copy, std::string_view key, std::string_view text, int6
   copy.timestamptz_unix_us(unix_us);
 }
 
+// Rows whose bytes must survive a binary COPY either way: empty and long text, quotes,
+// backslashes and UTF-8, int64 extremes, timestamps before, at and after 2000-01-01.
+struct ProbeRow {
+  std::string key, text;
+  int64_t number, unix_us;
+};
+std::vector<ProbeRow> probe_rows() {
+  return {
+      {"a", "", 0, 0},                                            // 1970-01-01
+      {"b", R"(say "hi", C:\dir {x})", -1, 946'684'800'000'000},  // 2000-01-01 exactly
+      {"c", "caf\xC3\xA9 \xE2\x82\xAC", std::numeric_limits<int64_t>::max(), 1'764'547'200'123'456},
+      {"d", std::string(70'000, 'x'), std::numeric_limits<int64_t>::min(), -86'400'000'001},
+  };
+}
+
+// Copies `rows` into the probe table in one binary COPY.
+void copy_probe_rows(pg::Connection& connection, const std::vector<ProbeRow>& rows) {
+  pg::CopyIn copy(kCopySql);
+  for (const ProbeRow& row : rows) add_row(copy, row.key, row.text, row.number, row.unix_us);
+  connection.send_copy(copy);
+  ASSERT_EQ(connection.receive_copy(), static_cast<int64_t>(rows.size()));
+}
+
+// Copies `rows` rows of 100-byte text (keys "key-<i>", numbers 0..rows-1) into the table.
+void copy_many_rows(pg::Connection& connection, int rows) {
+  pg::CopyIn copy(kCopySql);
+  for (int i = 0; i < rows; ++i) {
+    add_row(copy, "key-" + std::to_string(i), std::string(100, 'v'), i, 1'700'000'000'000'000);
+  }
+  connection.send_copy(copy);
+  ASSERT_EQ(connection.receive_copy(), rows);
+}
+
 int64_t count_rows(pg::Connection& connection) {
   return connection.exec({"", "SELECT count(*) FROM copy_probe", {}}).int64(0, 0);
 }
@@ -44,18 +77,9 @@ TEST(PgCopy, BinaryRowsArriveExactly) {
   TestDatabase db;
   auto connection = db.connect_pg();
   create_probe_table(*connection);
-  struct Row {
-    std::string key, text;
-    int64_t number, unix_us;
-  };
-  const std::vector<Row> rows = {
-      {"a", "", 0, 0},                                            // 1970-01-01
-      {"b", R"(say "hi", C:\dir {x})", -1, 946'684'800'000'000},  // 2000-01-01 exactly
-      {"c", "caf\xC3\xA9 \xE2\x82\xAC", std::numeric_limits<int64_t>::max(), 1'764'547'200'123'456},
-      {"d", std::string(70'000, 'x'), std::numeric_limits<int64_t>::min(), -86'400'000'001},
-  };
+  const std::vector<ProbeRow> rows = probe_rows();
   pg::CopyIn copy(kCopySql);
-  for (const Row& row : rows) add_row(copy, row.key, row.text, row.number, row.unix_us);
+  for (const ProbeRow& row : rows) add_row(copy, row.key, row.text, row.number, row.unix_us);
   EXPECT_EQ(copy.rows(), 4);
   connection->send_copy(copy);
   EXPECT_TRUE(connection->awaiting_copy());
@@ -67,7 +91,7 @@ TEST(PgCopy, BinaryRowsArriveExactly) {
        {}});
   ASSERT_EQ(stored.rows(), 4);
   for (int i = 0; i < stored.rows(); ++i) {
-    const Row& row = rows[static_cast<std::size_t>(i)];
+    const ProbeRow& row = rows[static_cast<std::size_t>(i)];
     EXPECT_EQ(stored.string(i, 0), row.key);
     EXPECT_EQ(stored.string(i, 1), row.text);
     EXPECT_EQ(stored.int64(i, 2), row.number);
@@ -81,12 +105,7 @@ TEST(PgCopy, AStreamLargerThanTheBuffersGoesThrough) {
   auto connection = db.connect_pg();
   create_probe_table(*connection);
   constexpr int kRows = 40'000;
-  pg::CopyIn copy(kCopySql);
-  for (int i = 0; i < kRows; ++i) {
-    add_row(copy, "key-" + std::to_string(i), std::string(100, 'v'), i, 1'700'000'000'000'000);
-  }
-  connection->send_copy(copy);
-  EXPECT_EQ(connection->receive_copy(), kRows);
+  copy_many_rows(*connection, kRows);
   EXPECT_EQ(count_rows(*connection), kRows);
   EXPECT_EQ(connection->exec({"", "SELECT sum(n) FROM copy_probe", {}}).int64(0, 0),
             int64_t{kRows} * (kRows - 1) / 2);
@@ -155,24 +174,12 @@ TEST(PgCopy, BinaryRowsComeBackExactly) {
   TestDatabase db;
   auto connection = db.connect_pg();
   create_probe_table(*connection);
-  struct Row {
-    std::string key, text;
-    int64_t number, unix_us;
-  };
-  const std::vector<Row> rows = {
-      {"a", "", 0, 0},
-      {"b", R"(say "hi", C:\dir {x})", -1, 946'684'800'000'000},
-      {"c", "caf\xC3\xA9 \xE2\x82\xAC", std::numeric_limits<int64_t>::max(), 1'764'547'200'123'456},
-      {"d", std::string(70'000, 'x'), std::numeric_limits<int64_t>::min(), -86'400'000'001},
-  };
-  pg::CopyIn copy(kCopySql);
-  for (const Row& row : rows) add_row(copy, row.key, row.text, row.number, row.unix_us);
-  connection->send_copy(copy);
-  ASSERT_EQ(connection->receive_copy(), 4);
+  const std::vector<ProbeRow> rows = probe_rows();
+  copy_probe_rows(*connection, rows);
 
   connection->start_copy_out(kCopyOutSql);
   std::string_view bytes;
-  for (const Row& row : rows) {
+  for (const ProbeRow& row : rows) {
     ASSERT_TRUE(connection->next_copy_row(bytes));
     pg::CopyRow fields(bytes);
     EXPECT_EQ(fields.fields(), 4);
@@ -236,12 +243,7 @@ TEST(PgCopy, AStreamLargerThanTheBuffersComesBack) {
   auto connection = db.connect_pg();
   create_probe_table(*connection);
   constexpr int kRows = 40'000;
-  pg::CopyIn copy(kCopySql);
-  for (int i = 0; i < kRows; ++i) {
-    add_row(copy, "key-" + std::to_string(i), std::string(100, 'v'), i, 1'700'000'000'000'000);
-  }
-  connection->send_copy(copy);
-  ASSERT_EQ(connection->receive_copy(), kRows);
+  copy_many_rows(*connection, kRows);
   connection->start_copy_out(kCopyOutSql);
   std::string_view bytes;
   int64_t rows = 0;
