@@ -15,6 +15,8 @@ namespace crypto {
 
 namespace {
 
+constexpr char kHexDigits[] = "0123456789abcdef";  // lower case, as PostgreSQL prints
+
 // SHA-256 fetched once: OpenSSL 3's one-shot SHA256() and EVP_sha256() look the algorithm
 // up on every call, which costs more than hashing a short event.
 const EVP_MD* sha256_algorithm() {
@@ -60,12 +62,11 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 std::string hex_encode(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
   out.reserve(bytes.size() * 2);
   for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0x0f]);
+    out.push_back(kHexDigits[c >> 4]);
+    out.push_back(kHexDigits[c & 0x0f]);
   }
   return out;
 }
@@ -186,14 +187,13 @@ std::string uuid_text(std::string_view bytes) {
 
 void uuid_text(std::string_view bytes, std::string& text) {
   if (bytes.size() != 16) throw std::invalid_argument("a UUID has 16 bytes");
-  static constexpr char kDigits[] = "0123456789abcdef";
   text.resize(36);  // 8-4-4-4-12 hex digits; the storage is reused when it was a UUID before
   std::size_t out = 0;
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) text[out++] = '-';
     const auto c = static_cast<unsigned char>(bytes[i]);
-    text[out++] = kDigits[c >> 4];
-    text[out++] = kDigits[c & 0x0f];
+    text[out++] = kHexDigits[c >> 4];
+    text[out++] = kHexDigits[c & 0x0f];
   }
   assert(out == text.size());
 }

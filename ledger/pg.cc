@@ -10,12 +10,29 @@
 #include <cassert>
 #include <cerrno>
 #include <charconv>
+#include <stdexcept>
 
 #include "crypto/digest.h"
 #include "ledger/sql_text.h"
 
 namespace pg {
 namespace {
+
+// The binary COPY signature, its terminating NUL included.
+constexpr std::string_view kCopySignature{"PGCOPY\n\377\r\n", 11};
+
+// The big-endian (network order) unsigned integer of `bytes` bytes at the front of `data`,
+// removed from it: binary-format integers and the fields of binary COPY rows.
+// std::runtime_error when `data` is shorter.
+uint64_t take_be(std::string_view& data, std::size_t bytes) {
+  if (data.size() < bytes) throw std::runtime_error("a binary value or row ends too early");
+  uint64_t value = 0;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    value = (value << 8) | static_cast<unsigned char>(data[i]);
+  }
+  data.remove_prefix(bytes);
+  return value;
+}
 
 // SQLSTATEs that a later attempt of the same work can pass.
 bool is_transient(std::string_view sqlstate) {
@@ -89,15 +106,11 @@ int64_t Result::int64(int row, int column) const {
 
 int64_t Result::binary_int64(int row, int column) const {
   assert(!is_null(row, column) && PQfformat(result_, column) == 1);
-  const std::string_view bytes = text(row, column);
+  std::string_view bytes = text(row, column);
   if (bytes.size() != sizeof(uint64_t)) {
     throw Error(ErrorKind::kOther, "", "column is not a binary 8-byte integer");
   }
-  uint64_t value = 0;
-  for (const char byte : bytes) {
-    value = (value << 8) | static_cast<unsigned char>(byte);  // network order
-  }
-  return static_cast<int64_t>(value);
+  return static_cast<int64_t>(take_be(bytes, sizeof(uint64_t)));
 }
 
 bool Result::boolean(int row, int column) const {
@@ -117,25 +130,6 @@ int64_t Result::affected_rows() const {
   const char* tuples = PQcmdTuples(result_);
   return tuples[0] == '\0' ? 0 : std::stoll(tuples);
 }
-
-namespace {
-
-// The binary COPY signature, its terminating NUL included.
-constexpr std::string_view kCopySignature{"PGCOPY\n\377\r\n", 11};
-
-// The big-endian unsigned integer of `bytes` bytes at the front of `data`, removed from it;
-// std::runtime_error when `data` is shorter.
-uint64_t take_be(std::string_view& data, std::size_t bytes) {
-  if (data.size() < bytes) throw std::runtime_error("a binary COPY row ends too early");
-  uint64_t value = 0;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    value = (value << 8) | static_cast<unsigned char>(data[i]);
-  }
-  data.remove_prefix(bytes);
-  return value;
-}
-
-}  // namespace
 
 CopyRow::CopyRow(std::string_view row) : rest_(row) {
   fields_ = static_cast<int16_t>(take_be(rest_, 2));
@@ -406,10 +400,9 @@ void Connection::start_copy_out(std::string_view sql) {
   flush();
   OwnedResult started(next_result());
   if (PQresultStatus(started.get()) == PGRES_COPY_OUT) return;
-  // Refused before any row (no such table, no privilege): the error, after its NULL.
-  while (pg_result* more = next_result_or_null()) PQclear(more);
+  // Refused before any row (no such table, no privilege).
+  end_copy();
   copy_out_ = false;
-  if (PQenterPipelineMode(connection_) != 1) fail_connection("cannot enter pipeline mode");
   fail_statement(result_error(started.get()));
 }
 

@@ -1,8 +1,8 @@
 // A small libpq client for the ledger's own tables: named prepared statements with text
 // parameters, several statements sent as ONE round trip (libpq pipeline mode, which
-// libpqxx 6.4 does not wrap), results read as text or binary, bulk rows sent by binary COPY,
-// errors classified by SQLSTATE, every wait on the socket bounded, and a count of round
-// trips (what a batch costs is tested).
+// libpqxx 6.4 does not wrap), results read as text or binary, binary COPY both ways (bulk
+// rows in, the log scan out), errors classified by SQLSTATE, every wait on the socket
+// bounded, and a count of round trips (what a batch costs is tested).
 // One Connection per thread: libpq connections are not thread-safe.
 #pragma once
 
@@ -215,7 +215,8 @@ class Connection {
   [[noreturn]] void fail_connection(const std::string& what);
   // Throws a statement's error; one of the connection class breaks the connection.
   [[noreturn]] void fail_statement(const Error& error);
-  // After a COPY's result: reads the NULL that ends it and enters pipeline mode again.
+  // After a COPY's result (or its refusal): reads the NULL that ends it and enters pipeline
+  // mode again.
   void end_copy();
 
   const ConnectionOptions options_;

@@ -335,6 +335,51 @@ TEST_F(CommitterTest, VerifyNamesATamperedReservationRow) {
   expect_verify_clean();
 }
 
+// The scan's COPY of the log parses (ledger::parse_event) to exactly the events the
+// row-by-row reads give (parse_events), quotes and UTF-8 in the payload included; a row
+// that is not an event's nine columns, or holds a NULL, is refused.
+TEST_F(CommitterTest, TheLogCopyParsesToTheStoredEventsAndRefusesOtherRows) {
+  ASSERT_TRUE(submit("copy", "k1", OpenAccount{}).ok());
+  ASSERT_TRUE(
+      submit("copy", "k2", GrantCredits{7, "caf\xC3\xA9 \"quoted\" \\ reason", "admin"}).ok());
+  ASSERT_TRUE(submit("copy", "k3", ReserveCredits{5, "humanize", 60, "res_1"}).ok());
+  const std::vector<StoredEvent> stored = read_stream(*pg_, "copy", 0, 100);
+  ASSERT_GE(stored.size(), 3U);  // the three commands, and what they entail
+
+  pg_->pipeline(std::vector<pg::Statement>{{"", "BEGIN", {}}, log_copy_setup()});
+  pg_->start_copy_out(log_copy_sql());
+  std::vector<StoredEvent> copied;
+  std::string_view row;
+  while (pg_->next_copy_row(row)) parse_event(row, copied.emplace_back());
+  pg_->exec({"", "COMMIT", {}});
+  ASSERT_EQ(copied.size(), stored.size());
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    EXPECT_EQ(copied[i].stream_id, stored[i].stream_id);
+    EXPECT_EQ(copied[i].stream_version, stored[i].stream_version);
+    EXPECT_EQ(copied[i].global_position, stored[i].global_position);
+    EXPECT_EQ(copied[i].event_id, stored[i].event_id);
+    EXPECT_EQ(copied[i].event_type, stored[i].event_type);
+    EXPECT_EQ(copied[i].payload, stored[i].payload);
+    EXPECT_EQ(copied[i].metadata, stored[i].metadata);
+    EXPECT_EQ(copied[i].recorded_at_us, stored[i].recorded_at_us);
+    EXPECT_EQ(copied[i].hash, stored[i].hash);
+    EXPECT_EQ(event_hash(i == 0 ? empty_account("").last_hash : copied[i - 1].hash, copied[i]),
+              copied[i].hash);
+  }
+
+  for (const std::string select :
+       {"SELECT stream_id FROM ledger_events LIMIT 1",
+        "SELECT stream_id, stream_version, global_position, event_id, event_type, payload,"
+        " metadata, recorded_at, NULL::bytea FROM ledger_events LIMIT 1"}) {
+    pg_->start_copy_out("COPY (" + select + ") TO STDOUT (FORMAT binary)");
+    ASSERT_TRUE(pg_->next_copy_row(row));
+    const std::string bytes(row);
+    EXPECT_FALSE(pg_->next_copy_row(row));
+    StoredEvent event;
+    EXPECT_THROW(parse_event(bytes, event), std::runtime_error) << select;
+  }
+}
+
 // More than one page of the log (20,000 events) and more than one chunk of accounts (100):
 // a reader thread reads the pages on a second connection in the caller's snapshot while the
 // scan folds, compares chunks (verify) or sends their writes ahead (replay). A problem found
