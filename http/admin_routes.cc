@@ -73,8 +73,8 @@ ReplyOr<ledger::GrantCredits> grant_terms(const rapidjson::Value& fields) {
 
 }  // namespace
 
-HttpReply LedgerService::grant_or_refund(RouteId route, const std::string& account_id,
-                                         const IncomingRequest& request, RequestLog& log) {
+Handled LedgerService::grant_or_refund(RouteId route, const std::string& account_id,
+                                       const IncomingRequest& request, RequestLog& log) {
   assert(route == RouteId::kGrant || route == RouteId::kRefund);
   const bool grant = route == RouteId::kGrant;
   auto principal = authenticate_admin(request, account_id, log);
@@ -112,14 +112,12 @@ HttpReply LedgerService::grant_or_refund(RouteId route, const std::string& accou
     command = ledger::RefundCredits{std::get<int64_t>(amount), std::get<std::string>(reason),
                                     std::get<std::string>(reference)};
   }
-  auto outcome =
-      submit(ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata});
-  RETURN_IF_ERROR_REPLY(outcome);
-  return outcome_reply(route, std::get<ledger::Outcome>(outcome));
+  return DeferredCommand{
+      route, ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata}};
 }
 
-HttpReply LedgerService::reopen(const std::string& account_id, const IncomingRequest& request,
-                                RequestLog& log) {
+Handled LedgerService::reopen(const std::string& account_id, const IncomingRequest& request,
+                              RequestLog& log) {
   auto principal = authenticate_admin(request, account_id, log);
   RETURN_IF_ERROR_REPLY(principal);
   auto key = client_idempotency_key(request);
@@ -136,9 +134,7 @@ HttpReply LedgerService::reopen(const std::string& account_id, const IncomingReq
   ledger::Command command{account_id, std::get<std::string>(key),
                           ledger::ReopenAccount{std::get<std::string>(reason)}, metadata};
   command.may_open_account = false;
-  auto outcome = submit(std::move(command));
-  RETURN_IF_ERROR_REPLY(outcome);
-  return outcome_reply(RouteId::kReopen, std::get<ledger::Outcome>(outcome));
+  return DeferredCommand{RouteId::kReopen, std::move(command)};
 }
 
 HttpReply LedgerService::events(const std::string& account_id, const IncomingRequest& request,

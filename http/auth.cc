@@ -45,6 +45,11 @@ std::string_view auth_failure_name(AuthFailure failure) {
   return "unknown";
 }
 
+bool authorization_names_api_key(std::string_view authorization) {
+  const auto credential = bearer_credential(authorization);
+  return credential && auth::looks_like_api_key(*credential);
+}
+
 std::variant<Principal, AuthFailure> authenticate(std::string_view authorization,
                                                   const AuthSettings& settings, int64_t now_s,
                                                   const ApiKeyLookup& find_key) {

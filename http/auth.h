@@ -42,6 +42,10 @@ struct AuthSettings {
 // Looks an API key up (a database read); nullopt for an unknown key.
 using ApiKeyLookup = std::function<std::optional<auth::ApiKeyIdentity>(std::string_view)>;
 
+// True when the Authorization header carries an API key, whose resolution reads the
+// database; a JWT and a malformed or missing credential are decided without it.
+bool authorization_names_api_key(std::string_view authorization);
+
 // Resolves the Authorization header value (empty when absent) at `now_s`. "Bearer lk_..."
 // is an API key (looked up through `find_key`), any other bearer credential a JWT.
 // Exceptions of `find_key` (database down) propagate.

@@ -198,7 +198,7 @@ HttpReply LedgerService::credits_usage(const IncomingRequest& request, RequestLo
   return json_reply(200, body.finish());
 }
 
-HttpReply LedgerService::reserve(const IncomingRequest& request, RequestLog& log) {
+Handled LedgerService::reserve(const IncomingRequest& request, RequestLog& log) {
   auto principal = authenticate_request(request, log);
   RETURN_IF_ERROR_REPLY(principal);
   auto key = client_idempotency_key(request);
@@ -234,13 +234,11 @@ HttpReply LedgerService::reserve(const IncomingRequest& request, RequestLog& log
   // A user opens their own account; a service key opens one only with scope open_accounts.
   const Principal& caller = std::get<Principal>(principal);
   reservation.may_open_account = caller.is_user() || caller.has_scope(auth::kScopeOpenAccounts);
-  auto outcome = submit(std::move(reservation));
-  RETURN_IF_ERROR_REPLY(outcome);
-  return outcome_reply(RouteId::kReserve, std::get<ledger::Outcome>(outcome));
+  return DeferredCommand{RouteId::kReserve, std::move(reservation)};
 }
 
-HttpReply LedgerService::settle(RouteId route, const std::string& reservation_id,
-                                const IncomingRequest& request, RequestLog& log) {
+Handled LedgerService::settle(RouteId route, const std::string& reservation_id,
+                              const IncomingRequest& request, RequestLog& log) {
   assert(route == RouteId::kCapture || route == RouteId::kRelease);
   const bool capture = route == RouteId::kCapture;
   auto principal = authenticate_request(request, log);
@@ -270,10 +268,8 @@ HttpReply LedgerService::settle(RouteId route, const std::string& reservation_id
     return json_error(404, "reservation_not_found");
   const auto metadata =
       command_metadata(std::get<Principal>(principal), false, request, std::get<std::string>(key));
-  auto outcome =
-      submit(ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata});
-  RETURN_IF_ERROR_REPLY(outcome);
-  return outcome_reply(route, std::get<ledger::Outcome>(outcome));
+  return DeferredCommand{
+      route, ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata}};
 }
 
 }  // namespace http

@@ -18,4 +18,15 @@ pg::Connection& thread_connection(const std::string& database_url);
 // Drops this thread's connection; the next call reconnects.
 void discard_thread_connection();
 
+// Marks the calling thread, for the scope's lifetime, as one that must not block: a Pistache
+// reactor thread handling a request inline. thread_connection() asserts that it is not
+// marked.
+class NonBlockingScope {
+ public:
+  NonBlockingScope();
+  ~NonBlockingScope();
+  NonBlockingScope(const NonBlockingScope&) = delete;
+  NonBlockingScope& operator=(const NonBlockingScope&) = delete;
+};
+
 }  // namespace http

@@ -1,6 +1,9 @@
-// Pistache endpoint and handler. The reactor thread only counts connections, copies the
-// request and queues it in its bulkhead's pool; everything that can block runs on the
-// worker pools, which send the responses themselves.
+// Pistache endpoint and handler. The reactor thread counts connections, copies the request
+// and queues it in its bulkhead's pool; everything that can block runs on the worker pools,
+// which send the responses themselves. The end-user write routes never block (no database
+// read: LedgerService::handles_without_blocking): the reactor validates them itself and
+// submits their command with a completion, and the committer's lane thread that decides the
+// command sends the reply. A write costs two thread hops (reactor, lane, reactor), not four.
 #include "http/server.h"
 
 #include <pistache/endpoint.h>
@@ -16,6 +19,7 @@
 
 #include "crypto/digest.h"
 #include "http/client_address.h"
+#include "http/read_connection.h"
 #include "http/route_table.h"
 
 namespace http {
@@ -44,8 +48,9 @@ struct ConnectionSlot {
   const std::shared_ptr<ConnectionCounts> counts;
   const int64_t open_at_acceptance;  // this connection included
   bool refused = false;              // above the cap: answered 503, its requests are ignored
-  // Requests of this connection in a worker (counted up on the reactor thread at dispatch,
-  // down on whichever thread finishes the response); read by the reactor's idle check.
+  // Requests of this connection being handled (in a worker, or a command of theirs in the
+  // committer; counted up on the reactor thread at dispatch, down on whichever thread
+  // finishes the response); read by the reactor's idle check.
   std::atomic<int> requests_in_worker{0};
 };
 
@@ -93,21 +98,26 @@ class ConnectionParser : public Pistache::Http::RequestParser {
   }
 };
 
-// The response of one dispatched request. Marks its connection as handling a request from
-// dispatch until the response is done with (sent, or abandoned on any path).
+// The response of one dispatched request. Marks its connection as handling a request, and
+// counts it in the server's ResponsesInFlight, from dispatch until the response is done
+// with (sent, or abandoned on any path).
 struct PendingResponse {
-  PendingResponse(ResponseWriter response, const std::shared_ptr<ConnectionSlot>& connection)
-      : writer(std::move(response)), slot(connection) {
+  PendingResponse(ResponseWriter response, const std::shared_ptr<ConnectionSlot>& connection,
+                  std::shared_ptr<ServerCore> server)
+      : writer(std::move(response)), slot(connection), core(std::move(server)) {
     connection->requests_in_worker.fetch_add(1);
+    core->responses.add();
   }
   ~PendingResponse() {
     if (const auto connection = slot.lock()) connection->requests_in_worker.fetch_sub(1);
+    core->responses.remove();
   }
   PendingResponse(const PendingResponse&) = delete;
   PendingResponse& operator=(const PendingResponse&) = delete;
 
   ResponseWriter writer;
   const std::weak_ptr<ConnectionSlot> slot;  // the connection may close first
+  const std::shared_ptr<ServerCore> core;
 };
 
 // The whole answer to a connection above the cap, written straight to its socket.
@@ -210,6 +220,24 @@ void finish_request(ServerCore& core, ResponseWriter& writer, const IncomingRequ
       log.detail.empty() ? "" : " detail=", log.detail);
 }
 
+// Handles the request and answers it, or submits its deferred command, whose completion
+// answers it (on the committer's lane thread).
+void handle_and_answer(const std::shared_ptr<ServerCore>& core,
+                       const std::shared_ptr<PendingResponse>& pending,
+                       const std::shared_ptr<IncomingRequest>& request, Clock::time_point started) {
+  RequestLog log;
+  Handled handled = core->service.handle(*request, log);
+  if (const auto* reply = std::get_if<HttpReply>(&handled)) {
+    finish_request(*core, pending->writer, *request, *reply, log, started);
+    return;
+  }
+  core->service.submit_deferred(std::get<DeferredCommand>(std::move(handled)), request->request_id,
+                                [core, pending, request, log, started](HttpReply reply) {
+                                  finish_request(*core, pending->writer, *request, reply, log,
+                                                 started);
+                                });
+}
+
 class RequestHandler : public Pistache::Http::Handler {
  public:
   HTTP_PROTOTYPE(RequestHandler)
@@ -233,7 +261,7 @@ class RequestHandler : public Pistache::Http::Handler {
     const Clock::time_point started = Clock::now();
     const std::shared_ptr<ConnectionSlot> slot = connection_slot(response);
     if (!slot || slot->refused) return;  // refused: its 503 is written, the socket shut down
-    auto pending = std::make_shared<PendingResponse>(std::move(response), slot);
+    auto pending = std::make_shared<PendingResponse>(std::move(response), slot, core_);
     try {
       admit(copy_request(request, core_->options), pending, started);
     } catch (const std::exception& error) {
@@ -287,13 +315,17 @@ class RequestHandler : public Pistache::Http::Handler {
     // The route picks the pool before anything is queued: a full outbound pool refuses at
     // once, without authentication, a database read or a reservation.
     const RouteMatch route = match_route(incoming.method, incoming.path);
+    auto shared_request = std::make_shared<IncomingRequest>(std::move(incoming));
+    if (LedgerService::handles_without_blocking(route, *shared_request)) {
+      // Validated here and handed to the committer, answered from its lane: no worker.
+      const NonBlockingScope reactor_thread;
+      handle_and_answer(core_, pending, shared_request, started);
+      return;
+    }
     const bool outbound = route.bulkhead == Bulkhead::kOutbound;
     WorkerPool& pool = outbound ? core.outbound_pool : core.pool;
-    auto shared_request = std::make_shared<IncomingRequest>(std::move(incoming));
     const bool queued = pool.try_submit([core_ptr = core_, pending, shared_request, started] {
-      RequestLog log;
-      const HttpReply reply = core_ptr->service.handle(*shared_request, log);
-      finish_request(*core_ptr, pending->writer, *shared_request, reply, log, started);
+      handle_and_answer(core_ptr, pending, shared_request, started);
     });
     if (!queued) {
       RequestLog log;
@@ -309,6 +341,22 @@ class RequestHandler : public Pistache::Http::Handler {
 };
 
 }  // namespace
+
+void ResponsesInFlight::add() {
+  std::lock_guard lock(mutex_);
+  ++count_;
+}
+
+void ResponsesInFlight::remove() {
+  std::lock_guard lock(mutex_);
+  assert(count_ > 0);
+  if (--count_ == 0) none_.notify_all();
+}
+
+bool ResponsesInFlight::wait_none(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return none_.wait_until(lock, deadline, [this] { return count_ == 0; });
+}
 
 HttpServer::HttpServer(ServerOptions options, LedgerService& service, Metrics& metrics)
     : core_(std::make_shared<ServerCore>(options, service, metrics)) {
@@ -348,7 +396,9 @@ bool HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   const bool outbound_drained =
       core_->outbound_pool.drain(std::max(left, std::chrono::milliseconds(0)));
-  const bool drained = ledger_drained && outbound_drained;
+  // The deferred commands the workers submitted answer from the committer's lanes.
+  const bool answered = core_->responses.wait_none(deadline);
+  const bool drained = ledger_drained && outbound_drained && answered;
   // Responses are written by the reactor threads from their queues: let them go out.
   std::this_thread::sleep_for(std::chrono::milliseconds(core_->options.write_flush_ms));
   endpoint_->shutdown();

@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "http/metrics.h"
@@ -50,6 +52,22 @@ struct ConnectionCounts {
   std::atomic<uint64_t> refused_total{0};  // refused for being above connections_max
 };
 
+// Requests admitted to a pool and not yet answered: counted from admission until the
+// response is done with (sent or abandoned), on a worker or, for a deferred command, on the
+// committer's lane thread. Draining waits for it to reach zero.
+class ResponsesInFlight {
+ public:
+  void add();
+  void remove();
+  // True when none are in flight by `deadline`.
+  bool wait_none(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable none_;
+  int64_t count_ = 0;
+};
+
 // Shared by every clone of the Pistache handler (one per reactor thread).
 struct ServerCore {
   ServerCore(const ServerOptions& options, LedgerService& service, Metrics& metrics)
@@ -65,6 +83,7 @@ struct ServerCore {
   WorkerPool pool;           // Bulkhead::kLedger
   WorkerPool outbound_pool;  // Bulkhead::kOutbound
   const std::shared_ptr<ConnectionCounts> connections = std::make_shared<ConnectionCounts>();
+  ResponsesInFlight responses;
   std::atomic<bool> draining{false};
 };
 
@@ -81,7 +100,8 @@ class HttpServer {
   void start();
 
   // Graceful stop: new requests get 503, in-flight and queued requests of both pools finish
-  // (at most `grace` in all), their responses are flushed, then the endpoint shuts down.
+  // and so do the deferred commands they submitted (at most `grace` in all), their
+  // responses are flushed, then the endpoint shuts down.
   // Returns true when every admitted request finished in time. Call once, after start().
   bool drain_and_stop(std::chrono::milliseconds grace);
 

@@ -41,7 +41,7 @@ LedgerService::LedgerService(ServiceOptions options, ledger::Committer& committe
   assert(options_.content_busy_retry_after_s > 0);
 }
 
-HttpReply LedgerService::handle(const IncomingRequest& request, RequestLog& log) {
+Handled LedgerService::handle(const IncomingRequest& request, RequestLog& log) {
   try {
     if (request.path == "/admin" || request.path.rfind("/admin/", 0) == 0) {
       log.route_template = "/admin/";
@@ -76,8 +76,19 @@ HttpReply LedgerService::handle(const IncomingRequest& request, RequestLog& log)
   }
 }
 
-HttpReply LedgerService::dispatch(const RouteMatch& route, const IncomingRequest& request,
-                                  RequestLog& log) {
+bool LedgerService::handles_without_blocking(const RouteMatch& route,
+                                             const IncomingRequest& request) {
+  // These routes read nothing from the database: their only read would be an API key's
+  // lookup (asserted by thread_connection under a NonBlockingScope).
+  const bool routed = route.status == RouteStatus::kFound &&
+                      (route.id == RouteId::kReserve || route.id == RouteId::kCapture ||
+                       route.id == RouteId::kRelease);
+  return routed && request.body.size() <= kNonBlockingBodyBytesMax &&
+         !authorization_names_api_key(request.authorization);
+}
+
+Handled LedgerService::dispatch(const RouteMatch& route, const IncomingRequest& request,
+                                RequestLog& log) {
   switch (route.id) {
     case RouteId::kHealth:
       return health();
@@ -203,8 +214,17 @@ usecases::Submitted LedgerService::submit_command(ledger::Command command) {
   // a timeout is what keeps "503 means nothing was done" true.
   const auto deadline =
       ledger::Committer::Clock::now() + std::chrono::milliseconds(options_.commit_timeout_ms);
+  std::future<ledger::Outcome> outcome = committer_.submit(std::move(command), deadline);
   try {
-    return committer_.submit(std::move(command), deadline).get();
+    return outcome.get();
+  } catch (const std::exception&) {
+    return ledger_failure_of(std::current_exception());
+  }
+}
+
+usecases::LedgerFailure LedgerService::ledger_failure_of(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
   } catch (const ledger::LedgerUnavailable&) {
     metrics_.count_database_error();
     return usecases::LedgerFailure::kUnavailable;
@@ -218,12 +238,28 @@ usecases::Submitted LedgerService::submit_command(ledger::Command command) {
   }
 }
 
-ReplyOr<ledger::Outcome> LedgerService::submit(ledger::Command command) {
-  usecases::Submitted submitted = submit_command(std::move(command));
-  if (auto* failure = std::get_if<usecases::LedgerFailure>(&submitted)) {
-    return ledger_failure_reply(*failure);
-  }
-  return std::move(std::get<ledger::Outcome>(submitted));
+void LedgerService::submit_deferred(DeferredCommand deferred, const std::string& request_id,
+                                    std::function<void(HttpReply)> reply) {
+  assert(!deferred.command.account_id.empty());
+  assert(!deferred.command.idempotency_key.empty());
+  assert(reply);
+  const auto deadline =
+      ledger::Committer::Clock::now() + std::chrono::milliseconds(options_.commit_timeout_ms);
+  const RouteId route = deferred.route;
+  committer_.submit(std::move(deferred.command), deadline,
+                    [this, route, request_id, reply = std::move(reply)](ledger::Outcome outcome,
+                                                                        std::exception_ptr error) {
+                      HttpReply answer;
+                      try {
+                        answer = error ? ledger_failure_reply(ledger_failure_of(error))
+                                       : outcome_reply(route, outcome);
+                      } catch (const std::exception& unexpected) {
+                        spdlog::error("request_id={} unexpected error: {}", request_id,
+                                      unexpected.what());
+                        answer = json_error(500, "internal_error", {{"request_id", request_id}});
+                      }
+                      reply(std::move(answer));
+                    });
 }
 
 }  // namespace http

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "http/auth.h"
 #include "http/concurrency_limiter.h"
@@ -57,6 +58,17 @@ struct RequestLog {
   std::string detail;      // a short machine word (e.g. why auth failed); never a secret
 };
 
+// A write route's command, validated and ready for the ledger. The server submits it with
+// a completion instead of a worker waiting for it, and answers from the completion: the
+// reply is outcome_reply(route, outcome), or the reply of the ledger's failure.
+struct DeferredCommand {
+  RouteId route;
+  ledger::Command command;
+};
+
+// What handling a request gives: its reply, or the command the reply waits for.
+using Handled = std::variant<HttpReply, DeferredCommand>;
+
 struct ServiceOptions {
   std::string database_url;
   // Where ledgerd writes its scheduled digests ("" none): GET /api/v1/admin/digests/latest.
@@ -95,12 +107,30 @@ class LedgerService {
   LedgerService(ServiceOptions options, ledger::Committer& committer, Metrics& metrics,
                 ContentHandlers* content = nullptr);
 
-  // Handles one request; blocking (database reads, committer futures). Never throws: every
-  // failure becomes a JSON error reply without internals. Thread-safe.
-  HttpReply handle(const IncomingRequest& request, RequestLog& log);
+  // Handles one request up to its reply, or, on the routes that submit one command (reserve,
+  // capture, release, grant, refund, reopen), up to that command: pass it to
+  // submit_deferred. Blocking (database reads; the humanize, detect and billing routes wait
+  // for the committer themselves). Never throws: every failure becomes a JSON error reply
+  // without internals. Thread-safe.
+  Handled handle(const IncomingRequest& request, RequestLog& log);
+
+  // True when handle() answers `request` of `route` without blocking on anything, so that
+  // a thread that must not block (a Pistache reactor) may run it: reserve, capture and
+  // release with a credential that is not an API key and a body of at most
+  // kNonBlockingBodyBytesMax. Their reply is an error or a DeferredCommand.
+  static bool handles_without_blocking(const RouteMatch& route, const IncomingRequest& request);
+  static constexpr std::size_t kNonBlockingBodyBytesMax = 4 * 1024;
+
+  // Submits a deferred command with the deadline of commit_timeout_ms; `reply` receives its
+  // reply exactly once, on the committer's lane thread (or on this thread when the ledger
+  // refuses it at once), so it must not block or throw. The ledger decides every command
+  // it took (commits it or fails it whole) or drops it unwritten at its deadline, so the
+  // reply is never a 503 for a command that commits later. Thread-safe.
+  void submit_deferred(DeferredCommand deferred, const std::string& request_id,
+                       std::function<void(HttpReply)> reply);
 
  private:
-  HttpReply dispatch(const RouteMatch& route, const IncomingRequest& request, RequestLog& log);
+  Handled dispatch(const RouteMatch& route, const IncomingRequest& request, RequestLog& log);
   HttpReply health();
   HttpReply metrics_text();
   HttpReply credits(const IncomingRequest& request, RequestLog& log);
@@ -109,14 +139,14 @@ class LedgerService {
   // GET /api/v1/credits/usage?from=&to=&group_by= (user JWT): credits spent, from the usage
   // projection.
   HttpReply credits_usage(const IncomingRequest& request, RequestLog& log);
-  HttpReply reserve(const IncomingRequest& request, RequestLog& log);
-  HttpReply settle(RouteId route, const std::string& reservation_id, const IncomingRequest& request,
-                   RequestLog& log);
+  Handled reserve(const IncomingRequest& request, RequestLog& log);
+  Handled settle(RouteId route, const std::string& reservation_id, const IncomingRequest& request,
+                 RequestLog& log);
   // POST /api/v1/admin/accounts/{id}/reopen {reason}: a closed account takes reservations
   // again (AccountReopened).
-  HttpReply reopen(const std::string& account_id, const IncomingRequest& request, RequestLog& log);
-  HttpReply grant_or_refund(RouteId route, const std::string& account_id,
-                            const IncomingRequest& request, RequestLog& log);
+  Handled reopen(const std::string& account_id, const IncomingRequest& request, RequestLog& log);
+  Handled grant_or_refund(RouteId route, const std::string& account_id,
+                          const IncomingRequest& request, RequestLog& log);
   HttpReply events(const std::string& account_id, const IncomingRequest& request, RequestLog& log);
   HttpReply balance(const std::string& account_id, const IncomingRequest& request, RequestLog& log);
   // The audit console's reads (admin key): an account's credit history (the user route's
@@ -148,10 +178,9 @@ class LedgerService {
   // Submits with a deadline of commit_timeout_ms and waits for the outcome, or says why
   // there is none (the use cases' way to reach the ledger).
   usecases::Submitted submit_command(ledger::Command command);
-  // submit_command with the failure as its reply: 503 when the ledger did nothing
-  // (unavailable, overloaded, deadline passed), 500 outcome_unknown when a COMMIT was in
-  // doubt and could not be resolved.
-  ReplyOr<ledger::Outcome> submit(ledger::Command command);
+  // The failure a committer exception stands for, counted as a database error when it is
+  // one; rethrows any other exception.
+  usecases::LedgerFailure ledger_failure_of(std::exception_ptr error);
 
   const ServiceOptions options_;
   ledger::Committer& committer_;

@@ -52,10 +52,38 @@ using Clock = Committer::Clock;
 namespace reservations = projections::reservations;
 namespace refund_references = projections::refund_references;
 
+// A command's Completion, called once at most. One destroyed uncalled (a path that forgot
+// its command: a bug) answers as a dropped std::promise would, with broken_promise, so that
+// no submitter waits forever.
+class CompletionOnce {
+ public:
+  CompletionOnce() = default;
+  explicit CompletionOnce(Committer::Completion done) : done_(std::move(done)) {}
+  CompletionOnce(CompletionOnce&& other) noexcept : done_(std::exchange(other.done_, nullptr)) {}
+  CompletionOnce& operator=(CompletionOnce&& other) noexcept {
+    if (this != &other) {
+      abandon();
+      done_ = std::exchange(other.done_, nullptr);
+    }
+    return *this;
+  }
+  ~CompletionOnce() { abandon(); }
+
+  void succeed(Outcome outcome) { std::exchange(done_, nullptr)(std::move(outcome), nullptr); }
+  void fail(std::exception_ptr error) { std::exchange(done_, nullptr)(Outcome{}, error); }
+
+ private:
+  void abandon() {
+    if (done_) fail(std::make_exception_ptr(std::future_error(std::future_errc::broken_promise)));
+  }
+
+  Committer::Completion done_;
+};
+
 struct Pending {
   Command command;
   std::string fingerprint;
-  std::promise<Outcome> promise;
+  CompletionOnce done;
   Clock::time_point deadline = Committer::kNoDeadline;
   int deferrals = 0;       // batches that could not lock the account (another process held it)
   bool in_doubt = false;   // an attempt's COMMIT may have landed: only the database knows
@@ -102,7 +130,7 @@ struct AttemptResult {
   std::vector<std::size_t> unwritten;                     // resolve mode: no record found
 };
 
-void fail(Pending& pending, std::exception_ptr error) { pending.promise.set_exception(error); }
+void fail(Pending& pending, std::exception_ptr error) { pending.done.fail(error); }
 
 template <typename Exception>
 void fail_all(std::vector<Pending>& batch, const char* message) {
@@ -650,7 +678,7 @@ class Lane {
         observer_.on_batch_committed(result.decided.size(), latency_us);
       }
     }
-    for (auto& [index, outcome] : result.decided) batch[index].promise.set_value(std::move(outcome));
+    for (auto& [index, outcome] : result.decided) batch[index].done.succeed(std::move(outcome));
     for (const std::size_t index : result.dropped) {
       fail(batch[index], std::make_exception_ptr(LedgerDeadlineExceeded(
                              "the command's deadline passed before its turn")));
@@ -700,26 +728,28 @@ class LanedCommitter final : public Committer {
 
   ~LanedCommitter() override { shutdown(); }
 
-  std::future<Outcome> submit(Command command, Clock::time_point deadline) override {
+  using Committer::submit;
+
+  void submit(Command command, Clock::time_point deadline, Completion done) override {
+    assert(done);
     Pending pending;
-    std::future<Outcome> future = pending.promise.get_future();
+    pending.done = CompletionOnce(std::move(done));
     if (!command_is_storable(command)) {
       // Never batched: PostgreSQL would refuse the whole batch for it.
       Outcome invalid;
       invalid.rejection = Rejection::kInvalidCommand;
       invalid.account_id = unicode::is_storable_text(command.account_id) ? command.account_id : "";
-      pending.promise.set_value(std::move(invalid));
-      return future;
+      pending.done.succeed(std::move(invalid));
+      return;
     }
     pending.fingerprint = command_fingerprint(command);
     pending.deadline = deadline;
     Lane& lane = *lanes_[lane_of(command.account_id, lanes_.size())];
     pending.command = std::move(command);
     if (stopping_.load() || !lane.enqueue(pending)) {
-      pending.promise.set_exception(std::make_exception_ptr(LedgerOverloaded(
-          stopping_.load() ? "ledger is shutting down" : "ledger queue is full")));
+      fail(pending, std::make_exception_ptr(LedgerOverloaded(
+                        stopping_.load() ? "ledger is shutting down" : "ledger queue is full")));
     }
-    return future;
   }
 
   void shutdown() override {
@@ -817,6 +847,19 @@ class LanedCommitter final : public Committer {
 };
 
 }  // namespace
+
+std::future<Outcome> Committer::submit(Command command, Clock::time_point deadline) {
+  auto promise = std::make_shared<std::promise<Outcome>>();
+  std::future<Outcome> future = promise->get_future();
+  submit(std::move(command), deadline, [promise](Outcome outcome, std::exception_ptr error) {
+    if (error) {
+      promise->set_exception(error);
+    } else {
+      promise->set_value(std::move(outcome));
+    }
+  });
+  return future;
+}
 
 std::size_t lane_of(std::string_view account_id, std::size_t lanes) {
   assert(lanes >= 1);

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <future>
 #include <memory>
@@ -94,12 +95,22 @@ class Committer {
   static std::unique_ptr<Committer> start(CommitterOptions options, const PlanCatalog& plans,
                                           CommitterObserver observer = {});
 
-  // Queues a command. The future yields its Outcome (rejections included; a command whose
+  // How a command's end reaches its submitter: called exactly once, with `error` null and
+  // the Outcome, or with one of the exceptions above and an empty Outcome. It runs on the
+  // lane thread that decided the command, or on the submitting thread when the command is
+  // refused at once. It must not throw, and must not block: the lane's next batch waits.
+  using Completion = std::function<void(Outcome outcome, std::exception_ptr error)>;
+
+  // Queues a command; `done` receives its Outcome (rejections included; a command whose
   // strings PostgreSQL could not store is rejected at once as kInvalidCommand, never
-  // batched), or throws one of the exceptions above. A command not decided by `deadline` is
-  // dropped unwritten; once decided it is committed or fails as a whole, so a caller may
-  // wait for the future without a timeout: every lane wait is bounded. Thread-safe.
-  virtual std::future<Outcome> submit(Command command, Clock::time_point deadline = kNoDeadline) = 0;
+  // batched) or one of the exceptions above. A command not decided by `deadline` is dropped
+  // unwritten; once decided it is committed or fails as a whole, and every lane wait is
+  // bounded, so `done` always comes. Thread-safe.
+  virtual void submit(Command command, Clock::time_point deadline, Completion done) = 0;
+
+  // The same, as a future that yields the Outcome or throws the exception; a caller may wait
+  // for it without a timeout.
+  std::future<Outcome> submit(Command command, Clock::time_point deadline = kNoDeadline);
 
   // Stops admitting commands, commits everything queued, stops the threads. Idempotent.
   virtual void shutdown() = 0;

@@ -20,6 +20,28 @@ TEST(HmacSha256, Rfc4231Case2) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+// The thread's HMAC context is keyed again when the key changes and reused while it stays:
+// alternating keys and repeating one give each key's own MAC every time (RFC 4231 cases 1,
+// 2 and 6, the last with a key longer than SHA-256's block, and the empty key).
+TEST(HmacSha256, KeysAlternatingAndRepeatedGiveEachKeysMac) {
+  const std::string key1(20, '\x0b');
+  const std::string key6(131, '\xaa');
+  const std::string case1 = "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+  const std::string case2 = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  const std::string case6 = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
+  const std::string empty = "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad";
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(crypto::hex_encode(crypto::hmac_sha256(key1, "Hi There")), case1);
+    EXPECT_EQ(crypto::hex_encode(crypto::hmac_sha256(key1, "Hi There")), case1);
+    EXPECT_EQ(crypto::hex_encode(crypto::hmac_sha256("Jefe", "what do ya want for nothing?")),
+              case2);
+    EXPECT_EQ(crypto::hex_encode(crypto::hmac_sha256(
+                  key6, "Test Using Larger Than Block-Size Key - Hash Key First")),
+              case6);
+    EXPECT_EQ(crypto::hex_encode(crypto::hmac_sha256("", "")), empty);
+  }
+}
+
 TEST(ConstantTimeEqual, ComparesContentAndLength) {
   EXPECT_TRUE(crypto::constant_time_equal("abc", "abc"));
   EXPECT_FALSE(crypto::constant_time_equal("abc", "abd"));

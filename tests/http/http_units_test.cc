@@ -18,8 +18,10 @@
 #include "http/database_probe.h"
 #include "http/outcome_reply.h"
 #include "http/rate_limiter.h"
+#include "http/read_connection.h"
 #include "http/request_body.h"
 #include "http/route_table.h"
+#include "http/service.h"
 #include "http/worker_pool.h"
 #include "tests/http/ledgerd_fixture.h"
 
@@ -128,6 +130,52 @@ TEST(HttpJwtTest, DevTokensVerify) {
   const auto result = auth::verify_jwt(token, kSecret, now, 0);
   ASSERT_TRUE(std::holds_alternative<auth::JwtClaims>(result));
   EXPECT_EQ(std::get<auth::JwtClaims>(result).subject, "bob@example.com");
+}
+
+// Which requests a reactor thread may handle itself: the end-user write routes with a
+// credential that needs no database (a JWT, or none: 401) and a small body.
+TEST(HttpNonBlockingTest, OnlyWritesWithoutAnApiKeyOrALargeBodyRunOnTheReactor) {
+  const auto request = [](const std::string& authorization, std::size_t body_bytes) {
+    http::IncomingRequest incoming;
+    incoming.authorization = authorization;
+    incoming.body = std::string(body_bytes, ' ');
+    return incoming;
+  };
+  const std::string jwt = "Bearer " + auth::issue_dev_token(kSecret, "bob", 60);
+  const std::string api_key = "Bearer lk_0123456789abcdef_" + std::string(43, 'a');
+  const auto reserve = http::match_route("POST", "/api/v1/credits/reservations");
+  const auto capture = http::match_route("POST", "/api/v1/credits/reservations/res_1/capture");
+  const auto release = http::match_route("POST", "/api/v1/credits/reservations/res_1/release");
+  const std::size_t max = http::LedgerService::kNonBlockingBodyBytesMax;
+  for (const auto& route : {reserve, capture, release}) {
+    EXPECT_TRUE(http::LedgerService::handles_without_blocking(route, request(jwt, 40)));
+    EXPECT_TRUE(http::LedgerService::handles_without_blocking(route, request(jwt, max)));
+    EXPECT_TRUE(http::LedgerService::handles_without_blocking(route, request("", 40)));
+    EXPECT_TRUE(http::LedgerService::handles_without_blocking(route, request("Basic x", 40)));
+    EXPECT_FALSE(http::LedgerService::handles_without_blocking(route, request(api_key, 40)));
+    EXPECT_FALSE(http::LedgerService::handles_without_blocking(
+        route, request("bEaReR lk_0123456789abcdef_" + std::string(43, 'a'), 40)));
+    EXPECT_FALSE(http::LedgerService::handles_without_blocking(route, request(jwt, max + 1)));
+  }
+  for (const auto& [method, path] : {std::pair{"GET", "/api/v1/credits"},
+                                     {"POST", "/api/v1/humanize"},
+                                     {"POST", "/api/v1/admin/accounts/a/grants"},
+                                     {"POST", "/api/v1/admin/accounts/a/refunds"},
+                                     {"GET", "/api/v1/credits/reservations"},
+                                     {"POST", "/nowhere"}}) {
+    EXPECT_FALSE(http::LedgerService::handles_without_blocking(http::match_route(method, path),
+                                                               request(jwt, 40)))
+        << method << " " << path;
+  }
+}
+
+TEST(HttpNonBlockingDeathTest, ADatabaseReadOnAThreadThatMustNotBlockAborts) {
+  EXPECT_DEATH(
+      {
+        const http::NonBlockingScope reactor_thread;
+        http::thread_connection("postgresql://127.0.0.1:1/none");
+      },
+      "must not block");
 }
 
 TEST(HttpRouteTableTest, MatchesTemplatesAndExtractsTheParameter) {

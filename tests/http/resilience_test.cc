@@ -33,15 +33,18 @@ class AccountsTableLock {
   std::unique_ptr<pqxx::work> work_;
 };
 
-// Waits until `count` sessions of the database wait on a lock.
-bool wait_for_lock_waiters(const testing_support::TestDatabase& database, int count) {
+// Waits until `count` sessions of the database wait on a lock, running a statement LIKE
+// `query_like`.
+bool wait_for_lock_waiters(const testing_support::TestDatabase& database, int count,
+                           const std::string& query_like = "%") {
   auto connection = database.connect();
   for (int attempt = 0; attempt < 200; ++attempt) {
     pqxx::nontransaction work(*connection);
     const auto waiting =
         work.exec1(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock'")[0]
+                " AND wait_event_type = 'Lock' AND query LIKE " +
+                work.quote(query_like))[0]
             .as<int>();
     if (waiting >= count) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -188,6 +191,37 @@ TEST_F(HttpDrainTest, SigtermFinishesInFlightRequestsThenExitsZero) {
   EXPECT_EQ(ledgerd_->wait_for_exit(std::chrono::seconds(10)), 0);
   const std::string log = ledgerd_->log_text();
   EXPECT_NE(log.find("ledgerd stopped (all requests finished)"), std::string::npos) << log;
+}
+
+// A write's command waits in the committer, with no worker waiting for it: draining waits
+// for its reply too, so the client gets the 201 of what was committed, not a closed
+// connection or a 503.
+TEST_F(HttpDrainTest, SigtermAnswersAWriteWhoseCommandIsStillInTheCommitter) {
+  const std::string alice = token("alice");
+  ASSERT_EQ(http_get(url("/api/v1/credits"), bearer(alice)).status, 200);
+  AccountsTableLock lock(*database_);
+  auto in_flight = std::async(std::launch::async, [&] { return reserve(alice, 5); });
+  // The lane's batch waits on the table, loading the account.
+  ASSERT_TRUE(wait_for_lock_waiters(*database_, 1, "%unnest($1::text[]) AS k(account_id)%"));
+  ledgerd_->signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(ledgerd_->running());
+  lock.release();
+  const TestResponse finished = in_flight.get();
+  ASSERT_EQ(finished.status, 201) << finished.error << finished.body;
+  const auto reply = parse_json(finished.body);
+  EXPECT_EQ(int_field(reply, "credits_available"), 295);
+  EXPECT_EQ(ledgerd_->wait_for_exit(std::chrono::seconds(10)), 0);
+  const std::string log = ledgerd_->log_text();
+  EXPECT_NE(log.find("ledgerd stopped (all requests finished)"), std::string::npos) << log;
+  int reserved = 0;
+  for (const auto& event : stored_events("alice")) {
+    if (event.event_type != "CreditsReserved") continue;
+    ++reserved;
+    EXPECT_EQ(string_field(parse_json(event.payload), "reservation_id"),
+              string_field(reply, "reservation_id"));
+  }
+  EXPECT_EQ(reserved, 1);
 }
 
 TEST_F(HttpDrainTest, IncompleteHeadersTimeOut) {

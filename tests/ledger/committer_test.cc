@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <future>
 #include <mutex>
@@ -694,6 +695,108 @@ TEST(CommitterQueue, SubmitAfterShutdownIsOverloaded) {
   committer->shutdown();
   EXPECT_TRUE(accepted.get().ok()) << "queued work is flushed at shutdown";
   EXPECT_THROW(committer->submit(make("kim", "k2", OpenAccount{})).get(), LedgerOverloaded);
+}
+
+// submit with a Completion: each command's completion comes exactly once, on a lane thread
+// for a command the lanes decide (committed, or dropped at its deadline with nothing
+// written), and before submit returns, on the submitting thread, for one refused at once
+// (unstorable text, or the committer shut down).
+TEST(CommitterCompletion, ComesOnceOnTheLaneOrAtOnceWhenRefused) {
+  TestDatabase db;
+  CommitterOptions options;
+  options.database_url = db.url();
+  options.sweep_interval_ms = 0;
+  const PlanCatalog catalog = plans();
+  auto committer = Committer::start(options, catalog);
+  struct Completed {
+    int calls = 0;
+    Outcome outcome;
+    std::exception_ptr error;
+    std::thread::id thread;
+  };
+  constexpr int kCommands = 200;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<Completed> completed(kCommands + 2);
+  int done = 0;
+  const auto completion = [&](std::size_t index) {
+    return [&, index](Outcome outcome, std::exception_ptr error) {
+      std::lock_guard lock(mutex);
+      Completed& slot = completed[index];
+      slot.calls += 1;
+      slot.outcome = std::move(outcome);
+      slot.error = error;
+      slot.thread = std::this_thread::get_id();
+      done += 1;
+      changed.notify_all();
+    };
+  };
+  for (int i = 0; i < kCommands; ++i) {
+    GrantCredits grant;
+    grant.amount = 10;
+    grant.reason = "completion test";
+    committer->submit(make("acct-" + std::to_string(i % 16), "g" + std::to_string(i), grant),
+                      Committer::kNoDeadline, completion(static_cast<std::size_t>(i)));
+  }
+  // Overdue before its turn: dropped unwritten.
+  committer->submit(make("late", "k", OpenAccount{}),
+                    Committer::Clock::now() - std::chrono::seconds(1), completion(kCommands));
+  // Unstorable text: rejected before submit returns.
+  ReserveCredits invalid;
+  invalid.amount = 1;
+  invalid.feature = "bad\xff";
+  invalid.reservation_id = "res_x";
+  committer->submit(make("acct-0", "bad", invalid), Committer::kNoDeadline,
+                    completion(kCommands + 1));
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(completed[kCommands + 1].calls, 1) << "not answered before submit returned";
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(
+        changed.wait_for(lock, std::chrono::seconds(30), [&] { return done == kCommands + 2; }));
+  }
+  for (int i = 0; i < kCommands; ++i) {
+    const Completed& slot = completed[static_cast<std::size_t>(i)];
+    EXPECT_EQ(slot.calls, 1) << i;
+    EXPECT_FALSE(slot.error) << i;
+    EXPECT_TRUE(slot.outcome.ok()) << i;
+    EXPECT_NE(slot.thread, std::this_thread::get_id()) << i;
+  }
+  const Completed& late = completed[kCommands];
+  ASSERT_TRUE(late.error);
+  EXPECT_THROW(std::rethrow_exception(late.error), LedgerDeadlineExceeded);
+  EXPECT_NE(late.thread, std::this_thread::get_id());
+  const Completed& refused = completed[kCommands + 1];
+  EXPECT_FALSE(refused.error);
+  EXPECT_EQ(refused.outcome.rejection, Rejection::kInvalidCommand);
+  EXPECT_EQ(refused.thread, std::this_thread::get_id());
+
+  committer->shutdown();
+  int calls = 0;
+  std::exception_ptr after_shutdown;
+  committer->submit(make("kim", "k", OpenAccount{}), Committer::kNoDeadline,
+                    [&](Outcome, std::exception_ptr error) {
+                      ++calls;
+                      after_shutdown = error;
+                    });
+  EXPECT_EQ(calls, 1);
+  ASSERT_TRUE(after_shutdown);
+  EXPECT_THROW(std::rethrow_exception(after_shutdown), LedgerOverloaded);
+
+  auto connection = db.connect();
+  pqxx::read_transaction work(*connection);
+  EXPECT_EQ(work.exec1("SELECT count(*) FROM ledger_events WHERE event_type = 'CreditsGranted'")[0]
+                .as<int64_t>(),
+            kCommands + 16)
+      << "each grant, and each account's free-plan grant when it opened";
+  EXPECT_EQ(
+      work.exec1("SELECT count(*) FROM ledger_events WHERE stream_id = 'late'")[0].as<int64_t>(),
+      0);
+  EXPECT_EQ(work.exec1("SELECT coalesce(sum(credits_available), 0) FROM ledger_accounts")[0]
+                .as<int64_t>(),
+            kCommands * 10 + 16 * 300);
 }
 
 TEST(Migrate, IsIdempotentAndSafeConcurrently) {
