@@ -1,9 +1,11 @@
 // Pistache endpoint and handler. The reactor thread counts connections, copies the request
 // and queues it in its bulkhead's pool; everything that can block runs on the worker pools,
-// which send the responses themselves. The end-user write routes never block (no database
-// read: LedgerService::handles_without_blocking): the reactor validates them itself and
-// submits their command with a completion, and the committer's lane thread that decides the
-// command sends the reply. A write costs two thread hops (reactor, lane, reactor), not four.
+// which send the responses themselves. The routes that write one command (reserve, capture,
+// release, grant, refund, reopen) submit it with a completion instead of waiting, and the
+// committer's lane thread that decides it sends the reply. Reserve, capture and release
+// with a credential that needs no database (LedgerService::handles_without_blocking) are
+// not even queued: the reactor validates and submits them itself, so such a write costs two
+// thread hops (reactor, lane, reactor) where a worker would add two more.
 #include "http/server.h"
 
 #include <pistache/endpoint.h>
@@ -51,7 +53,7 @@ struct ConnectionSlot {
   // Requests of this connection being handled (in a worker, or a command of theirs in the
   // committer; counted up on the reactor thread at dispatch, down on whichever thread
   // finishes the response); read by the reactor's idle check.
-  std::atomic<int> requests_in_worker{0};
+  std::atomic<int> requests_in_progress{0};
 };
 
 namespace pistache_private = Pistache::Http::Private;
@@ -62,11 +64,12 @@ namespace pistache_private = Pistache::Http::Private;
 // waits up to 120 s on the model) would be answered 408 and its connection closed while the
 // worker goes on, and charges. Pistache's idle check leaves alone a connection whose parser
 // step it does not know, so the first step (waiting for a request line) reports an id of
-// its own while the connection has a request in a worker, and is Pistache's step otherwise.
+// its own while the connection has a request in progress (on a worker, or its command in
+// the committer), and is Pistache's step otherwise.
 class RequestLineStepUnlessHandling : public pistache_private::Step {
  public:
   static constexpr pistache_private::StepId kHandlingId =
-      Pistache::Meta::Hash::fnv1a("LedgerRequestInWorker");
+      Pistache::Meta::Hash::fnv1a("LedgerRequestInProgress");
 
   RequestLineStepUnlessHandling(Pistache::Http::Request* request,
                                 std::unique_ptr<pistache_private::Step> request_line,
@@ -76,7 +79,7 @@ class RequestLineStepUnlessHandling : public pistache_private::Step {
   }
 
   pistache_private::StepId id() const override {
-    return slot_->requests_in_worker.load() > 0 ? kHandlingId : request_line_->id();
+    return slot_->requests_in_progress.load() > 0 ? kHandlingId : request_line_->id();
   }
   pistache_private::State apply(Pistache::StreamCursor& cursor) override {
     return request_line_->apply(cursor);
@@ -105,11 +108,11 @@ struct PendingResponse {
   PendingResponse(ResponseWriter response, const std::shared_ptr<ConnectionSlot>& connection,
                   std::shared_ptr<ServerCore> server)
       : writer(std::move(response)), slot(connection), core(std::move(server)) {
-    connection->requests_in_worker.fetch_add(1);
+    connection->requests_in_progress.fetch_add(1);
     core->responses.add();
   }
   ~PendingResponse() {
-    if (const auto connection = slot.lock()) connection->requests_in_worker.fetch_sub(1);
+    if (const auto connection = slot.lock()) connection->requests_in_progress.fetch_sub(1);
     core->responses.remove();
   }
   PendingResponse(const PendingResponse&) = delete;
@@ -203,12 +206,20 @@ void send_reply(ResponseWriter& writer, const HttpReply& reply, const std::strin
 // Records the request metrics, sends, logs one line. Never throws.
 // The metrics are recorded before the response is handed to the reactor, so a client that
 // scrapes /metrics right after its answer (on any worker of either pool) finds its request.
+// After the endpoint is shut down (a drain that ran out of time), a late completion only
+// logs: the connections are gone.
 void finish_request(ServerCore& core, ResponseWriter& writer, const IncomingRequest& request,
                     const HttpReply& reply, const RequestLog& log, Clock::time_point started) {
   const double latency_s = std::chrono::duration<double>(Clock::now() - started).count();
   core.metrics.observe_request(request.method, log.route_template, reply.status, latency_s);
   try {
-    send_reply(writer, reply, request.request_id);
+    const std::shared_lock endpoint_open(core.endpoint_mutex);
+    if (core.endpoint_closed) {
+      spdlog::warn("request_id={} status={} not sent: the endpoint is shut down",
+                   request.request_id, reply.status);
+    } else {
+      send_reply(writer, reply, request.request_id);
+    }
   } catch (const std::exception& error) {
     // The peer went away; there is nobody to answer.
     spdlog::debug("request_id={} response not sent: {}", request.request_id, error.what());
@@ -221,7 +232,8 @@ void finish_request(ServerCore& core, ResponseWriter& writer, const IncomingRequ
 }
 
 // Handles the request and answers it, or submits its deferred command, whose completion
-// answers it (on the committer's lane thread).
+// answers it (on the committer's lane thread). handle() never throws; submit_deferred()
+// only when memory runs out.
 void handle_and_answer(const std::shared_ptr<ServerCore>& core,
                        const std::shared_ptr<PendingResponse>& pending,
                        const std::shared_ptr<IncomingRequest>& request, Clock::time_point started) {
@@ -396,11 +408,17 @@ bool HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   const bool outbound_drained =
       core_->outbound_pool.drain(std::max(left, std::chrono::milliseconds(0)));
-  // The deferred commands the workers submitted answer from the committer's lanes.
+  // Commands submitted by the reactors and workers answer from the committer's lanes.
   const bool answered = core_->responses.wait_none(deadline);
   const bool drained = ledger_drained && outbound_drained && answered;
   // Responses are written by the reactor threads from their queues: let them go out.
   std::this_thread::sleep_for(std::chrono::milliseconds(core_->options.write_flush_ms));
+  {
+    // Completions still to come (only when draining ran out of time) must not write to the
+    // connections shut down next.
+    const std::unique_lock closing(core_->endpoint_mutex);
+    core_->endpoint_closed = true;
+  }
   endpoint_->shutdown();
   endpoint_.reset();
   return drained;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "http/metrics.h"
@@ -52,9 +53,9 @@ struct ConnectionCounts {
   std::atomic<uint64_t> refused_total{0};  // refused for being above connections_max
 };
 
-// Requests admitted to a pool and not yet answered: counted from admission until the
-// response is done with (sent or abandoned), on a worker or, for a deferred command, on the
-// committer's lane thread. Draining waits for it to reach zero.
+// Requests dispatched and not yet answered: counted from onRequest until the response is
+// done with (sent or abandoned) on whichever thread answers: a reactor, a worker, or the
+// committer's lane thread for a command. Draining waits for it to reach zero.
 class ResponsesInFlight {
  public:
   void add();
@@ -84,6 +85,10 @@ struct ServerCore {
   WorkerPool outbound_pool;  // Bulkhead::kOutbound
   const std::shared_ptr<ConnectionCounts> connections = std::make_shared<ConnectionCounts>();
   ResponsesInFlight responses;
+  // Set under the unique lock just before the endpoint shuts down; responses are sent under
+  // the shared lock only while it is false.
+  std::shared_mutex endpoint_mutex;
+  bool endpoint_closed = false;
   std::atomic<bool> draining{false};
 };
 

@@ -125,7 +125,8 @@ class LedgerService {
   // reply exactly once, on the committer's lane thread (or on this thread when the ledger
   // refuses it at once), so it must not block or throw. The ledger decides every command
   // it took (commits it or fails it whole) or drops it unwritten at its deadline, so the
-  // reply is never a 503 for a command that commits later. Thread-safe.
+  // reply is never a 503 for a command that commits later. The service must outlive every
+  // such completion: shut the committer down before the service is destroyed. Thread-safe.
   void submit_deferred(DeferredCommand deferred, const std::string& request_id,
                        std::function<void(HttpReply)> reply);
 

@@ -27,8 +27,10 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "crypto/digest.h"
@@ -52,9 +54,10 @@ using Clock = Committer::Clock;
 namespace reservations = projections::reservations;
 namespace refund_references = projections::refund_references;
 
-// A command's Completion, called once at most. One destroyed uncalled (a path that forgot
-// its command: a bug) answers as a dropped std::promise would, with broken_promise, so that
-// no submitter waits forever.
+// A command's Completion, called once at most: a second call does nothing. One destroyed
+// uncalled (a path that forgot its command: a bug) answers as a dropped std::promise would,
+// with broken_promise, so that no submitter waits forever. An exception of the completion
+// is logged and goes no further: the lane goes on with the batch's other commands.
 class CompletionOnce {
  public:
   CompletionOnce() = default;
@@ -69,11 +72,21 @@ class CompletionOnce {
   }
   ~CompletionOnce() { abandon(); }
 
-  void succeed(Outcome outcome) { std::exchange(done_, nullptr)(std::move(outcome), nullptr); }
-  void fail(std::exception_ptr error) { std::exchange(done_, nullptr)(Outcome{}, error); }
+  void succeed(Outcome outcome) noexcept { call(std::move(outcome), nullptr); }
+  void fail(std::exception_ptr error) noexcept { call(Outcome{}, error); }
 
  private:
-  void abandon() {
+  void call(Outcome outcome, std::exception_ptr error) noexcept {
+    if (!done_) return;
+    try {
+      std::exchange(done_, nullptr)(std::move(outcome), error);
+    } catch (const std::exception& thrown) {
+      spdlog::error("a command's completion threw: {}", thrown.what());
+    } catch (...) {
+      spdlog::error("a command's completion threw");
+    }
+  }
+  void abandon() noexcept {
     if (done_) fail(std::make_exception_ptr(std::future_error(std::future_errc::broken_promise)));
   }
 
@@ -290,7 +303,7 @@ class Lane {
     });
   }
 
-  // Runs the batch to its end: every promise is fulfilled, or its command deferred. After
+  // Runs the batch to its end: every command is completed, or deferred. After
   // batch_attempts_max failed attempts, a batch whose last COMMIT was in doubt only learns
   // what landed (resolve mode), for at most in_doubt_resolve_ms.
   void process(std::vector<Pending> batch) {
@@ -302,13 +315,12 @@ class Lane {
       const bool resolve_only = attempt > options_.batch_attempts_max;
       bool commit_sent = false;
       std::string error_text;
+      std::optional<AttemptResult> result;
       try {
         if (connection_ && !connection_->usable()) drop_connection();
         if (!connection_) connect();
-        AttemptResult result = attempt_batch(batch, attempt, resolve_only, commit_sent);
+        result = attempt_batch(batch, attempt, resolve_only, commit_sent);
         count_round_trips();
-        finish(batch, std::move(result), started);
-        return;
       } catch (const pg::Error& error) {
         error_text = error.what();
         if (observer_.on_database_error) observer_.on_database_error();
@@ -337,6 +349,12 @@ class Lane {
         spdlog::error("lane {}: batch of {} commands failed, nothing written: {}", index_,
                       batch.size(), error.what());
         fail_all<LedgerUnavailable>(batch, "the ledger could not read its own rows");
+        return;
+      }
+      if (result) {
+        // Outside the try: what the attempt decided is final whatever happens while its
+        // completions run.
+        finish(batch, std::move(*result), started);
         return;
       }
       if (commit_sent && connection_ == nullptr && !resolve_only) {
@@ -734,21 +752,27 @@ class LanedCommitter final : public Committer {
     assert(done);
     Pending pending;
     pending.done = CompletionOnce(std::move(done));
-    if (!command_is_storable(command)) {
-      // Never batched: PostgreSQL would refuse the whole batch for it.
-      Outcome invalid;
-      invalid.rejection = Rejection::kInvalidCommand;
-      invalid.account_id = unicode::is_storable_text(command.account_id) ? command.account_id : "";
-      pending.done.succeed(std::move(invalid));
-      return;
-    }
-    pending.fingerprint = command_fingerprint(command);
-    pending.deadline = deadline;
-    Lane& lane = *lanes_[lane_of(command.account_id, lanes_.size())];
-    pending.command = std::move(command);
-    if (stopping_.load() || !lane.enqueue(pending)) {
-      fail(pending, std::make_exception_ptr(LedgerOverloaded(
-                        stopping_.load() ? "ledger is shutting down" : "ledger queue is full")));
+    try {
+      if (!command_is_storable(command)) {
+        // Never batched: PostgreSQL would refuse the whole batch for it.
+        Outcome invalid;
+        invalid.rejection = Rejection::kInvalidCommand;
+        invalid.account_id =
+            unicode::is_storable_text(command.account_id) ? command.account_id : "";
+        pending.done.succeed(std::move(invalid));
+        return;
+      }
+      pending.fingerprint = command_fingerprint(command);
+      pending.deadline = deadline;
+      Lane& lane = *lanes_[lane_of(command.account_id, lanes_.size())];
+      pending.command = std::move(command);
+      if (stopping_.load() || !lane.enqueue(pending)) {
+        fail(pending, std::make_exception_ptr(LedgerOverloaded(
+                          stopping_.load() ? "ledger is shutting down" : "ledger queue is full")));
+      }
+    } catch (const std::exception&) {
+      // Not queued (enqueue moves only on success): the completion tells, submit never throws.
+      fail(pending, std::current_exception());
     }
   }
 

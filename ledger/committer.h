@@ -96,16 +96,18 @@ class Committer {
                                           CommitterObserver observer = {});
 
   // How a command's end reaches its submitter: called exactly once, with `error` null and
-  // the Outcome, or with one of the exceptions above and an empty Outcome. It runs on the
-  // lane thread that decided the command, or on the submitting thread when the command is
-  // refused at once. It must not throw, and must not block: the lane's next batch waits.
+  // the Outcome, or with one of the exceptions above (or, for a bug or an allocation
+  // failure, another exception) and an empty Outcome. It runs on the lane thread that
+  // decided the command, or on the submitting thread when the command is refused at once.
+  // It must be short and must not block: the lane's next batch waits for it. An exception
+  // it throws is logged and dropped.
   using Completion = std::function<void(Outcome outcome, std::exception_ptr error)>;
 
-  // Queues a command; `done` receives its Outcome (rejections included; a command whose
-  // strings PostgreSQL could not store is rejected at once as kInvalidCommand, never
-  // batched) or one of the exceptions above. A command not decided by `deadline` is dropped
-  // unwritten; once decided it is committed or fails as a whole, and every lane wait is
-  // bounded, so `done` always comes. Thread-safe.
+  // Queues a command and never throws; `done` receives its Outcome (rejections included; a command
+  // whose strings PostgreSQL could not store is rejected at once as kInvalidCommand, never batched)
+  // or one of the exceptions above. A command not decided by `deadline` is dropped unwritten; once
+  // decided it is committed or fails as a whole, and every lane wait is bounded, so `done` always
+  // comes. Thread-safe.
   virtual void submit(Command command, Clock::time_point deadline, Completion done) = 0;
 
   // The same, as a future that yields the Outcome or throws the exception; a caller may wait

@@ -707,7 +707,6 @@ TEST(CommitterCompletion, ComesOnceOnTheLaneOrAtOnceWhenRefused) {
   options.database_url = db.url();
   options.sweep_interval_ms = 0;
   const PlanCatalog catalog = plans();
-  auto committer = Committer::start(options, catalog);
   struct Completed {
     int calls = 0;
     Outcome outcome;
@@ -731,6 +730,18 @@ TEST(CommitterCompletion, ComesOnceOnTheLaneOrAtOnceWhenRefused) {
       changed.notify_all();
     };
   };
+  // Declared after what its completions use: destroyed (and its queue completed) first.
+  auto committer = Committer::start(options, catalog);
+  // A completion that throws: logged, and the lane goes on with the batch.
+  int thrown_calls = 0;
+  committer->submit(make("acct-0", "throws", OpenAccount{}), Committer::kNoDeadline,
+                    [&](Outcome, std::exception_ptr) {
+                      {
+                        std::lock_guard lock(mutex);
+                        ++thrown_calls;
+                      }
+                      throw std::runtime_error("a completion that throws");
+                    });
   for (int i = 0; i < kCommands; ++i) {
     GrantCredits grant;
     grant.amount = 10;
@@ -774,6 +785,11 @@ TEST(CommitterCompletion, ComesOnceOnTheLaneOrAtOnceWhenRefused) {
   EXPECT_EQ(refused.thread, std::this_thread::get_id());
 
   committer->shutdown();
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(done, kCommands + 2) << "a completion came twice";
+    EXPECT_EQ(thrown_calls, 1);
+  }
   int calls = 0;
   std::exception_ptr after_shutdown;
   committer->submit(make("kim", "k", OpenAccount{}), Committer::kNoDeadline,
