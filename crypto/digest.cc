@@ -6,8 +6,10 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include <array>
 #include <cassert>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -201,10 +203,24 @@ std::string random_bytes(std::size_t count) {
 }
 
 std::string uuid_v4() {
-  std::string bytes = random_bytes(16);
+  // 64 UUIDs' bytes from one RAND_bytes call per thread: every request and event takes one
+  // or two, and each RAND_bytes call locks and runs the DRBG once. Each byte is used once.
+  constexpr std::size_t kBatch = 64 * 16;
+  thread_local std::array<unsigned char, kBatch> pool;
+  thread_local std::size_t used = kBatch;
+  if (used == kBatch) {
+    if (RAND_bytes(pool.data(), static_cast<int>(pool.size())) != 1) {
+      throw std::runtime_error("RAND_bytes failed");
+    }
+    used = 0;
+  }
+  char bytes[16];
+  std::memcpy(bytes, pool.data() + used, sizeof bytes);
+  OPENSSL_cleanse(pool.data() + used, sizeof bytes);
+  used += sizeof bytes;
   bytes[6] = static_cast<char>((bytes[6] & 0x0f) | 0x40);
   bytes[8] = static_cast<char>((bytes[8] & 0x3f) | 0x80);
-  return uuid_text(bytes);
+  return uuid_text(std::string_view(bytes, sizeof bytes));
 }
 
 std::string uuid_text(std::string_view bytes) {

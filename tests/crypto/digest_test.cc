@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -147,6 +150,28 @@ TEST(Uuid, Version4Format) {
   ASSERT_EQ(id.size(), 36u);
   EXPECT_EQ(id[14], '4');
   EXPECT_NE(id, crypto::uuid_v4());
+}
+
+// Drawn from a per-thread pool of random bytes refilled every 64 UUIDs: across refills and
+// threads, every UUID is distinct, of version 4 and variant 10.
+TEST(Uuid, DistinctAcrossPoolRefillsAndThreads) {
+  constexpr int kPerThread = 1'000;
+  std::vector<std::string> ids[2];
+  std::thread other([&] {
+    for (int i = 0; i < kPerThread; ++i) ids[1].push_back(crypto::uuid_v4());
+  });
+  for (int i = 0; i < kPerThread; ++i) ids[0].push_back(crypto::uuid_v4());
+  other.join();
+  std::set<std::string> distinct;
+  for (const auto& thread_ids : ids) {
+    for (const std::string& id : thread_ids) {
+      ASSERT_EQ(id.size(), 36u);
+      EXPECT_EQ(id[14], '4') << id;
+      EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
+      distinct.insert(id);
+    }
+  }
+  EXPECT_EQ(distinct.size(), 2u * kPerThread);
 }
 
 // The text of a uuid's 16 bytes is what PostgreSQL's uuid_out prints.
