@@ -845,4 +845,25 @@ TEST(HashChain, CoversEveryStoredField) {
   EXPECT_NE(event_hash(std::string(32, '\1'), event), base);
 }
 
+// The stored format of the chain, pinned: SHA-256 of the previous hash, then stream id,
+// version, event id, type, recorded_at (microseconds), payload and metadata, each as
+// "<byte length>:<bytes>" (expected values computed outside the project, with Python's
+// hashlib). Every database and digest written so far depends on it.
+TEST(HashChain, KnownAnswers) {
+  const StoredEvent first{"s", 1, 1, "id", "T", "{}", "{}", 5, ""};
+  EXPECT_EQ(crypto::hex_encode(event_hash(std::string(32, '\0'), first)),
+            "6a0a051367bdfb795015cc1c27e8e0918f347d0e0fb9a7920ea7adbd8812b5b5");
+  const StoredEvent extremes{"acc-1",
+                             INT64_MAX,
+                             7,
+                             "01234567-89ab-cdef-0123-456789abcdef",
+                             "CreditsGranted",
+                             "{\"n\":\"\xc3\xa9\"}",
+                             "",
+                             -1,
+                             ""};
+  EXPECT_EQ(crypto::hex_encode(event_hash(std::string(32, '\1'), extremes)),
+            "dd2c7908cfcee7cda53c6137dcca9b4d58aa5671bfc0e97455cf7671689f9eb2");
+}
+
 }  // namespace
