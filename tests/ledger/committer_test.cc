@@ -33,13 +33,18 @@ Command make(const std::string& account, const std::string& key, CommandBody bod
   return ledger_tests::make_command(account, key, std::move(body));
 }
 
+// A committer's options on `url`, without the sweeper unless `sweep_interval_ms` > 0.
+CommitterOptions options_on(const std::string& url, int64_t sweep_interval_ms = 0) {
+  CommitterOptions options;
+  options.database_url = url;
+  options.sweep_interval_ms = sweep_interval_ms;
+  return options;
+}
+
 class CommitterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    CommitterOptions options;
-    options.database_url = db_.url();
-    options.sweep_interval_ms = 0;
-    committer_ = Committer::start(options, plans_);
+    committer_ = Committer::start(options_on(db_.url()), plans_);
     connection_ = db_.connect();
     pg_ = db_.connect_pg();
   }
@@ -174,9 +179,7 @@ TEST_F(CommitterTest, ThirtyTwoThreadsOnOneAccountKeepEveryInvariant) {
 }
 
 TEST_F(CommitterTest, TwoCommittersOnOneDatabaseKeepEveryInvariant) {
-  CommitterOptions options;
-  options.database_url = db_.url();
-  options.sweep_interval_ms = 0;
+  CommitterOptions options = options_on(db_.url());
   auto second = Committer::start(options, plans_);
   std::vector<std::thread> threads;
   std::atomic<int64_t> reserved_ok{0};
@@ -570,9 +573,7 @@ TEST(CommitterCrash, ConnectionKilledMidBatchLeavesNothingHalfWritten) {
   auto killer = db.connect();
   std::mutex killer_mutex;  // the hook runs on every lane thread
   std::atomic<int> kills{0};
-  CommitterOptions options;
-  options.database_url = db.url();
-  options.sweep_interval_ms = 0;
+  CommitterOptions options = options_on(db.url());
   options.before_commit_for_tests = [&](int attempt, int pid) {
     if (attempt != 1) return;
     kills.fetch_add(1);
@@ -601,9 +602,7 @@ TEST(CommitterCrash, EveryAttemptKilledFailsTheFuturesAndWritesNothing) {
   TestDatabase db;
   auto killer = db.connect();
   std::mutex killer_mutex;
-  CommitterOptions options;
-  options.database_url = db.url();
-  options.sweep_interval_ms = 0;
+  CommitterOptions options = options_on(db.url());
   options.before_commit_for_tests = [&](int, int pid) {
     std::lock_guard lock(killer_mutex);
     pqxx::nontransaction work(*killer);
@@ -625,9 +624,7 @@ TEST(CommitterCrash, EveryAttemptKilledFailsTheFuturesAndWritesNothing) {
 TEST(CommitterIsolation, OneFailingCommandDoesNotFailItsBatch) {
   TestDatabase db;
   const PlanCatalog catalog = plans();
-  CommitterOptions options;
-  options.database_url = db.url();
-  options.sweep_interval_ms = 0;
+  CommitterOptions options = options_on(db.url());
   auto committer = Committer::start(options, catalog);
   ASSERT_TRUE(committer->submit(make("poisoned", "k0", OpenAccount{})).get().ok());
   auto connection = db.connect();
@@ -661,9 +658,7 @@ TEST(CommitterIsolation, OneFailingCommandDoesNotFailItsBatch) {
 
 TEST(CommitterSweeper, ExpiresOverdueReservationsAsEvents) {
   TestDatabase db;
-  CommitterOptions options;
-  options.database_url = db.url();
-  options.sweep_interval_ms = 100;
+  CommitterOptions options = options_on(db.url(), 100);
   const PlanCatalog catalog = plans();
   auto committer = Committer::start(options, catalog);
   ASSERT_TRUE(committer->submit(make("ivy", "k", ReserveCredits{25, "f", 1, "res_i"})).get().ok());
@@ -686,9 +681,7 @@ TEST(CommitterSweeper, ExpiresOverdueReservationsAsEvents) {
 
 TEST(CommitterQueue, SubmitAfterShutdownIsOverloaded) {
   TestDatabase db;
-  CommitterOptions options;
-  options.database_url = db.url();
-  options.sweep_interval_ms = 0;
+  CommitterOptions options = options_on(db.url());
   const PlanCatalog catalog = plans();
   auto committer = Committer::start(options, catalog);
   auto accepted = committer->submit(make("kim", "k", OpenAccount{}));
@@ -703,9 +696,7 @@ TEST(CommitterQueue, SubmitAfterShutdownIsOverloaded) {
 // (unstorable text, or the committer shut down).
 TEST(CommitterCompletion, ComesOnceOnTheLaneOrAtOnceWhenRefused) {
   TestDatabase db;
-  CommitterOptions options;
-  options.database_url = db.url();
-  options.sweep_interval_ms = 0;
+  CommitterOptions options = options_on(db.url());
   const PlanCatalog catalog = plans();
   struct Completed {
     int calls = 0;
