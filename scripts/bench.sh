@@ -51,6 +51,16 @@ log "machine: $(nproc) cores, $(( memory_kb / 1024 / 1024 )) GiB, PostgreSQL sha
 baseline=$(sed -n 's/^RESULT naive_commands_per_s=\([0-9]*\).*/\1/p' "$output")
 committer=$(sed -n 's/^RESULT .*committer_commands_per_s=\([0-9]*\).*/\1/p' "$output")
 committer_more=$(sed -n 's/^RESULT .*committer_more_callers_per_s=\([0-9]*\).*/\1/p' "$output")
+# The write runs leave work behind: autovacuum's (the events they inserted, the reservation
+# rows they updated) and the checkpointer's (their dirty pages). On two cores either, running
+# during a later run, takes a core from it and delays its WAL flushes. VACUUM ANALYZE and
+# CHECKPOINT first, as on a database that has been up a while, so that the HTTP runs and the
+# scan rounds meet settled tables rather than the debt of the run before them.
+settle() {
+  log "VACUUM ANALYZE and CHECKPOINT before the $1"
+  "$PG_BIN/psql" "$LEDGER_BENCH_DATABASE_URL" -qc "VACUUM ANALYZE" -c "CHECKPOINT"
+}
+settle "HTTP benchmark"
 "$ROOT/build/benchmarks/http_bench" --seconds="$seconds" --clients="$threads" \
   --baseline="$baseline" | tee "$output"
 reads=$(sed -n 's/^RESULT reads_per_s=\([0-9]*\).*/\1/p' "$output")
@@ -86,13 +96,7 @@ seconds_of() {
   awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.2f", b - a }'
 }
 best() { printf '%s\n' "$@" | sort -g | head -1; }
-# The write runs leave work behind: autovacuum's (the events they inserted, the reservation
-# rows they updated) and the checkpointer's (their dirty pages). On two cores either, running
-# during a scan round, takes a core from whichever command runs then. VACUUM ANALYZE and
-# CHECKPOINT first, as on a database that has been up a while, so that every command below
-# meets the same settled tables.
-log "VACUUM ANALYZE and CHECKPOINT before the scan benchmark"
-"$PG_BIN/psql" "$LEDGER_BENCH_DATABASE_URL" -qc "VACUUM ANALYZE" -c "CHECKPOINT"
+settle "scan benchmark"  # every command of the scan rounds meets the same settled tables
 events=$("$PG_BIN/psql" "$LEDGER_BENCH_DATABASE_URL" -Atc "SELECT count(*) FROM ledger_events")
 log "scan benchmark on $events events, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 ledgerctl=("$ROOT/build/tools/ledgerctl" --database-url "$LEDGER_BENCH_DATABASE_URL")
