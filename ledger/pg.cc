@@ -257,16 +257,23 @@ void Connection::wait_socket(bool for_write) {
 }
 
 void Connection::send(const Statement& statement) {
-  std::vector<const char*> values;
-  values.reserve(statement.params.size());
-  for (const std::string& param : statement.params) values.push_back(param.c_str());
-  const int count = static_cast<int>(values.size());
+  const std::size_t params = statement.params.size();
+  std::vector<const char*> values(params);
+  std::vector<int> lengths(params);
+  std::vector<int> formats(params);
+  for (std::size_t i = 0; i < params; ++i) {
+    const Param& param = statement.params[i];
+    values[i] = param.value.c_str();                    // a text value ends at its NUL
+    lengths[i] = static_cast<int>(param.value.size());  // read for binary values only
+    formats[i] = param.is_binary ? 1 : 0;
+  }
+  const int count = static_cast<int>(params);
   const int result_format = statement.binary_results ? 1 : 0;
   if (statement.name.empty()) {
     // An unnamed statement is parsed on every use (session setup, rare statements).
     const std::string sql(statement.sql);
-    if (PQsendQueryParams(connection_, sql.c_str(), count, nullptr, values.data(), nullptr, nullptr,
-                          result_format) != 1) {
+    if (PQsendQueryParams(connection_, sql.c_str(), count, nullptr, values.data(), lengths.data(),
+                          formats.data(), result_format) != 1) {
       fail_connection(std::string("cannot queue a statement: ") + PQerrorMessage(connection_));
     }
     return;
@@ -281,8 +288,8 @@ void Connection::send(const Statement& statement) {
     }
     pending_prepares_.push_back(statement.name);
   }
-  if (PQsendQueryPrepared(connection_, name.c_str(), count, values.data(), nullptr, nullptr,
-                          result_format) != 1) {
+  if (PQsendQueryPrepared(connection_, name.c_str(), count, values.data(), lengths.data(),
+                          formats.data(), result_format) != 1) {
     fail_connection(std::string("cannot queue a statement: ") + PQerrorMessage(connection_));
   }
 }

@@ -22,16 +22,31 @@ struct pg_result;
 
 namespace pg {
 
+// One parameter of a statement: text, which the server parses by the parameter's type, or
+// the bytes of the type's binary format (the arrays of ledger/sql_text.h, which the server
+// then reads without parsing or unescaping a literal).
+struct Param {
+  Param(std::string text) : value(std::move(text)) {}  // NOLINT: implicit, as a text value
+  Param(const char* text) : value(text) {}             // NOLINT
+  static Param binary(std::string bytes) {
+    Param param(std::move(bytes));
+    param.is_binary = true;
+    return param;
+  }
+  std::string value;
+  bool is_binary = false;
+};
+
 // One statement to run: `sql` is prepared once per connection under `name` (names must be
-// unique per SQL text), parameters travel as text ($1..$n; arrays as array literals).
-// `name` and `sql` are string literals or other storage that outlives the call.
-// With `binary_results` every column comes back in PostgreSQL's binary format (read with
-// Result::text for text, json and bytea, Result::binary_int64 for bigint), which spares the
-// server the text conversions and the client the parsing: the log scans use it.
+// unique per SQL text), parameters are $1..$n (Param). `name` and `sql` are string literals
+// or other storage that outlives the call. With `binary_results` every column comes back in
+// PostgreSQL's binary format (read with Result::text for text, json and bytea,
+// Result::binary_int64 for bigint), which spares the server the text conversions and the
+// client the parsing: the log scans use it.
 struct Statement {
   std::string_view name;
   std::string_view sql;
-  std::vector<std::string> params;
+  std::vector<Param> params;
   bool binary_results = false;
 };
 

@@ -1,11 +1,48 @@
 // PostgreSQL text encodings (ledger/sql_text.h).
 #include "ledger/sql_text.h"
 
+#include <cassert>
+#include <cstdint>
+
 #include "ledger/time_format.h"
 
 namespace ledger::sql {
 
-std::string text_array(const std::vector<std::string>& values) {
+namespace {
+
+// Element type OIDs (pg_type.oid, fixed in PostgreSQL's catalog).
+constexpr uint32_t kTextOid = 25;
+constexpr uint32_t kInt8Oid = 20;
+constexpr uint32_t kBoolOid = 16;
+
+void put_be32(std::string& out, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+void put_be64(std::string& out, uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+}
+
+// array_recv's layout: dimensions, a has-NULLs flag, the element type, then per dimension
+// its length and lower bound; then each element as a 4-byte length and its bytes. An empty
+// array has no dimension.
+std::string array_header(std::size_t count, uint32_t element_oid, std::size_t element_bytes) {
+  assert(count <= INT32_MAX);
+  std::string out;
+  out.reserve(20 + element_bytes + 4 * count);
+  put_be32(out, count == 0 ? 0 : 1);
+  put_be32(out, 0);
+  put_be32(out, element_oid);
+  if (count > 0) {
+    put_be32(out, static_cast<uint32_t>(count));
+    put_be32(out, 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string text_array_literal(const std::vector<std::string>& values) {
   std::size_t size = 2;
   for (const std::string& value : values) size += value.size() + 3;
   std::string out;
@@ -30,24 +67,34 @@ std::string text_array(const std::vector<std::string>& values) {
   return out;
 }
 
-std::string int64_array(const std::vector<int64_t>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out += std::to_string(values[i]);
+pg::Param text_array(const std::vector<std::string>& values) {
+  std::size_t bytes = 0;
+  for (const std::string& value : values) bytes += value.size();
+  std::string out = array_header(values.size(), kTextOid, bytes);
+  for (const std::string& value : values) {
+    assert(value.size() <= INT32_MAX);
+    put_be32(out, static_cast<uint32_t>(value.size()));
+    out.append(value);
   }
-  out.push_back('}');
-  return out;
+  return pg::Param::binary(std::move(out));
 }
 
-std::string bool_array(const std::vector<bool>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    out.push_back(values[i] ? 't' : 'f');
+pg::Param int64_array(const std::vector<int64_t>& values) {
+  std::string out = array_header(values.size(), kInt8Oid, 8 * values.size());
+  for (const int64_t value : values) {
+    put_be32(out, 8);
+    put_be64(out, static_cast<uint64_t>(value));
   }
-  out.push_back('}');
-  return out;
+  return pg::Param::binary(std::move(out));
+}
+
+pg::Param bool_array(const std::vector<bool>& values) {
+  std::string out = array_header(values.size(), kBoolOid, values.size());
+  for (const bool value : values) {
+    put_be32(out, 1);
+    out.push_back(value ? 1 : 0);
+  }
+  return pg::Param::binary(std::move(out));
 }
 
 std::vector<std::string> parse_text_array(const std::string& literal) {

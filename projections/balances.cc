@@ -117,7 +117,8 @@ void apply(const pg::Result& rows, ledger::AccountStates& states) {
 
 pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, int64_t now_us) {
   assert(!accounts.empty());
-  std::vector<std::string> ids, plans, hashes, closed, buckets;
+  std::vector<std::string> ids, plans, hashes, buckets;
+  std::vector<bool> closed;
   std::vector<int64_t> available, reserved, granted, spent, expired, versions, created, opened,
       allowance_until, due;
   for (const ledger::AccountState* a : accounts) {
@@ -131,7 +132,7 @@ pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, in
     expired.push_back(a->credits_expired);
     versions.push_back(a->version);
     hashes.push_back(crypto::hex_encode(a->last_hash));
-    closed.push_back(a->closed ? "true" : "false");
+    closed.push_back(a->closed);
     buckets.push_back(encode_buckets(*a));
     created.push_back(a->buckets_created);
     opened.push_back(a->opened_at_us);
@@ -161,7 +162,7 @@ pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, in
           TIMESTAMP_OF("x.au") ", " TIMESTAMP_OF("x.d") ")",
           {text_array(ids), text_array(plans), int64_array(available), int64_array(reserved),
            int64_array(granted), int64_array(spent), int64_array(expired), int64_array(versions),
-           text_array(hashes), timestamp_literal(now_us), text_array(closed), text_array(buckets),
+           text_array(hashes), timestamp_literal(now_us), bool_array(closed), text_array(buckets),
            int64_array(created), int64_array(opened), int64_array(allowance_until),
            int64_array(due)}};
 }

@@ -172,8 +172,8 @@ namespace {
 
 // The rows of the reservations named by `keys`, as `states` hold them, as the eight bound
 // arrays of an unnest(...) AS x(a, r, n, f, e, s, c, d).
-std::vector<std::string> row_arrays(const std::vector<Key>& keys,
-                                    const ledger::AccountStates& states) {
+std::vector<pg::Param> row_arrays(const std::vector<Key>& keys,
+                                  const ledger::AccountStates& states) {
   assert(!keys.empty());
   std::vector<std::string> accounts, ids, features, expiries, statuses, draws;
   std::vector<int64_t> amounts, captured;

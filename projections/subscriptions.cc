@@ -71,7 +71,7 @@ pg::Statement write(const std::vector<const ledger::AccountState*>& accounts, in
     ends.push_back(s.period_end_s);
     cancels.push_back(s.cancel_at_period_end);
     watermarks.push_back(s.watermark_created_s);
-    periods.push_back(ledger::sql::text_array(
+    periods.push_back(ledger::sql::text_array_literal(
         std::vector<std::string>(s.granted_periods.begin(), s.granted_periods.end())));
   }
   using namespace ledger::sql;

@@ -47,7 +47,7 @@ int64_t delete_settled(pqxx::transaction_base& work, int retention_days, int64_t
       "DELETE FROM webhook_deliveries d"
       " USING unnest($1::text[], $2::text[]) AS g(provider, provider_event_id)"
       " WHERE d.provider = g.provider AND d.provider_event_id = g.provider_event_id",
-      ledger::sql::text_array(providers), ledger::sql::text_array(event_ids));
+      ledger::sql::text_array_literal(providers), ledger::sql::text_array_literal(event_ids));
   // Every processing row has its delivery (same transaction, foreign key).
   assert(deleted.affected_rows() == gone.size());
   work.exec0(
