@@ -2,7 +2,9 @@
 // per-address limit on failed authentications), validate, rate-limit, cap each account's
 // concurrent humanize/detect requests, submit commands to the ledger committer or read the
 // store, and produce the reply of the JSON contract (shared/DESIGN.md). Runs on the worker
-// threads, which may block.
+// threads, which may block, except the requests handles_without_blocking() admits, which a
+// reactor thread handles; the write routes end in a DeferredCommand whose reply the
+// committer's completion builds (submit_deferred).
 #pragma once
 
 #include <cstddef>

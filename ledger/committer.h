@@ -1,8 +1,8 @@
-// The write path: `submit(command) -> future<Outcome>`, executed by writer lanes with group
-// commit. An account always maps to the same lane (a stable hash of its id); each lane has
-// its own queue, thread and connection, so batches of different lanes commit concurrently
-// and PostgreSQL merges their WAL flushes. A lane batch costs two round trips: one that
-// begins the transaction, takes the accounts' advisory locks and loads every row the batch
+// The write path: `submit(command, deadline, completion)` (or its future), executed by
+// writer lanes with group commit. An account always maps to the same lane (a stable hash of its
+// id); each lane has its own queue, thread and connection, so batches of different lanes commit
+// concurrently and PostgreSQL merges their WAL flushes. A lane batch costs two round trips: one
+// that begins the transaction, takes the accounts' advisory locks and loads every row the batch
 // needs, and one that writes events, projections, outbox and idempotency rows and commits.
 // Several committers (threads or processes) may share a database: correctness comes from the
 // database locks and constraints only.

@@ -155,41 +155,42 @@ int64_t CopyRow::int64() {
   return static_cast<int64_t>(take_be(value, 8));
 }
 
-CopyIn::CopyIn(std::string_view sql) : sql_(sql) {
-  data_.append(kCopySignature);
-  put_be(0, 4);  // flags: no OIDs
-  put_be(0, 4);  // no header extension
+void append_be(std::string& out, uint64_t value, int bytes) {
+  assert(bytes >= 1 && bytes <= 8);
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  }
 }
 
-void CopyIn::put_be(uint64_t value, int bytes) {
-  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
-    data_.push_back(static_cast<char>((value >> shift) & 0xff));
-  }
+CopyIn::CopyIn(std::string_view sql) : sql_(sql) {
+  data_.append(kCopySignature);
+  append_be(data_, 0, 4);  // flags: no OIDs
+  append_be(data_, 0, 4);  // no header extension
 }
 
 void CopyIn::row(int16_t fields) {
   assert(!finished_ && fields > 0);
-  put_be(static_cast<uint16_t>(fields), 2);
+  append_be(data_, static_cast<uint16_t>(fields), 2);
   ++rows_;
 }
 
 void CopyIn::text(std::string_view value) {
   assert(!finished_ && value.size() <= 0x3fffffff);
-  put_be(value.size(), 4);
+  append_be(data_, value.size(), 4);
   data_.append(value);
 }
 
 void CopyIn::int64(int64_t value) {
   assert(!finished_);
-  put_be(8, 4);
-  put_be(static_cast<uint64_t>(value), 8);
+  append_be(data_, 8, 4);
+  append_be(data_, static_cast<uint64_t>(value), 8);
 }
 
 void CopyIn::timestamptz_unix_us(int64_t unix_us) { int64(unix_us - kPostgresEpochUs); }
 
 std::string_view CopyIn::finish() {
   if (!finished_) {
-    put_be(0xffff, 2);  // the trailer: a field count of -1
+    append_be(data_, 0xffff, 2);  // the trailer: a field count of -1
     finished_ = true;
   }
   return data_;

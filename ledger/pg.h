@@ -54,6 +54,10 @@ struct Statement {
 // timestamptz in binary format.
 inline constexpr int64_t kPostgresEpochUs = 946'684'800'000'000;
 
+// Appends the low `bytes` bytes of `value` to `out`, big-endian (network order): the integers
+// of PostgreSQL's binary formats (COPY, arrays).
+void append_be(std::string& out, uint64_t value, int bytes);
+
 // A COPY ... FROM STDIN (FORMAT binary) and its rows, written with the methods below
 // (PostgreSQL's binary COPY format: a header, per row its field count and each field's
 // length and bytes, a trailer). Text goes as its bytes (the server checks the encoding),
@@ -72,8 +76,6 @@ class CopyIn {
   std::string_view finish();
 
  private:
-  void put_be(uint64_t value, int bytes);
-
   std::string_view sql_;
   std::string data_;
   int64_t rows_ = 0;

@@ -15,14 +15,6 @@ constexpr uint32_t kTextOid = 25;
 constexpr uint32_t kInt8Oid = 20;
 constexpr uint32_t kBoolOid = 16;
 
-void put_be32(std::string& out, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
-}
-
-void put_be64(std::string& out, uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
-}
-
 // array_recv's layout: dimensions, a has-NULLs flag, the element type, then per dimension
 // its length and lower bound; then each element as a 4-byte length and its bytes. An empty
 // array has no dimension.
@@ -30,12 +22,12 @@ std::string array_header(std::size_t count, uint32_t element_oid, std::size_t el
   assert(count <= INT32_MAX);
   std::string out;
   out.reserve(20 + element_bytes + 4 * count);
-  put_be32(out, count == 0 ? 0 : 1);
-  put_be32(out, 0);
-  put_be32(out, element_oid);
+  pg::append_be(out, count == 0 ? 0 : 1, 4);
+  pg::append_be(out, 0, 4);
+  pg::append_be(out, element_oid, 4);
   if (count > 0) {
-    put_be32(out, static_cast<uint32_t>(count));
-    put_be32(out, 1);
+    pg::append_be(out, static_cast<uint32_t>(count), 4);
+    pg::append_be(out, 1, 4);
   }
   return out;
 }
@@ -73,7 +65,7 @@ pg::Param text_array(const std::vector<std::string>& values) {
   std::string out = array_header(values.size(), kTextOid, bytes);
   for (const std::string& value : values) {
     assert(value.size() <= INT32_MAX);
-    put_be32(out, static_cast<uint32_t>(value.size()));
+    pg::append_be(out, static_cast<uint32_t>(value.size()), 4);
     out.append(value);
   }
   return pg::Param::binary(std::move(out));
@@ -82,8 +74,8 @@ pg::Param text_array(const std::vector<std::string>& values) {
 pg::Param int64_array(const std::vector<int64_t>& values) {
   std::string out = array_header(values.size(), kInt8Oid, 8 * values.size());
   for (const int64_t value : values) {
-    put_be32(out, 8);
-    put_be64(out, static_cast<uint64_t>(value));
+    pg::append_be(out, 8, 4);
+    pg::append_be(out, static_cast<uint64_t>(value), 8);
   }
   return pg::Param::binary(std::move(out));
 }
@@ -91,7 +83,7 @@ pg::Param int64_array(const std::vector<int64_t>& values) {
 pg::Param bool_array(const std::vector<bool>& values) {
   std::string out = array_header(values.size(), kBoolOid, values.size());
   for (const bool value : values) {
-    put_be32(out, 1);
+    pg::append_be(out, 1, 4);
     out.push_back(value ? 1 : 0);
   }
   return pg::Param::binary(std::move(out));

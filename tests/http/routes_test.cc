@@ -15,6 +15,7 @@
 
 #include "audit/verify.h"
 #include "auth/jwt.h"
+#include "http/service.h"
 #include "ledger/commands.h"
 #include "ledger/time_format.h"
 #include "tests/http/ledgerd_fixture.h"
@@ -109,6 +110,22 @@ TEST_F(HttpRoutesTest, ReserveReturnsTheContractFields) {
       ledger::parse_rfc3339(string_field(parse_json(short_lived.body), "expires_at"));
   EXPECT_LE(*short_expiry, now_us() + 61'000'000);
   EXPECT_EQ(balance_row("alice")->credits_reserved, 110);
+  expect_consistent("alice");
+}
+
+// A body above LedgerService::kNonBlockingBodyBytesMax sends a user's reservation through
+// the worker pool instead of the reactor thread: the same reply, the same effect.
+TEST_F(HttpRoutesTest, AReservationWithALargeBodyIsAnsweredAlike) {
+  const std::string alice = token("alice");
+  const std::string padding(http::LedgerService::kNonBlockingBodyBytesMax, ' ');
+  const TestResponse created = reserve(alice, 100, "," + padding + R"("ttl_seconds":60)");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const auto body = parse_json(created.body);
+  EXPECT_EQ(int_field(body, "amount"), 100);
+  EXPECT_EQ(int_field(body, "credits_available"), 200);
+  const TestResponse refused = reserve(alice, 0, "," + padding);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(balance_row("alice")->credits_reserved, 100);
   expect_consistent("alice");
 }
 
