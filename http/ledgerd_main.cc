@@ -31,6 +31,7 @@
 #include "http/billing_routes.h"
 #include "http/content_routes.h"
 #include "http/database_probe.h"
+#include "http/logging.h"
 #include "http/server.h"
 #include "http/service.h"
 #include "ledger/committer.h"
@@ -95,6 +96,8 @@ DEFINE_int32(committer_lanes, 2,
 DEFINE_int64(sweep_interval_ms, 1000, "expired reservation sweep interval (<= 0: off)");
 DEFINE_int64(shutdown_grace_ms, 10000, "time in-flight requests get on SIGTERM");
 DEFINE_string(log_level, "info", "spdlog level: trace, debug, info, warn, error");
+DEFINE_int64(log_queue_lines, 8192,
+             "log lines queued for stdout; when full the oldest are dropped (counted)");
 DEFINE_string(detectors, "config/detectors.json",
               "detectors file (missing at this default path: the internal detector only)");
 DEFINE_string(humanizer_url, "", "humanizer model (env HUMANIZER_URL; empty: local rewriter)");
@@ -245,6 +248,9 @@ bool limit_flags_valid(const Fail& fail) {
         "--auth_failure_addresses_max >= 1");
   }
   if (FLAGS_connections_max < 1) return fail("--connections_max must be >= 1");
+  if (FLAGS_log_queue_lines < 16 || FLAGS_log_queue_lines > 1'000'000) {
+    return fail("--log_queue_lines must be 16..1000000");
+  }
   if (FLAGS_health_check_interval_ms < 10 || FLAGS_metrics_refresh_ms < 10 ||
       FLAGS_health_max_age_ms <= FLAGS_health_check_interval_ms) {
     return fail(
@@ -392,6 +398,8 @@ http::ServerOptions server_options() {
 // Descriptors besides client connections: database connections of both pools and the
 // committer, epoll and timer descriptors, files.
 constexpr rlim_t kDescriptorsBesidesConnections = 512;
+// How long the exit waits for the log lines still queued (a stdout nobody reads: for ever).
+constexpr std::chrono::milliseconds kLogFlushAtExit{2'000};
 
 // The connection cap only works while accept() succeeds: raises the soft descriptor limit
 // towards the hard one when the cap needs more, and warns when it still does not fit.
@@ -597,6 +605,7 @@ int run() {
   options.database_probe = &probe;
   options.fill_server_gauges = [&server_slot](http::MetricsGauges& gauges) {
     if (const http::HttpServer* server = server_slot.load()) server->fill_gauges(gauges);
+    gauges.log_lines_dropped_total = http::log_lines_dropped();
   };
   webhooks::StripeInbox inbox(inbox_settings(), *plans, *committer);
   const http::BillingSettings billing_config = billing_settings();
@@ -656,7 +665,7 @@ int run() {
   if (!drained) {
     // Workers still running were detached: leave before any destructor runs under them.
     // Everything acknowledged is committed; the committer has flushed its queue.
-    spdlog::default_logger()->flush();
+    http::flush_async_logging(kLogFlushAtExit);
     std::_Exit(5);
   }
   return 0;
@@ -668,8 +677,6 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage("ledgerd: the credit ledger HTTP service");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (!apply_environment_fallbacks() || !flags_valid()) return 2;
-  spdlog::set_level(spdlog::level::from_str(FLAGS_log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   std::signal(SIGPIPE, SIG_IGN);
   // Every thread started from here on inherits the mask; only run() waits for the signals.
   sigset_t stop_signals;
@@ -677,5 +684,11 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  return run();
+  http::start_async_logging(static_cast<std::size_t>(FLAGS_log_queue_lines));  // its thread too
+  spdlog::set_level(spdlog::level::from_str(FLAGS_log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  const int code = run();
+  // A stdout nobody reads would hold exit()'s flush of it for ever: leave without it.
+  if (!http::flush_async_logging(kLogFlushAtExit)) std::_Exit(code);
+  return code;
 }

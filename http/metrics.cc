@@ -140,7 +140,10 @@ std::string Metrics::render(const MetricsGauges& gauges) const {
        {"gauge", "ledger_open_connections", "Open client connections.", gauges.connections_open},
        {"counter", "ledger_connections_refused_total",
         "Connections refused (503 and closed) above the connection cap.",
-        gauges.connections_refused_total}});
+        gauges.connections_refused_total},
+       {"counter", "ledger_log_lines_dropped_total",
+        "Log lines dropped because the log queue was full (stdout not read fast enough).",
+        gauges.log_lines_dropped_total}});
   return out;
 }
 

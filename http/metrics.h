@@ -29,6 +29,7 @@ struct MetricsGauges {
   int64_t connections_open = 0;
   int64_t connections_refused_total = 0;     // counter: refused above the connection cap
   int64_t database_probe_queries_total = 0;  // counter: every database query of health/metrics
+  int64_t log_lines_dropped_total = 0;       // counter: log lines dropped by a full log queue
 };
 
 class Metrics {

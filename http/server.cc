@@ -102,18 +102,20 @@ class ConnectionParser : public Pistache::Http::RequestParser {
 };
 
 // The response of one dispatched request. Marks its connection as handling a request, and
-// counts it in the server's ResponsesInFlight, from dispatch until the response is done
-// with (sent, or abandoned on any path).
+// counts it in the server's ResponsesInFlight (unless the drain had begun), from dispatch
+// until the response is done with (sent, or abandoned on any path).
 struct PendingResponse {
   PendingResponse(ResponseWriter response, const std::shared_ptr<ConnectionSlot>& connection,
                   std::shared_ptr<ServerCore> server)
-      : writer(std::move(response)), slot(connection), core(std::move(server)) {
+      : writer(std::move(response)),
+        slot(connection),
+        core(std::move(server)),
+        counted(core->responses.add()) {
     connection->requests_in_progress.fetch_add(1);
-    core->responses.add();
   }
   ~PendingResponse() {
     if (const auto connection = slot.lock()) connection->requests_in_progress.fetch_sub(1);
-    core->responses.remove();
+    if (counted) core->responses.remove();
   }
   PendingResponse(const PendingResponse&) = delete;
   PendingResponse& operator=(const PendingResponse&) = delete;
@@ -121,6 +123,8 @@ struct PendingResponse {
   ResponseWriter writer;
   const std::weak_ptr<ConnectionSlot> slot;  // the connection may close first
   const std::shared_ptr<ServerCore> core;
+  // False when dispatched after the drain began (and so refused at once): not counted.
+  const bool counted;
 };
 
 // The whole answer to a connection above the cap, written straight to its socket.
@@ -192,8 +196,8 @@ void add_header(ResponseWriter& writer, const char* name, std::string value) {
   writer.headers().add(std::make_shared<ResponseHeader>(name, std::move(value)));
 }
 
-void send_reply(ResponseWriter& writer, const HttpReply& reply, const std::string& request_id) {
-  add_header(writer, "X-Request-Id", request_id);
+void send_reply(ResponseWriter& writer, const HttpReply& reply, std::string_view request_id) {
+  add_header(writer, "X-Request-Id", std::string(request_id));
   if (reply.retry_after_s > 0)
     add_header(writer, "Retry-After", std::to_string(reply.retry_after_s));
   if (!reply.allow.empty()) add_header(writer, "Allow", reply.allow);
@@ -208,26 +212,27 @@ void send_reply(ResponseWriter& writer, const HttpReply& reply, const std::strin
 // scrapes /metrics right after its answer (on any worker of either pool) finds its request.
 // After the endpoint is shut down (a drain that ran out of time), a late completion only
 // logs: the connections are gone.
-void finish_request(ServerCore& core, ResponseWriter& writer, const IncomingRequest& request,
-                    const HttpReply& reply, const RequestLog& log, Clock::time_point started) {
+void finish_request(ServerCore& core, ResponseWriter& writer, std::string_view method,
+                    std::string_view request_id, const HttpReply& reply, const RequestLog& log,
+                    Clock::time_point started) {
   const double latency_s = std::chrono::duration<double>(Clock::now() - started).count();
-  core.metrics.observe_request(request.method, log.route_template, reply.status, latency_s);
+  core.metrics.observe_request(method, log.route_template, reply.status, latency_s);
   try {
     const std::shared_lock endpoint_open(core.endpoint_mutex);
     if (core.endpoint_closed) {
       spdlog::warn("request_id={} status={} not sent: the endpoint is shut down",
-                   request.request_id, reply.status);
+                   request_id, reply.status);
     } else {
-      send_reply(writer, reply, request.request_id);
+      send_reply(writer, reply, request_id);
     }
   } catch (const std::exception& error) {
     // The peer went away; there is nobody to answer.
-    spdlog::debug("request_id={} response not sent: {}", request.request_id, error.what());
+    spdlog::debug("request_id={} response not sent: {}", request_id, error.what());
   }
   spdlog::info(
       "request method={} route={} status={} latency_ms={:.2f} account={} request_id={}{}{}",
-      request.method, log.route_template, reply.status, latency_s * 1e3,
-      log.account_id.empty() ? "-" : log.account_id, request.request_id,
+      method, log.route_template, reply.status, latency_s * 1e3,
+      log.account_id.empty() ? "-" : log.account_id, request_id,
       log.detail.empty() ? "" : " detail=", log.detail);
 }
 
@@ -240,14 +245,18 @@ void handle_and_answer(const std::shared_ptr<ServerCore>& core,
   RequestLog log;
   Handled handled = core->service.handle(*request, log);
   if (const auto* reply = std::get_if<HttpReply>(&handled)) {
-    finish_request(*core, pending->writer, *request, *reply, log, started);
+    finish_request(*core, pending->writer, request->method, request->request_id, *reply, log,
+                   started);
     return;
   }
-  core->service.submit_deferred(std::get<DeferredCommand>(std::move(handled)), request->request_id,
-                                [core, pending, request, log, started](HttpReply reply) {
-                                  finish_request(*core, pending->writer, *request, reply, log,
-                                                 started);
-                                });
+  // The completion keeps what the reply and its log line need, not the request: its body
+  // (up to max_body_bytes) is not held while the command waits in the committer.
+  core->service.submit_deferred(
+      std::get<DeferredCommand>(std::move(handled)), request->request_id,
+      [core, pending, method = request->method, request_id = request->request_id, log,
+       started](HttpReply reply) {
+        finish_request(*core, pending->writer, method, request_id, reply, log, started);
+      });
 }
 
 class RequestHandler : public Pistache::Http::Handler {
@@ -279,8 +288,8 @@ class RequestHandler : public Pistache::Http::Handler {
     } catch (const std::exception& error) {
       spdlog::error("request not admitted: {}", error.what());
       IncomingRequest unknown;
-      finish_request(*core_, pending->writer, unknown, json_error(500, "internal_error"),
-                     RequestLog{}, started);
+      finish_request(*core_, pending->writer, unknown.method, unknown.request_id,
+                     json_error(500, "internal_error"), RequestLog{}, started);
     }
   }
 
@@ -314,11 +323,12 @@ class RequestHandler : public Pistache::Http::Handler {
     if (core.draining.load()) {
       RequestLog log;
       log.detail = "draining";
-      finish_request(core, writer, incoming, service_unavailable(), log, started);
+      finish_request(core, writer, incoming.method, incoming.request_id, service_unavailable(),
+                     log, started);
       return;
     }
     if (incoming.body.size() > core.options.max_body_bytes) {
-      finish_request(core, writer, incoming,
+      finish_request(core, writer, incoming.method, incoming.request_id,
                      json_error(413, "payload_too_large",
                                 {{"max_bytes", static_cast<int64_t>(core.options.max_body_bytes)}}),
                      RequestLog{}, started);
@@ -343,7 +353,7 @@ class RequestHandler : public Pistache::Http::Handler {
       RequestLog log;
       log.route_template = route.route_template;
       log.detail = outbound ? "outbound_queue_full" : "worker_queue_full";
-      finish_request(core, writer, *shared_request,
+      finish_request(core, writer, shared_request->method, shared_request->request_id,
                      service_unavailable(outbound ? core.options.outbound_retry_after_s : 1), log,
                      started);
     }
@@ -354,9 +364,16 @@ class RequestHandler : public Pistache::Http::Handler {
 
 }  // namespace
 
-void ResponsesInFlight::add() {
+bool ResponsesInFlight::add() {
   std::lock_guard lock(mutex_);
+  if (closed_) return false;
   ++count_;
+  return true;
+}
+
+void ResponsesInFlight::close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
 }
 
 void ResponsesInFlight::remove() {
@@ -402,7 +419,10 @@ void HttpServer::start() {
 
 bool HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
   assert(endpoint_);
+  // Draining first, then the count closes: a request the count no longer takes sees
+  // draining and is refused, so every admitted one is counted.
   core_->draining.store(true);
+  core_->responses.close();
   const Clock::time_point deadline = Clock::now() + grace;
   const bool ledger_drained = core_->pool.drain(grace);
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());

@@ -58,8 +58,14 @@ struct ConnectionCounts {
 // committer's lane thread for a command. Draining waits for it to reach zero.
 class ResponsesInFlight {
  public:
-  void add();
+  // Counts one more; false, counting nothing, once close() was called: a request dispatched
+  // after the drain began is refused at once, and must not keep the drain from seeing none
+  // left under steady traffic.
+  bool add();
+  // Removes one that add() counted.
   void remove();
+  // Stops counting (the drain has begun).
+  void close();
   // True when none are in flight by `deadline`.
   bool wait_none(std::chrono::steady_clock::time_point deadline);
 
@@ -67,6 +73,7 @@ class ResponsesInFlight {
   std::mutex mutex_;
   std::condition_variable none_;
   int64_t count_ = 0;
+  bool closed_ = false;
 };
 
 // Shared by every clone of the Pistache handler (one per reactor thread).

@@ -324,19 +324,23 @@ class Lane {
       } catch (const pg::Error& error) {
         error_text = error.what();
         if (observer_.on_database_error) observer_.on_database_error();
-        if (error.kind() == pg::ErrorKind::kConstraint) {
+        // An error the server answered on a connection still open aborted the transaction:
+        // nothing of the batch was written. Once the COMMIT was sent, any other ending
+        // (the connection gone with it) may have committed, and goes the connection's way.
+        const bool answered_refusal = !commit_sent || (connection_ && connection_->usable());
+        if (error.kind() == pg::ErrorKind::kConstraint && answered_refusal) {
           rollback_quietly();
           isolate(std::move(batch), error_text);
           return;
         }
-        if (error.kind() == pg::ErrorKind::kOther) {
+        if (error.kind() == pg::ErrorKind::kOther && answered_refusal) {
           rollback_quietly();
           spdlog::error("lane {}: batch of {} commands refused, nothing written: {}", index_,
                         batch.size(), error_text);
           fail_all<LedgerUnavailable>(batch, "the ledger database refused the batch");
           return;
         }
-        if (error.kind() == pg::ErrorKind::kConnection) {
+        if (error.kind() == pg::ErrorKind::kConnection || !answered_refusal) {
           drop_connection();
         } else {
           rollback_quietly();
@@ -344,12 +348,18 @@ class Lane {
       } catch (const LedgerUnavailable& error) {
         error_text = error.what();  // reconnecting failed
       } catch (const std::exception& error) {
-        // A stored row the code cannot read (e.g. a corrupt idempotency outcome).
-        rollback_quietly();
-        spdlog::error("lane {}: batch of {} commands failed, nothing written: {}", index_,
-                      batch.size(), error.what());
-        fail_all<LedgerUnavailable>(batch, "the ledger could not read its own rows");
-        return;
+        if (commit_sent) {
+          // Failed while the COMMIT's answer was awaited (memory): it may have landed.
+          error_text = error.what();
+          drop_connection();
+        } else {
+          // A stored row the code cannot read (e.g. a corrupt idempotency outcome).
+          rollback_quietly();
+          spdlog::error("lane {}: batch of {} commands failed, nothing written: {}", index_,
+                        batch.size(), error.what());
+          fail_all<LedgerUnavailable>(batch, "the ledger could not read its own rows");
+          return;
+        }
       }
       if (result) {
         // Outside the try: what the attempt decided is final whatever happens while its

@@ -45,7 +45,10 @@ bool is_transient(std::string_view sqlstate) {
 }
 
 ErrorKind classify(std::string_view sqlstate) {
-  if (sqlstate.substr(0, 2) == "08") return ErrorKind::kConnection;
+  // 57P02 crash_shutdown, 57P03 cannot_connect_now: the server ends the connection.
+  if (sqlstate.substr(0, 2) == "08" || sqlstate == "57P02" || sqlstate == "57P03") {
+    return ErrorKind::kConnection;
+  }
   if (is_transient(sqlstate)) return ErrorKind::kTransient;
   if (sqlstate.substr(0, 2) == "23") return ErrorKind::kConstraint;
   return ErrorKind::kOther;

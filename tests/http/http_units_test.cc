@@ -21,6 +21,7 @@
 #include "http/read_connection.h"
 #include "http/request_body.h"
 #include "http/route_table.h"
+#include "http/server.h"
 #include "http/service.h"
 #include "http/worker_pool.h"
 #include "tests/http/ledgerd_fixture.h"
@@ -176,6 +177,36 @@ TEST(HttpNonBlockingDeathTest, ADatabaseReadOnAThreadThatMustNotBlockAborts) {
         http::thread_connection("postgresql://127.0.0.1:1/none");
       },
       "must not block");
+}
+
+// The drain waits for the responses counted before it began; one dispatched after (and so
+// refused) is not counted, so steady traffic during the drain cannot keep the count above
+// zero until the grace period runs out.
+TEST(HttpResponsesInFlightTest, TheDrainWaitsOnlyForResponsesCountedBeforeIt) {
+  using Clock = std::chrono::steady_clock;
+  http::ResponsesInFlight responses;
+  EXPECT_TRUE(responses.wait_none(Clock::now()));
+  ASSERT_TRUE(responses.add());
+  ASSERT_TRUE(responses.add());
+  responses.close();
+  EXPECT_FALSE(responses.add());  // after the drain began: not counted
+  EXPECT_FALSE(responses.wait_none(Clock::now() + std::chrono::milliseconds(20)));
+  responses.remove();
+  std::thread last([&responses] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    responses.remove();
+  });
+  // Refusals keep arriving while the last counted response finishes.
+  std::atomic<bool> stop{false};
+  std::thread refusals([&responses, &stop] {
+    while (!stop.load()) EXPECT_FALSE(responses.add());
+  });
+  const Clock::time_point started = Clock::now();
+  EXPECT_TRUE(responses.wait_none(started + std::chrono::seconds(5)));
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(4));
+  stop.store(true);
+  last.join();
+  refusals.join();
 }
 
 TEST(HttpRouteTableTest, MatchesTemplatesAndExtractsTheParameter) {

@@ -1,7 +1,7 @@
 // ledgerd under pressure: a full worker queue answers 503 at once, the per-account rate
 // limit answers 429 with Retry-After, a database outage is 503 (on /health within the
-// probe's bounds) and heals by reconnecting, SIGTERM lets in-flight requests finish, and
-// slow clients meet the header timeout.
+// probe's bounds) and heals by reconnecting, SIGTERM lets in-flight requests finish, slow
+// clients meet the header timeout, and a log reader that stops reading stalls nothing.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -231,6 +231,48 @@ TEST_F(HttpDrainTest, IncompleteHeadersTimeOut) {
   EXPECT_LT(Clock::now() - started, std::chrono::milliseconds(2'500));
   EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
   EXPECT_EQ(http_get(url("/api/v1/health"), {}).status, 200);
+}
+
+// stdout goes to a pipe nobody reads: once the pipe (64 KiB, some 400 lines) and the log
+// queue are full, the access lines are dropped and counted, and writes go on being answered
+// and committed. (With the lines written by the threads that answer, the lane that logs the
+// line that does not fit blocks for good, and every later write of that lane with it.)
+class HttpStalledLogTest : public LedgerdTest {};
+
+TEST_F(HttpStalledLogTest, WritesGoOnWhenStdoutIsNotRead) {
+  ledgerd_.reset();
+  testing_support::LedgerdOptions options;
+  options.database_url = ledgerd_database_url();
+  options.jwt_secret = secret_;
+  options.extra_flags = ledgerd_flags();
+  options.extra_flags.push_back("--log_queue_lines=16");
+  options.stdout_unread = true;
+  ledgerd_ = std::make_unique<testing_support::LedgerdProcess>(options);
+  const std::string account = "acct-stalled-log";
+  ASSERT_EQ(grant(create_key("admin", {"admin"}), account, 5'000).status, 200);
+  const std::string user = token(account);
+  const auto granted = balance_row(account);  // the grant and the free plan's allowance
+  ASSERT_TRUE(granted.has_value());
+  constexpr int kReservations = 1'000;  // about 160 kB of access lines
+  const Clock::time_point started = Clock::now();
+  for (int i = 0; i < kReservations; ++i) {
+    const TestResponse response = reserve(user, 1);
+    ASSERT_EQ(response.status, 201) << "reservation " << i << ": " << response.body;
+  }
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(60));
+  const TestResponse metrics = http_get(url("/metrics"), {});
+  ASSERT_EQ(metrics.status, 200);
+  const std::optional<double> dropped =
+      testing_support::metric_sample(metrics.body, "ledger_log_lines_dropped_total");
+  ASSERT_TRUE(dropped.has_value());
+  EXPECT_GT(*dropped, 0.0);
+  const auto balance = balance_row(account);
+  ASSERT_TRUE(balance.has_value());
+  EXPECT_EQ(balance->credits_available, granted->credits_available - kReservations);
+  EXPECT_EQ(balance->credits_reserved, kReservations);
+  expect_consistent(account);
+  // SIGTERM still drains and exits: the last lines are dropped, not waited for.
+  EXPECT_EQ(ledgerd_->stop(SIGTERM, std::chrono::milliseconds(20'000)), 0);
 }
 
 }  // namespace

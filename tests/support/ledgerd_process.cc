@@ -116,14 +116,23 @@ LedgerdProcess::LedgerdProcess(LedgerdOptions options) : options_(std::move(opti
   envp.finish();
   const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (log_fd < 0) throw std::runtime_error("cannot open " + log_path_);
+  int stdout_pipe[2] = {-1, -1};
+  if (options_.stdout_unread && ::pipe(stdout_pipe) != 0) {
+    ::close(log_fd);
+    throw std::runtime_error("cannot create the stdout pipe");
+  }
   pid_ = ::fork();
   if (pid_ == 0) {
-    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(options_.stdout_unread ? stdout_pipe[1] : log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
     ::execve(argv.pointers[0], argv.pointers.data(), envp.pointers.data());
     _exit(127);
   }
   ::close(log_fd);
+  if (options_.stdout_unread) {
+    ::close(stdout_pipe[1]);
+    unread_stdout_fd_ = stdout_pipe[0];
+  }
   if (pid_ < 0) throw std::runtime_error("fork failed");
   const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -145,6 +154,7 @@ LedgerdProcess::LedgerdProcess(LedgerdOptions options) : options_(std::move(opti
 
 LedgerdProcess::~LedgerdProcess() {
   if (running()) stop(SIGKILL, std::chrono::milliseconds(5000));
+  if (unread_stdout_fd_ >= 0) ::close(unread_stdout_fd_);
   stop_checking_port(port_);
   remove_files();
 }

@@ -22,6 +22,8 @@ struct LedgerdOptions {
   std::vector<std::string> extra_flags;    // e.g. "--rate_limit_per_s=5"
   std::map<std::string, std::string> env;  // extra environment variables
   std::chrono::milliseconds start_timeout{15'000};
+  // stdout into a pipe that is never read (a stalled log reader); stderr stays in the log.
+  bool stdout_unread = false;
 };
 
 // The default plans file content (free: 300 credits, pro: 10000, business: 50000; packs
@@ -73,6 +75,7 @@ class LedgerdProcess {
   int exit_code_ = -1;
   std::string temp_dir_;
   std::string log_path_;
+  int unread_stdout_fd_ = -1;  // the read end of the stdout pipe (stdout_unread)
 };
 
 }  // namespace testing_support
