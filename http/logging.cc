@@ -50,13 +50,17 @@ int64_t log_lines_dropped() {
 
 bool flush_async_logging(std::chrono::milliseconds wait_max) {
   AsyncLog& log = async_log();
-  const std::lock_guard lock(log.mutex);
-  if (!log.pool) return true;
-  // One thread takes the queue in order: once it has taken this flush, every line queued
-  // before it is written.
-  log.logger->flush();
+  std::shared_ptr<spdlog::details::thread_pool> pool;
+  {
+    const std::lock_guard lock(log.mutex);  // not held while waiting: /metrics reads the count
+    if (!log.pool) return true;
+    pool = log.pool;
+    // One thread takes the queue in order: once it has taken this flush, every line queued
+    // before it is written (the sink flushes stdout after each line).
+    log.logger->flush();
+  }
   const auto deadline = std::chrono::steady_clock::now() + wait_max;
-  while (log.pool->queue_size() > 0) {
+  while (pool->queue_size() > 0) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }

@@ -220,8 +220,8 @@ void finish_request(ServerCore& core, ResponseWriter& writer, std::string_view m
   try {
     const std::shared_lock endpoint_open(core.endpoint_mutex);
     if (core.endpoint_closed) {
-      spdlog::warn("request_id={} status={} not sent: the endpoint is shut down",
-                   request_id, reply.status);
+      spdlog::warn("request_id={} status={} not sent: the endpoint is shut down", request_id,
+                   reply.status);
     } else {
       send_reply(writer, reply, request_id);
     }
@@ -230,8 +230,8 @@ void finish_request(ServerCore& core, ResponseWriter& writer, std::string_view m
     spdlog::debug("request_id={} response not sent: {}", request_id, error.what());
   }
   spdlog::info(
-      "request method={} route={} status={} latency_ms={:.2f} account={} request_id={}{}{}",
-      method, log.route_template, reply.status, latency_s * 1e3,
+      "request method={} route={} status={} latency_ms={:.2f} account={} request_id={}{}{}", method,
+      log.route_template, reply.status, latency_s * 1e3,
       log.account_id.empty() ? "-" : log.account_id, request_id,
       log.detail.empty() ? "" : " detail=", log.detail);
 }
@@ -251,12 +251,12 @@ void handle_and_answer(const std::shared_ptr<ServerCore>& core,
   }
   // The completion keeps what the reply and its log line need, not the request: its body
   // (up to max_body_bytes) is not held while the command waits in the committer.
-  core->service.submit_deferred(
-      std::get<DeferredCommand>(std::move(handled)), request->request_id,
-      [core, pending, method = request->method, request_id = request->request_id, log,
-       started](HttpReply reply) {
-        finish_request(*core, pending->writer, method, request_id, reply, log, started);
-      });
+  core->service.submit_deferred(std::get<DeferredCommand>(std::move(handled)), request->request_id,
+                                [core, pending, method = request->method,
+                                 request_id = request->request_id, log, started](HttpReply reply) {
+                                  finish_request(*core, pending->writer, method, request_id, reply,
+                                                 log, started);
+                                });
 }
 
 class RequestHandler : public Pistache::Http::Handler {
@@ -323,8 +323,8 @@ class RequestHandler : public Pistache::Http::Handler {
     if (core.draining.load()) {
       RequestLog log;
       log.detail = "draining";
-      finish_request(core, writer, incoming.method, incoming.request_id, service_unavailable(),
-                     log, started);
+      finish_request(core, writer, incoming.method, incoming.request_id, service_unavailable(), log,
+                     started);
       return;
     }
     if (incoming.body.size() > core.options.max_body_bytes) {

@@ -349,7 +349,8 @@ class Lane {
         error_text = error.what();  // reconnecting failed
       } catch (const std::exception& error) {
         if (commit_sent) {
-          // Failed while the COMMIT's answer was awaited (memory): it may have landed.
+          // Failed once the writes and COMMIT were queued (sending or awaiting the answer;
+          // memory): the COMMIT may have landed.
           error_text = error.what();
           drop_connection();
         } else {

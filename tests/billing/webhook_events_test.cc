@@ -236,7 +236,8 @@ TEST_F(WebhookEventsTest, PaymentFailedMarksPastDueAndTheEmailIsDelivered) {
   for (int i = 0; i < 100 && !delivered(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_TRUE(delivered());
-  EXPECT_NE(ledgerd_->log_text().find("email.payment_failed"), std::string::npos);
+  EXPECT_NE(ledgerd_->wait_for_log("email.payment_failed").find("email.payment_failed"),
+            std::string::npos);
 }
 
 TEST_F(WebhookEventsTest, EventForAnUnknownAccountIsParkedThenAppliedAfterTheCheckout) {

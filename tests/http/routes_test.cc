@@ -440,7 +440,7 @@ TEST_F(HttpRoutesTest, RequestLogLinesCarryNoCredentials) {
   ASSERT_EQ(reserve(alice, 5).status, 201);
   ASSERT_EQ(grant(admin, "alice", 5).status, 200);
   ASSERT_EQ(http_get(url("/api/v1/credits"), bearer(token("mallory") + "x")).status, 401);
-  const std::string log = ledgerd_->log_text();
+  const std::string log = ledgerd_->wait_for_log("status=401");
   EXPECT_NE(log.find("method=POST route=/api/v1/credits/reservations status=201"),
             std::string::npos)
       << log;
@@ -563,9 +563,8 @@ TEST_F(HttpStartupTest, ListensOnLoopbackOnlyWithoutAddressFlag) {
   options.database_url = database_.url();
   options.address = "";
   testing_support::LedgerdProcess process(options);
-  EXPECT_NE(process.log_text().find("ledgerd listening on 127.0.0.1:" +
-                                    std::to_string(process.port())),
-            std::string::npos)
+  const std::string listening = "ledgerd listening on 127.0.0.1:" + std::to_string(process.port());
+  EXPECT_NE(process.wait_for_log(listening).find(listening), std::string::npos)
       << process.log_text();
   if (const std::string other = non_loopback_ipv4(); !other.empty()) {
     const TestResponse refused = http_get(

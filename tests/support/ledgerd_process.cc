@@ -32,6 +32,19 @@ std::string make_temp_dir() {
   return dir;
 }
 
+// Writes into the pipe until it is full, then makes its writes blocking again.
+void fill_pipe(int write_fd) {
+  const int flags = ::fcntl(write_fd, F_GETFL);
+  ::fcntl(write_fd, F_SETFL, flags | O_NONBLOCK);
+  const std::string chunk(4096, '.');
+  while (::write(write_fd, chunk.data(), chunk.size()) > 0) {
+  }
+  std::string byte(1, '.');  // the last few bytes short of a chunk
+  while (::write(write_fd, byte.data(), 1) == 1) {
+  }
+  ::fcntl(write_fd, F_SETFL, flags);
+}
+
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
@@ -117,9 +130,12 @@ LedgerdProcess::LedgerdProcess(LedgerdOptions options) : options_(std::move(opti
   const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (log_fd < 0) throw std::runtime_error("cannot open " + log_path_);
   int stdout_pipe[2] = {-1, -1};
-  if (options_.stdout_unread && ::pipe(stdout_pipe) != 0) {
-    ::close(log_fd);
-    throw std::runtime_error("cannot create the stdout pipe");
+  if (options_.stdout_unread) {
+    if (::pipe2(stdout_pipe, O_CLOEXEC) != 0) {
+      ::close(log_fd);
+      throw std::runtime_error("cannot create the stdout pipe");
+    }
+    fill_pipe(stdout_pipe[1]);  // whatever the pipe's size: ledgerd's first write blocks
   }
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -133,7 +149,19 @@ LedgerdProcess::LedgerdProcess(LedgerdOptions options) : options_(std::move(opti
     ::close(stdout_pipe[1]);
     unread_stdout_fd_ = stdout_pipe[0];
   }
-  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ < 0) {
+    if (unread_stdout_fd_ >= 0) ::close(unread_stdout_fd_);
+    throw std::runtime_error("fork failed");
+  }
+  try {
+    wait_until_healthy();
+  } catch (...) {
+    if (unread_stdout_fd_ >= 0) ::close(unread_stdout_fd_);
+    throw;
+  }
+}
+
+void LedgerdProcess::wait_until_healthy() {
   const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (!running()) {
@@ -208,6 +236,18 @@ std::string LedgerdProcess::log_text() const {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+std::string LedgerdProcess::wait_for_log(const std::string& needle,
+                                         std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::string text = log_text();
+    if (text.find(needle) != std::string::npos || std::chrono::steady_clock::now() >= deadline) {
+      return text;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 std::string start_failure(const LedgerdOptions& options) {

@@ -65,8 +65,15 @@ class LedgerdProcess {
 
   const std::string& log_path() const { return log_path_; }
   std::string log_text() const;
+  // The log once it holds `needle`, or at `timeout`: ledgerd writes its lines from a queue
+  // of its own (http/logging.h), so a line may land a moment after what it reports.
+  std::string wait_for_log(const std::string& needle,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
 
  private:
+  // Waits for GET /api/v1/health to answer 200; throws with the log when ledgerd exits or
+  // stays unhealthy past start_timeout.
+  void wait_until_healthy();
   void remove_files() const;
 
   LedgerdOptions options_;
@@ -75,7 +82,7 @@ class LedgerdProcess {
   int exit_code_ = -1;
   std::string temp_dir_;
   std::string log_path_;
-  int unread_stdout_fd_ = -1;  // the read end of the stdout pipe (stdout_unread)
+  int unread_stdout_fd_ = -1;  // the read end of the stdout pipe (stdout_unread), kept open
 };
 
 }  // namespace testing_support
