@@ -235,9 +235,9 @@ TEST_F(HttpDrainTest, IncompleteHeadersTimeOut) {
 
 // stdout goes to a pipe nobody reads, full before ledgerd starts: once the log queue (16
 // lines here) is full too, the access lines are dropped and counted, and writes go on
-// being answered and committed. (With the lines written by the threads that answer, the
-// lane that logs the first line blocks for good, and every later write of that lane with
-// it: checked, the test then fails on its first reservations.)
+// being answered and committed. (With the lines written by the threads that write them, a
+// thread that logs blocks for good, and a lane with it: checked with the pipe left empty,
+// the 345th reservation hung once the pipe was full.)
 class HttpStalledLogTest : public LedgerdTest {};
 
 TEST_F(HttpStalledLogTest, WritesGoOnWhenStdoutIsNotRead) {
