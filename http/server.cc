@@ -320,7 +320,7 @@ class RequestHandler : public Pistache::Http::Handler {
              Clock::time_point started) {
     ResponseWriter& writer = pending->writer;
     ServerCore& core = *core_;
-    if (core.draining.load()) {
+    if (!pending->counted) {  // dispatched after the drain began
       RequestLog log;
       log.detail = "draining";
       finish_request(core, writer, incoming.method, incoming.request_id, service_unavailable(), log,
@@ -419,9 +419,8 @@ void HttpServer::start() {
 
 bool HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
   assert(endpoint_);
-  // Draining first, then the count closes: a request the count no longer takes sees
-  // draining and is refused, so every admitted one is counted.
-  core_->draining.store(true);
+  // From here on a request is not counted, and a request not counted is refused: every
+  // admitted one is waited for.
   core_->responses.close();
   const Clock::time_point deadline = Clock::now() + grace;
   const bool ledger_drained = core_->pool.drain(grace);

@@ -64,7 +64,7 @@ class ResponsesInFlight {
   bool add();
   // Removes one that add() counted.
   void remove();
-  // Stops counting (the drain has begun).
+  // Stops counting (the drain has begun): the requests add() no longer counts are refused.
   void close();
   // True when none are in flight by `deadline`.
   bool wait_none(std::chrono::steady_clock::time_point deadline);
@@ -96,7 +96,6 @@ struct ServerCore {
   // the shared lock only while it is false.
   std::shared_mutex endpoint_mutex;
   bool endpoint_closed = false;
-  std::atomic<bool> draining{false};
 };
 
 class HttpServer {

@@ -206,15 +206,17 @@ std::optional<HttpReply> LedgerService::rate_limit(const std::string& account_id
   return rate_limit_exceeded(decision.retry_after_s);
 }
 
+ledger::Committer::Clock::time_point LedgerService::command_deadline() const {
+  return ledger::Committer::Clock::now() + std::chrono::milliseconds(options_.commit_timeout_ms);
+}
+
 usecases::Submitted LedgerService::submit_command(ledger::Command command) {
   assert(!command.account_id.empty());
   assert(!command.idempotency_key.empty());
   // The committer drops a command not decided by the deadline and otherwise commits it or
   // fails it as a whole, with every wait of its own bounded: waiting for the future without
   // a timeout is what keeps "503 means nothing was done" true.
-  const auto deadline =
-      ledger::Committer::Clock::now() + std::chrono::milliseconds(options_.commit_timeout_ms);
-  std::future<ledger::Outcome> outcome = committer_.submit(std::move(command), deadline);
+  std::future<ledger::Outcome> outcome = committer_.submit(std::move(command), command_deadline());
   try {
     return outcome.get();
   } catch (const std::exception&) {
@@ -243,10 +245,8 @@ void LedgerService::submit_deferred(DeferredCommand deferred, const std::string&
   assert(!deferred.command.account_id.empty());
   assert(!deferred.command.idempotency_key.empty());
   assert(reply);
-  const auto deadline =
-      ledger::Committer::Clock::now() + std::chrono::milliseconds(options_.commit_timeout_ms);
   const RouteId route = deferred.route;
-  committer_.submit(std::move(deferred.command), deadline,
+  committer_.submit(std::move(deferred.command), command_deadline(),
                     [this, route, request_id, reply = std::move(reply)](ledger::Outcome outcome,
                                                                         std::exception_ptr error) {
                       HttpReply answer;

@@ -178,6 +178,8 @@ class LedgerService {
   ReplyOr<Principal> authenticate_admin(const IncomingRequest& request,
                                         const std::string& account_id, RequestLog& log);
   std::optional<HttpReply> rate_limit(const std::string& account_id);
+  // A command submitted now is dropped unwritten if not decided by this (commit_timeout_ms).
+  ledger::Committer::Clock::time_point command_deadline() const;
   // Submits with a deadline of commit_timeout_ms and waits for the outcome, or says why
   // there is none (the use cases' way to reach the ledger).
   usecases::Submitted submit_command(ledger::Command command);
