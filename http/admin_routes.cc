@@ -79,8 +79,12 @@ Handled LedgerService::grant_or_refund(RouteId route, const std::string& account
   const bool grant = route == RouteId::kGrant;
   auto principal = authenticate_admin(request, account_id, log);
   RETURN_IF_ERROR_REPLY(principal);
-  auto key = client_idempotency_key(request);
-  RETURN_IF_ERROR_REPLY(key);
+  // A grant needs an Idempotency-Key. A refund may leave it out: it is then idempotent by its
+  // reference, amount and reason (implicit_idempotency_key), and a reference used with other
+  // terms is still refund_reference_used.
+  if (grant && !request.idempotency_key) return json_error(400, "idempotency_key_required");
+  auto client_key = optional_client_idempotency_key(request);
+  RETURN_IF_ERROR_REPLY(client_key);
   auto body = grant ? parse_json_object(request.body, false,
                                         {"amount", "reason", "source", "expires_at", "priority"})
                     : parse_json_object(request.body, false, {"amount", "reason", "reference"});
@@ -93,9 +97,15 @@ Handled LedgerService::grant_or_refund(RouteId route, const std::string& account
   auto reference =
       grant ? ReplyOr<std::string>(std::string()) : required_string(fields, "reference");
   RETURN_IF_ERROR_REPLY(reference);
+  std::string key = std::get<std::optional<std::string>>(client_key).value_or("");
+  if (key.empty()) {
+    key = implicit_idempotency_key("refund",
+                                   {std::get<std::string>(reference),
+                                    std::to_string(std::get<int64_t>(amount)),
+                                    std::get<std::string>(reason)});
+  }
 
-  const auto metadata =
-      command_metadata(std::get<Principal>(principal), true, request, std::get<std::string>(key));
+  const auto metadata = command_metadata(std::get<Principal>(principal), true, request, key);
   ledger::CommandBody command;
   if (grant) {
     auto terms = grant_terms(fields);
@@ -112,8 +122,8 @@ Handled LedgerService::grant_or_refund(RouteId route, const std::string& account
     command = ledger::RefundCredits{std::get<int64_t>(amount), std::get<std::string>(reason),
                                     std::get<std::string>(reference)};
   }
-  return DeferredCommand{
-      route, ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata}};
+  return DeferredCommand{route,
+                         ledger::Command{account_id, std::move(key), std::move(command), metadata}};
 }
 
 Handled LedgerService::reopen(const std::string& account_id, const IncomingRequest& request,

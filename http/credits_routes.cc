@@ -243,8 +243,10 @@ Handled LedgerService::settle(RouteId route, const std::string& reservation_id,
   const bool capture = route == RouteId::kCapture;
   auto principal = authenticate_request(request, log);
   RETURN_IF_ERROR_REPLY(principal);
-  auto key = client_idempotency_key(request);
-  RETURN_IF_ERROR_REPLY(key);
+  // The Idempotency-Key is optional here: without it, the same settlement sent again is
+  // the same command (implicit_idempotency_key).
+  auto client_key = optional_client_idempotency_key(request);
+  RETURN_IF_ERROR_REPLY(client_key);
   auto body = capture ? parse_json_object(request.body, false, {"amount", "account_id"})
                       : parse_json_object(request.body, true, {"account_id"});
   RETURN_IF_ERROR_REPLY(body);
@@ -256,20 +258,25 @@ Handled LedgerService::settle(RouteId route, const std::string& reservation_id,
   if (auto limited = rate_limit(account_id)) return std::move(*limited);
 
   ledger::CommandBody command;
+  std::string key = std::get<std::optional<std::string>>(client_key).value_or("");
   if (capture) {
     auto amount = required_amount(fields, "amount");
     RETURN_IF_ERROR_REPLY(amount);
-    command = ledger::CaptureReservation{reservation_id, std::get<int64_t>(amount)};
+    const int64_t credits = std::get<int64_t>(amount);
+    command = ledger::CaptureReservation{reservation_id, credits};
+    if (key.empty()) {
+      key = implicit_idempotency_key("capture", {reservation_id, std::to_string(credits)});
+    }
   } else {
     command = ledger::ReleaseReservation{reservation_id};
+    if (key.empty()) key = implicit_idempotency_key("release", {reservation_id});
   }
   // An id no reservation can have is unknown: answered without a round trip to the ledger.
   if (!auth::is_valid_reservation_id(reservation_id))
     return json_error(404, "reservation_not_found");
-  const auto metadata =
-      command_metadata(std::get<Principal>(principal), false, request, std::get<std::string>(key));
-  return DeferredCommand{
-      route, ledger::Command{account_id, std::get<std::string>(key), std::move(command), metadata}};
+  const auto metadata = command_metadata(std::get<Principal>(principal), false, request, key);
+  return DeferredCommand{route,
+                         ledger::Command{account_id, std::move(key), std::move(command), metadata}};
 }
 
 }  // namespace http

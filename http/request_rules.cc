@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "auth/identifiers.h"
+#include "crypto/digest.h"
 #include "http/request_body.h"
 #include "ledger/time_format.h"
 
@@ -28,6 +29,26 @@ ReplyOr<std::string> client_idempotency_key(const IncomingRequest& request) {
                       {{"max_length", static_cast<int64_t>(auth::kIdempotencyKeyLengthMax)}});
   }
   return std::string(kClientKeyPrefix) + *request.idempotency_key;
+}
+
+ReplyOr<std::optional<std::string>> optional_client_idempotency_key(
+    const IncomingRequest& request) {
+  if (!request.idempotency_key) return std::optional<std::string>();
+  auto key = client_idempotency_key(request);
+  RETURN_IF_ERROR_REPLY(key);
+  return std::optional<std::string>(std::move(std::get<std::string>(key)));
+}
+
+std::string implicit_idempotency_key(std::string_view route,
+                                     std::initializer_list<std::string_view> parts) {
+  // Each part with its length first, so that no two lists of parts hash alike.
+  std::string joined;
+  for (const std::string_view part : parts) {
+    joined += std::to_string(part.size());
+    joined += ':';
+    joined += part;
+  }
+  return "implicit:" + std::string(route) + ":" + crypto::hex_encode(crypto::sha256(joined));
 }
 
 ReplyOr<std::string> credits_account(const Principal& principal, const rapidjson::Value& body) {

@@ -5,6 +5,8 @@
 #include <rapidjson/document.h>
 
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +30,17 @@ int64_t unix_now_us();
 // The ledger idempotency key of the request ("http:" + header): 400
 // idempotency_key_required when absent, 400 invalid_idempotency_key when malformed.
 ReplyOr<std::string> client_idempotency_key(const IncomingRequest& request);
+// For writes whose Idempotency-Key is optional (capture, release, refund): the ledger key of
+// the header as above, or nullopt when the request has none.
+ReplyOr<std::optional<std::string>> optional_client_idempotency_key(
+    const IncomingRequest& request);
+// The ledger key of such a write sent without the header: "implicit:<route>:" + the SHA-256
+// of `parts` (what the request asks for: the reservation and amount of a capture, say). The
+// same request sent again is then the same command and gets the first outcome; a request
+// that asks for something else is a command of its own. Client keys ("http:...") never
+// collide with it.
+std::string implicit_idempotency_key(std::string_view route,
+                                     std::initializer_list<std::string_view> parts);
 
 // The account a credits route acts on: a user's own (naming another account is 403); an
 // API key needs scope `reserve` (else 403) and must name `account_id` in the body (else 400).

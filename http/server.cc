@@ -41,15 +41,20 @@ constexpr const char* kConnectionSlotKey = "ledger.connection_slot";
 // keep-alive timeouts) without calling onDisconnection, so only the peer's lifetime counts
 // every path by which a connection ends.
 struct ConnectionSlot {
-  explicit ConnectionSlot(std::shared_ptr<ConnectionCounts> shared_counts)
-      : counts(std::move(shared_counts)), open_at_acceptance(counts->open.fetch_add(1) + 1) {}
+  ConnectionSlot(std::shared_ptr<ConnectionCounts> shared_counts, int socket)
+      : counts(std::move(shared_counts)),
+        open_at_acceptance(counts->open.fetch_add(1) + 1),
+        fd(socket) {}
   ~ConnectionSlot() { counts->open.fetch_sub(1); }
   ConnectionSlot(const ConnectionSlot&) = delete;
   ConnectionSlot& operator=(const ConnectionSlot&) = delete;
 
   const std::shared_ptr<ConnectionCounts> counts;
   const int64_t open_at_acceptance;  // this connection included
-  bool refused = false;              // above the cap: answered 503, its requests are ignored
+  const int fd;                      // the connection's socket (Pistache closes it)
+  // Answered on its socket and shut down for writing (503 above the cap, or 413 for a body
+  // announced above the limit): its requests are ignored. Reactor thread only.
+  bool refused = false;
   // Requests of this connection being handled (in a worker, or a command of theirs in the
   // committer; counted up on the reactor thread at dispatch, down on whichever thread
   // finishes the response); read by the reactor's idle check.
@@ -90,14 +95,78 @@ class RequestLineStepUnlessHandling : public pistache_private::Step {
   const std::shared_ptr<const ConnectionSlot> slot_;
 };
 
-// Pistache's request parser with the first step above (what Http::Handler::onConnection
-// installs on each connection, plus the in-worker exemption).
+// The whole answer to a request whose Content-Length is above --max_body_bytes, written
+// straight to its socket (see HeadersStepRefusingLargeBodies).
+std::string payload_too_large_answer(std::size_t max_body_bytes) {
+  const HttpReply reply = json_error(413, "payload_too_large",
+                                     {{"max_bytes", static_cast<int64_t>(max_body_bytes)}});
+  return "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Type: " +
+         reply.content_type + "\r\nContent-Length: " + std::to_string(reply.body.size()) +
+         "\r\n\r\n" + reply.body;
+}
+
+// Pistache 0.0.5 buffers a request whole, up to the endpoint's maxRequestSize (twice the
+// body limit plus headers, so that a body a little above the limit still reaches the JSON
+// 413 of admit()). Above that it answers with a plain-text 413 of its own and parses the
+// rest of the body as new requests. So a request that announces a body above the limit is
+// answered when its headers end, before its body: the JSON 413 goes straight to the socket,
+// which is then shut down for writing (the client reads the answer and end-of-stream), and
+// the connection is marked refused, so that nothing Pistache makes of the rest (the request
+// when its body is in, or its own 413 and the parse errors after it) is sent or handled.
+// Bodies without a Content-Length (chunked) keep the two paths above.
+class HeadersStepRefusingLargeBodies : public pistache_private::Step {
+ public:
+  HeadersStepRefusingLargeBodies(Pistache::Http::Request* request,
+                                 std::unique_ptr<pistache_private::Step> headers,
+                                 std::shared_ptr<ConnectionSlot> slot, std::size_t max_body_bytes)
+      : Step(request),
+        request_(request),
+        headers_(std::move(headers)),
+        slot_(std::move(slot)),
+        max_body_bytes_(max_body_bytes) {
+    assert(headers_->id() == pistache_private::HeadersStep::Id);
+  }
+
+  pistache_private::StepId id() const override { return headers_->id(); }  // its timeouts
+  pistache_private::State apply(Pistache::StreamCursor& cursor) override {
+    const pistache_private::State state = headers_->apply(cursor);
+    // Not while a request of the connection is in progress: its answer is still to be sent.
+    if (state != pistache_private::State::Next || slot_->refused ||
+        slot_->requests_in_progress.load() > 0) {
+      return state;
+    }
+    const auto length = request_->headers().tryGet<Pistache::Http::Header::ContentLength>();
+    if (length && length->value() > max_body_bytes_) {
+      slot_->refused = true;
+      const std::string answer = payload_too_large_answer(max_body_bytes_);
+      const ssize_t sent =
+          ::send(slot_->fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent != static_cast<ssize_t>(answer.size())) spdlog::debug("413 answer not sent");
+      ::shutdown(slot_->fd, SHUT_WR);
+      spdlog::info("413 payload_too_large: Content-Length {} above {}", length->value(),
+                   max_body_bytes_);
+    }
+    return state;
+  }
+
+ private:
+  Pistache::Http::Request* const request_;
+  const std::unique_ptr<pistache_private::Step> headers_;
+  const std::shared_ptr<ConnectionSlot> slot_;
+  const std::size_t max_body_bytes_;
+};
+
+// Pistache's request parser with the steps above (what Http::Handler::onConnection installs
+// on each connection, plus the in-worker exemption and the early 413).
 class ConnectionParser : public Pistache::Http::RequestParser {
  public:
-  ConnectionParser(std::size_t request_bytes_max, std::shared_ptr<const ConnectionSlot> slot)
+  ConnectionParser(std::size_t request_bytes_max, std::size_t max_body_bytes,
+                   const std::shared_ptr<ConnectionSlot>& slot)
       : Pistache::Http::RequestParser(request_bytes_max) {
-    allSteps[0] = std::make_unique<RequestLineStepUnlessHandling>(&request, std::move(allSteps[0]),
-                                                                  std::move(slot));
+    allSteps[0] =
+        std::make_unique<RequestLineStepUnlessHandling>(&request, std::move(allSteps[0]), slot);
+    allSteps[1] = std::make_unique<HeadersStepRefusingLargeBodies>(
+        &request, std::move(allSteps[1]), slot, max_body_bytes);
   }
 };
 
@@ -270,8 +339,9 @@ class RequestHandler : public Pistache::Http::Handler {
   // peer, refused or not; here it is ConnectionParser. The connection is counted and, above
   // the cap, refused.
   void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
-    auto slot = std::make_shared<ConnectionSlot>(core_->connections);
-    peer->putData(ParserData, std::make_shared<ConnectionParser>(getMaxRequestSize(), slot));
+    auto slot = std::make_shared<ConnectionSlot>(core_->connections, peer->fd());
+    peer->putData(ParserData, std::make_shared<ConnectionParser>(
+                                  getMaxRequestSize(), core_->options.max_body_bytes, slot));
     peer->putData(kConnectionSlotKey, slot);
     if (slot->open_at_acceptance > static_cast<int64_t>(core_->options.connections_max)) {
       refuse(*peer, *slot);

@@ -121,6 +121,11 @@ BodyDecision decide_body(const AccountState& s, const ReserveCredits& c, int64_t
 
 BodyDecision decide_body(const AccountState& s, const CaptureReservation& c, int64_t now_us) {
   const Reservation* r = find_reservation(s, c.reservation_id);
+  // A late capture is reservation_expired whether or not the sweeper has expired the
+  // reservation yet: the client's answer does not depend on the sweeper's timing.
+  if (r != nullptr && r->status == ReservationStatus::kExpired) {
+    return reject(Rejection::kReservationExpired);
+  }
   if (auto rejected = check_settleable(s, r)) return *rejected;
   if (!valid_amount(c.amount)) return reject(Rejection::kInvalidAmount);
   if (now_us >= r->expires_at_us) return reject(Rejection::kReservationExpired);

@@ -87,8 +87,9 @@ constexpr CommandHelp kCommands[] = {
      "The account's events (version, time, type, payload, hash)."},
     {"export", "export --from T --to T [--format csv|jsonl] [--out FILE]",
      "Events recorded in [from, to) (RFC 3339 bounds), in global-position order."},
-    {"api-key", "api-key create --name N --scopes S | api-key list | api-key revoke KEY_OR_ID",
-     "create: a service/admin key with scopes reserve,admin (printed once, stored as SHA-256).\n"
+    {"api-key", "api-key create --scopes S [--name N] | api-key list | api-key revoke KEY_OR_ID",
+     "create: a service/admin key with scopes reserve,admin (printed once, stored as SHA-256);\n"
+     "--name defaults to the scopes.\n"
      "list: id, name, scopes, created, revoked (never the key or its hash).\n"
      "revoke: by the key text or its 16-hex-digit id; revoking twice is harmless. The key is\n"
      "refused (401) from the next request on."},
@@ -108,7 +109,7 @@ constexpr CommandHelp kCommands[] = {
      "Prints as JSON what the service holds about ACCOUNT: its webhook deliveries with their\n"
      "bodies (or \"erased\": true), its Churnkey answers and its erasures. With a customer\n"
      "(a Shopify customers/data_request): only the shop's deliveries that name them."},
-    {"token", "token --sub ACCOUNT [--ttl-seconds S]",
+    {"token", "token ACCOUNT | token --sub ACCOUNT [--ttl-seconds S]",
      "A development JWT signed with LEDGER_JWT_SECRET (at least 32 bytes)."},
 };
 
@@ -446,22 +447,24 @@ int run_export(pg::Connection& connection, const Arguments& args) {
   return out ? kExitOk : kExitUsage;
 }
 
+std::string join_scopes(const std::vector<std::string>& scopes) {
+  std::string joined;
+  for (const std::string& scope : scopes) joined += (joined.empty() ? "" : ",") + scope;
+  return joined;
+}
+
 int create_api_key(pg::Connection& connection, const Arguments& args) {
   const auto scopes = auth::parse_scopes(option(args, "--scopes"));
   if (const auto* error = std::get_if<std::string>(&scopes)) {
     return std::fprintf(stderr, "--scopes: %s\n", error->c_str()), kExitUsage;
   }
-  const std::string key =
-      auth::create_api_key(connection, option(args, "--name"), std::get<0>(scopes));
+  // Without --name the key is named by its scopes ("reserve,admin"): list shows it so.
+  const std::string name =
+      has_option(args, "--name") ? option(args, "--name") : join_scopes(std::get<0>(scopes));
+  const std::string key = auth::create_api_key(connection, name, std::get<0>(scopes));
   std::printf("%s\n", key.c_str());
   std::fprintf(stderr, "store this key now: it is not shown again\n");
   return kExitOk;
-}
-
-std::string join_scopes(const std::vector<std::string>& scopes) {
-  std::string joined;
-  for (const std::string& scope : scopes) joined += (joined.empty() ? "" : ",") + scope;
-  return joined;
 }
 
 int list_api_keys(pg::Connection& connection) {
@@ -551,13 +554,19 @@ int run_prune(pqxx::connection& connection, const Arguments& args) {
 
 int run_token(const Arguments& args) {
   const std::string secret = option(args, "--secret", "LEDGER_JWT_SECRET");
-  const std::string subject = option(args, "--sub");
+  // The account as --sub or as the one argument (not both).
+  if (args.positional.size() > 2 || (args.positional.size() == 2 && has_option(args, "--sub"))) {
+    return usage_error();
+  }
+  const std::string subject =
+      args.positional.size() == 2 ? args.positional[1] : option(args, "--sub");
   const std::string ttl_text = option(args, "--ttl-seconds");
   const int64_t ttl_s = ttl_text.empty() ? 3600 : std::atoll(ttl_text.c_str());
   if (secret.size() < auth::kJwtSecretBytesMin || !auth::is_valid_account_id(subject) ||
       ttl_s < 1 || ttl_s > 30 * 86'400) {
     std::fprintf(stderr,
-                 "token needs a valid --sub account id, LEDGER_JWT_SECRET of at least %zu bytes "
+                 "token needs a valid account id (ACCOUNT or --sub), LEDGER_JWT_SECRET of at least "
+                 "%zu bytes "
                  "(as ledgerd) and a ttl of 1..2592000 s\n",
                  auth::kJwtSecretBytesMin);
     return kExitUsage;

@@ -236,6 +236,66 @@ TEST_F(HttpRoutesTest, AdminGrantsAndRefunds) {
   expect_consistent("carol");
 }
 
+TEST_F(HttpRoutesTest, SettlementsAndRefundsWithoutAKeyAreIdempotentByWhatTheyAsk) {
+  const std::string dave = token("dave");
+  const auto settle = [&](const std::string& id, const std::string& action,
+                          const std::string& body) {
+    return http_post(url("/api/v1/credits/reservations/" + id + "/" + action), bearer(dave), body);
+  };
+  // A capture without Idempotency-Key: sent twice, one capture and the first answer twice.
+  const std::string first = string_field(parse_json(reserve(dave, 100).body), "reservation_id");
+  const int64_t events_reserved = event_count("dave");
+  const TestResponse captured = settle(first, "capture", R"({"amount":30})");
+  ASSERT_EQ(captured.status, 200) << captured.body;
+  const TestResponse again = settle(first, "capture", R"({"amount":30})");
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, captured.body);
+  EXPECT_EQ(event_count("dave"), events_reserved + 1);
+  // Another amount is another command: the reservation has settled.
+  const TestResponse other = settle(first, "capture", R"({"amount":20})");
+  EXPECT_EQ(other.status, 409);
+  EXPECT_EQ(other.body, R"({"error":"reservation_settled","reservation_status":"captured"})");
+
+  // A refused capture does not bind the reservation's later, valid capture.
+  const std::string second = string_field(parse_json(reserve(dave, 10).body), "reservation_id");
+  const TestResponse too_much = settle(second, "capture", R"({"amount":11})");
+  EXPECT_EQ(too_much.status, 409);
+  EXPECT_EQ(error_code(too_much), "capture_exceeds_reservation");
+  EXPECT_EQ(settle(second, "capture", R"({"amount":10})").status, 200);
+
+  // A release without a key, twice: released once.
+  const std::string third = string_field(parse_json(reserve(dave, 40).body), "reservation_id");
+  const TestResponse released = settle(third, "release", "");
+  ASSERT_EQ(released.status, 200) << released.body;
+  const int64_t events_released = event_count("dave");
+  EXPECT_EQ(settle(third, "release", "").body, released.body);
+  EXPECT_EQ(event_count("dave"), events_released);
+  EXPECT_EQ(balance_row("dave")->credits_available, 300 - 30 - 10);
+
+  // A refund without a key: the same refund twice refunds once; the reference with other
+  // terms is refund_reference_used. A grant still needs its key.
+  const std::string admin = create_key("ops", {"admin"});
+  const std::string refunds = url("/api/v1/admin/accounts/dave/refunds");
+  const std::string refund = R"({"amount":25,"reason":"goodwill","reference":"ticket-9"})";
+  const TestResponse refunded = http_post(refunds, bearer(admin), refund);
+  ASSERT_EQ(refunded.status, 200) << refunded.body;
+  const int64_t events_refunded = event_count("dave");
+  const TestResponse refunded_again = http_post(refunds, bearer(admin), refund);
+  EXPECT_EQ(refunded_again.status, 200);
+  EXPECT_EQ(refunded_again.body, refunded.body);
+  EXPECT_EQ(event_count("dave"), events_refunded);
+  const TestResponse other_terms = http_post(
+      refunds, bearer(admin), R"({"amount":5,"reason":"goodwill","reference":"ticket-9"})");
+  EXPECT_EQ(other_terms.status, 409);
+  EXPECT_EQ(other_terms.body, R"({"error":"refund_reference_used"})");
+  EXPECT_EQ(balance_row("dave")->credits_available, 300 - 30 - 10 + 25);
+  const TestResponse keyless_grant = http_post(url("/api/v1/admin/accounts/dave/grants"),
+                                               bearer(admin), R"({"amount":5,"reason":"x"})");
+  EXPECT_EQ(keyless_grant.status, 400);
+  EXPECT_EQ(keyless_grant.body, R"({"error":"idempotency_key_required"})");
+  expect_consistent("dave");
+}
+
 TEST_F(HttpRoutesTest, AdminGrantsOpenBucketsThatCreditsShowsInBurnDownOrder) {
   const std::string admin = create_key("ops", {"admin"});
   const std::string path = "/api/v1/admin/accounts/erin/grants";
@@ -434,6 +494,27 @@ TEST_F(HttpRoutesTest, BodyLimitFitsALongTextAndAnswers413Above) {
   EXPECT_EQ(http_get(url("/api/v1/health"), {}).status, 200);
 }
 
+TEST_F(HttpRoutesTest, EveryBodyAboveTheLimitGetsTheJson413AndChangesNothing) {
+  const std::string alice = token("alice");
+  ASSERT_EQ(reserve(alice, 1).status, 201);
+  const int64_t events = event_count("alice");
+  // Above twice the limit Pistache would answer a plain-text 413 of its own: the announced
+  // length is answered before the body (HeadersStepRefusingLargeBodies).
+  for (const std::size_t size : {300'000UL, 600'000UL, 1'000'000UL, 4'000'000UL}) {
+    const std::string body = R"({"amount":1,"feature":"humanize")" + std::string(size, ' ') + "}";
+    for (const std::string path : {"/api/v1/credits/reservations", "/api/v1/humanize"}) {
+      const TestResponse answer = http_post(url(path), with_key(bearer(alice), fresh_key()), body);
+      EXPECT_EQ(answer.status, 413) << path << " " << size << " " << answer.error;
+      EXPECT_EQ(answer.header("content-type"), "application/json") << path << " " << size;
+      EXPECT_EQ(answer.body, R"({"error":"payload_too_large","max_bytes":262144})")
+          << path << " " << size;
+    }
+  }
+  EXPECT_EQ(event_count("alice"), events);
+  EXPECT_EQ(reserve(alice, 1).status, 201);  // the service goes on
+  expect_consistent("alice");
+}
+
 TEST_F(HttpRoutesTest, RequestLogLinesCarryNoCredentials) {
   const std::string alice = token("alice");
   const std::string admin = create_key("ops", {"admin"});
@@ -476,14 +557,22 @@ class HttpSweeperTest : public LedgerdTest {
   }
 };
 
-TEST_F(HttpSweeperTest, SweptReservationIsSettledAsExpired) {
+TEST_F(HttpSweeperTest, SweptReservationIsExpiredToACaptureAndSettledToARelease) {
   const std::string alice = token("alice");
   const std::string id =
       string_field(parse_json(reserve(alice, 10, R"(,"ttl_seconds":1)").body), "reservation_id");
-  std::this_thread::sleep_for(std::chrono::milliseconds(1'600));
+  for (int i = 0; i < 50 && balance_row("alice")->credits_reserved != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // bounded: 5 s
+  }
+  ASSERT_EQ(balance_row("alice")->credits_reserved, 0) << "the sweeper expired nothing";
+  // The same answer as before the sweeper's event (HttpExpiryTest.LateCaptureIsReservationExpired).
   const TestResponse late = capture(alice, id, 5);
   EXPECT_EQ(late.status, 409);
-  EXPECT_EQ(late.body, R"({"error":"reservation_settled","reservation_status":"expired"})");
+  EXPECT_EQ(late.body, R"({"error":"reservation_expired"})");
+  const TestResponse release = http_post(url("/api/v1/credits/reservations/" + id + "/release"),
+                                        with_key(bearer(alice), "late-release"), "");
+  EXPECT_EQ(release.status, 409);
+  EXPECT_EQ(release.body, R"({"error":"reservation_settled","reservation_status":"expired"})");
   EXPECT_EQ(balance_row("alice")->credits_available, 300);
 }
 

@@ -674,8 +674,7 @@ TEST(CommitterSweeper, ExpiresOverdueReservationsAsEvents) {
   EXPECT_EQ(balance->credits_reserved, 0);
   EXPECT_EQ(balance->credits_available, 300);
   const Outcome late = committer->submit(make("ivy", "k2", CaptureReservation{"res_i", 5})).get();
-  EXPECT_EQ(late.rejection, Rejection::kReservationSettled);
-  EXPECT_EQ(late.reservation_status, "expired");
+  EXPECT_EQ(late.rejection, Rejection::kReservationExpired);
   EXPECT_TRUE(audit::verify_ledger(*db.connect_pg()).clean);
 }
 

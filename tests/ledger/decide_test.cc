@@ -177,7 +177,10 @@ TEST_F(DecideTest, ExpireOnlyWhenDueAndOnlyOnce) {
   EXPECT_EQ(state_.credits_available, 300);
   EXPECT_EQ(run(ExpireReservation{id}, kNow + 20'000'000).outcome.rejection,
             Rejection::kReservationSettled);
+  // A late capture is expired before and after the sweeper's event alike.
   EXPECT_EQ(run(CaptureReservation{id, 1}, kNow + 20'000'000).outcome.rejection,
+            Rejection::kReservationExpired);
+  EXPECT_EQ(run(ReleaseReservation{id}, kNow + 20'000'000).outcome.rejection,
             Rejection::kReservationSettled);
 }
 

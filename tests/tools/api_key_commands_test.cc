@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 
 #include "crypto/digest.h"
 #include "tests/http/ledgerd_fixture.h"
@@ -67,6 +69,17 @@ TEST_F(ApiKeyCommandsTest, ListShowsEveryKeyButNeverTheKeyOrItsHash) {
     EXPECT_EQ(listed.out.find(crypto::hex_encode(crypto::sha256(key))), std::string::npos);
     EXPECT_EQ(listed.out.find(crypto::base64_encode(crypto::sha256(key))), std::string::npos);
   }
+}
+
+TEST_F(ApiKeyCommandsTest, CreateWithoutANameNamesTheKeyByItsScopes) {
+  const CommandResult created = ledgerctl({"api-key", "create", "--scopes", "reserve,admin"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string key = trimmed(created.out);
+  EXPECT_EQ(events_status(key), 200);
+  EXPECT_EQ(list_line(key_id_of(key)).rfind(key_id_of(key) + "\treserve,admin\treserve,admin\t", 0),
+            0u)
+      << list_line(key_id_of(key));
+  EXPECT_EQ(ledgerctl({"api-key", "create"}).exit_code, 2) << "no scopes";
 }
 
 TEST_F(ApiKeyCommandsTest, RevokedKeyIsRefusedFromTheNextRequestOn) {
@@ -148,6 +161,22 @@ TEST(LedgerctlTokenTest, RefusesASecretShorterThanLedgerdAccepts) {
       run_ledgerctl({"token", "--sub", "alice"}, "", {{"LEDGER_JWT_SECRET", std::string(32, 's')}});
   EXPECT_EQ(minted.exit_code, 0) << minted.err;
   EXPECT_EQ(std::count(minted.out.begin(), minted.out.end(), '.'), 2);
+}
+
+TEST(LedgerctlTokenTest, TakesTheAccountAsArgumentOrSub) {
+  const std::map<std::string, std::string> env = {{"LEDGER_JWT_SECRET", std::string(32, 's')}};
+  const CommandResult by_argument = run_ledgerctl({"token", "alice"}, "", env);
+  ASSERT_EQ(by_argument.exit_code, 0) << by_argument.err;
+  const std::string payload = by_argument.out.substr(
+      by_argument.out.find('.') + 1,
+      by_argument.out.rfind('.') - by_argument.out.find('.') - 1);
+  const std::optional<std::string> claims = crypto::base64url_decode(payload);
+  ASSERT_TRUE(claims.has_value());
+  EXPECT_NE(claims->find(R"("sub":"alice")"), std::string::npos) << *claims;
+  EXPECT_EQ(run_ledgerctl({"token"}, "", env).exit_code, 2) << "no account";
+  EXPECT_EQ(run_ledgerctl({"token", "alice", "--sub", "bob"}, "", env).exit_code, 2);
+  EXPECT_EQ(run_ledgerctl({"token", "alice", "bob"}, "", env).exit_code, 2);
+  EXPECT_EQ(run_ledgerctl({"token", "bad id"}, "", env).exit_code, 2);
 }
 
 }  // namespace
