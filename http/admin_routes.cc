@@ -99,10 +99,9 @@ Handled LedgerService::grant_or_refund(RouteId route, const std::string& account
   RETURN_IF_ERROR_REPLY(reference);
   std::string key = std::get<std::optional<std::string>>(client_key).value_or("");
   if (key.empty()) {
-    key = implicit_idempotency_key("refund",
-                                   {std::get<std::string>(reference),
-                                    std::to_string(std::get<int64_t>(amount)),
-                                    std::get<std::string>(reason)});
+    key = implicit_idempotency_key(
+        "refund", {std::get<std::string>(reference), std::to_string(std::get<int64_t>(amount)),
+                   std::get<std::string>(reason)});
   }
 
   const auto metadata = command_metadata(std::get<Principal>(principal), true, request, key);
@@ -160,6 +159,9 @@ HttpReply LedgerService::events(const std::string& account_id, const IncomingReq
       ledger::read_stream(thread_connection(options_.database_url), account_id,
                           std::get<int64_t>(after), std::get<int64_t>(limit));
   assert(page.size() <= static_cast<std::size_t>(std::get<int64_t>(limit)));
+  // A stream with no events is no account (as on the balance, history and verify routes);
+  // an account's page past its last event is empty.
+  if (page.empty() && std::get<int64_t>(after) == 0) return json_error(404, "account_not_found");
   std::string events_array = "[";
   for (const ledger::StoredEvent& event : page) {
     if (events_array.size() > 1) events_array += ',';

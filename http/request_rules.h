@@ -32,8 +32,7 @@ int64_t unix_now_us();
 ReplyOr<std::string> client_idempotency_key(const IncomingRequest& request);
 // For writes whose Idempotency-Key is optional (capture, release, refund): the ledger key of
 // the header as above, or nullopt when the request has none.
-ReplyOr<std::optional<std::string>> optional_client_idempotency_key(
-    const IncomingRequest& request);
+ReplyOr<std::optional<std::string>> optional_client_idempotency_key(const IncomingRequest& request);
 // The ledger key of such a write sent without the header: "implicit:<route>:" + the SHA-256
 // of `parts` (what the request asks for: the reservation and amount of a capture, say). The
 // same request sent again is then the same command and gets the first outcome; a request

@@ -98,8 +98,8 @@ class RequestLineStepUnlessHandling : public pistache_private::Step {
 // The whole answer to a request whose Content-Length is above --max_body_bytes, written
 // straight to its socket (see HeadersStepRefusingLargeBodies).
 std::string payload_too_large_answer(std::size_t max_body_bytes) {
-  const HttpReply reply = json_error(413, "payload_too_large",
-                                     {{"max_bytes", static_cast<int64_t>(max_body_bytes)}});
+  const HttpReply reply =
+      json_error(413, "payload_too_large", {{"max_bytes", static_cast<int64_t>(max_body_bytes)}});
   return "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Type: " +
          reply.content_type + "\r\nContent-Length: " + std::to_string(reply.body.size()) +
          "\r\n\r\n" + reply.body;
@@ -165,8 +165,8 @@ class ConnectionParser : public Pistache::Http::RequestParser {
       : Pistache::Http::RequestParser(request_bytes_max) {
     allSteps[0] =
         std::make_unique<RequestLineStepUnlessHandling>(&request, std::move(allSteps[0]), slot);
-    allSteps[1] = std::make_unique<HeadersStepRefusingLargeBodies>(
-        &request, std::move(allSteps[1]), slot, max_body_bytes);
+    allSteps[1] = std::make_unique<HeadersStepRefusingLargeBodies>(&request, std::move(allSteps[1]),
+                                                                   slot, max_body_bytes);
   }
 };
 

@@ -115,12 +115,13 @@ TEST_F(HttpAuthTest, ApiKeyScopes) {
   const std::string admin_key = create_key("ops", {"admin"});
   const std::string both_key = create_key("root", {"reserve", "admin"});
   const std::string events = "/api/v1/admin/accounts/alice/events";
+  EXPECT_EQ(http_get(url(events), bearer(admin_key)).status, 404);  // no such account yet
+  ASSERT_EQ(http_get(url("/api/v1/credits"), bearer(token("alice"))).status, 200);  // opens it
   EXPECT_EQ(http_get(url(events), bearer(admin_key)).status, 200);
   EXPECT_EQ(http_get(url(events), bearer(both_key)).status, 200);
   const TestResponse no_admin = http_get(url(events), bearer(reserve_key));
   EXPECT_EQ(no_admin.status, 403);
   EXPECT_EQ(no_admin.body, R"({"error":"forbidden"})");
-  ASSERT_EQ(http_get(url("/api/v1/credits"), bearer(token("alice"))).status, 200);  // opens it
   const TestResponse no_reserve = reserve(admin_key, 5, R"(,"account_id":"alice")");
   EXPECT_EQ(no_reserve.status, 403);
   EXPECT_EQ(reserve(reserve_key, 5, R"(,"account_id":"alice")").status, 201);
