@@ -98,7 +98,8 @@ Handled LedgerService::grant_or_refund(RouteId route, const std::string& account
       grant ? ReplyOr<std::string>(std::string()) : required_string(fields, "reference");
   RETURN_IF_ERROR_REPLY(reference);
   std::string key = std::get<std::optional<std::string>>(client_key).value_or("");
-  if (key.empty()) {
+  const bool implicit_key = key.empty();
+  if (implicit_key) {
     key = implicit_idempotency_key(
         "refund", {std::get<std::string>(reference), std::to_string(std::get<int64_t>(amount)),
                    std::get<std::string>(reason)});
@@ -121,8 +122,9 @@ Handled LedgerService::grant_or_refund(RouteId route, const std::string& account
     command = ledger::RefundCredits{std::get<int64_t>(amount), std::get<std::string>(reason),
                                     std::get<std::string>(reference)};
   }
-  return DeferredCommand{route,
-                         ledger::Command{account_id, std::move(key), std::move(command), metadata}};
+  ledger::Command admin_command{account_id, std::move(key), std::move(command), metadata};
+  admin_command.record_refusals = !implicit_key;
+  return DeferredCommand{route, std::move(admin_command)};
 }
 
 Handled LedgerService::reopen(const std::string& account_id, const IncomingRequest& request,
@@ -161,7 +163,11 @@ HttpReply LedgerService::events(const std::string& account_id, const IncomingReq
   assert(page.size() <= static_cast<std::size_t>(std::get<int64_t>(limit)));
   // A stream with no events is no account (as on the balance, history and verify routes);
   // an account's page past its last event is empty.
-  if (page.empty() && std::get<int64_t>(after) == 0) return json_error(404, "account_not_found");
+  if (page.empty() &&
+      (std::get<int64_t>(after) == 0 ||
+       !projections::balances::read(thread_connection(options_.database_url), account_id))) {
+    return json_error(404, "account_not_found");
+  }
   std::string events_array = "[";
   for (const ledger::StoredEvent& event : page) {
     if (events_array.size() > 1) events_array += ',';

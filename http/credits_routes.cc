@@ -259,6 +259,7 @@ Handled LedgerService::settle(RouteId route, const std::string& reservation_id,
 
   ledger::CommandBody command;
   std::string key = std::get<std::optional<std::string>>(client_key).value_or("");
+  const bool implicit_key = key.empty();
   if (capture) {
     auto amount = required_amount(fields, "amount");
     RETURN_IF_ERROR_REPLY(amount);
@@ -275,8 +276,9 @@ Handled LedgerService::settle(RouteId route, const std::string& reservation_id,
   if (!auth::is_valid_reservation_id(reservation_id))
     return json_error(404, "reservation_not_found");
   const auto metadata = command_metadata(std::get<Principal>(principal), false, request, key);
-  return DeferredCommand{route,
-                         ledger::Command{account_id, std::move(key), std::move(command), metadata}};
+  ledger::Command settlement{account_id, std::move(key), std::move(command), metadata};
+  settlement.record_refusals = !implicit_key;
+  return DeferredCommand{route, std::move(settlement)};
 }
 
 }  // namespace http

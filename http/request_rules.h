@@ -37,7 +37,8 @@ ReplyOr<std::optional<std::string>> optional_client_idempotency_key(const Incomi
 // of `parts` (what the request asks for: the reservation and amount of a capture, say). The
 // same request sent again is then the same command and gets the first outcome; a request
 // that asks for something else is a command of its own. Client keys ("http:...") never
-// collide with it.
+// collide with it. The command's refusals are not recorded under it
+// (ledger::Command::record_refusals): the same request sent after a refusal is decided again.
 std::string implicit_idempotency_key(std::string_view route,
                                      std::initializer_list<std::string_view> parts);
 

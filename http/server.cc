@@ -55,10 +55,15 @@ struct ConnectionSlot {
   // Answered on its socket and shut down for writing (503 above the cap, or 413 for a body
   // announced above the limit): its requests are ignored. Reactor thread only.
   bool refused = false;
+  bool payload_refused = false;  // refused with the early 413: its body is being read
   // Requests of this connection being handled (in a worker, or a command of theirs in the
   // committer; counted up on the reactor thread at dispatch, down on whichever thread
   // finishes the response); read by the reactor's idle check.
   std::atomic<int> requests_in_progress{0};
+  // Answers handed to Pistache and not yet written to the socket (its writes are queued and
+  // done later by the reactor): counted up when sent, down when the write completes or
+  // fails. Read by HeadersStepRefusingLargeBodies, which must not overtake them.
+  std::atomic<int> answers_unwritten{0};
 };
 
 namespace pistache_private = Pistache::Http::Private;
@@ -97,12 +102,12 @@ class RequestLineStepUnlessHandling : public pistache_private::Step {
 
 // The whole answer to a request whose Content-Length is above --max_body_bytes, written
 // straight to its socket (see HeadersStepRefusingLargeBodies).
-std::string payload_too_large_answer(std::size_t max_body_bytes) {
+std::string payload_too_large_answer(std::size_t max_body_bytes, std::string_view request_id) {
   const HttpReply reply =
       json_error(413, "payload_too_large", {{"max_bytes", static_cast<int64_t>(max_body_bytes)}});
   return "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Type: " +
-         reply.content_type + "\r\nContent-Length: " + std::to_string(reply.body.size()) +
-         "\r\n\r\n" + reply.body;
+         reply.content_type + "\r\nX-Request-Id: " + std::string(request_id) +
+         "\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body;
 }
 
 // Pistache 0.0.5 buffers a request whole, up to the endpoint's maxRequestSize (twice the
@@ -113,39 +118,52 @@ std::string payload_too_large_answer(std::size_t max_body_bytes) {
 // which is then shut down for writing (the client reads the answer and end-of-stream), and
 // the connection is marked refused, so that nothing Pistache makes of the rest (the request
 // when its body is in, or its own 413 and the parse errors after it) is sent or handled.
-// Bodies without a Content-Length (chunked) keep the two paths above.
+// The connection then ends: once the body is in (a body up to Pistache's buffer completes
+// a request, which onRequest ignores and answers by shutting the socket down for reading
+// too), when the client closes it, or at Pistache's timeouts. Bodies without a
+// Content-Length (chunked) keep the two paths above.
 class HeadersStepRefusingLargeBodies : public pistache_private::Step {
  public:
   HeadersStepRefusingLargeBodies(Pistache::Http::Request* request,
                                  std::unique_ptr<pistache_private::Step> headers,
-                                 std::shared_ptr<ConnectionSlot> slot, std::size_t max_body_bytes)
+                                 std::shared_ptr<ConnectionSlot> slot,
+                                 std::weak_ptr<ServerCore> core)
       : Step(request),
         request_(request),
         headers_(std::move(headers)),
         slot_(std::move(slot)),
-        max_body_bytes_(max_body_bytes) {
+        core_(std::move(core)) {
     assert(headers_->id() == pistache_private::HeadersStep::Id);
   }
 
   pistache_private::StepId id() const override { return headers_->id(); }  // its timeouts
   pistache_private::State apply(Pistache::StreamCursor& cursor) override {
     const pistache_private::State state = headers_->apply(cursor);
-    // Not while a request of the connection is in progress: its answer is still to be sent.
+    // Not while a request of the connection is in progress or its answer is not yet written
+    // (a client that sent this request before reading that answer): it is still owed.
     if (state != pistache_private::State::Next || slot_->refused ||
-        slot_->requests_in_progress.load() > 0) {
+        slot_->requests_in_progress.load() > 0 || slot_->answers_unwritten.load() > 0) {
       return state;
     }
     const auto length = request_->headers().tryGet<Pistache::Http::Header::ContentLength>();
-    if (length && length->value() > max_body_bytes_) {
-      slot_->refused = true;
-      const std::string answer = payload_too_large_answer(max_body_bytes_);
-      const ssize_t sent =
-          ::send(slot_->fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (sent != static_cast<ssize_t>(answer.size())) spdlog::debug("413 answer not sent");
-      ::shutdown(slot_->fd, SHUT_WR);
-      spdlog::info("413 payload_too_large: Content-Length {} above {}", length->value(),
-                   max_body_bytes_);
-    }
+    const std::shared_ptr<ServerCore> core = core_.lock();
+    if (!length || !core || length->value() <= core->options.max_body_bytes) return state;
+    slot_->refused = true;
+    slot_->payload_refused = true;
+    const std::string request_id = crypto::uuid_v4();
+    const std::string answer = payload_too_large_answer(core->options.max_body_bytes, request_id);
+    const ssize_t sent =
+        ::send(slot_->fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent != static_cast<ssize_t>(answer.size())) spdlog::debug("413 answer not sent");
+    ::shutdown(slot_->fd, SHUT_WR);
+    // Counted and logged as every answered request is (finish_request).
+    const std::string method = Pistache::Http::methodString(request_->method());
+    const RouteMatch route = match_route(method, request_->resource());
+    core->metrics.observe_request(method, route.route_template, 413, 0.0);
+    spdlog::info(
+        "request method={} route={} status=413 latency_ms=0.00 account=- request_id={} "
+        "detail=content_length_{}",
+        method, route.route_template, request_id, length->value());
     return state;
   }
 
@@ -153,20 +171,20 @@ class HeadersStepRefusingLargeBodies : public pistache_private::Step {
   Pistache::Http::Request* const request_;
   const std::unique_ptr<pistache_private::Step> headers_;
   const std::shared_ptr<ConnectionSlot> slot_;
-  const std::size_t max_body_bytes_;
+  const std::weak_ptr<ServerCore> core_;  // the parser may outlive the server's core
 };
 
 // Pistache's request parser with the steps above (what Http::Handler::onConnection installs
 // on each connection, plus the in-worker exemption and the early 413).
 class ConnectionParser : public Pistache::Http::RequestParser {
  public:
-  ConnectionParser(std::size_t request_bytes_max, std::size_t max_body_bytes,
-                   const std::shared_ptr<ConnectionSlot>& slot)
+  ConnectionParser(std::size_t request_bytes_max, const std::shared_ptr<ConnectionSlot>& slot,
+                   const std::shared_ptr<ServerCore>& core)
       : Pistache::Http::RequestParser(request_bytes_max) {
     allSteps[0] =
         std::make_unique<RequestLineStepUnlessHandling>(&request, std::move(allSteps[0]), slot);
     allSteps[1] = std::make_unique<HeadersStepRefusingLargeBodies>(&request, std::move(allSteps[1]),
-                                                                   slot, max_body_bytes);
+                                                                   slot, core);
   }
 };
 
@@ -265,15 +283,24 @@ void add_header(ResponseWriter& writer, const char* name, std::string value) {
   writer.headers().add(std::make_shared<ResponseHeader>(name, std::move(value)));
 }
 
-void send_reply(ResponseWriter& writer, const HttpReply& reply, std::string_view request_id) {
+void send_reply(PendingResponse& pending, const HttpReply& reply, std::string_view request_id) {
+  ResponseWriter& writer = pending.writer;
   add_header(writer, "X-Request-Id", std::string(request_id));
   if (reply.retry_after_s > 0)
     add_header(writer, "Retry-After", std::to_string(reply.retry_after_s));
   if (!reply.allow.empty()) add_header(writer, "Allow", reply.allow);
   if (reply.replayed) add_header(writer, "Idempotent-Replayed", "true");
   for (const auto& [name, value] : reply.headers) add_header(writer, name, value);
-  writer.send(static_cast<Pistache::Http::Code>(reply.status), reply.body,
-              Pistache::Http::Mime::MediaType::fromString(reply.content_type));
+  const std::weak_ptr<ConnectionSlot> slot = pending.slot;
+  if (const auto connection = slot.lock()) connection->answers_unwritten.fetch_add(1);
+  const auto written = [slot] {
+    if (const auto connection = slot.lock()) connection->answers_unwritten.fetch_sub(1);
+  };
+  // A write Pistache drops with its connection resolves nothing: the count dies with it.
+  writer
+      .send(static_cast<Pistache::Http::Code>(reply.status), reply.body,
+            Pistache::Http::Mime::MediaType::fromString(reply.content_type))
+      .then([written](ssize_t) { written(); }, [written](std::exception_ptr) { written(); });
 }
 
 // Records the request metrics, sends, logs one line. Never throws.
@@ -281,7 +308,7 @@ void send_reply(ResponseWriter& writer, const HttpReply& reply, std::string_view
 // scrapes /metrics right after its answer (on any worker of either pool) finds its request.
 // After the endpoint is shut down (a drain that ran out of time), a late completion only
 // logs: the connections are gone.
-void finish_request(ServerCore& core, ResponseWriter& writer, std::string_view method,
+void finish_request(ServerCore& core, PendingResponse& pending, std::string_view method,
                     std::string_view request_id, const HttpReply& reply, const RequestLog& log,
                     Clock::time_point started) {
   const double latency_s = std::chrono::duration<double>(Clock::now() - started).count();
@@ -292,7 +319,7 @@ void finish_request(ServerCore& core, ResponseWriter& writer, std::string_view m
       spdlog::warn("request_id={} status={} not sent: the endpoint is shut down", request_id,
                    reply.status);
     } else {
-      send_reply(writer, reply, request_id);
+      send_reply(pending, reply, request_id);
     }
   } catch (const std::exception& error) {
     // The peer went away; there is nobody to answer.
@@ -314,8 +341,7 @@ void handle_and_answer(const std::shared_ptr<ServerCore>& core,
   RequestLog log;
   Handled handled = core->service.handle(*request, log);
   if (const auto* reply = std::get_if<HttpReply>(&handled)) {
-    finish_request(*core, pending->writer, request->method, request->request_id, *reply, log,
-                   started);
+    finish_request(*core, *pending, request->method, request->request_id, *reply, log, started);
     return;
   }
   // The completion keeps what the reply and its log line need, not the request: its body
@@ -323,8 +349,8 @@ void handle_and_answer(const std::shared_ptr<ServerCore>& core,
   core->service.submit_deferred(std::get<DeferredCommand>(std::move(handled)), request->request_id,
                                 [core, pending, method = request->method,
                                  request_id = request->request_id, log, started](HttpReply reply) {
-                                  finish_request(*core, pending->writer, method, request_id, reply,
-                                                 log, started);
+                                  finish_request(*core, *pending, method, request_id, reply, log,
+                                                 started);
                                 });
 }
 
@@ -340,8 +366,7 @@ class RequestHandler : public Pistache::Http::Handler {
   // the cap, refused.
   void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
     auto slot = std::make_shared<ConnectionSlot>(core_->connections, peer->fd());
-    peer->putData(ParserData, std::make_shared<ConnectionParser>(
-                                  getMaxRequestSize(), core_->options.max_body_bytes, slot));
+    peer->putData(ParserData, std::make_shared<ConnectionParser>(getMaxRequestSize(), slot, core_));
     peer->putData(kConnectionSlotKey, slot);
     if (slot->open_at_acceptance > static_cast<int64_t>(core_->options.connections_max)) {
       refuse(*peer, *slot);
@@ -351,14 +376,20 @@ class RequestHandler : public Pistache::Http::Handler {
   void onRequest(const Pistache::Http::Request& request, ResponseWriter response) override {
     const Clock::time_point started = Clock::now();
     const std::shared_ptr<ConnectionSlot> slot = connection_slot(response);
-    if (!slot || slot->refused) return;  // refused: its 503 is written, the socket shut down
+    if (!slot) return;
+    if (slot->refused) {  // its 503 or 413 is written, the socket shut down for writing
+      // The body of a request refused with the early 413 is now read: stop reading too, so
+      // that the reactor reads end-of-stream and closes the connection.
+      if (slot->payload_refused) ::shutdown(slot->fd, SHUT_RD);
+      return;
+    }
     auto pending = std::make_shared<PendingResponse>(std::move(response), slot, core_);
     try {
       admit(copy_request(request, core_->options), pending, started);
     } catch (const std::exception& error) {
       spdlog::error("request not admitted: {}", error.what());
       IncomingRequest unknown;
-      finish_request(*core_, pending->writer, unknown.method, unknown.request_id,
+      finish_request(*core_, *pending, unknown.method, unknown.request_id,
                      json_error(500, "internal_error"), RequestLog{}, started);
     }
   }
@@ -388,17 +419,16 @@ class RequestHandler : public Pistache::Http::Handler {
 
   void admit(IncomingRequest incoming, const std::shared_ptr<PendingResponse>& pending,
              Clock::time_point started) {
-    ResponseWriter& writer = pending->writer;
     ServerCore& core = *core_;
     if (!pending->counted) {  // dispatched after the drain began
       RequestLog log;
       log.detail = "draining";
-      finish_request(core, writer, incoming.method, incoming.request_id, service_unavailable(), log,
-                     started);
+      finish_request(core, *pending, incoming.method, incoming.request_id, service_unavailable(),
+                     log, started);
       return;
     }
     if (incoming.body.size() > core.options.max_body_bytes) {
-      finish_request(core, writer, incoming.method, incoming.request_id,
+      finish_request(core, *pending, incoming.method, incoming.request_id,
                      json_error(413, "payload_too_large",
                                 {{"max_bytes", static_cast<int64_t>(core.options.max_body_bytes)}}),
                      RequestLog{}, started);
@@ -423,7 +453,7 @@ class RequestHandler : public Pistache::Http::Handler {
       RequestLog log;
       log.route_template = route.route_template;
       log.detail = outbound ? "outbound_queue_full" : "worker_queue_full";
-      finish_request(core, writer, shared_request->method, shared_request->request_id,
+      finish_request(core, *pending, shared_request->method, shared_request->request_id,
                      service_unavailable(outbound ? core.options.outbound_retry_after_s : 1), log,
                      started);
     }

@@ -174,6 +174,11 @@ struct Command {
   // unless this is false: then the command is rejected kAccountNotFound. Not part of the
   // fingerprint (it says who may open, not what the command does).
   bool may_open_account = true;
+  // False for a key derived from what the request asks (http::implicit_idempotency_key): a
+  // refusal is then not recorded under it, since it may not hold later (a refund refused
+  // before the spend it needs; the same request sent again must be decided again). Accepted
+  // outcomes are recorded either way. Not part of the fingerprint.
+  bool record_refusals = true;
 };
 
 // Live buckets an account may hold before an admin or promotional grant that would open

@@ -654,6 +654,7 @@ class Lane {
         writes.reservations.insert({command.account_id, *id});
       }
     }
+    if (!decision.outcome.ok() && !command.record_refusals) return decision.outcome;
     const idempotency::Key key{command.account_id, command.idempotency_key};
     records[key] = idempotency::Record{pending.fingerprint, decision.outcome};
     writes.idempotency.push_back(key);

@@ -289,6 +289,18 @@ TEST_F(HttpRoutesTest, SettlementsAndRefundsWithoutAKeyAreIdempotentByWhatTheyAs
   EXPECT_EQ(other_terms.status, 409);
   EXPECT_EQ(other_terms.body, R"({"error":"refund_reference_used"})");
   EXPECT_EQ(balance_row("dave")->credits_available, 300 - 30 - 10 + 25);
+  // A refund refused for want of spending is decided again when sent again: its refusal is
+  // not kept under the key the request makes (record_refusals).
+  const std::string early = R"({"amount":100,"reason":"early","reference":"ticket-10"})";
+  const TestResponse refused = http_post(refunds, bearer(admin), early);
+  EXPECT_EQ(refused.status, 409);
+  EXPECT_EQ(refused.body, R"({"error":"refund_exceeds_spent"})");
+  const std::string fourth = string_field(parse_json(reserve(dave, 90).body), "reservation_id");
+  ASSERT_EQ(settle(fourth, "capture", R"({"amount":90})").status, 200);
+  const TestResponse later = http_post(refunds, bearer(admin), early);
+  EXPECT_EQ(later.status, 200) << later.body;
+  EXPECT_TRUE(later.header("idempotent-replayed").empty());
+  EXPECT_EQ(balance_row("dave")->credits_available, 300 - 30 - 10 + 25 - 90 + 100);
   const TestResponse keyless_grant = http_post(url("/api/v1/admin/accounts/dave/grants"),
                                                bearer(admin), R"({"amount":5,"reason":"x"})");
   EXPECT_EQ(keyless_grant.status, 400);
@@ -425,9 +437,15 @@ TEST_F(HttpRoutesTest, AdminEventsArePagedWithVersionsAndHashes) {
     EXPECT_EQ(bad.status, 400) << query;
     EXPECT_EQ(error_code(bad), "invalid_request") << query;
   }
-  const TestResponse none = http_get(url("/api/v1/admin/accounts/none/events"), bearer(admin));
-  EXPECT_EQ(none.status, 404);
-  EXPECT_EQ(none.body, R"({"error":"account_not_found"})");
+  for (const char* query : {"", "?after_version=3"}) {
+    const TestResponse none =
+        http_get(url(std::string("/api/v1/admin/accounts/none/events") + query), bearer(admin));
+    EXPECT_EQ(none.status, 404) << query;
+    EXPECT_EQ(none.body, R"({"error":"account_not_found"})") << query;
+  }
+  const auto past_the_end = http_get(url(base + "?after_version=1000"), bearer(admin));
+  EXPECT_EQ(past_the_end.status, 200);
+  EXPECT_EQ(parse_json(past_the_end.body)["events"].Size(), 0u);
 }
 
 TEST_F(HttpRoutesTest, AdminBalanceFoldsTheEvents) {
@@ -512,6 +530,54 @@ TEST_F(HttpRoutesTest, EveryBodyAboveTheLimitGetsTheJson413AndChangesNothing) {
   EXPECT_EQ(event_count("alice"), events);
   EXPECT_EQ(reserve(alice, 1).status, 201);  // the service goes on
   expect_consistent("alice");
+}
+
+TEST_F(HttpRoutesTest, AnAnnouncedBodyAboveTheLimitIsAnsweredBeforeItIsSentAndTheConnectionEnds) {
+  const std::string alice = token("alice");
+  const std::string head =
+      "POST /api/v1/credits/reservations HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Bearer " +
+      alice +
+      "\r\nIdempotency-Key: big-1\r\n"
+      "Content-Type: application/json\r\n";
+  ASSERT_EQ(http_get(url("/api/v1/health"), {}).status, 200);  // this thread's connection
+  ASSERT_TRUE(testing_support::wait_for_metric(url("/metrics"), "ledger_open_connections", 1));
+  // Bodies above the limit within what Pistache buffers (the request completes and is
+  // ignored), and above that (Pistache's own refusal goes nowhere).
+  for (const std::size_t length : {300'000UL, 1'000'000UL}) {
+    testing_support::RawConnection connection(ledgerd_->port());
+    ASSERT_TRUE(connection.connected());
+    // The headers alone: the answer comes without the body.
+    ASSERT_TRUE(connection.send(head + "Content-Length: " + std::to_string(length) + "\r\n\r\n"));
+    const std::string answer = connection.receive(5'000, false);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 413 ", 0), 0u) << answer;
+    EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("X-Request-Id: "), std::string::npos) << answer;
+    EXPECT_NE(answer.find("\r\n\r\n{\"error\":\"payload_too_large\",\"max_bytes\":262144}"),
+              std::string::npos)
+        << answer;
+    // The body it announced, sent anyway, is read and dropped: nothing more is sent.
+    for (std::size_t sent = 0; sent < length; sent += 100'000) {
+      connection.send(std::string(std::min<std::size_t>(100'000, length - sent), ' '));
+    }
+    const std::string after = connection.receive(2'000, false);
+    EXPECT_TRUE(connection.closed_by_server()) << length;
+    EXPECT_TRUE(after.empty()) << length << ": " << after;
+    if (length == 300'000) {
+      // Once the body is in, ledgerd closes the connection, though the client keeps it.
+      EXPECT_TRUE(testing_support::wait_for_metric(url("/metrics"), "ledger_open_connections", 1))
+          << "the refused connection is closed";
+    }
+  }
+  EXPECT_EQ(event_count("alice"), 0) << "the refused reservation opened nothing";
+  // A body of exactly the limit is read and handled.
+  std::string exact = R"({"amount":1,"feature":"humanize"})";
+  exact.insert(exact.size() - 1, std::string(262'144 - exact.size(), ' '));
+  ASSERT_EQ(exact.size(), 262'144u);
+  const TestResponse at_limit =
+      http_post(url("/api/v1/credits/reservations"), with_key(bearer(alice), fresh_key()), exact);
+  EXPECT_EQ(at_limit.status, 201) << at_limit.body;
+  EXPECT_EQ(balance_row("alice")->credits_reserved, 1);
 }
 
 TEST_F(HttpRoutesTest, RequestLogLinesCarryNoCredentials) {
