@@ -165,7 +165,7 @@ HttpReply LedgerService::events(const std::string& account_id, const IncomingReq
   // an account's page past its last event is empty.
   if (page.empty() &&
       (std::get<int64_t>(after) == 0 ||
-       !projections::balances::read(thread_connection(options_.database_url), account_id))) {
+       ledger::read_stream(thread_connection(options_.database_url), account_id, 0, 1).empty())) {
     return json_error(404, "account_not_found");
   }
   std::string events_array = "[";

@@ -55,15 +55,18 @@ struct ConnectionSlot {
   // Answered on its socket and shut down for writing (503 above the cap, or 413 for a body
   // announced above the limit): its requests are ignored. Reactor thread only.
   bool refused = false;
-  bool payload_refused = false;  // refused with the early 413: its body is being read
+  // Refused with the early 413 (HeadersStepRefusingLargeBodies): whether that answer is
+  // written, and whether the request's body has been read (when both, the socket is shut
+  // down both ways and the reactor closes the connection). Reactor thread only.
+  bool payload_refused = false;
+  bool payload_answer_written = false;
+  bool payload_body_read = false;
   // Requests of this connection being handled (in a worker, or a command of theirs in the
   // committer; counted up on the reactor thread at dispatch, down on whichever thread
   // finishes the response); read by the reactor's idle check.
   std::atomic<int> requests_in_progress{0};
-  // Answers handed to Pistache and not yet written to the socket (its writes are queued and
-  // done later by the reactor): counted up when sent, down when the write completes or
-  // fails. Read by HeadersStepRefusingLargeBodies, which must not overtake them.
-  std::atomic<int> answers_unwritten{0};
+  // The connection's peer, for answers written by the parser (HeadersStepRefusingLargeBodies).
+  std::weak_ptr<Pistache::Tcp::Peer> peer;
 };
 
 namespace pistache_private = Pistache::Http::Private;
@@ -139,10 +142,11 @@ class HeadersStepRefusingLargeBodies : public pistache_private::Step {
   pistache_private::StepId id() const override { return headers_->id(); }  // its timeouts
   pistache_private::State apply(Pistache::StreamCursor& cursor) override {
     const pistache_private::State state = headers_->apply(cursor);
-    // Not while a request of the connection is in progress or its answer is not yet written
-    // (a client that sent this request before reading that answer): it is still owed.
+    // Not while a request of the connection is in progress (a client that sent this one
+    // before reading that answer): its answer is still to be handed to Pistache. Answers
+    // already handed to it are queued ahead of this one, which Pistache writes in order.
     if (state != pistache_private::State::Next || slot_->refused ||
-        slot_->requests_in_progress.load() > 0 || slot_->answers_unwritten.load() > 0) {
+        slot_->requests_in_progress.load() > 0) {
       return state;
     }
     const auto length = request_->headers().tryGet<Pistache::Http::Header::ContentLength>();
@@ -152,10 +156,22 @@ class HeadersStepRefusingLargeBodies : public pistache_private::Step {
     slot_->payload_refused = true;
     const std::string request_id = crypto::uuid_v4();
     const std::string answer = payload_too_large_answer(core->options.max_body_bytes, request_id);
-    const ssize_t sent =
-        ::send(slot_->fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (sent != static_cast<ssize_t>(answer.size())) spdlog::debug("413 answer not sent");
-    ::shutdown(slot_->fd, SHUT_WR);
+    const std::shared_ptr<Pistache::Tcp::Peer> peer = slot_->peer.lock();
+    if (!peer) return state;  // the parser runs for a live peer: not expected
+    // Queued behind the connection's earlier answers; once written (the continuation runs on
+    // this reactor thread, in the write), the socket is shut down for writing, and for
+    // reading too if the body is in (see onRequest). A failed write leaves a connection that
+    // is going anyway.
+    const std::weak_ptr<ConnectionSlot> written_slot = slot_;
+    peer->send(Pistache::RawBuffer(answer, answer.size()))
+        .then(
+            [written_slot](ssize_t) {
+              const std::shared_ptr<ConnectionSlot> slot = written_slot.lock();
+              if (!slot) return;
+              slot->payload_answer_written = true;
+              ::shutdown(slot->fd, slot->payload_body_read ? SHUT_RDWR : SHUT_WR);
+            },
+            [](std::exception_ptr) {});
     // Counted and logged as every answered request is (finish_request).
     const std::string method = Pistache::Http::methodString(request_->method());
     const RouteMatch route = match_route(method, request_->resource());
@@ -283,24 +299,15 @@ void add_header(ResponseWriter& writer, const char* name, std::string value) {
   writer.headers().add(std::make_shared<ResponseHeader>(name, std::move(value)));
 }
 
-void send_reply(PendingResponse& pending, const HttpReply& reply, std::string_view request_id) {
-  ResponseWriter& writer = pending.writer;
+void send_reply(ResponseWriter& writer, const HttpReply& reply, std::string_view request_id) {
   add_header(writer, "X-Request-Id", std::string(request_id));
   if (reply.retry_after_s > 0)
     add_header(writer, "Retry-After", std::to_string(reply.retry_after_s));
   if (!reply.allow.empty()) add_header(writer, "Allow", reply.allow);
   if (reply.replayed) add_header(writer, "Idempotent-Replayed", "true");
   for (const auto& [name, value] : reply.headers) add_header(writer, name, value);
-  const std::weak_ptr<ConnectionSlot> slot = pending.slot;
-  if (const auto connection = slot.lock()) connection->answers_unwritten.fetch_add(1);
-  const auto written = [slot] {
-    if (const auto connection = slot.lock()) connection->answers_unwritten.fetch_sub(1);
-  };
-  // A write Pistache drops with its connection resolves nothing: the count dies with it.
-  writer
-      .send(static_cast<Pistache::Http::Code>(reply.status), reply.body,
-            Pistache::Http::Mime::MediaType::fromString(reply.content_type))
-      .then([written](ssize_t) { written(); }, [written](std::exception_ptr) { written(); });
+  writer.send(static_cast<Pistache::Http::Code>(reply.status), reply.body,
+              Pistache::Http::Mime::MediaType::fromString(reply.content_type));
 }
 
 // Records the request metrics, sends, logs one line. Never throws.
@@ -319,7 +326,7 @@ void finish_request(ServerCore& core, PendingResponse& pending, std::string_view
       spdlog::warn("request_id={} status={} not sent: the endpoint is shut down", request_id,
                    reply.status);
     } else {
-      send_reply(pending, reply, request_id);
+      send_reply(pending.writer, reply, request_id);
     }
   } catch (const std::exception& error) {
     // The peer went away; there is nobody to answer.
@@ -368,6 +375,7 @@ class RequestHandler : public Pistache::Http::Handler {
     auto slot = std::make_shared<ConnectionSlot>(core_->connections, peer->fd());
     peer->putData(ParserData, std::make_shared<ConnectionParser>(getMaxRequestSize(), slot, core_));
     peer->putData(kConnectionSlotKey, slot);
+    slot->peer = peer;
     if (slot->open_at_acceptance > static_cast<int64_t>(core_->options.connections_max)) {
       refuse(*peer, *slot);
     }
@@ -378,9 +386,13 @@ class RequestHandler : public Pistache::Http::Handler {
     const std::shared_ptr<ConnectionSlot> slot = connection_slot(response);
     if (!slot) return;
     if (slot->refused) {  // its 503 or 413 is written, the socket shut down for writing
-      // The body of a request refused with the early 413 is now read: stop reading too, so
-      // that the reactor reads end-of-stream and closes the connection.
-      if (slot->payload_refused) ::shutdown(slot->fd, SHUT_RD);
+      // The body of a request refused with the early 413 is now read: once that answer is
+      // written too, stop reading, so that the reactor reads end-of-stream and closes the
+      // connection (not before: closing would drop the answer still queued).
+      if (slot->payload_refused) {
+        slot->payload_body_read = true;
+        if (slot->payload_answer_written) ::shutdown(slot->fd, SHUT_RD);
+      }
       return;
     }
     auto pending = std::make_shared<PendingResponse>(std::move(response), slot, core_);
@@ -428,10 +440,12 @@ class RequestHandler : public Pistache::Http::Handler {
       return;
     }
     if (incoming.body.size() > core.options.max_body_bytes) {
+      RequestLog log;
+      log.route_template = match_route(incoming.method, incoming.path).route_template;
       finish_request(core, *pending, incoming.method, incoming.request_id,
                      json_error(413, "payload_too_large",
                                 {{"max_bytes", static_cast<int64_t>(core.options.max_body_bytes)}}),
-                     RequestLog{}, started);
+                     log, started);
       return;
     }
     // The route picks the pool before anything is queued: a full outbound pool refuses at

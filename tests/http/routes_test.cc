@@ -556,13 +556,11 @@ TEST_F(HttpRoutesTest, AnAnnouncedBodyAboveTheLimitIsAnsweredBeforeItIsSentAndTh
     EXPECT_NE(answer.find("\r\n\r\n{\"error\":\"payload_too_large\",\"max_bytes\":262144}"),
               std::string::npos)
         << answer;
-    // The body it announced, sent anyway, is read and dropped: nothing more is sent.
+    EXPECT_TRUE(connection.closed_by_server()) << "the answer ends the server's side";
+    // The body it announced, sent anyway, is read and dropped.
     for (std::size_t sent = 0; sent < length; sent += 100'000) {
       connection.send(std::string(std::min<std::size_t>(100'000, length - sent), ' '));
     }
-    const std::string after = connection.receive(2'000, false);
-    EXPECT_TRUE(connection.closed_by_server()) << length;
-    EXPECT_TRUE(after.empty()) << length << ": " << after;
     if (length == 300'000) {
       // Once the body is in, ledgerd closes the connection, though the client keeps it.
       EXPECT_TRUE(testing_support::wait_for_metric(url("/metrics"), "ledger_open_connections", 1))
