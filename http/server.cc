@@ -103,8 +103,8 @@ class RequestLineStepUnlessHandling : public pistache_private::Step {
   const std::shared_ptr<const ConnectionSlot> slot_;
 };
 
-// The whole answer to a request whose Content-Length is above --max_body_bytes, written
-// straight to its socket (see HeadersStepRefusingLargeBodies).
+// The whole answer to a request whose Content-Length is above --max_body_bytes, as raw bytes
+// for the peer (see HeadersStepRefusingLargeBodies).
 std::string payload_too_large_answer(std::size_t max_body_bytes, std::string_view request_id) {
   const HttpReply reply =
       json_error(413, "payload_too_large", {{"max_bytes", static_cast<int64_t>(max_body_bytes)}});
@@ -117,14 +117,15 @@ std::string payload_too_large_answer(std::size_t max_body_bytes, std::string_vie
 // body limit plus headers, so that a body a little above the limit still reaches the JSON
 // 413 of admit()). Above that it answers with a plain-text 413 of its own and parses the
 // rest of the body as new requests. So a request that announces a body above the limit is
-// answered when its headers end, before its body: the JSON 413 goes straight to the socket,
-// which is then shut down for writing (the client reads the answer and end-of-stream), and
-// the connection is marked refused, so that nothing Pistache makes of the rest (the request
-// when its body is in, or its own 413 and the parse errors after it) is sent or handled.
-// The connection then ends: once the body is in (a body up to Pistache's buffer completes
-// a request, which onRequest ignores and answers by shutting the socket down for reading
-// too), when the client closes it, or at Pistache's timeouts. Bodies without a
-// Content-Length (chunked) keep the two paths above.
+// answered when its headers end, before its body: the JSON 413 is queued for the peer, and
+// once Pistache has written it the socket is shut down for writing (the client reads the
+// answer and end-of-stream). The connection is marked refused, so that nothing Pistache
+// makes of the rest (the request when its body is in, or its own 413 and the parse errors
+// after it) is handled or, after the shutdown, sent. The connection then ends once the
+// answer is written and the body is in (a body up to Pistache's buffer completes a
+// request, which onRequest ignores; the socket is then shut down both ways), or else when
+// the client closes it or at Pistache's timeouts. Bodies without a Content-Length
+// (chunked) keep the two paths above.
 class HeadersStepRefusingLargeBodies : public pistache_private::Step {
  public:
   HeadersStepRefusingLargeBodies(Pistache::Http::Request* request,
