@@ -42,37 +42,44 @@ LedgerService::LedgerService(ServiceOptions options, ledger::Committer& committe
 }
 
 Handled LedgerService::handle(const IncomingRequest& request, RequestLog& log) {
-  try {
-    if (request.path == "/admin" || request.path.rfind("/admin/", 0) == 0) {
-      log.route_template = "/admin/";
-      return console_file(request);
+  // A GET only reads. When its thread's connection turns out broken (the server restarted,
+  // or ended the session), it is asked once more on a fresh connection before answering
+  // 503: a restart of PostgreSQL costs no client an answer if the server is back.
+  const bool read_only = request.method == "GET";
+  for (int attempt = 1;; ++attempt) {
+    try {
+      if (request.path == "/admin" || request.path.rfind("/admin/", 0) == 0) {
+        log.route_template = "/admin/";
+        return console_file(request);
+      }
+      const RouteMatch route = match_route(request.method, request.path);
+      log.route_template = route.route_template;
+      if (route.status == RouteStatus::kNotFound) return json_error(404, "not_found");
+      if (route.status == RouteStatus::kMethodNotAllowed) {
+        HttpReply reply = json_error(405, "method_not_allowed");
+        reply.allow = route.allow;
+        return reply;
+      }
+      return dispatch(route, request, log);
+    } catch (const pg::Error& error) {
+      // Reads only: every write goes through the committer, whose failures are replies.
+      metrics_.count_database_error();
+      if (error.kind() == pg::ErrorKind::kConnection) {
+        discard_thread_connection();
+        if (read_only && attempt == 1) continue;
+        log.detail = "database_unreachable";
+        return service_unavailable();
+      }
+      if (error.kind() == pg::ErrorKind::kTransient) {
+        log.detail = "database_busy";
+        return service_unavailable();
+      }
+      spdlog::error("request_id={} database error: {}", request.request_id, error.what());
+      return json_error(500, "internal_error", {{"request_id", request.request_id}});
+    } catch (const std::exception& error) {
+      spdlog::error("request_id={} unexpected error: {}", request.request_id, error.what());
+      return json_error(500, "internal_error", {{"request_id", request.request_id}});
     }
-    const RouteMatch route = match_route(request.method, request.path);
-    log.route_template = route.route_template;
-    if (route.status == RouteStatus::kNotFound) return json_error(404, "not_found");
-    if (route.status == RouteStatus::kMethodNotAllowed) {
-      HttpReply reply = json_error(405, "method_not_allowed");
-      reply.allow = route.allow;
-      return reply;
-    }
-    return dispatch(route, request, log);
-  } catch (const pg::Error& error) {
-    // Reads only: every write goes through the committer, whose failures are replies.
-    metrics_.count_database_error();
-    if (error.kind() == pg::ErrorKind::kConnection) {
-      discard_thread_connection();
-      log.detail = "database_unreachable";
-      return service_unavailable();
-    }
-    if (error.kind() == pg::ErrorKind::kTransient) {
-      log.detail = "database_busy";
-      return service_unavailable();
-    }
-    spdlog::error("request_id={} database error: {}", request.request_id, error.what());
-    return json_error(500, "internal_error", {{"request_id", request.request_id}});
-  } catch (const std::exception& error) {
-    spdlog::error("request_id={} unexpected error: {}", request.request_id, error.what());
-    return json_error(500, "internal_error", {{"request_id", request.request_id}});
   }
 }
 

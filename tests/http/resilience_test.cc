@@ -165,6 +165,34 @@ TEST_F(HttpOutageTest, DatabaseOutageIs503AndHeals) {
   expect_consistent("alice");
 }
 
+class HttpReconnectTest : public HttpOutageTest {
+ protected:
+  std::vector<std::string> ledgerd_flags() const override {
+    return {"--rate_limit_per_s=0", "--workers=1"};  // one worker: one read connection
+  }
+};
+
+TEST_F(HttpReconnectTest, AReadWhoseConnectionWasEndedIsAnsweredOnAFreshOne) {
+  const std::string alice = token("alice");
+  const std::string admin = create_key("ops", {"admin"});
+  ASSERT_EQ(http_get(url("/api/v1/credits"), bearer(alice)).status, 200);
+  const std::string events = "/api/v1/admin/accounts/alice/events";
+  for (int round = 0; round < 3; ++round) {
+    // Every session of the database ends (as in a restart of the server); new ones may start.
+    set_connections_allowed(false);
+    set_connections_allowed(true);
+    const TestResponse credits = http_get(url("/api/v1/credits"), bearer(alice));
+    EXPECT_EQ(credits.status, 200) << "round " << round << ": " << credits.body;
+    set_connections_allowed(false);
+    set_connections_allowed(true);
+    EXPECT_EQ(http_get(url(events), bearer(admin)).status, 200) << "round " << round;
+  }
+  // With the server still refusing, a read is 503 after its second try.
+  set_connections_allowed(false);
+  EXPECT_EQ(http_get(url("/api/v1/credits"), bearer(alice)).status, 503);
+  set_connections_allowed(true);
+}
+
 class HttpDrainTest : public LedgerdTest {
  protected:
   std::vector<std::string> ledgerd_flags() const override {
