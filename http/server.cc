@@ -103,14 +103,33 @@ class RequestLineStepUnlessHandling : public pistache_private::Step {
   const std::shared_ptr<const ConnectionSlot> slot_;
 };
 
-// The whole answer to a request whose Content-Length is above --max_body_bytes, as raw bytes
-// for the peer (see HeadersStepRefusingLargeBodies).
-std::string payload_too_large_answer(std::size_t max_body_bytes, std::string_view request_id) {
-  const HttpReply reply =
-      json_error(413, "payload_too_large", {{"max_bytes", static_cast<int64_t>(max_body_bytes)}});
-  return "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Type: " +
-         reply.content_type + "\r\nX-Request-Id: " + std::string(request_id) +
-         "\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body;
+// 413 payload_too_large {max_bytes}: a body above --max_body_bytes.
+HttpReply payload_too_large(std::size_t max_body_bytes) {
+  return json_error(413, "payload_too_large",
+                    {{"max_bytes", static_cast<int64_t>(max_body_bytes)}});
+}
+
+// `reply` as the raw bytes of a whole HTTP/1.1 answer that closes its connection, for the
+// answers ledgerd writes without a ResponseWriter (the connection cap's 503, the early 413).
+// Retry-After when the reply has one, X-Request-Id when `request_id` is not empty.
+std::string closing_answer(const HttpReply& reply, std::string_view request_id = "") {
+  std::string answer = "HTTP/1.1 " + std::to_string(reply.status) + " " +
+                       Pistache::Http::codeString(static_cast<Pistache::Http::Code>(reply.status)) +
+                       "\r\nConnection: close\r\nContent-Type: " + reply.content_type + "\r\n";
+  if (reply.retry_after_s > 0) {
+    answer += "Retry-After: " + std::to_string(reply.retry_after_s) + "\r\n";
+  }
+  if (!request_id.empty()) answer += "X-Request-Id: " + std::string(request_id) + "\r\n";
+  return answer + "Content-Length: " + std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body;
+}
+
+// The request's log line: one per answered request, whoever answers it.
+void log_request(std::string_view method, const RequestLog& log, int status, double latency_s,
+                 std::string_view request_id) {
+  spdlog::info(
+      "request method={} route={} status={} latency_ms={:.2f} account={} request_id={}{}{}", method,
+      log.route_template, status, latency_s * 1e3, log.account_id.empty() ? "-" : log.account_id,
+      request_id, log.detail.empty() ? "" : " detail=", log.detail);
 }
 
 // Pistache 0.0.5 buffers a request whole, up to the endpoint's maxRequestSize (twice the
@@ -153,12 +172,13 @@ class HeadersStepRefusingLargeBodies : public pistache_private::Step {
     const auto length = request_->headers().tryGet<Pistache::Http::Header::ContentLength>();
     const std::shared_ptr<ServerCore> core = core_.lock();
     if (!length || !core || length->value() <= core->options.max_body_bytes) return state;
+    const std::shared_ptr<Pistache::Tcp::Peer> peer = slot_->peer.lock();
+    if (!peer) return state;  // the parser runs for a live peer: not expected
     slot_->refused = true;
     slot_->payload_refused = true;
     const std::string request_id = crypto::uuid_v4();
-    const std::string answer = payload_too_large_answer(core->options.max_body_bytes, request_id);
-    const std::shared_ptr<Pistache::Tcp::Peer> peer = slot_->peer.lock();
-    if (!peer) return state;  // the parser runs for a live peer: not expected
+    const std::string answer =
+        closing_answer(payload_too_large(core->options.max_body_bytes), request_id);
     // Queued behind the connection's earlier answers; once written (the continuation runs on
     // this reactor thread, in the write), the socket is shut down for writing, and for
     // reading too if the body is in (see onRequest). A failed write leaves a connection that
@@ -175,12 +195,11 @@ class HeadersStepRefusingLargeBodies : public pistache_private::Step {
             [](std::exception_ptr) {});
     // Counted and logged as every answered request is (finish_request).
     const std::string method = Pistache::Http::methodString(request_->method());
-    const RouteMatch route = match_route(method, request_->resource());
-    core->metrics.observe_request(method, route.route_template, 413, 0.0);
-    spdlog::info(
-        "request method={} route={} status=413 latency_ms=0.00 account=- request_id={} "
-        "detail=content_length_{}",
-        method, route.route_template, request_id, length->value());
+    RequestLog log;
+    log.route_template = match_route(method, request_->resource()).route_template;
+    log.detail = "content_length_" + std::to_string(length->value());
+    core->metrics.observe_request(method, log.route_template, 413, 0.0);
+    log_request(method, log, 413, 0.0, request_id);
     return state;
   }
 
@@ -233,12 +252,7 @@ struct PendingResponse {
 
 // The whole answer to a connection above the cap, written straight to its socket.
 const std::string& connection_refusal() {
-  static const std::string answer = [] {
-    const HttpReply reply = service_unavailable();
-    return "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: " +
-           reply.content_type + "\r\nRetry-After: " + std::to_string(reply.retry_after_s) +
-           "\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body;
-  }();
+  static const std::string answer = closing_answer(service_unavailable());
   return answer;
 }
 
@@ -333,11 +347,7 @@ void finish_request(ServerCore& core, PendingResponse& pending, std::string_view
     // The peer went away; there is nobody to answer.
     spdlog::debug("request_id={} response not sent: {}", request_id, error.what());
   }
-  spdlog::info(
-      "request method={} route={} status={} latency_ms={:.2f} account={} request_id={}{}{}", method,
-      log.route_template, reply.status, latency_s * 1e3,
-      log.account_id.empty() ? "-" : log.account_id, request_id,
-      log.detail.empty() ? "" : " detail=", log.detail);
+  log_request(method, log, reply.status, latency_s, request_id);
 }
 
 // Handles the request and answers it, or submits its deferred command, whose completion
@@ -444,9 +454,7 @@ class RequestHandler : public Pistache::Http::Handler {
       RequestLog log;
       log.route_template = match_route(incoming.method, incoming.path).route_template;
       finish_request(core, *pending, incoming.method, incoming.request_id,
-                     json_error(413, "payload_too_large",
-                                {{"max_bytes", static_cast<int64_t>(core.options.max_body_bytes)}}),
-                     log, started);
+                     payload_too_large(core.options.max_body_bytes), log, started);
       return;
     }
     // The route picks the pool before anything is queued: a full outbound pool refuses at

@@ -48,19 +48,7 @@ Handled LedgerService::handle(const IncomingRequest& request, RequestLog& log) {
   const bool read_only = request.method == "GET";
   for (int attempt = 1;; ++attempt) {
     try {
-      if (request.path == "/admin" || request.path.rfind("/admin/", 0) == 0) {
-        log.route_template = "/admin/";
-        return console_file(request);
-      }
-      const RouteMatch route = match_route(request.method, request.path);
-      log.route_template = route.route_template;
-      if (route.status == RouteStatus::kNotFound) return json_error(404, "not_found");
-      if (route.status == RouteStatus::kMethodNotAllowed) {
-        HttpReply reply = json_error(405, "method_not_allowed");
-        reply.allow = route.allow;
-        return reply;
-      }
-      return dispatch(route, request, log);
+      return route_and_dispatch(request, log);
     } catch (const pg::Error& error) {
       // Reads only: every write goes through the committer, whose failures are replies.
       metrics_.count_database_error();
@@ -81,6 +69,22 @@ Handled LedgerService::handle(const IncomingRequest& request, RequestLog& log) {
       return json_error(500, "internal_error", {{"request_id", request.request_id}});
     }
   }
+}
+
+Handled LedgerService::route_and_dispatch(const IncomingRequest& request, RequestLog& log) {
+  if (request.path == "/admin" || request.path.rfind("/admin/", 0) == 0) {
+    log.route_template = "/admin/";
+    return console_file(request);
+  }
+  const RouteMatch route = match_route(request.method, request.path);
+  log.route_template = route.route_template;
+  if (route.status == RouteStatus::kNotFound) return json_error(404, "not_found");
+  if (route.status == RouteStatus::kMethodNotAllowed) {
+    HttpReply reply = json_error(405, "method_not_allowed");
+    reply.allow = route.allow;
+    return reply;
+  }
+  return dispatch(route, request, log);
 }
 
 bool LedgerService::handles_without_blocking(const RouteMatch& route,

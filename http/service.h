@@ -133,6 +133,9 @@ class LedgerService {
                        std::function<void(HttpReply)> reply);
 
  private:
+  // The route's answer or deferred command; throws what a database read throws (handle()
+  // answers it).
+  Handled route_and_dispatch(const IncomingRequest& request, RequestLog& log);
   Handled dispatch(const RouteMatch& route, const IncomingRequest& request, RequestLog& log);
   HttpReply health();
   HttpReply metrics_text();

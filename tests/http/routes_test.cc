@@ -568,6 +568,12 @@ TEST_F(HttpRoutesTest, AnAnnouncedBodyAboveTheLimitIsAnsweredBeforeItIsSentAndTh
     }
   }
   EXPECT_EQ(event_count("alice"), 0) << "the refused reservation opened nothing";
+  // Counted as every answered request is: both refusals, under their route.
+  const std::optional<double> counted = testing_support::metric_sample(
+      http_get(url("/metrics"), {}).body,
+      R"(ledger_http_requests_total{method="POST",route="/api/v1/credits/reservations",status="413"})");
+  ASSERT_TRUE(counted.has_value());
+  EXPECT_EQ(*counted, 2.0);
   // A body of exactly the limit is read and handled.
   std::string exact = R"({"amount":1,"feature":"humanize"})";
   exact.insert(exact.size() - 1, std::string(262'144 - exact.size(), ' '));
