@@ -9,6 +9,9 @@
 //
 //   ledger_bench [--threads=32] [--more_threads=128] [--seconds=10] [--accounts=64] [--lanes=2]
 //                [--baseline=N]
+//   ledger_bench --fill_events=N [--fill_accounts=1024] [--more_threads=128] [--lanes=2]
+//
+// The second form measures nothing: it writes until the log holds N events (fill_log).
 //
 // Both run at `threads` and `more_threads` callers; the baseline is the naive design's better
 // figure; --baseline=N skips it and takes N (to compare two committer builds, not for
@@ -24,12 +27,12 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "crypto/digest.h"
 #include "ledger/committer.h"
@@ -46,6 +49,8 @@ struct BenchOptions {
   int accounts = 64;
   int lanes = 2;
   int baseline = 0;  // > 0: the naive figure is given, not measured (committer A/B runs)
+  int fill_events = 0;  // > 0: only fill the log to this many events (fill_log)
+  int fill_accounts = 1024;
 };
 
 int flag_value(const char* arg, const char* name, int fallback) {
@@ -183,10 +188,14 @@ int64_t naive_client(const std::string& url, const std::string& account, int thr
 
 // --- the committer --------------------------------------------------------------------
 
-int64_t committer_client(ledger::Committer& committer, const std::string& account, int thread,
-                         Clock::time_point deadline) {
+// Reserve+capture pairs while `more()` says so, pair i on account_of(i); returns the
+// commands done.
+template <typename AccountOf, typename More>
+int64_t committer_client(ledger::Committer& committer, AccountOf account_of, int thread,
+                         More more) {
   int64_t done = 0;
-  for (int64_t i = 0; Clock::now() < deadline; ++i) {
+  for (int64_t i = 0; more(); ++i) {
+    const std::string& account = account_of(i);
     const std::string key = "t" + std::to_string(thread) + "-" + std::to_string(i);
     const std::string reservation = "res_" + key;
     ledger::Command reserve{account, key + "r",
@@ -218,24 +227,40 @@ double measure_naive(const std::string& url, const BenchOptions& options, int ca
   return rate;
 }
 
-// One measured run of the committer at `callers` (a committer of its own, warmed up).
-double measure_committer(const std::string& url, const BenchOptions& options, int callers,
-                         double baseline) {
+// A committer on `url` with the options' lanes and no sweeper.
+std::unique_ptr<ledger::Committer> start_committer(const std::string& url,
+                                                   const BenchOptions& options) {
   const auto plans =
       ledger::PlanCatalog::load(std::string(LEDGER_SOURCE_DIR) + "/config/plans.json");
   ledger::CommitterOptions committer_options;
   committer_options.database_url = url;
   committer_options.lanes = static_cast<std::size_t>(options.lanes);
   committer_options.sweep_interval_ms = 0;
-  auto committer =
-      ledger::Committer::start(committer_options, std::get<ledger::PlanCatalog>(plans));
-  const std::string run = crypto::hex_encode(crypto::random_bytes(4));
-  // Accounts open on first use: warm them so the measured run is the steady state.
-  for (int a = 0; a < options.accounts; ++a) {
-    const std::string account = "bench-" + run + "-" + std::to_string(a);
-    committer->submit({account, "grant", ledger::GrantCredits{1'000'000'000, "bench", "admin"}, {}})
+  return ledger::Committer::start(committer_options, std::get<ledger::PlanCatalog>(plans));
+}
+
+// Opens `count` accounts named `prefix` + 0, 1, ... with a grant that every run can spend
+// from; returns their names.
+std::vector<std::string> open_accounts(ledger::Committer& committer, const std::string& prefix,
+                                       int count) {
+  std::vector<std::string> accounts;
+  for (int a = 0; a < count; ++a) {
+    accounts.push_back(prefix + std::to_string(a));
+    committer
+        .submit(
+            {accounts.back(), "grant", ledger::GrantCredits{1'000'000'000, "bench", "admin"}, {}})
         .get();
   }
+  return accounts;
+}
+
+// One measured run of the committer at `callers` (a committer of its own, warmed up).
+double measure_committer(const std::string& url, const BenchOptions& options, int callers,
+                         double baseline) {
+  auto committer = start_committer(url, options);
+  const std::string run = crypto::hex_encode(crypto::random_bytes(4));
+  // Accounts open on first use: warm them so the measured run is the steady state.
+  open_accounts(*committer, "bench-" + run + "-", options.accounts);
   const ledger::CommitterStats before = committer->stats();
   const double database_cpu_before = backends_cpu_seconds(url);
   const double own_cpu_before = own_cpu_seconds();
@@ -243,9 +268,10 @@ double measure_committer(const std::string& url, const BenchOptions& options, in
   const double rate = run_threads(
       callers, options.seconds,
       [&](int t, auto deadline) {
-        return committer_client(*committer,
-                                "bench-" + run + "-" + std::to_string(t % options.accounts), t,
-                                deadline);
+        const std::string account = "bench-" + run + "-" + std::to_string(t % options.accounts);
+        return committer_client(
+            *committer, [&account](int64_t) -> const std::string& { return account; }, t,
+            [deadline] { return Clock::now() < deadline; });
       },
       commands);
   const double database_cpu_s = backends_cpu_seconds(url) - database_cpu_before;
@@ -265,6 +291,61 @@ double measure_committer(const std::string& url, const BenchOptions& options, in
   return rate;
 }
 
+// --fill_events=N: reserve+capture pairs through a committer (`more_threads` callers on
+// `fill_accounts` fresh accounts) until the log holds at least N events; measures nothing.
+// scripts/bench.sh's scan benchmark runs on the log this leaves: issue 12 sets its targets
+// on a log of at least a million events, and the write runs leave about 300,000 at 10 s.
+void fill_log(const std::string& url, const BenchOptions& options) {
+  const auto events_now = [&url] {
+    pqxx::connection connection(url);
+    pqxx::nontransaction work(connection);
+    return work.exec1("SELECT count(*) FROM ledger_events")[0].as<int64_t>();
+  };
+  const int64_t before = events_now();
+  if (before >= options.fill_events) return;
+  auto committer = start_committer(url, options);
+  const std::vector<std::string> accounts =
+      open_accounts(*committer, "fill-" + crypto::hex_encode(crypto::random_bytes(4)) + "-",
+                    options.fill_accounts);
+  // Each pair is two events (the grants above add more); a caller takes a pair while any is
+  // left. Caller t's pair i goes to account t + i * callers: every account gets about as many
+  // pairs, written at once with the others', as a service's accounts are.
+  std::atomic<int64_t> pairs_left{(options.fill_events - before + 1) / 2};
+  std::atomic<int64_t> written{0};
+  std::vector<std::thread> callers;
+  const auto count = static_cast<int64_t>(accounts.size());
+  for (int t = 0; t < options.more_threads; ++t) {
+    callers.emplace_back([&, t] {
+      written.fetch_add(committer_client(
+          *committer,
+          [&, t](int64_t i) -> const std::string& {
+            return accounts[static_cast<std::size_t>((t + i * options.more_threads) % count)];
+          },
+          t, [&pairs_left] { return pairs_left.fetch_sub(1) > 0; }));
+    });
+  }
+  const bool terminal = isatty(STDERR_FILENO) != 0;
+  std::atomic<bool> done{false};
+  std::thread progress([&] {
+    while (!done.load()) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      if (terminal) {
+        std::fprintf(stderr, "\r  filling the log: about %lld of %lld events",
+                     static_cast<long long>(before + written.load()),
+                     static_cast<long long>(options.fill_events));
+      }
+    }
+  });
+  for (auto& caller : callers) caller.join();
+  done = true;
+  progress.join();
+  committer->shutdown();
+  if (terminal) std::fprintf(stderr, "\n");
+  std::printf("  filled the log from %lld to %lld events (%d new accounts)\n",
+              static_cast<long long>(before), static_cast<long long>(events_now()),
+              options.fill_accounts);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -276,6 +357,8 @@ int main(int argc, char** argv) {
     options.accounts = flag_value(argv[i], "--accounts=", options.accounts);
     options.lanes = flag_value(argv[i], "--lanes=", options.lanes);
     options.baseline = flag_value(argv[i], "--baseline=", options.baseline);
+    options.fill_events = flag_value(argv[i], "--fill_events=", options.fill_events);
+    options.fill_accounts = flag_value(argv[i], "--fill_accounts=", options.fill_accounts);
   }
   const char* url = std::getenv("LEDGER_BENCH_DATABASE_URL");
   if (url == nullptr) {
@@ -285,6 +368,11 @@ int main(int argc, char** argv) {
   {
     pqxx::connection connection(url);
     ledger::migrate(connection);
+  }
+  if (options.fill_events > 0) {
+    if (options.fill_accounts < 1) return std::fprintf(stderr, "--fill_accounts must be >= 1\n"), 2;
+    fill_log(url, options);
+    return 0;
   }
   std::printf("ledger_bench: reserve+capture pairs on %d accounts, %d s per run; "
               "load average %s\n",
