@@ -302,7 +302,10 @@ void fill_log(const std::string& url, const BenchOptions& options) {
     return work.exec1("SELECT count(*) FROM ledger_events")[0].as<int64_t>();
   };
   const int64_t before = events_now();
-  if (before >= options.fill_events) return;
+  if (before >= options.fill_events) {
+    std::printf("  the log already holds %lld events\n", static_cast<long long>(before));
+    return;
+  }
   auto committer = start_committer(url, options);
   const std::vector<std::string> accounts =
       open_accounts(*committer, "fill-" + crypto::hex_encode(crypto::random_bytes(4)) + "-",

@@ -97,13 +97,12 @@ Handled LedgerService::grant_or_refund(RouteId route, const std::string& account
   auto reference =
       grant ? ReplyOr<std::string>(std::string()) : required_string(fields, "reference");
   RETURN_IF_ERROR_REPLY(reference);
-  std::string key = std::get<std::optional<std::string>>(client_key).value_or("");
-  const bool implicit_key = key.empty();
-  if (implicit_key) {
-    key = implicit_idempotency_key(
-        "refund", {std::get<std::string>(reference), std::to_string(std::get<int64_t>(amount)),
-                   std::get<std::string>(reason)});
-  }
+  const std::optional<std::string>& sent_key = std::get<std::optional<std::string>>(client_key);
+  std::string key =
+      sent_key ? *sent_key
+               : implicit_idempotency_key("refund", {std::get<std::string>(reference),
+                                                     std::to_string(std::get<int64_t>(amount)),
+                                                     std::get<std::string>(reason)});
 
   const auto metadata = command_metadata(std::get<Principal>(principal), true, request, key);
   ledger::CommandBody command;
@@ -123,7 +122,7 @@ Handled LedgerService::grant_or_refund(RouteId route, const std::string& account
                                     std::get<std::string>(reference)};
   }
   ledger::Command admin_command{account_id, std::move(key), std::move(command), metadata};
-  admin_command.record_refusals = !implicit_key;
+  admin_command.record_refusals = sent_key.has_value();
   return DeferredCommand{route, std::move(admin_command)};
 }
 

@@ -257,27 +257,26 @@ Handled LedgerService::settle(RouteId route, const std::string& reservation_id,
   log.account_id = account_id;
   if (auto limited = rate_limit(account_id)) return std::move(*limited);
 
+  const std::optional<std::string>& sent_key = std::get<std::optional<std::string>>(client_key);
   ledger::CommandBody command;
-  std::string key = std::get<std::optional<std::string>>(client_key).value_or("");
-  const bool implicit_key = key.empty();
+  std::string key;
   if (capture) {
     auto amount = required_amount(fields, "amount");
     RETURN_IF_ERROR_REPLY(amount);
     const int64_t credits = std::get<int64_t>(amount);
     command = ledger::CaptureReservation{reservation_id, credits};
-    if (key.empty()) {
-      key = implicit_idempotency_key("capture", {reservation_id, std::to_string(credits)});
-    }
+    key = sent_key ? *sent_key
+                   : implicit_idempotency_key("capture", {reservation_id, std::to_string(credits)});
   } else {
     command = ledger::ReleaseReservation{reservation_id};
-    if (key.empty()) key = implicit_idempotency_key("release", {reservation_id});
+    key = sent_key ? *sent_key : implicit_idempotency_key("release", {reservation_id});
   }
   // An id no reservation can have is unknown: answered without a round trip to the ledger.
   if (!auth::is_valid_reservation_id(reservation_id))
     return json_error(404, "reservation_not_found");
   const auto metadata = command_metadata(std::get<Principal>(principal), false, request, key);
   ledger::Command settlement{account_id, std::move(key), std::move(command), metadata};
-  settlement.record_refusals = !implicit_key;
+  settlement.record_refusals = sent_key.has_value();
   return DeferredCommand{route, std::move(settlement)};
 }
 

@@ -330,7 +330,7 @@ void send_reply(ResponseWriter& writer, const HttpReply& reply, std::string_view
 // scrapes /metrics right after its answer (on any worker of either pool) finds its request.
 // After the endpoint is shut down (a drain that ran out of time), a late completion only
 // logs: the connections are gone.
-void finish_request(ServerCore& core, PendingResponse& pending, std::string_view method,
+void finish_request(ServerCore& core, ResponseWriter& writer, std::string_view method,
                     std::string_view request_id, const HttpReply& reply, const RequestLog& log,
                     Clock::time_point started) {
   const double latency_s = std::chrono::duration<double>(Clock::now() - started).count();
@@ -341,7 +341,7 @@ void finish_request(ServerCore& core, PendingResponse& pending, std::string_view
       spdlog::warn("request_id={} status={} not sent: the endpoint is shut down", request_id,
                    reply.status);
     } else {
-      send_reply(pending.writer, reply, request_id);
+      send_reply(writer, reply, request_id);
     }
   } catch (const std::exception& error) {
     // The peer went away; there is nobody to answer.
@@ -359,7 +359,8 @@ void handle_and_answer(const std::shared_ptr<ServerCore>& core,
   RequestLog log;
   Handled handled = core->service.handle(*request, log);
   if (const auto* reply = std::get_if<HttpReply>(&handled)) {
-    finish_request(*core, *pending, request->method, request->request_id, *reply, log, started);
+    finish_request(*core, pending->writer, request->method, request->request_id, *reply, log,
+                   started);
     return;
   }
   // The completion keeps what the reply and its log line need, not the request: its body
@@ -367,8 +368,8 @@ void handle_and_answer(const std::shared_ptr<ServerCore>& core,
   core->service.submit_deferred(std::get<DeferredCommand>(std::move(handled)), request->request_id,
                                 [core, pending, method = request->method,
                                  request_id = request->request_id, log, started](HttpReply reply) {
-                                  finish_request(*core, *pending, method, request_id, reply, log,
-                                                 started);
+                                  finish_request(*core, pending->writer, method, request_id, reply,
+                                                 log, started);
                                 });
 }
 
@@ -412,7 +413,7 @@ class RequestHandler : public Pistache::Http::Handler {
     } catch (const std::exception& error) {
       spdlog::error("request not admitted: {}", error.what());
       IncomingRequest unknown;
-      finish_request(*core_, *pending, unknown.method, unknown.request_id,
+      finish_request(*core_, pending->writer, unknown.method, unknown.request_id,
                      json_error(500, "internal_error"), RequestLog{}, started);
     }
   }
@@ -446,14 +447,14 @@ class RequestHandler : public Pistache::Http::Handler {
     if (!pending->counted) {  // dispatched after the drain began
       RequestLog log;
       log.detail = "draining";
-      finish_request(core, *pending, incoming.method, incoming.request_id, service_unavailable(),
-                     log, started);
+      finish_request(core, pending->writer, incoming.method, incoming.request_id,
+                     service_unavailable(), log, started);
       return;
     }
     if (incoming.body.size() > core.options.max_body_bytes) {
       RequestLog log;
       log.route_template = match_route(incoming.method, incoming.path).route_template;
-      finish_request(core, *pending, incoming.method, incoming.request_id,
+      finish_request(core, pending->writer, incoming.method, incoming.request_id,
                      payload_too_large(core.options.max_body_bytes), log, started);
       return;
     }
@@ -476,7 +477,7 @@ class RequestHandler : public Pistache::Http::Handler {
       RequestLog log;
       log.route_template = route.route_template;
       log.detail = outbound ? "outbound_queue_full" : "worker_queue_full";
-      finish_request(core, *pending, shared_request->method, shared_request->request_id,
+      finish_request(core, pending->writer, shared_request->method, shared_request->request_id,
                      service_unavailable(outbound ? core.options.outbound_retry_after_s : 1), log,
                      started);
     }

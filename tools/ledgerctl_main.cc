@@ -566,8 +566,7 @@ int run_token(const Arguments& args) {
       ttl_s < 1 || ttl_s > 30 * 86'400) {
     std::fprintf(stderr,
                  "token needs a valid account id (ACCOUNT or --sub), LEDGER_JWT_SECRET of at least "
-                 "%zu bytes "
-                 "(as ledgerd) and a ttl of 1..2592000 s\n",
+                 "%zu bytes (as ledgerd) and a ttl of 1..2592000 s\n",
                  auth::kJwtSecretBytesMin);
     return kExitUsage;
   }
